@@ -1,0 +1,280 @@
+// Package topology is the provider-neutral model of one horizontally scaled Moodle
+// site: how many app nodes run, with which vertical limits, and the database, cache,
+// file store and cron runner they share. Both targets (a Docker host and AWS) are
+// built from the same Spec, and the files Moodle, nginx and php-fpm read are rendered
+// from it, so the two stacks cannot drift apart.
+//
+// The package imports no Pulumi code: it is cheap to compile and to test.
+package topology
+
+// Target names where a Spec is provisioned.
+type Target string
+
+// The targets a Spec can be provisioned on.
+const (
+	TargetDocker Target = "docker"
+	TargetAWS    Target = "aws"
+)
+
+// Spec is a validated description of a Moodle cluster. Values are filled with the
+// target's defaults before validation; components and renderers may rely on every
+// field being set and consistent.
+type Spec struct {
+	Target Target
+	// SiteURL is Moodle's wwwroot: absolute, http or https, no trailing slash.
+	SiteURL  string
+	Moodle   Moodle
+	Paths    Paths
+	Web      Web
+	App      App
+	Database Database
+	Cache    Cache
+	Storage  Storage
+	Cron     Cron
+	Images   Images
+	// Docker and AWS carry the settings only one target reads; the other is zero.
+	Docker DockerTarget
+	AWS    AWSTarget
+}
+
+// Resources are the vertical limits of one container or task: hard limits and the
+// share reserved for it. Reservations never exceed limits.
+type Resources struct {
+	CPUs             float64 `json:"cpus"`
+	MemoryMB         int     `json:"memoryMb"`
+	ReservedCPUs     float64 `json:"reservedCpus"`
+	ReservedMemoryMB int     `json:"reservedMemoryMb"`
+}
+
+// Code sources for the Moodle code that the app, web and cron containers run.
+const (
+	CodeBuild    = "build"    // the image is built from docker/Dockerfile
+	CodeImage    = "image"    // a prebuilt image that already holds the code
+	CodeHostPath = "hostPath" // a host folder bind-mounted read-only (the seed's ./html)
+)
+
+// Moodle selects the code the cluster runs.
+type Moodle struct {
+	// Version is the Moodle release, "5.1" or newer (the public/ web root).
+	Version string `json:"version"`
+	// CodeSource is one of CodeBuild, CodeImage or CodeHostPath.
+	CodeSource string `json:"codeSource"`
+	// HostPath is the folder mounted when CodeSource is CodeHostPath.
+	HostPath string `json:"hostPath"`
+	// AdminUser and AdminEmail are used by the one-time CLI install.
+	AdminUser  string `json:"adminUser"`
+	AdminEmail string `json:"adminEmail"`
+	SiteName   string `json:"siteName"`
+}
+
+// Paths inside the containers. They are the same on every node: Moodle requires
+// dirroot to be identical across the cluster.
+type Paths struct {
+	// CodeDir is Moodle's dirroot (config.php lives here); the web root is CodeDir/public.
+	CodeDir string
+	// DataRoot is the shared moodledata.
+	DataRoot string
+	// LocalCacheDir is per node, on local disk, never shared.
+	LocalCacheDir string
+}
+
+// Web holds what the load balancer and the per-node web server share.
+type Web struct {
+	// Port nginx listens on inside its container.
+	Port int `json:"port"`
+	// ClientMaxBodyMB caps uploads; PHP's upload limits are derived from it.
+	ClientMaxBodyMB int `json:"clientMaxBodyMb"`
+	// FastCGIReadTimeout in seconds; the AWS ALB idle timeout is at least this.
+	FastCGIReadTimeout int `json:"fastcgiReadTimeout"`
+	// Keepalive is the number of idle upstream connections nginx keeps per worker.
+	Keepalive int `json:"keepalive"`
+	// StatusAllow lists the CIDRs allowed to read stub_status and php-fpm status.
+	StatusAllow []string `json:"statusAllow"`
+}
+
+// Launch types for the AWS app tier.
+const (
+	LaunchFargate = "fargate"
+	LaunchEC2     = "ec2"
+)
+
+// App is the PHP-FPM tier.
+type App struct {
+	// Replicas is the number of app nodes (Docker containers or ECS tasks at start).
+	Replicas int `json:"replicas"`
+	// MinReplicas and MaxReplicas bound autoscaling on AWS.
+	MinReplicas int `json:"minReplicas"`
+	MaxReplicas int `json:"maxReplicas"`
+	Resources
+	// LaunchType is LaunchFargate or LaunchEC2 (AWS only).
+	LaunchType string `json:"launchType"`
+	PHPFPM     PHPFPM `json:"phpFpm"`
+	PHP        PHP    `json:"php"`
+}
+
+// PHPFPM are the pool settings. Zero values are derived from the memory limit by
+// Sizing; a value set in config overrides the derived one.
+type PHPFPM struct {
+	MaxChildren     int `json:"maxChildren"`
+	StartServers    int `json:"startServers"`
+	MinSpareServers int `json:"minSpareServers"`
+	MaxSpareServers int `json:"maxSpareServers"`
+	MaxRequests     int `json:"maxRequests"`
+	// WorkerMemoryMB is the average RSS of one Moodle worker used for sizing.
+	WorkerMemoryMB int `json:"workerMemoryMb"`
+	// ReserveMemoryMB is kept for the fpm master, OPcache and the OS.
+	ReserveMemoryMB int `json:"reserveMemoryMb"`
+}
+
+// PHP holds php.ini values that are not derived from other settings.
+type PHP struct {
+	MemoryLimitMB int `json:"memoryLimitMb"`
+	// OPcacheMemoryMB is opcache.memory_consumption; it is part of ReserveMemoryMB.
+	OPcacheMemoryMB      int  `json:"opcacheMemoryMb"`
+	MaxInputVars         int  `json:"maxInputVars"`
+	MaxExecutionTime     int  `json:"maxExecutionTime"`
+	OPcacheValidateFiles bool `json:"opcacheValidateTimestamps"`
+}
+
+// Database poolers.
+const (
+	PoolerNone      = "none"
+	PoolerPgBouncer = "pgbouncer"
+	PoolerRDSProxy  = "rdsproxy"
+)
+
+// PgBouncer pool modes.
+const (
+	PoolModeSession     = "session"
+	PoolModeTransaction = "transaction"
+)
+
+// Database is PostgreSQL, with an optional pooler and read replicas.
+type Database struct {
+	// Version is the PostgreSQL major version, e.g. "16".
+	Version string `json:"version"`
+	Name    string `json:"name"`
+	User    string `json:"user"`
+	Resources
+	// Pooler is PoolerNone, PoolerPgBouncer (docker) or PoolerRDSProxy (aws).
+	Pooler string `json:"pooler"`
+	// PoolMode is the PgBouncer pool mode.
+	PoolMode string `json:"poolMode"`
+	// PoolSize is the number of server connections PgBouncer keeps per database.
+	PoolSize int `json:"poolSize"`
+	// ReadReplicas is the number of read replicas wired into dboptions['readonly'].
+	ReadReplicas int `json:"readReplicas"`
+	// InstanceClass, StorageGB, MaxStorageGB, BackupRetentionDays and MultiAZ are AWS only.
+	InstanceClass       string `json:"instanceClass"`
+	StorageGB           int    `json:"storageGb"`
+	MaxStorageGB        int    `json:"maxStorageGb"`
+	BackupRetentionDays int    `json:"backupRetentionDays"`
+	MultiAZ             bool   `json:"multiAz"`
+}
+
+// Cache is Redis: PHP sessions in one logical database, the MUC application cache in
+// another, so that purging caches never drops sessions.
+type Cache struct {
+	Version string `json:"version"`
+	Resources
+	// SessionDB and CacheDB are Redis logical database numbers; they differ.
+	SessionDB     int    `json:"sessionDb"`
+	CacheDB       int    `json:"cacheDb"`
+	SessionPrefix string `json:"sessionPrefix"`
+	// TLS makes Moodle connect with TLS (ElastiCache in-transit encryption).
+	TLS bool `json:"tls"`
+	// NodeType and Replicas (nodes per replication group) are AWS only.
+	NodeType string `json:"nodeType"`
+	Replicas int    `json:"replicas"`
+	// SnapshotRetentionDays is AWS only.
+	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
+}
+
+// Storage kinds for moodledata.
+const (
+	StorageVolume = "volume" // docker: a local named volume
+	StorageNFS    = "nfs"    // docker: a named volume on an NFS export (the seed's nfs-moodledata)
+	StorageEFS    = "efs"    // aws: EFS mounted on every task
+	StorageS3     = "s3"     // aws: tool_objectfs in S3, EFS still for the shared dirs
+)
+
+// Storage is where moodledata lives.
+type Storage struct {
+	Kind string     `json:"kind"`
+	NFS  NFSStorage `json:"nfs"`
+	S3   S3Storage  `json:"s3"`
+}
+
+// NFSStorage is the export behind the seed's nfs-moodledata volume.
+type NFSStorage struct {
+	Address string `json:"address"`
+	Device  string `json:"device"`
+	Options string `json:"options"`
+}
+
+// S3Storage tunes tool_objectfs.
+type S3Storage struct {
+	SizeThresholdBytes int  `json:"sizeThresholdBytes"`
+	MinimumAgeSeconds  int  `json:"minimumAgeSeconds"`
+	DeleteLocal        bool `json:"deleteLocal"`
+}
+
+// Cron is the single cron runner.
+type Cron struct {
+	Resources
+	// IntervalSeconds between the starts of two cron.php runs (Moodle wants 60).
+	IntervalSeconds int `json:"intervalSeconds"`
+	// RunTimeoutSeconds bounds one cron.php run so a stuck run cannot stop cron for good.
+	RunTimeoutSeconds int `json:"runTimeoutSeconds"`
+}
+
+// Images are the container images; every one can point at a site's own registry.
+type Images struct {
+	// App is the image that runs php-fpm, cron and (unless Web is set) nginx. With
+	// CodeBuild it is the tag given to the built image.
+	App       string `json:"app"`
+	Web       string `json:"web"`
+	Database  string `json:"database"`
+	Cache     string `json:"cache"`
+	PgBouncer string `json:"pgbouncer"`
+}
+
+// DockerTarget holds settings only the Docker host reads.
+type DockerTarget struct {
+	// HTTPPort is the host port the load balancer publishes.
+	HTTPPort int `json:"httpPort"`
+	// BindAddress is the host address the port is published on.
+	BindAddress string `json:"bindAddress"`
+}
+
+// NAT gateway layouts.
+const (
+	NATPerAZ  = "perAz"
+	NATSingle = "single"
+)
+
+// AWSTarget holds settings only the AWS stack reads.
+type AWSTarget struct {
+	// Region is informational; the provider's aws:region decides.
+	AZCount int `json:"azCount"`
+	// NATGateways is NATPerAZ or NATSingle.
+	NATGateways string `json:"natGateways"`
+	VPCCIDR     string `json:"vpcCidr"`
+	// An existing VPC: VPCID with its subnets; when empty a VPC is created.
+	VPCID            string   `json:"vpcId"`
+	PublicSubnetIDs  []string `json:"publicSubnetIds"`
+	PrivateSubnetIDs []string `json:"privateSubnetIds"`
+	DataSubnetIDs    []string `json:"dataSubnetIds"`
+	// CertificateARN is the ACM certificate for the HTTPS listener.
+	CertificateARN string `json:"certificateArn"`
+	// AllowPlainHTTP permits a stack without a certificate (a test site).
+	AllowPlainHTTP bool `json:"allowPlainHttp"`
+	WAF            bool `json:"waf"`
+	// AlarmEmail subscribes to the alarm topic when set.
+	AlarmEmail       string `json:"alarmEmail"`
+	LogRetentionDays int    `json:"logRetentionDays"`
+	// Protect marks data resources protected and sets the services' deletion protection.
+	Protect bool `json:"protect"`
+	// EC2InstanceType sizes the container instances with LaunchEC2.
+	EC2InstanceType string `json:"ec2InstanceType"`
+}
