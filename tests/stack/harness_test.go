@@ -86,7 +86,7 @@ func invokeResult(token string, args resource.PropertyMap) (resource.PropertyMap
 func randomOutputs(token, name string, _ resource.PropertyMap) resource.PropertyMap {
 	if token == "random:index/randomPassword:RandomPassword" {
 		return resource.PropertyMap{
-			"result":    resource.MakeSecret(resource.NewStringProperty(generatedSecret(name))),
+			"result":     resource.MakeSecret(resource.NewStringProperty(generatedSecret(name))),
 			"bcryptHash": resource.MakeSecret(resource.NewStringProperty("$2a$10$" + name)),
 		}
 	}
