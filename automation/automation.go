@@ -1,0 +1,232 @@
+// Package automation runs the moodle program through the Pulumi Automation API, so
+// another Go program (or cmd/moodlectl) can preview, deploy and destroy a stack
+// without `pulumi login` or a checkout-relative `pulumi` invocation:
+//
+//	s, err := automation.New(ctx, "dev", automation.WithProgress(os.Stdout))
+//	if err != nil { ... }
+//	res, err := s.Up(ctx)
+//
+// The program is the same stacks.Program that main.go runs, executed inline in the
+// caller's process. Configuration comes from the committed Pulumi.<stack>.yaml (or
+// a Config built in code), state goes to a local file backend under the state
+// folder (default .state) unless another backend URL is given, and secrets are
+// encrypted with a passphrase unless another secrets provider is given.
+//
+// Only the pulumi CLI is needed: it is looked up in the project's bin/ folder (where
+// `make bin/pulumi` builds the pinned version) and then on PATH.
+package automation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
+	"github.com/moodle-cluster/moodle-pulumi/stacks"
+)
+
+// DefaultStateDir is the state folder used when WithStateDir is not given.
+const DefaultStateDir = ".state"
+
+const passphraseProvider = "passphrase"
+
+// Stack is one stack of the moodle project, selected (or created) with its
+// configuration applied, ready for operations.
+type Stack struct {
+	name  string
+	stack auto.Stack
+	opts  options
+}
+
+// New selects the stack called name, creating it in the backend when it does not
+// exist yet, and writes its configuration into the stack's workspace, replacing
+// whatever an earlier run left there.
+func New(ctx context.Context, name string, opts ...Option) (*Stack, error) {
+	o := options{
+		stateDir:        DefaultStateDir,
+		secretsProvider: passphraseProvider,
+		env:             map[string]string{},
+		program:         stacks.Program,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s, err := newStack(ctx, name, o)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: select: %w", name, err)
+	}
+	return s, nil
+}
+
+func newStack(ctx context.Context, name string, o options) (*Stack, error) {
+	projectDir, err := findProjectDir(o.projectDir)
+	if err != nil {
+		return nil, err
+	}
+	project, err := workspace.LoadProject(filepath.Join(projectDir, "Pulumi.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("load project: %w", err)
+	}
+	cfg := o.config
+	if cfg == nil {
+		file := o.stackFile
+		if file == "" {
+			file = filepath.Join(projectDir, "Pulumi."+name+".yaml")
+		}
+		if cfg, err = LoadConfig(file); err != nil {
+			return nil, err
+		}
+	}
+	settings, err := cfg.toMap(project.Name.String())
+	if err != nil {
+		return nil, err
+	}
+
+	stateDir, err := filepath.Abs(o.stateDir)
+	if err != nil {
+		return nil, fmt.Errorf("state folder: %w", err)
+	}
+	// The workspace keeps the stack's settings file, which holds the passphrase
+	// salt: it lives next to the state so the two are never separated.
+	workDir := filepath.Join(stateDir, "workspace")
+	if err := os.MkdirAll(workDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state folder: %w", err)
+	}
+	backend := o.backendURL
+	if backend == "" {
+		backend = "file://" + filepath.ToSlash(stateDir)
+	}
+	project.Backend = &workspace.ProjectBackend{URL: backend}
+
+	env := map[string]string{"PULUMI_SKIP_UPDATE_CHECK": "true"}
+	if o.secretsProvider == passphraseProvider {
+		if err := passphraseEnv(o, env); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range o.env {
+		env[k] = v
+	}
+
+	cli, err := findPulumi(projectDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := auto.UpsertStackInlineSource(ctx, name, project.Name.String(), o.program,
+		auto.Project(*project),
+		auto.WorkDir(workDir),
+		auto.SecretsProvider(o.secretsProvider),
+		auto.EnvVars(env),
+		auto.Pulumi(cli),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyConfig(ctx, st, settings); err != nil {
+		return nil, fmt.Errorf("configure: %w", err)
+	}
+	return &Stack{name: name, stack: st, opts: o}, nil
+}
+
+// applyConfig replaces the config section of the workspace's stack settings file,
+// keeping the secrets provider state (salt, encrypted key) that stack init wrote.
+// Writing the structured values directly, rather than with `pulumi config set`,
+// makes the program read exactly what it reads under `pulumi up` with the
+// committed stack file.
+func applyConfig(ctx context.Context, st auto.Stack, cfg config.Map) error {
+	ws := st.Workspace()
+	current, err := ws.StackSettings(ctx, st.Name())
+	if err != nil {
+		return err
+	}
+	current.Config = cfg
+	return ws.SaveStackSettings(ctx, st.Name(), current)
+}
+
+// passphraseEnv hands the passphrase to the CLI: an explicit one first, then a
+// passphrase file, then whatever the environment already provides.
+func passphraseEnv(o options, env map[string]string) error {
+	switch {
+	case o.passphrase != "":
+		env["PULUMI_CONFIG_PASSPHRASE"] = o.passphrase
+		return nil
+	case o.passphraseFile != "":
+		path, err := ensurePassphraseFile(o.passphraseFile)
+		if err != nil {
+			return err
+		}
+		env["PULUMI_CONFIG_PASSPHRASE_FILE"] = path
+		return nil
+	case os.Getenv("PULUMI_CONFIG_PASSPHRASE") != "", os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") != "":
+		return nil
+	}
+	return errors.New("the passphrase secrets provider needs a passphrase: set PULUMI_CONFIG_PASSPHRASE " +
+		"(or PULUMI_CONFIG_PASSPHRASE_FILE), or choose another secrets provider")
+}
+
+// Name is the stack's name.
+func (s *Stack) Name() string { return s.name }
+
+// Preview shows what Up would change, without changing anything.
+func (s *Stack) Preview(ctx context.Context) (auto.PreviewResult, error) {
+	var opts []optpreview.Option
+	if w := s.opts.progress; w != nil {
+		opts = append(opts, optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w))
+	}
+	res, err := s.stack.Preview(ctx, opts...)
+	return res, s.wrap("preview", err)
+}
+
+// Up creates or updates the stack's resources.
+func (s *Stack) Up(ctx context.Context) (auto.UpResult, error) {
+	var opts []optup.Option
+	if w := s.opts.progress; w != nil {
+		opts = append(opts, optup.ProgressStreams(w), optup.ErrorProgressStreams(w))
+	}
+	res, err := s.stack.Up(ctx, opts...)
+	return res, s.wrap("up", err)
+}
+
+// Refresh reads the real state of the stack's resources into its state.
+func (s *Stack) Refresh(ctx context.Context) (auto.RefreshResult, error) {
+	var opts []optrefresh.Option
+	if w := s.opts.progress; w != nil {
+		opts = append(opts, optrefresh.ProgressStreams(w), optrefresh.ErrorProgressStreams(w))
+	}
+	res, err := s.stack.Refresh(ctx, opts...)
+	return res, s.wrap("refresh", err)
+}
+
+// Destroy deletes the stack's resources. Protected resources make it fail before
+// anything is deleted; the stack itself stays, empty, in the backend.
+func (s *Stack) Destroy(ctx context.Context) (auto.DestroyResult, error) {
+	var opts []optdestroy.Option
+	if w := s.opts.progress; w != nil {
+		opts = append(opts, optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w))
+	}
+	res, err := s.stack.Destroy(ctx, opts...)
+	return res, s.wrap("destroy", err)
+}
+
+// Outputs returns the stack's outputs from its last update; secret outputs are
+// decrypted and marked Secret.
+func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
+	out, err := s.stack.Outputs(ctx)
+	return out, s.wrap("outputs", err)
+}
+
+func (s *Stack) wrap(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("stack %s: %s: %w", s.name, step, err)
+}

@@ -1,0 +1,238 @@
+package fakeprovider
+
+import (
+	"crypto/rand"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// FakeAccount is the AWS account id in every ARN the fake aws provider makes.
+const FakeAccount = "123456789012"
+
+// Env is what a fake knows about its world when it computes an output.
+type Env struct {
+	Region  string
+	Account string
+	random  func(n int) string
+}
+
+// Random returns n random lowercase letters and digits.
+func (e Env) Random(n int) string { return e.random(n) }
+
+// ARN builds an ARN in the fake's region and account.
+func (e Env) ARN(service, rest string) string {
+	return "arn:aws:" + service + ":" + e.Region + ":" + e.Account + ":" + rest
+}
+
+// Resource is a resource as a fake sees it while creating it.
+type Resource struct {
+	URN    resource.URN
+	ID     string // empty during preview
+	Inputs resource.PropertyMap
+}
+
+// Name is the resource's logical name in the program.
+func (r Resource) Name() string { return r.URN.Name() }
+
+// Str returns a string input, or "" when it is absent, not a string or unknown.
+func (r Resource) Str(key string) string {
+	v, ok := r.Inputs[resource.PropertyKey(key)]
+	if ok && v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if !ok || !v.IsString() {
+		return ""
+	}
+	return v.StringValue()
+}
+
+// StrOr returns the string input key, or def when it is not set.
+func (r Resource) StrOr(key, def string) string {
+	if s := r.Str(key); s != "" {
+		return s
+	}
+	return def
+}
+
+// Kind is how a fake provider treats one resource type.
+type Kind struct {
+	// ForceNew reports whether a change of the top-level input property forces the
+	// real provider to replace the resource. Nil means nothing does.
+	ForceNew func(prop string) bool
+	// AutoName is the input property the provider fills from the resource name when
+	// the program leaves it unset ("name", "bucket", "identifier").
+	AutoName string
+	// ID makes the resource's id; nil means 17 random characters.
+	ID func(Env, Resource) string
+	// Outputs returns the properties the provider computes. Values for properties
+	// the program set as inputs are ignored.
+	Outputs func(Env, Resource) resource.PropertyMap
+	// Secrets are the computed outputs that hold generated secrets; the fakes
+	// remember their values so tests can prove they never reach disk in clear.
+	Secrets []string
+}
+
+func (k *Kind) newID(env Env, r Resource) string {
+	if k.ID != nil {
+		return k.ID(env, r)
+	}
+	return env.Random(17)
+}
+
+func (k *Kind) outputs(env Env, r Resource) resource.PropertyMap {
+	if k.Outputs == nil {
+		return nil
+	}
+	return k.Outputs(env, r)
+}
+
+func (k *Kind) isSecret(prop string) bool {
+	for _, s := range k.Secrets {
+		if s == prop {
+			return true
+		}
+	}
+	return false
+}
+
+// Kind's ForceNew helpers.
+
+// only forces replacement for the listed properties.
+func only(props ...string) func(string) bool {
+	set := toSet(props)
+	return func(p string) bool { return set[p] }
+}
+
+// allBut forces replacement for every property except the listed ones.
+func allBut(props ...string) func(string) bool {
+	set := toSet(props)
+	return func(p string) bool { return !set[p] }
+}
+
+// every property forces replacement.
+func every(string) bool { return true }
+
+func toSet(items []string) map[string]bool {
+	set := make(map[string]bool, len(items))
+	for _, i := range items {
+		set[i] = true
+	}
+	return set
+}
+
+// InvokeFunc answers one data source.
+type InvokeFunc func(Env, resource.PropertyMap) (resource.PropertyMap, error)
+
+// Package is one provider package the fakes serve.
+type Package struct {
+	Name    string
+	Version string // the SDK's version, so the engine does not warn about a mismatch
+	Kinds   map[string]*Kind
+	// Default serves resource types missing from Kinds.
+	Default *Kind
+	Invokes map[string]InvokeFunc
+}
+
+// Fakes are the running fake providers of one test or benchmark.
+type Fakes struct {
+	servers []*server
+	journal *journal
+}
+
+// Start serves the aws, docker and random fakes on free loopback ports.
+func Start() (*Fakes, error) {
+	j := &journal{untabled: map[string]bool{}, randomSrc: randomString}
+	f := &Fakes{journal: j}
+	for _, pkg := range []*Package{awsPackage(), dockerPackage(), randomPackage()} {
+		s, err := startServer(pkg, j)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.servers = append(f.servers, s)
+	}
+	return f, nil
+}
+
+// DebugProviders is the value of PULUMI_DEBUG_PROVIDERS that points the engine at
+// the fakes ("aws:41231,docker:41233,random:41235").
+func (f *Fakes) DebugProviders() string {
+	parts := make([]string, len(f.servers))
+	for i, s := range f.servers {
+		parts[i] = fmt.Sprintf("%s:%d", s.pkg.Name, s.port())
+	}
+	return strings.Join(parts, ",")
+}
+
+// Requests returns the calls made so far, in the order they arrived.
+func (f *Fakes) Requests() []Request {
+	f.journal.mu.Lock()
+	defer f.journal.mu.Unlock()
+	return append([]Request(nil), f.journal.requests...)
+}
+
+// ResetRequests forgets the calls made so far, so the next operation's stand alone.
+func (f *Fakes) ResetRequests() {
+	f.journal.mu.Lock()
+	defer f.journal.mu.Unlock()
+	f.journal.requests = nil
+}
+
+// GeneratedSecrets returns every secret value the fakes generated (passwords and
+// their hashes), for tests that search for them where they must not appear.
+func (f *Fakes) GeneratedSecrets() []string {
+	f.journal.mu.Lock()
+	defer f.journal.mu.Unlock()
+	return append([]string(nil), f.journal.secrets...)
+}
+
+// Untabled lists the resource types the fakes served with their package's default
+// behaviour because they have no table of their own: their replacement rules and
+// computed outputs are approximations.
+func (f *Fakes) Untabled() []string {
+	f.journal.mu.Lock()
+	defer f.journal.mu.Unlock()
+	out := make([]string, 0, len(f.journal.untabled))
+	for t := range f.journal.untabled {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close stops the servers.
+func (f *Fakes) Close() {
+	for _, s := range f.servers {
+		s.grpc.Stop()
+	}
+}
+
+const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomString(n int) string {
+	return randomFrom(alphabet, n)
+}
+
+func randomFrom(chars string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never returns an error since Go 1.24
+	for i := range b {
+		b[i] = chars[int(b[i])%len(chars)]
+	}
+	return string(b)
+}
+
+func str(s string) resource.PropertyValue { return resource.NewStringProperty(s) }
+
+func num(n float64) resource.PropertyValue { return resource.NewNumberProperty(n) }
+
+func strs(items ...string) resource.PropertyValue {
+	vals := make([]resource.PropertyValue, len(items))
+	for i, s := range items {
+		vals[i] = str(s)
+	}
+	return resource.NewArrayProperty(vals)
+}

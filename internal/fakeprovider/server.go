@@ -1,0 +1,380 @@
+// Package fakeprovider serves in-process fakes of the aws, docker and random
+// resource providers over gRPC, so the real Pulumi engine can run the program
+// without the provider plugins, which cannot be downloaded here. Each fake answers
+// like its provider where the engine can tell the difference: it fills computed
+// outputs (unknown during preview), names resources the way the provider
+// auto-names them, reports replacement for the properties that force it on the real
+// provider, and records every request for assertions.
+//
+// Attach the fakes with the environment variable the engine reads:
+//
+//	fakes, err := fakeprovider.Start()
+//	env["PULUMI_DEBUG_PROVIDERS"] = fakes.DebugProviders()
+package fakeprovider
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Request is one call the engine made to a fake provider.
+type Request struct {
+	Package string // "aws", "docker", "random"
+	Method  string // the gRPC method: "Check", "Diff", "Create", "Update", "Delete", "Read", "Invoke"
+	Token   string // the resource type or invoke token
+	URN     string // empty for invokes
+	Preview bool   // true when the engine only asked what would happen
+}
+
+// journal is shared by the servers of one Fakes so requests come back in the order
+// the engine made them across packages.
+type journal struct {
+	mu        sync.Mutex
+	requests  []Request
+	secrets   []string
+	untabled  map[string]bool
+	randomSrc func(n int) string
+}
+
+func (j *journal) record(r Request) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.requests = append(j.requests, r)
+}
+
+func (j *journal) generated(secret string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.secrets = append(j.secrets, secret)
+}
+
+func (j *journal) servedGenerically(token string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.untabled[token] = true
+}
+
+// server is one fake provider package on its own port.
+type server struct {
+	pulumirpc.UnimplementedResourceProviderServer
+	pkg      *Package
+	journal  *journal
+	grpc     *grpc.Server
+	listener net.Listener
+
+	mu     sync.Mutex
+	config resource.PropertyMap // the last provider configuration, e.g. the aws region
+}
+
+func startServer(pkg *Package, j *journal) (*server, error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("fakeprovider %s: listen: %w", pkg.Name, err)
+	}
+	s := &server{pkg: pkg, journal: j, grpc: grpc.NewServer(), listener: lis}
+	pulumirpc.RegisterResourceProviderServer(s.grpc, s)
+	go func() { _ = s.grpc.Serve(lis) }()
+	return s, nil
+}
+
+func (s *server) port() int { return s.listener.Addr().(*net.TCPAddr).Port }
+
+// The marshalling options keep what the engine sends (secrets, unknowns) intact, so
+// a secret input stays secret in the outputs the fake returns.
+var marshalOpts = plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, KeepResources: true}
+
+func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
+	m, err := plugin.UnmarshalProperties(s, marshalOpts)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "fakeprovider: %v", err)
+	}
+	return m, nil
+}
+
+func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
+	s, err := plugin.MarshalProperties(m, marshalOpts)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "fakeprovider: %v", err)
+	}
+	return s, nil
+}
+
+func (s *server) record(method, token, urn string, preview bool) {
+	s.journal.record(Request{Package: s.pkg.Name, Method: method, Token: token, URN: urn, Preview: preview})
+}
+
+// kind returns the behaviour table of a resource type, falling back to the
+// package default and noting the type so a test can report what ran untabled.
+func (s *server) kind(token string) *Kind {
+	if k, ok := s.pkg.Kinds[token]; ok {
+		return k
+	}
+	s.journal.servedGenerically(token)
+	return s.pkg.Default
+}
+
+func (s *server) env() Env {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	region := "us-east-1"
+	if v, ok := s.config["region"]; ok && v.IsString() && v.StringValue() != "" {
+		region = v.StringValue()
+	}
+	return Env{Region: region, Account: FakeAccount, random: s.journal.randomSrc}
+}
+
+func (s *server) Attach(context.Context, *pulumirpc.PluginAttach) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+func (s *server) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: s.pkg.Version}, nil
+}
+
+func (s *server) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+func (s *server) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
+}
+
+func (s *server) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	olds, err := unmarshal(req.GetOldInputs())
+	if err != nil {
+		return nil, err
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	return diff(olds, news, func(string) bool { return false }), nil
+}
+
+func (s *server) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
+	args, err := unmarshal(req.GetArgs())
+	if err != nil {
+		return nil, err
+	}
+	// Older engines send the configuration only as "pkg:config:key" variables.
+	for k, v := range req.GetVariables() {
+		if key, ok := strings.CutPrefix(k, s.pkg.Name+":config:"); ok {
+			if _, set := args[resource.PropertyKey(key)]; !set {
+				args[resource.PropertyKey(key)] = resource.NewStringProperty(v)
+			}
+		}
+	}
+	s.mu.Lock()
+	s.config = args
+	s.mu.Unlock()
+	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true, AcceptResources: true}, nil
+}
+
+// Check returns the inputs with the provider's auto-name filled in: the old name
+// when the resource exists, a new suffixed one otherwise, as the real providers do.
+func (s *server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	urn := resource.URN(req.GetUrn())
+	s.record("Check", string(urn.Type()), string(urn), false)
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	olds, err := unmarshal(req.GetOlds())
+	if err != nil {
+		return nil, err
+	}
+	if prop := s.kind(string(urn.Type())).AutoName; prop != "" {
+		key := resource.PropertyKey(prop)
+		if _, set := news[key]; !set {
+			if old, ok := olds[key]; ok {
+				news[key] = old
+			} else {
+				news[key] = resource.NewStringProperty(urn.Name() + "-" + s.journal.randomSrc(7))
+			}
+		}
+	}
+	inputs, err := marshal(news)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.CheckResponse{Inputs: inputs}, nil
+}
+
+// Diff compares the old inputs with the new ones (the old outputs hold computed
+// values the program never sets) and asks for replacement where the real provider
+// would.
+func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	urn := resource.URN(req.GetUrn())
+	s.record("Diff", string(urn.Type()), string(urn), false)
+	olds, err := unmarshal(req.GetOldInputs())
+	if err != nil {
+		return nil, err
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	return diff(olds, news, s.kind(string(urn.Type())).ForceNew), nil
+}
+
+func diff(olds, news resource.PropertyMap, forceNew func(string) bool) *pulumirpc.DiffResponse {
+	d := olds.Diff(news)
+	changed := d.ChangedKeys()
+	if len(changed) == 0 {
+		return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}
+	}
+	resp := &pulumirpc.DiffResponse{
+		Changes:         pulumirpc.DiffResponse_DIFF_SOME,
+		DetailedDiff:    map[string]*pulumirpc.PropertyDiff{},
+		HasDetailedDiff: true,
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i] < changed[j] })
+	for _, k := range changed {
+		name := string(k)
+		replace := forceNew(name)
+		kind := pulumirpc.PropertyDiff_UPDATE
+		switch {
+		case d.Added(k) && replace:
+			kind = pulumirpc.PropertyDiff_ADD_REPLACE
+		case d.Added(k):
+			kind = pulumirpc.PropertyDiff_ADD
+		case d.Deleted(k) && replace:
+			kind = pulumirpc.PropertyDiff_DELETE_REPLACE
+		case d.Deleted(k):
+			kind = pulumirpc.PropertyDiff_DELETE
+		case replace:
+			kind = pulumirpc.PropertyDiff_UPDATE_REPLACE
+		}
+		resp.Diffs = append(resp.Diffs, name)
+		resp.DetailedDiff[name] = &pulumirpc.PropertyDiff{Kind: kind, InputDiff: true}
+		if replace {
+			resp.Replaces = append(resp.Replaces, name)
+		}
+	}
+	return resp
+}
+
+// Create returns the inputs plus the computed outputs; during preview the computed
+// outputs are unknown, as the real provider cannot know an ARN before it exists.
+func (s *server) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+	urn := resource.URN(req.GetUrn())
+	token := string(urn.Type())
+	s.record("Create", token, string(urn), req.GetPreview())
+	inputs, err := unmarshal(req.GetProperties())
+	if err != nil {
+		return nil, err
+	}
+	kind := s.kind(token)
+	env := s.env()
+	id := ""
+	if !req.GetPreview() {
+		id = kind.newID(env, Resource{URN: urn, Inputs: inputs})
+	}
+	computed := kind.outputs(env, Resource{URN: urn, ID: id, Inputs: inputs})
+	outs := inputs.Copy()
+	for k, v := range computed {
+		if _, isInput := inputs[k]; isInput {
+			continue
+		}
+		if req.GetPreview() {
+			v = resource.MakeComputed(resource.NewStringProperty(""))
+		} else if kind.isSecret(string(k)) {
+			s.journal.generated(v.StringValue())
+		}
+		outs[k] = v
+	}
+	props, err := marshal(outs)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
+}
+
+// Update keeps the computed outputs of the existing resource and takes the new
+// inputs over the old ones.
+func (s *server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
+	urn := resource.URN(req.GetUrn())
+	s.record("Update", string(urn.Type()), string(urn), req.GetPreview())
+	olds, err := unmarshal(req.GetOlds())
+	if err != nil {
+		return nil, err
+	}
+	oldInputs, err := unmarshal(req.GetOldInputs())
+	if err != nil {
+		return nil, err
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	outs := olds.Copy()
+	for k := range oldInputs {
+		if _, kept := news[k]; !kept {
+			delete(outs, k)
+		}
+	}
+	for k, v := range news {
+		outs[k] = v
+	}
+	props, err := marshal(outs)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.UpdateResponse{Properties: props}, nil
+}
+
+func (s *server) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	urn := resource.URN(req.GetUrn())
+	s.record("Delete", string(urn.Type()), string(urn), false)
+	return &emptypb.Empty{}, nil
+}
+
+// Read reports the resource unchanged, as a cloud nobody touched would.
+func (s *server) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
+	urn := resource.URN(req.GetUrn())
+	s.record("Read", string(urn.Type()), string(urn), false)
+	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+}
+
+// Invoke answers the data sources the package knows and fails naming the token
+// otherwise, so a missing fake shows up as a clear error rather than a wrong value.
+func (s *server) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
+	s.record("Invoke", req.GetTok(), "", false)
+	fn, ok := s.pkg.Invokes[req.GetTok()]
+	if !ok {
+		known := make([]string, 0, len(s.pkg.Invokes))
+		for tok := range s.pkg.Invokes {
+			known = append(known, tok)
+		}
+		sort.Strings(known)
+		return nil, status.Errorf(codes.Unimplemented,
+			"fakeprovider %s: no fake for invoke %s (faked: %s); add it to internal/fakeprovider",
+			s.pkg.Name, req.GetTok(), strings.Join(known, ", "))
+	}
+	args, err := unmarshal(req.GetArgs())
+	if err != nil {
+		return nil, err
+	}
+	result, err := fn(s.env(), args)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "fakeprovider %s: invoke %s: %v", s.pkg.Name, req.GetTok(), err)
+	}
+	ret, err := marshal(result)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.InvokeResponse{Return: ret}, nil
+}
