@@ -20,10 +20,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
@@ -38,6 +41,9 @@ import (
 const DefaultStateDir = ".state"
 
 const passphraseProvider = "passphrase"
+
+// eventDrainTimeout bounds the wait for the last events of a failed operation.
+const eventDrainTimeout = 5 * time.Second
 
 // Stack is one stack of the moodle project, selected (or created) with its
 // configuration applied, ready for operations.
@@ -178,43 +184,59 @@ func (s *Stack) Name() string { return s.name }
 
 // Preview shows what Up would change, without changing anything.
 func (s *Stack) Preview(ctx context.Context) (auto.PreviewResult, error) {
-	var opts []optpreview.Option
-	if w := s.opts.progress; w != nil {
-		opts = append(opts, optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w))
-	}
-	res, err := s.stack.Preview(ctx, opts...)
-	return res, s.wrap("preview", err)
+	var res auto.PreviewResult
+	err := s.run("preview", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
+		opts := []optpreview.Option{optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w)}
+		if ev != nil {
+			opts = append(opts, optpreview.EventStreams(ev))
+		}
+		res, err = s.stack.Preview(ctx, opts...)
+		return err
+	})
+	return res, err
 }
 
 // Up creates or updates the stack's resources.
 func (s *Stack) Up(ctx context.Context) (auto.UpResult, error) {
-	var opts []optup.Option
-	if w := s.opts.progress; w != nil {
-		opts = append(opts, optup.ProgressStreams(w), optup.ErrorProgressStreams(w))
-	}
-	res, err := s.stack.Up(ctx, opts...)
-	return res, s.wrap("up", err)
+	var res auto.UpResult
+	err := s.run("up", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
+		opts := []optup.Option{optup.ProgressStreams(w), optup.ErrorProgressStreams(w)}
+		if ev != nil {
+			opts = append(opts, optup.EventStreams(ev))
+		}
+		res, err = s.stack.Up(ctx, opts...)
+		return err
+	})
+	return res, err
 }
 
 // Refresh reads the real state of the stack's resources into its state.
 func (s *Stack) Refresh(ctx context.Context) (auto.RefreshResult, error) {
-	var opts []optrefresh.Option
-	if w := s.opts.progress; w != nil {
-		opts = append(opts, optrefresh.ProgressStreams(w), optrefresh.ErrorProgressStreams(w))
-	}
-	res, err := s.stack.Refresh(ctx, opts...)
-	return res, s.wrap("refresh", err)
+	var res auto.RefreshResult
+	err := s.run("refresh", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
+		opts := []optrefresh.Option{optrefresh.ProgressStreams(w), optrefresh.ErrorProgressStreams(w)}
+		if ev != nil {
+			opts = append(opts, optrefresh.EventStreams(ev))
+		}
+		res, err = s.stack.Refresh(ctx, opts...)
+		return err
+	})
+	return res, err
 }
 
 // Destroy deletes the stack's resources. Protected resources make it fail before
 // anything is deleted; the stack itself stays, empty, in the backend.
 func (s *Stack) Destroy(ctx context.Context) (auto.DestroyResult, error) {
-	var opts []optdestroy.Option
-	if w := s.opts.progress; w != nil {
-		opts = append(opts, optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w))
-	}
-	res, err := s.stack.Destroy(ctx, opts...)
-	return res, s.wrap("destroy", err)
+	var res auto.DestroyResult
+	err := s.run("destroy", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
+		opts := []optdestroy.Option{optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w)}
+		if ev != nil {
+			opts = append(opts, optdestroy.EventStreams(ev))
+		}
+		res, err = s.stack.Destroy(ctx, opts...)
+		return err
+	})
+	return res, err
 }
 
 // Outputs returns the stack's outputs from its last update; secret outputs are
@@ -222,6 +244,39 @@ func (s *Stack) Destroy(ctx context.Context) (auto.DestroyResult, error) {
 func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
 	out, err := s.stack.Outputs(ctx)
 	return out, s.wrap("outputs", err)
+}
+
+// run gives op the progress writer and, when the caller asked for events, a
+// channel the Automation API closes when the CLI's event stream ends; run waits
+// for the last event to be handled before returning. A CLI that failed before it
+// connected its event stream never closes the channel, so after a failure run
+// waits only briefly.
+func (s *Stack) run(step string, op func(io.Writer, chan<- events.EngineEvent) error) error {
+	w := s.opts.progress
+	if w == nil {
+		w = io.Discard
+	}
+	if s.opts.onEvent == nil {
+		return s.wrap(step, op(w, nil))
+	}
+	ch := make(chan events.EngineEvent)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range ch {
+			s.opts.onEvent(e)
+		}
+	}()
+	err := op(w, ch)
+	if err == nil {
+		<-done
+	} else {
+		select {
+		case <-done:
+		case <-time.After(eventDrainTimeout):
+		}
+	}
+	return s.wrap(step, err)
 }
 
 func (s *Stack) wrap(step string, err error) error {

@@ -3,6 +3,7 @@ package automation
 import (
 	"io"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -19,6 +20,7 @@ type options struct {
 	passphrase      string
 	passphraseFile  string
 	progress        io.Writer
+	onEvent         func(events.EngineEvent)
 	env             map[string]string
 	program         pulumi.RunFunc
 }
@@ -62,6 +64,11 @@ func WithPassphraseFile(path string) Option { return func(o *options) { o.passph
 
 // WithProgress streams the engine's progress output to w while an operation runs.
 func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
+
+// WithEvents calls fn with every engine event of an operation (resource steps
+// with their diffs, diagnostics, the summary), in order, before the operation
+// returns. fn runs on one goroutine at a time.
+func WithEvents(fn func(events.EngineEvent)) Option { return func(o *options) { o.onEvent = fn } }
 
 // WithEnv adds environment variables for the Pulumi CLI and the providers it
 // starts (AWS_PROFILE, DOCKER_HOST, PULUMI_DEBUG_PROVIDERS).
