@@ -1,0 +1,206 @@
+// Command moodlectl previews, deploys and destroys the moodle stacks through the
+// Automation API: no `pulumi login`, state in a local folder by default.
+//
+//	moodlectl up --stack dev
+//	moodlectl preview --stack prod
+//	moodlectl destroy --stack dev --yes
+//	moodlectl outputs --stack dev [--show-secrets]
+//
+// Exit status: 0 on success, 1 when the operation fails, 2 on a usage error or a
+// declined confirmation, 130 when interrupted.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/moodle-cluster/moodle-pulumi/automation"
+)
+
+const usage = `usage: moodlectl <command> --stack dev|prod [flags]
+
+commands:
+  preview   show what up would change
+  up        create or update the stack's resources
+  refresh   read the real state of the resources into the stack's state
+  destroy   delete the stack's resources (asks first unless --yes)
+  outputs   print the stack's outputs
+
+flags:
+`
+
+// errUsage marks errors the user fixes by changing the command line.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+		return
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "moodlectl:", strings.TrimPrefix(err.Error(), "usage: "))
+		os.Exit(2)
+	case ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "moodlectl: interrupted:", err)
+		os.Exit(130)
+	default:
+		fmt.Fprintln(os.Stderr, "moodlectl:", err)
+		os.Exit(1)
+	}
+}
+
+type flags struct {
+	stack           string
+	state           string
+	backend         string
+	secretsProvider string
+	yes             bool
+	showSecrets     bool
+}
+
+func parse(args []string, stderr io.Writer) (string, flags, error) {
+	var f flags
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, usage)
+		return "", f, fmt.Errorf("%w: a command comes first", errUsage)
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("moodlectl "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	fs.StringVar(&f.stack, "stack", "", "the stack: dev or prod (any stack with a Pulumi.<stack>.yaml works)")
+	fs.StringVar(&f.state, "state", automation.DefaultStateDir, "local folder for the workspace and, without --backend, the state")
+	fs.StringVar(&f.backend, "backend", "", "state backend URL instead of the local folder (s3://..., https://api.pulumi.com)")
+	fs.StringVar(&f.secretsProvider, "secrets-provider", "", "secrets provider for a new stack instead of a passphrase (awskms://...)")
+	fs.BoolVar(&f.yes, "yes", false, "do not ask before changing prod or destroying")
+	fs.BoolVar(&f.showSecrets, "show-secrets", false, "print secret outputs in clear")
+	if err := fs.Parse(args[1:]); err != nil {
+		return "", f, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return "", f, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if f.stack == "" {
+		return "", f, fmt.Errorf("%w: --stack is required (dev or prod)", errUsage)
+	}
+	switch cmd {
+	case "preview", "up", "refresh", "destroy", "outputs":
+		return cmd, f, nil
+	}
+	fmt.Fprint(stderr, usage)
+	return "", f, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd, f, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := confirm(cmd, f, stdin, stderr); err != nil {
+		return err
+	}
+	opts := []automation.Option{automation.WithStateDir(f.state), automation.WithProgress(stdout)}
+	if f.backend != "" {
+		opts = append(opts, automation.WithBackendURL(f.backend))
+	}
+	if f.secretsProvider != "" {
+		opts = append(opts, automation.WithSecretsProvider(f.secretsProvider))
+	} else if localDevPassphrase(f) {
+		file := filepath.Join(f.state, f.stack+".passphrase")
+		fmt.Fprintf(stderr, "moodlectl: PULUMI_CONFIG_PASSPHRASE is not set; the %s stack's secrets are encrypted with the passphrase in %s (created on first use, keep it with the state)\n", f.stack, file)
+		opts = append(opts, automation.WithPassphraseFile(file))
+	}
+	s, err := automation.New(ctx, f.stack, opts...)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "preview":
+		_, err = s.Preview(ctx)
+	case "up":
+		_, err = s.Up(ctx)
+	case "refresh":
+		_, err = s.Refresh(ctx)
+	case "destroy":
+		_, err = s.Destroy(ctx)
+	case "outputs":
+		err = printOutputs(ctx, s, f.showSecrets, stdout)
+	}
+	return err
+}
+
+// localDevPassphrase is true when the dev stack would otherwise stop for want of a
+// passphrase. Its state and the Docker host it describes are on this machine, so a
+// random passphrase kept next to the state protects as much as a typed one; prod
+// always needs one given on purpose.
+func localDevPassphrase(f flags) bool {
+	return f.stack == "dev" && f.backend == "" &&
+		os.Getenv("PULUMI_CONFIG_PASSPHRASE") == "" && os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") == ""
+}
+
+// confirm asks before destroying anything or changing prod, unless --yes.
+func confirm(cmd string, f flags, stdin io.Reader, stderr io.Writer) error {
+	var question string
+	switch {
+	case f.yes:
+		return nil
+	case cmd == "destroy":
+		question = fmt.Sprintf("Delete every resource of stack %s?", f.stack)
+	case f.stack == "prod" && (cmd == "up" || cmd == "refresh"):
+		question = fmt.Sprintf("Run %s on stack prod (run preview first)?", cmd)
+	default:
+		return nil
+	}
+	if file, ok := stdin.(*os.File); !ok || !isTerminal(file) {
+		return fmt.Errorf("%w: %s needs --yes when not run from a terminal", errUsage, question)
+	}
+	fmt.Fprintf(stderr, "%s [y/N] ", question)
+	answer, _ := bufio.NewReader(stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return fmt.Errorf("%w: declined", errUsage)
+	}
+	return nil
+}
+
+func isTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+func printOutputs(ctx context.Context, s *automation.Stack, showSecrets bool, w io.Writer) error {
+	outs, err := s.Outputs(ctx)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(outs))
+	for k := range outs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out := outs[k]
+		text := "[secret]"
+		if !out.Secret || showSecrets {
+			b, err := json.Marshal(out.Value)
+			if err != nil {
+				return fmt.Errorf("output %s: %w", k, err)
+			}
+			text = string(b)
+		}
+		fmt.Fprintf(w, "%s: %s\n", k, text)
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+//go:build engine
+
+// Package engine_test drives the real Pulumi engine (the pulumi CLI from bin/ or
+// PATH) over the program through the automation package, with in-process fake
+// providers standing in for the aws, docker and random plugins.
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+
+	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/internal/fakeprovider"
+)
+
+// testPassphrase encrypts the secrets of the throw-away test stacks.
+const testPassphrase = "engine-tests-only"
+
+const projectDir = "../.."
+
+// rig is one isolated deployment target: its own fakes and state folder.
+type rig struct {
+	fakes *fakeprovider.Fakes
+	state string
+	steps *stepLog
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	fakes, err := fakeprovider.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if u := fakes.Untabled(); len(u) > 0 {
+			t.Logf("resource types the fakes served without a table of their own: %s", strings.Join(u, ", "))
+		}
+		fakes.Close()
+	})
+	return &rig{fakes: fakes, state: t.TempDir(), steps: &stepLog{}}
+}
+
+// stack opens the named stack on this rig with cfg (nil: the committed stack file).
+func (r *rig) stack(t *testing.T, name string, cfg automation.Config, extra ...automation.Option) *automation.Stack {
+	t.Helper()
+	opts := []automation.Option{
+		automation.WithProjectDir(projectDir),
+		automation.WithStateDir(r.state),
+		automation.WithPassphrase(testPassphrase),
+		automation.WithEnv(map[string]string{"PULUMI_DEBUG_PROVIDERS": r.fakes.DebugProviders()}),
+		automation.WithProgress(logWriter{t}),
+		automation.WithEvents(r.steps.record),
+	}
+	if cfg != nil {
+		opts = append(opts, automation.WithConfig(cfg))
+	}
+	s, err := automation.New(context.Background(), name, append(opts, extra...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// statePath is the raw checkpoint the file backend writes for a stack.
+func (r *rig) statePath(stack string) string {
+	return filepath.Join(r.state, ".pulumi", "stacks", "moodle", stack+".json")
+}
+
+// checkpoint reads the raw state file: Stack.Export would decrypt the secrets.
+func (r *rig) checkpoint(t *testing.T, stack string) (raw []byte, resources []apitype.ResourceV3) {
+	t.Helper()
+	raw, err := os.ReadFile(r.statePath(stack))
+	if err != nil {
+		t.Fatalf("read state: %v", err)
+	}
+	var cp apitype.VersionedCheckpoint
+	if err := json.Unmarshal(raw, &cp); err != nil {
+		t.Fatalf("parse state: %v", err)
+	}
+	var v3 apitype.CheckpointV3
+	if err := json.Unmarshal(cp.Checkpoint, &v3); err != nil {
+		t.Fatalf("parse checkpoint: %v", err)
+	}
+	if v3.Latest != nil {
+		resources = v3.Latest.Resources
+	}
+	return raw, resources
+}
+
+// step is one resource step the engine announced.
+type step struct {
+	Op   apitype.OpType
+	URN  string
+	Type string
+	Keys []string // the properties whose change caused a replacement
+}
+
+// Name is the resource's logical name (the URN's last part).
+func (s step) Name() string { return s.URN[strings.LastIndex(s.URN, "::")+2:] }
+
+// stepLog keeps the resource steps of the current operation.
+type stepLog struct {
+	mu    sync.Mutex
+	steps []step
+}
+
+func (l *stepLog) record(e events.EngineEvent) {
+	if e.ResourcePreEvent == nil {
+		return
+	}
+	m := e.ResourcePreEvent.Metadata
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.steps = append(l.steps, step{Op: m.Op, URN: m.URN, Type: m.Type, Keys: m.Keys})
+}
+
+// take returns the steps recorded since the last take.
+func (l *stepLog) take() []step {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.steps
+	l.steps = nil
+	return s
+}
+
+// committedConfig reads Pulumi.<stack>.yaml as the automation package does.
+func committedConfig(t *testing.T, stack string) automation.Config {
+	t.Helper()
+	cfg, err := automation.LoadConfig(filepath.Join(projectDir, "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// logWriter sends engine progress to the test log, shown on failure or with -v.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

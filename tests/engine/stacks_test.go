@@ -1,0 +1,293 @@
+//go:build engine
+
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+
+	"github.com/moodle-cluster/moodle-pulumi/automation"
+)
+
+// dataTypes hold data that must survive any change of the app tier.
+var dataTypes = map[string]bool{
+	"aws:rds/instance:Instance":                         true,
+	"aws:elasticache/replicationGroup:ReplicationGroup": true,
+	"aws:efs/fileSystem:FileSystem":                     true,
+	"aws:s3/bucketV2:BucketV2":                          true,
+	"aws:s3/bucket:Bucket":                              true,
+	"docker:index/volume:Volume":                        true,
+}
+
+// isData reports whether a step touches data: a data resource, or the dev stack's
+// PostgreSQL and Redis containers (named <cluster>-db and <cluster>-redis).
+func isData(s step) bool {
+	if dataTypes[s.Type] {
+		return true
+	}
+	name := s.Name()
+	return s.Type == "docker:index/container:Container" && (strings.HasSuffix(name, "-db") || strings.HasSuffix(name, "-redis"))
+}
+
+// TestStackLifecycle runs each committed stack file through the engine: the steps
+// build on each other, so a failed step ends its stack's run.
+func TestStackLifecycle(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) { lifecycle(t, stack) })
+	}
+}
+
+func lifecycle(t *testing.T, stack string) {
+	ctx := context.Background()
+	r := newRig(t)
+	s := r.stack(t, stack, nil)
+	var total int
+
+	steps := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"preview creates every resource and nothing else", func(t *testing.T) {
+			res, err := s.Preview(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total = res.ChangeSummary[apitype.OpCreate]
+			if total < 2 || len(res.ChangeSummary) != 1 {
+				t.Fatalf("preview of a new stack: got %v, want only creates", res.ChangeSummary)
+			}
+			t.Logf("stack %s: %d resources (stack and components included)", stack, total)
+			r.steps.take()
+		}},
+		{"up creates what preview announced", func(t *testing.T) {
+			res, err := s.Up(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := *res.Summary.ResourceChanges; got[string(apitype.OpCreate)] != total || len(got) != 1 {
+				t.Fatalf("up: got %v, want %d creates", got, total)
+			}
+			r.steps.take()
+		}},
+		{"refresh finds no drift", func(t *testing.T) {
+			res, err := s.Refresh(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertAllSame(t, *res.Summary.ResourceChanges, total)
+			r.steps.take()
+		}},
+		{"second up changes nothing", func(t *testing.T) {
+			res, err := s.Up(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertAllSame(t, *res.Summary.ResourceChanges, total)
+			for _, st := range r.steps.take() {
+				if st.Op != apitype.OpSame {
+					t.Errorf("%s %s on an unchanged stack", st.Op, st.URN)
+				}
+			}
+		}},
+		{"generated secrets are only ciphertext in the state file", func(t *testing.T) {
+			secrets := r.fakes.GeneratedSecrets()
+			if len(secrets) == 0 {
+				t.Fatal("the program generated no secret through the random provider")
+			}
+			raw, _ := r.checkpoint(t, stack)
+			if !strings.Contains(string(raw), `"ciphertext"`) {
+				t.Error("the state file holds no ciphertext at all")
+			}
+			for _, secret := range secrets {
+				if strings.Contains(string(raw), secret) {
+					t.Errorf("the state file holds a generated secret in clear (%d characters, starting %.3q)", len(secret), secret)
+				}
+			}
+		}},
+		{"outputs that carry a secret are marked secret", func(t *testing.T) {
+			outs, err := s.Outputs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(outs) == 0 {
+				t.Fatal("the stack exports nothing")
+			}
+			secrets := r.fakes.GeneratedSecrets()
+			for key, out := range outs {
+				text, _ := json.Marshal(out.Value)
+				for _, secret := range secrets {
+					if strings.Contains(string(text), secret) && !out.Secret {
+						t.Errorf("output %s carries a generated secret but is not marked secret", key)
+					}
+				}
+			}
+		}},
+		{"one more app node adds app resources and touches no data", func(t *testing.T) {
+			cfg := committedConfig(t, stack)
+			replicas := scaleUp(t, cfg)
+			res, err := r.stack(t, stack, cfg).Preview(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("preview with %d app nodes: %v", replicas, res.ChangeSummary)
+			assertScaleOut(t, r.steps.take(), fmt.Sprintf("app-%d", replicas))
+		}},
+	}
+	for _, st := range steps {
+		if !t.Run(st.name, st.run) {
+			return
+		}
+	}
+	if stack == "dev" {
+		t.Run("destroy removes every resource", func(t *testing.T) { destroyRemovesEverything(t, r, s, total) })
+	} else {
+		t.Run("destroy refuses to delete protected data", func(t *testing.T) { destroyRefusesProtected(t, r, s, stack) })
+	}
+}
+
+func assertAllSame(t *testing.T, changes map[string]int, total int) {
+	t.Helper()
+	if changes[string(apitype.OpSame)] != total || len(changes) != 1 {
+		t.Errorf("got %v, want all %d resources the same", changes, total)
+	}
+}
+
+// scaleUp raises moodle:app.replicas by one (and the autoscaling maximum with it
+// when it would fall below) and returns the new count.
+func scaleUp(t *testing.T, cfg automation.Config) int {
+	t.Helper()
+	app, ok := cfg["moodle:app"].(map[string]any)
+	if !ok {
+		t.Fatal("the stack file sets no moodle:app object")
+	}
+	n, ok := app["replicas"].(int)
+	if !ok {
+		t.Fatalf("moodle:app.replicas is %v, want an integer in the stack file", app["replicas"])
+	}
+	if max, ok := app["maxReplicas"].(int); ok && max < n+1 {
+		if err := cfg.Set("moodle:app.maxReplicas", n+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cfg.Set("moodle:app.replicas", n+1); err != nil {
+		t.Fatal(err)
+	}
+	return n + 1
+}
+
+// assertScaleOut checks the preview of one more app node: new resources belong to
+// the new node, no resource is deleted, data is untouched, and only load-balancer
+// resources may be replaced (the real docker provider replaces a container whose
+// uploaded nginx config changes).
+func assertScaleOut(t *testing.T, steps []step, node string) {
+	t.Helper()
+	changed := 0
+	for _, s := range steps {
+		switch s.Op {
+		case apitype.OpSame, apitype.OpRead:
+			continue
+		case apitype.OpCreate:
+			if !strings.HasSuffix(s.Name(), node) && !strings.Contains(s.Name(), node+"-") {
+				t.Errorf("created %s, which is not part of the new node %s", s.URN, node)
+			}
+		case apitype.OpUpdate:
+		case apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDeleteReplaced:
+			if !strings.Contains(s.Name(), "lb") {
+				t.Errorf("%s %s (forced by %v): only load-balancer resources may be replaced", s.Op, s.URN, s.Keys)
+			}
+		default:
+			t.Errorf("%s %s when adding an app node", s.Op, s.URN)
+		}
+		if isData(s) {
+			t.Errorf("%s of data resource %s when adding an app node", s.Op, s.URN)
+		}
+		changed++
+		t.Logf("%s %s %v", s.Op, s.URN, s.Keys)
+	}
+	if changed == 0 {
+		t.Error("adding an app node changes nothing")
+	}
+}
+
+func destroyRemovesEverything(t *testing.T, r *rig, s *automation.Stack, total int) {
+	created := provisioned(r, "Create")
+	res, err := s.Destroy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *res.Summary.ResourceChanges; got[string(apitype.OpDelete)] != total {
+		t.Errorf("destroy: got %v, want %d deletes", got, total)
+	}
+	deleted := provisioned(r, "Delete")
+	for urn := range created {
+		if !deleted[urn] {
+			t.Errorf("%s was created but never deleted", urn)
+		}
+	}
+	if _, left := r.checkpoint(t, "dev"); len(left) != 0 {
+		t.Errorf("the state still holds %d resources", len(left))
+	}
+}
+
+func destroyRefusesProtected(t *testing.T, r *rig, s *automation.Stack, stack string) {
+	_, before := r.checkpoint(t, stack)
+	var protected []string
+	for _, res := range before {
+		if dataTypes[string(res.Type)] && !res.Protect && !res.RetainOnDelete {
+			t.Errorf("data resource %s is neither protected nor retained on delete", res.URN)
+		}
+		if res.Protect {
+			protected = append(protected, string(res.URN))
+		}
+	}
+	if len(protected) == 0 {
+		t.Fatal("the prod stack protects no resource")
+	}
+	sort.Strings(protected)
+	t.Logf("protected: %s", strings.Join(protected, "\n"))
+
+	_, err := s.Destroy(context.Background())
+	if err == nil {
+		t.Fatal("destroy of the prod stack succeeded despite protected resources")
+	}
+	named := false
+	for _, urn := range protected {
+		named = named || strings.Contains(err.Error(), urn)
+	}
+	if !strings.Contains(err.Error(), "stack prod: destroy:") || !strings.Contains(err.Error(), "protected") || !named {
+		t.Errorf("destroy error does not name the stack, the step and a protected resource: %v", err)
+	}
+	deleted := provisioned(r, "Delete")
+	for _, urn := range protected {
+		if deleted[urn] {
+			t.Errorf("protected %s was deleted", urn)
+		}
+	}
+	_, after := r.checkpoint(t, stack)
+	kept := map[string]bool{}
+	for _, res := range after {
+		kept[string(res.URN)] = true
+	}
+	for _, urn := range protected {
+		if !kept[urn] {
+			t.Errorf("protected %s left the state", urn)
+		}
+	}
+}
+
+// provisioned returns the URNs the fakes saw a real (not preview) call for.
+func provisioned(r *rig, method string) map[string]bool {
+	urns := map[string]bool{}
+	for _, req := range r.fakes.Requests() {
+		if req.Method == method && !req.Preview {
+			urns[req.URN] = true
+		}
+	}
+	return urns
+}
