@@ -58,7 +58,8 @@ func (p *problems) check(path string, v any, t reflect.Type) {
 		}
 	case reflect.String:
 		if _, ok := v.(string); !ok {
-			p.add(path, jsonText(v), "must be a string")
+			// `pulumi config set --path` stores 16 or 5.1 as numbers.
+			p.add(path, jsonText(v), "must be a string (quote it in YAML; pulumi config set --path needs --type string)")
 		}
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {

@@ -223,6 +223,8 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:app.replicas = "3": must be a whole number`}},
 		{"fraction for a whole number", with(dockerStack(), "app", `{"replicas": 2.5}`), []string{
 			"moodle:app.replicas = 2.5: must be a whole number"}},
+		{"number for a version string", with(dockerStack(), "database", `{"version": 17}`), []string{
+			"moodle:database.version = 17: must be a string (quote it in YAML; pulumi config set --path needs --type string)"}},
 		{"string for a boolean", with(awsStack(), "aws", `{`+cert+`, "waf": "yes"}`), []string{
 			`moodle:aws.waf = "yes": must be true or false`}},
 		{"scalar for an object", with(dockerStack(), "app", "3"), []string{
