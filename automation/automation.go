@@ -185,7 +185,7 @@ func (s *Stack) Name() string { return s.name }
 // Preview shows what Up would change, without changing anything.
 func (s *Stack) Preview(ctx context.Context) (auto.PreviewResult, error) {
 	var res auto.PreviewResult
-	err := s.run("preview", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
+	err := s.run(ctx, "preview", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
 		opts := []optpreview.Option{optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w)}
 		if ev != nil {
 			opts = append(opts, optpreview.EventStreams(ev))
@@ -199,7 +199,7 @@ func (s *Stack) Preview(ctx context.Context) (auto.PreviewResult, error) {
 // Up creates or updates the stack's resources.
 func (s *Stack) Up(ctx context.Context) (auto.UpResult, error) {
 	var res auto.UpResult
-	err := s.run("up", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
+	err := s.run(ctx, "up", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
 		opts := []optup.Option{optup.ProgressStreams(w), optup.ErrorProgressStreams(w)}
 		if ev != nil {
 			opts = append(opts, optup.EventStreams(ev))
@@ -213,7 +213,7 @@ func (s *Stack) Up(ctx context.Context) (auto.UpResult, error) {
 // Refresh reads the real state of the stack's resources into its state.
 func (s *Stack) Refresh(ctx context.Context) (auto.RefreshResult, error) {
 	var res auto.RefreshResult
-	err := s.run("refresh", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
+	err := s.run(ctx, "refresh", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
 		opts := []optrefresh.Option{optrefresh.ProgressStreams(w), optrefresh.ErrorProgressStreams(w)}
 		if ev != nil {
 			opts = append(opts, optrefresh.EventStreams(ev))
@@ -228,7 +228,7 @@ func (s *Stack) Refresh(ctx context.Context) (auto.RefreshResult, error) {
 // anything is deleted; the stack itself stays, empty, in the backend.
 func (s *Stack) Destroy(ctx context.Context) (auto.DestroyResult, error) {
 	var res auto.DestroyResult
-	err := s.run("destroy", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
+	err := s.run(ctx, "destroy", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
 		opts := []optdestroy.Option{optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w)}
 		if ev != nil {
 			opts = append(opts, optdestroy.EventStreams(ev))
@@ -243,7 +243,7 @@ func (s *Stack) Destroy(ctx context.Context) (auto.DestroyResult, error) {
 // decrypted and marked Secret.
 func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
 	out, err := s.stack.Outputs(ctx)
-	return out, s.wrap("outputs", err)
+	return out, s.wrap(ctx, "outputs", err)
 }
 
 // run gives op the progress writer and, when the caller asked for events, a
@@ -251,13 +251,13 @@ func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
 // for the last event to be handled before returning. A CLI that failed before it
 // connected its event stream never closes the channel, so after a failure run
 // waits only briefly.
-func (s *Stack) run(step string, op func(io.Writer, chan<- events.EngineEvent) error) error {
+func (s *Stack) run(ctx context.Context, step string, op func(io.Writer, chan<- events.EngineEvent) error) error {
 	w := s.opts.progress
 	if w == nil {
 		w = io.Discard
 	}
 	if s.opts.onEvent == nil {
-		return s.wrap(step, op(w, nil))
+		return s.wrap(ctx, step, op(w, nil))
 	}
 	ch := make(chan events.EngineEvent)
 	done := make(chan struct{})
@@ -276,12 +276,17 @@ func (s *Stack) run(step string, op func(io.Writer, chan<- events.EngineEvent) e
 		case <-time.After(eventDrainTimeout):
 		}
 	}
-	return s.wrap(step, err)
+	return s.wrap(ctx, step, err)
 }
 
-func (s *Stack) wrap(step string, err error) error {
-	if err == nil {
+// wrap names the stack and the step, and keeps a canceled context visible to
+// errors.Is, since the CLI only reports that it was interrupted.
+func (s *Stack) wrap(ctx context.Context, step string, err error) error {
+	switch {
+	case err == nil:
 		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("stack %s: %s: %w: %w", s.name, step, ctx.Err(), err)
 	}
 	return fmt.Errorf("stack %s: %s: %w", s.name, step, err)
 }

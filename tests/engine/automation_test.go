@@ -72,7 +72,7 @@ func sameJSON(a, b string) bool {
 func TestAutomation_ErrorsNameTheStackAndTheStep(t *testing.T) {
 	failing := func(*pulumi.Context) error { return errors.New("the program failed on purpose") }
 	r := newRig(t)
-	s := r.stack(t, "dev", automation.Config{}, automation.WithProgram(failing))
+	s := r.stack(t, "dev", dockerTarget(), automation.WithProgram(failing))
 	_, err := s.Preview(context.Background())
 	if err == nil || !strings.HasPrefix(err.Error(), "stack dev: preview: ") || !strings.Contains(err.Error(), "failed on purpose") {
 		t.Errorf("preview error: %v", err)
@@ -108,7 +108,7 @@ func TestAutomation_PassphraseFileIsCreatedOnceAndReused(t *testing.T) {
 	open := func() *automation.Stack {
 		s, err := automation.New(context.Background(), "dev",
 			automation.WithProjectDir(projectDir), automation.WithStateDir(state),
-			automation.WithConfig(automation.Config{}), automation.WithProgram(program),
+			automation.WithConfig(dockerTarget()), automation.WithProgram(program),
 			automation.WithPassphraseFile(file))
 		if err != nil {
 			t.Fatal(err)
@@ -139,23 +139,34 @@ func TestAutomation_PassphraseFileIsCreatedOnceAndReused(t *testing.T) {
 }
 
 func TestAutomation_CancelingTheContextStopsAnUp(t *testing.T) {
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
-	hanging := func(*pulumi.Context) error { <-release; return nil }
+	// The program stands for a slow deployment; it ends on its own after a minute
+	// so that a missing cancellation shows as a slow test rather than a hang.
+	slow := func(ctx *pulumi.Context) error {
+		select {
+		case <-ctx.Context().Done():
+		case <-time.After(time.Minute):
+		}
+		return nil
+	}
 	r := newRig(t)
-	s := r.stack(t, "dev", automation.Config{}, automation.WithProgram(hanging))
+	s := r.stack(t, "dev", dockerTarget(), automation.WithProgram(slow))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	start := time.Now()
 	_, err := s.Up(ctx)
-	if err == nil || !strings.HasPrefix(err.Error(), "stack dev: up: ") {
-		t.Errorf("got %v, want the up to fail", err)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "stack dev: up: ") {
+		t.Errorf("got %v, want the up to fail with the context's error", err)
 	}
+	t.Logf("the canceled up returned after %v: %v", time.Since(start), err)
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("the canceled up took %v to return", took)
 	}
 }
+
+// dockerTarget is the least config the project's Pulumi.yaml accepts, for the
+// programs these tests run in place of the moodle program.
+func dockerTarget() automation.Config { return automation.Config{"moodle:target": "docker"} }
 
 // smallProgram registers one resource of each kind the fakes must get right: a
 // generated secret, containers that use it, and a volume that must survive scaling.
@@ -199,7 +210,10 @@ func smallProgram(ctx *pulumi.Context) error {
 func TestFakes_SmallProgramScalesAndChangesNothingTwice(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
-	cfg := automation.Config{"moodle:app": map[string]any{"replicas": 2}}
+	cfg := dockerTarget()
+	if err := cfg.Set("moodle:app.replicas", 2); err != nil {
+		t.Fatal(err)
+	}
 	open := func() *automation.Stack { return r.stack(t, "dev", cfg, automation.WithProgram(smallProgram)) }
 	if _, err := open().Up(ctx); err != nil {
 		t.Fatal(err)
