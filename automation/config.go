@@ -27,8 +27,9 @@ func LoadConfig(stackFile string) (Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read stack file: %w", err)
 	}
+	// A plain map, not Config: yaml.v3 would give nested objects the named type.
 	var file struct {
-		Config Config `yaml:"config"`
+		Config map[string]any `yaml:"config"`
 	}
 	if err := yaml.Unmarshal(raw, &file); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", stackFile, err)
@@ -39,9 +40,9 @@ func LoadConfig(stackFile string) (Config, error) {
 		}
 	}
 	if file.Config == nil {
-		file.Config = Config{}
+		return Config{}, nil
 	}
-	return file.Config, nil
+	return Config(file.Config), nil
 }
 
 // Set sets a value at a path that starts with a full key: "moodle:app.replicas"
