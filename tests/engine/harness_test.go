@@ -8,6 +8,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ type rig struct {
 	steps *stepLog
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	fakes, err := fakeprovider.Start()
 	if err != nil {
@@ -49,14 +50,14 @@ func newRig(t *testing.T) *rig {
 }
 
 // stack opens the named stack on this rig with cfg (nil: the committed stack file).
-func (r *rig) stack(t *testing.T, name string, cfg automation.Config, extra ...automation.Option) *automation.Stack {
+func (r *rig) stack(t testing.TB, name string, cfg automation.Config, extra ...automation.Option) *automation.Stack {
 	t.Helper()
 	opts := []automation.Option{
 		automation.WithProjectDir(projectDir),
 		automation.WithStateDir(r.state),
 		automation.WithPassphrase(testPassphrase),
 		automation.WithEnv(map[string]string{"PULUMI_DEBUG_PROVIDERS": r.fakes.DebugProviders()}),
-		automation.WithProgress(logWriter{t}),
+		automation.WithProgress(progressTo(t)),
 		automation.WithEvents(r.steps.record),
 	}
 	if cfg != nil {
@@ -132,7 +133,7 @@ func (l *stepLog) take() []step {
 }
 
 // committedConfig reads Pulumi.<stack>.yaml as the automation package does.
-func committedConfig(t *testing.T, stack string) automation.Config {
+func committedConfig(t testing.TB, stack string) automation.Config {
 	t.Helper()
 	cfg, err := automation.LoadConfig(filepath.Join(projectDir, "Pulumi."+stack+".yaml"))
 	if err != nil {
@@ -141,8 +142,16 @@ func committedConfig(t *testing.T, stack string) automation.Config {
 	return cfg
 }
 
-// logWriter sends engine progress to the test log, shown on failure or with -v.
-type logWriter struct{ t *testing.T }
+// progressTo sends engine progress to a test's log, shown on failure or with -v;
+// benchmarks print their logs, so they get none.
+func progressTo(t testing.TB) io.Writer {
+	if _, bench := t.(*testing.B); bench {
+		return io.Discard
+	}
+	return logWriter{t}
+}
+
+type logWriter struct{ t testing.TB }
 
 func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
