@@ -49,6 +49,19 @@ const (
 	pgbouncerUserlist = "/etc/pgbouncer/userlist.txt"
 )
 
+// connectionCeilingNodes is the node count the connection budget (PostgreSQL's
+// max_connections, PgBouncer's max_client_conn) is sized for on a Docker host, or
+// app.replicas when higher. Sizing for the current replica count would change the
+// database's command, and so replace its container, every time the app tier is
+// scaled; the ceiling keeps scaling within it from touching the back ends.
+const connectionCeilingNodes = 10
+
+// atConnectionCeiling is s with the app tier at the connection ceiling.
+func atConnectionCeiling(s topology.Spec) topology.Spec {
+	s.App.Replicas = max(s.App.Replicas, connectionCeilingNodes)
+	return s
+}
+
 // database is PostgreSQL, with max_connections from the cluster's connection budget
 // and a quarter of its memory limit as shared_buffers (PostgreSQL's own guidance).
 func (b *builder) database() (*docker.Container, error) {
@@ -57,7 +70,7 @@ func (b *builder) database() (*docker.Container, error) {
 		key:   "db",
 		image: b.imgs.database,
 		command: []string{"postgres",
-			"-c", "max_connections=" + strconv.Itoa(b.spec.ServerConnections()),
+			"-c", "max_connections=" + strconv.Itoa(atConnectionCeiling(b.spec).ServerConnections()),
 			"-c", "shared_buffers=" + strconv.Itoa(d.MemoryMB/4) + "MB",
 		},
 		env: []string{"POSTGRES_DB=" + d.Name, "POSTGRES_USER=" + d.User, "PGDATA=" + pgdata},
@@ -126,7 +139,7 @@ func redisConfig(c topology.Cache, password string) string {
 }
 
 // pgbouncer pools Moodle's connections: max_client_conn covers every php-fpm child
-// of every node plus cron (Spec.ClientConnections), while PostgreSQL sees at most
+// of every node up to the connection ceiling plus cron, while PostgreSQL sees at most
 // PoolSize server connections. Clients authenticate with SCRAM against userlist.txt,
 // which holds the generated password and is uploaded as a secret.
 func (b *builder) pgbouncer(db pulumi.Resource) (*docker.Container, error) {
@@ -167,7 +180,7 @@ func pgbouncerConfig(s topology.Spec) string {
 		"pool_mode = " + d.PoolMode,
 		"default_pool_size = " + strconv.Itoa(d.PoolSize),
 		"max_db_connections = " + strconv.Itoa(d.PoolSize),
-		"max_client_conn = " + strconv.Itoa(s.ClientConnections()),
+		"max_client_conn = " + strconv.Itoa(atConnectionCeiling(s).ClientConnections()),
 		"stats_users = " + d.User,
 		"ignore_startup_parameters = extra_float_digits",
 	}
