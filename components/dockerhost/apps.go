@@ -13,7 +13,6 @@ import (
 
 // Where the rendered files go in the app image (docker/Dockerfile).
 const (
-	configPHPPath = "/etc/moodle/config.php"
 	fpmPoolPath   = "/usr/local/etc/php-fpm.d/zz-moodle.conf"
 	phpIniPath    = "/usr/local/etc/php/conf.d/zz-moodle.ini"
 	cronRunner    = "/usr/local/bin/moodle-cron"
@@ -61,7 +60,7 @@ func (b *builder) moodleVolumes(moodledataReadOnly bool) docker.ContainerVolumeA
 // it reads the *_FILE secrets at run time) and the php.ini overrides.
 func (b *builder) configUploads() docker.ContainerUploadArray {
 	return docker.ContainerUploadArray{
-		upload(configPHPPath, pulumi.String(render.ConfigPHP(b.spec, endpoints(b.spec))), "0444"),
+		upload(render.ConfigPHPPath, pulumi.String(render.ConfigPHP(b.spec, endpoints(b.spec))), "0444"),
 		upload(phpIniPath, pulumi.String(render.PHPIni(b.spec)), "0444"),
 	}
 }
@@ -97,7 +96,7 @@ func (b *builder) appNodes(backends []pulumi.Resource) ([]pulumi.Resource, error
 }
 
 // cron is the single cron runner. Before its loop the rendered runner calls
-// moodle-install-upgrade (docker/), which installs an empty database or upgrades an
+// render.InstallHookPath, docker/moodle-install-upgrade in the image, which installs an empty database or upgrades an
 // outdated one; so it alone gets the admin password.
 func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 	m := b.spec.Moodle
@@ -158,11 +157,8 @@ func (b *builder) loadBalancer(apps []pulumi.Resource) (*docker.Container, error
 		volumes: b.moodleVolumes(true),
 		limits:  b.spec.Web.Resources,
 		health: []string{"CMD", "curl", "-fsS", "-o", "/dev/null", "--max-time", "4",
-			fmt.Sprintf("http://127.0.0.1:%d%s", port, lbHealthPath)},
+			fmt.Sprintf("http://127.0.0.1:%d%s", port, render.HealthPath)},
 		capAdd:    nginxCapabilities,
 		dependsOn: apps,
 	})
 }
-
-// lbHealthPath is the load balancer's own health endpoint.
-const lbHealthPath = "/healthz"
