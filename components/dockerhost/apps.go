@@ -23,6 +23,9 @@ const (
 	appUser = "www-data"
 	// fpmPort is where php-fpm listens on every app node.
 	fpmPort = 9000
+	// installWaitSeconds bounds the first deployment's wait for the CLI install
+	// (several minutes on a small host) or an upgrade.
+	installWaitSeconds = 1800
 )
 
 // The load balancer image's entry point (the official nginx image, or the app image)
@@ -96,8 +99,12 @@ func (b *builder) appNodes(backends []pulumi.Resource) ([]pulumi.Resource, error
 }
 
 // cron is the single cron runner. Before its loop the rendered runner calls
-// render.InstallHookPath, docker/moodle-install-upgrade in the image, which installs an empty database or upgrades an
-// outdated one; so it alone gets the admin password.
+// render.InstallHookPath, docker/moodle-install-upgrade in the image, which
+// installs an empty database or upgrades an outdated one; so it alone gets the admin
+// password. Its health check passes only once that hook has succeeded, and the
+// deployment waits for it: the load balancer, the site's only entrance, is created
+// after Moodle is installed, so no visitor ever meets an uninstalled site (whose
+// admin/index.php would offer to install it).
 func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 	m := b.spec.Moodle
 	env := append(b.moodleEnv(),
@@ -120,13 +127,15 @@ func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 			Executable:  pulumi.Bool(true),
 			Permissions: pulumi.String("0555"),
 		}),
-		networks:  []attachment{{network: b.nets.backend}, {network: b.nets.egress}},
-		volumes:   b.moodleVolumes(false),
-		hostname:  "cron",
-		limits:    b.spec.Cron.Resources,
-		health:    []string{"CMD", healthcheck, "cron"},
-		init:      true,
-		dependsOn: backends,
+		networks:    []attachment{{network: b.nets.backend}, {network: b.nets.egress}},
+		volumes:     b.moodleVolumes(false),
+		hostname:    "cron",
+		limits:      b.spec.Cron.Resources,
+		health:      []string{"CMD", healthcheck, "cron"},
+		startPeriod: "60s",
+		waitSeconds: installWaitSeconds,
+		init:        true,
+		dependsOn:   backends,
 	})
 }
 
@@ -134,7 +143,7 @@ func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 // container that publishes a host port. It serves static files from the code in its
 // image (or the bind-mounted host folder) and dataroot files handed over by
 // X-Accel-Redirect from a read-only moodledata mount.
-func (b *builder) loadBalancer(apps []pulumi.Resource) (*docker.Container, error) {
+func (b *builder) loadBalancer(dependsOn []pulumi.Resource) (*docker.Container, error) {
 	var upstream []render.HostPort
 	for _, node := range b.spec.AppNodes() {
 		upstream = append(upstream, render.HostPort{Host: node, Port: fpmPort})
@@ -159,6 +168,6 @@ func (b *builder) loadBalancer(apps []pulumi.Resource) (*docker.Container, error
 		health: []string{"CMD", "curl", "-fsS", "-o", "/dev/null", "--max-time", "4",
 			fmt.Sprintf("http://127.0.0.1:%d%s", port, render.HealthPath)},
 		capAdd:    nginxCapabilities,
-		dependsOn: apps,
+		dependsOn: dependsOn,
 	})
 }

@@ -37,6 +37,10 @@ var (
 	redisCapabilities    = []string{"CHOWN", "SETGID", "SETUID"}
 )
 
+// backendWaitSeconds bounds how long a deployment waits for a back end to report
+// healthy (PostgreSQL initialising an empty volume takes the longest).
+const backendWaitSeconds = 180
+
 const (
 	// pgdataMount is where the volume is mounted; PGDATA is a directory inside it,
 	// as the postgres image recommends for mounted volumes.
@@ -85,7 +89,7 @@ func (b *builder) database() (*docker.Container, error) {
 		health:      []string{"CMD", "pg_isready", "-h", "127.0.0.1", "-U", d.User, "-d", d.Name},
 		startPeriod: "60s",
 		capAdd:      postgresCapabilities,
-		wait:        true,
+		waitSeconds: backendWaitSeconds,
 		// Parallel queries allocate from /dev/shm; Docker's 64 MB default is too small.
 		shmSizeMB: max(64, d.MemoryMB/8),
 	})
@@ -115,8 +119,8 @@ func (b *builder) cache() (*docker.Container, error) {
 		limits: c.Resources,
 		health: []string{"CMD-SHELL", fmt.Sprintf(
 			`REDISCLI_AUTH="$(cat %s/redis-password)" redis-cli -h 127.0.0.1 ping | grep -q PONG`, secretsDir)},
-		capAdd: redisCapabilities,
-		wait:   true,
+		capAdd:      redisCapabilities,
+		waitSeconds: backendWaitSeconds,
 	})
 }
 
@@ -155,11 +159,11 @@ func (b *builder) pgbouncer(db pulumi.Resource) (*docker.Container, error) {
 			upload(pgbouncerIni, pulumi.String(pgbouncerConfig(b.spec)), "0444"),
 			upload(pgbouncerUserlist, pulumi.ToSecret(userlist).(pulumi.StringOutput), "0444"),
 		},
-		networks:  []attachment{{network: b.nets.backend, aliases: []string{pgbouncerEndpoint.Host}}},
-		limits:    d.PgBouncer,
-		health:    []string{"CMD-SHELL", "nc -z 127.0.0.1 " + strconv.Itoa(pgbouncerEndpoint.Port)},
-		wait:      true,
-		dependsOn: []pulumi.Resource{db},
+		networks:    []attachment{{network: b.nets.backend, aliases: []string{pgbouncerEndpoint.Host}}},
+		limits:      d.PgBouncer,
+		health:      []string{"CMD-SHELL", "nc -z 127.0.0.1 " + strconv.Itoa(pgbouncerEndpoint.Port)},
+		waitSeconds: backendWaitSeconds,
+		dependsOn:   []pulumi.Resource{db},
 	})
 }
 

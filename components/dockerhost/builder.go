@@ -24,7 +24,7 @@ type builder struct {
 
 // build registers everything in dependency order: credentials, networks, volumes
 // and images first, then the back ends, the app nodes and cron that use them, and
-// the load balancer in front of the app nodes.
+// last the load balancer, once the app nodes run and cron has installed Moodle.
 func (b *builder) build() error {
 	var err error
 	if b.secrets, err = newSecrets(b.ctx, b.name, b.parent); err != nil {
@@ -47,10 +47,11 @@ func (b *builder) build() error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.cron(backends); err != nil {
+	cron, err := b.cron(backends)
+	if err != nil {
 		return err
 	}
-	_, err = b.loadBalancer(apps)
+	_, err = b.loadBalancer(append(apps, cron))
 	return err
 }
 

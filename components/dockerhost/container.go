@@ -36,11 +36,12 @@ type service struct {
 	// init runs a reaper as PID 1 for processes that spawn children and do not
 	// wait for them (the cron runner's shell).
 	init bool
-	// wait makes the deployment wait until the container is healthy, so dependants
-	// start against a ready back end.
-	wait      bool
-	shmSizeMB int
-	dependsOn []pulumi.Resource
+	// waitSeconds > 0 makes the deployment wait up to that long for the container
+	// to become healthy, so the containers that depend on it start against a ready
+	// service.
+	waitSeconds int
+	shmSizeMB   int
+	dependsOn   []pulumi.Resource
 }
 
 // attachment is one network a container joins, with its DNS aliases there.
@@ -102,15 +103,15 @@ func (b *builder) container(s service) (*docker.Container, error) {
 			StartPeriod: pulumi.String(orDefault(s.startPeriod, "30s")),
 		},
 		Init:      pulumi.Bool(s.init),
-		Wait:      pulumi.Bool(s.wait),
+		Wait:      pulumi.Bool(s.waitSeconds > 0),
 		LogDriver: pulumi.String("json-file"),
 		LogOpts:   logOptions,
 		Labels: docker.ContainerLabelArray{
 			docker.ContainerLabelArgs{Label: pulumi.String("org.moodle-cluster.image-revision"), Value: s.image.revision},
 		},
 	}
-	if s.wait {
-		args.WaitTimeout = pulumi.Int(180)
+	if s.waitSeconds > 0 {
+		args.WaitTimeout = pulumi.Int(s.waitSeconds)
 	}
 	if len(s.command) > 0 {
 		args.Command = pulumi.ToStringArray(s.command)

@@ -735,3 +735,57 @@ func TestDevClusterOutputsCarrySecretsOnlyAsSecrets(t *testing.T) {
 		t.Errorf("phpFpm maxChildren = %d, want %d", got.maxChildren, spec.App.Sizing().MaxChildren)
 	}
 }
+
+func dependsOn(res registered, name string) bool {
+	return slices.ContainsFunc(res.DependsOn, func(urn string) bool { return strings.HasSuffix(urn, "::"+name) })
+}
+
+func TestDevLoadBalancerOpensOnlyAfterCronHasInstalledMoodle(t *testing.T) {
+	spec := devSpec(t, nil)
+	rec := mustRun(t, "dev", nil)
+	cs := containers(t, rec)
+	cron := cs["cron"]
+	if !field(cron.Inputs, "wait").BoolValue() || field(cron.Inputs, "waitTimeout").NumberValue() < 600 {
+		t.Errorf("the deployment does not wait for cron's install: wait=%v waitTimeout=%v",
+			field(cron.Inputs, "wait"), field(cron.Inputs, "waitTimeout"))
+	}
+	if got := list(field(cron.Inputs, "healthcheck", "tests")); !slices.Contains(got, "cron") {
+		t.Errorf("cron health check %v does not check the install hook", got)
+	}
+	lb := cs["lb"]
+	for _, key := range append(spec.AppNodes(), "cron") {
+		if !dependsOn(lb, devPrefix+key) {
+			t.Errorf("the load balancer does not wait for %s; depends on %v", key, lb.DependsOn)
+		}
+	}
+	for _, key := range append(spec.AppNodes(), "cron") {
+		for _, backend := range []string{"db", "redis"} {
+			if !dependsOn(cs[key], devPrefix+backend) {
+				t.Errorf("%s starts without waiting for %s", key, backend)
+			}
+		}
+		if field(cs[key].Inputs, "wait").BoolValue() && key != "cron" {
+			t.Errorf("%s makes the deployment wait", key)
+		}
+	}
+	for _, backend := range []string{"db", "redis"} {
+		if !field(cs[backend].Inputs, "wait").BoolValue() {
+			t.Errorf("%s is not waited for", backend)
+		}
+	}
+}
+
+func TestDevChildrenAreParentedToTheCluster(t *testing.T) {
+	rec := mustRun(t, "dev", pgbouncerEdits)
+	for _, res := range rec.resources {
+		if res.Type == tCluster {
+			continue
+		}
+		if !strings.HasSuffix(res.Parent, "::"+tCluster+"::moodle-dev") {
+			t.Errorf("%s (%s) has parent %q, want the cluster", res.Name, res.Type, res.Parent)
+		}
+		if !strings.HasPrefix(res.Name, devPrefix) {
+			t.Errorf("%s is not named after the cluster", res.Name)
+		}
+	}
+}
