@@ -10,6 +10,13 @@ php-fpm|/usr/local/bin/moodle-cron)
         echo "moodle-entrypoint: /etc/moodle/config.php is missing; the stack uploads it at create time" >&2
         exit 1
     fi
+    # A bind-mounted code folder (codeSource hostPath) replaces the image's stub.
+    dirroot="${MOODLE_DIRROOT:-/var/www/moodle}"
+    if ! grep -q "/etc/moodle/config.php" "$dirroot/config.php" 2>/dev/null; then
+        echo "moodle-entrypoint: $dirroot/config.php must be the one-line stub" \
+            "<?php require '/etc/moodle/config.php';" >&2
+        exit 1
+    fi
     ;;
 esac
 
