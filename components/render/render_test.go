@@ -169,3 +169,18 @@ func unquotePHP(t *testing.T, lit string) string {
 	}
 	return b.String()
 }
+
+func TestNgxValueQuotesOnlyWhatNginxWouldSplit(t *testing.T) {
+	for in, want := range map[string]string{
+		"/var/www/moodle/public": "/var/www/moodle/public",
+		"10.0.0.0/16":            "10.0.0.0/16",
+		"/srv/my moodle":         `"/srv/my moodle"`,
+		`/srv/a"b;c`:             `"/srv/a\"b;c"`,
+		`C:\moodle`:              `"C:\\moodle"`,
+		"":                       `""`,
+	} {
+		if got := ngxValue(in); got != want {
+			t.Errorf("ngxValue(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -12,10 +12,10 @@ import (
 )
 
 // decode reads the structured key into the struct into points at, on top of the
-// values already there. Before decoding, the JSON is walked against the struct's
-// json tags so that every unknown key and every value of the wrong type is reported
-// with its full path (moodle:app.phpFpm.maxChildren); encoding/json alone reports
-// only the first problem, and unknown keys without their path.
+// values already there. The JSON is first walked against the struct's json tags so
+// that every unknown key and every value of the wrong type is reported with its
+// full path (moodle:app.phpFpm.maxChildren); encoding/json alone reports only the
+// first problem, and unknown keys without their path.
 func (p *problems) decode(get Getter, key string, into any) {
 	text, ok := get(key)
 	if !ok || strings.TrimSpace(text) == "" {
@@ -26,13 +26,11 @@ func (p *problems) decode(get Getter, key string, into any) {
 		p.add(key, text, "not a JSON object (%v)", err)
 		return
 	}
-	t := reflect.TypeOf(into).Elem()
 	before := len(*p)
-	p.check(key, raw, t)
-	if len(*p) > before {
-		return
-	}
-	if err := json.Unmarshal([]byte(text), into); err != nil {
+	p.check(key, raw, reflect.TypeOf(into).Elem())
+	// encoding/json skips what does not fit and decodes the rest, so the fields
+	// that are fine still count (and cannot cause follow-up problems).
+	if err := json.Unmarshal([]byte(text), into); err != nil && len(*p) == before {
 		p.add(key, nil, "cannot be decoded: %v", err)
 	}
 }
@@ -60,7 +58,8 @@ func (p *problems) check(path string, v any, t reflect.Type) {
 		}
 	case reflect.String:
 		if _, ok := v.(string); !ok {
-			p.add(path, jsonText(v), "must be a string")
+			// `pulumi config set --path` stores 16 or 5.1 as numbers.
+			p.add(path, jsonText(v), "must be a string (quote it in YAML; pulumi config set --path needs --type string)")
 		}
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {

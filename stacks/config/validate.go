@@ -458,16 +458,23 @@ func (p *problems) cron(s topology.Spec) {
 
 func (p *problems) images(s topology.Spec) {
 	im := s.Images
-	used := []struct{ key, v string }{{"images.app", im.App}, {"images.web", im.Web}}
+	type image struct{ key, ref string }
+	used := []image{{"images.app", im.App}}
+	if im.Web != im.App {
+		used = append(used, image{"images.web", im.Web})
+	}
 	if s.Target == topology.TargetDocker {
-		used = append(used, struct{ key, v string }{"images.database", im.Database},
-			struct{ key, v string }{"images.cache", im.Cache})
+		// Without a supported database.version (reported) there is no default image.
+		if im.Database != "" || databaseImage(s.Database.Version) != "" {
+			used = append(used, image{"images.database", im.Database})
+		}
+		used = append(used, image{"images.cache", im.Cache})
 		if s.Database.Pooler == topology.PoolerPgBouncer {
-			used = append(used, struct{ key, v string }{"images.pgbouncer", im.PgBouncer})
+			used = append(used, image{"images.pgbouncer", im.PgBouncer})
 		}
 	}
 	for _, u := range used {
-		p.pinned(u.key, u.v)
+		p.pinned(u.key, u.ref)
 	}
 	if s.Target == topology.TargetDocker {
 		p.imageVersion("images.database", im.Database, "postgres", s.Database.Version, "database.version")
@@ -512,7 +519,8 @@ func imageTag(ref string) (name, tag string, ok bool) {
 // one config declares (the renderers and health checks follow the declared one).
 func (p *problems) imageVersion(key, ref, repo, version, versionKey string) {
 	name, tag, ok := imageTag(strings.SplitN(ref, "@", 2)[0])
-	if !ok || path.Base(name) != repo {
+	// Only version tags are compared; "latest" is reported by pinned.
+	if !ok || path.Base(name) != repo || tag[0] < '0' || tag[0] > '9' {
 		return
 	}
 	if tag != version && !strings.HasPrefix(tag, version+".") && !strings.HasPrefix(tag, version+"-") {
