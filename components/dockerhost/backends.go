@@ -53,19 +53,6 @@ const (
 	pgbouncerUserlist = "/etc/pgbouncer/userlist.txt"
 )
 
-// connectionCeilingNodes is the node count the connection budget (PostgreSQL's
-// max_connections, PgBouncer's max_client_conn) is sized for on a Docker host, or
-// app.replicas when higher. Sizing for the current replica count would change the
-// database's command, and so replace its container, every time the app tier is
-// scaled; the ceiling keeps scaling within it from touching the back ends.
-const connectionCeilingNodes = 10
-
-// atConnectionCeiling is s with the app tier at the connection ceiling.
-func atConnectionCeiling(s topology.Spec) topology.Spec {
-	s.App.Replicas = max(s.App.Replicas, connectionCeilingNodes)
-	return s
-}
-
 // database is PostgreSQL, with max_connections from the cluster's connection budget
 // and a quarter of its memory limit as shared_buffers (PostgreSQL's own guidance).
 func (b *builder) database() (*docker.Container, error) {
@@ -74,7 +61,7 @@ func (b *builder) database() (*docker.Container, error) {
 		key:   "db",
 		image: b.imgs.database,
 		command: []string{"postgres",
-			"-c", "max_connections=" + strconv.Itoa(atConnectionCeiling(b.spec).ServerConnections()),
+			"-c", "max_connections=" + strconv.Itoa(b.spec.ServerConnections()),
 			"-c", "shared_buffers=" + strconv.Itoa(d.MemoryMB/4) + "MB",
 		},
 		env: []string{"POSTGRES_DB=" + d.Name, "POSTGRES_USER=" + d.User, "PGDATA=" + pgdata},
@@ -184,7 +171,7 @@ func pgbouncerConfig(s topology.Spec) string {
 		"pool_mode = " + d.PoolMode,
 		"default_pool_size = " + strconv.Itoa(d.PoolSize),
 		"max_db_connections = " + strconv.Itoa(d.PoolSize),
-		"max_client_conn = " + strconv.Itoa(atConnectionCeiling(s).ClientConnections()),
+		"max_client_conn = " + strconv.Itoa(s.ClientConnections()),
 		"stats_users = " + d.User,
 		"ignore_startup_parameters = extra_float_digits",
 	}
