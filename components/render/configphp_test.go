@@ -127,8 +127,9 @@ func TestConfigPHPRedisSessionsKeptApartFromCache(t *testing.T) {
 			t.Errorf("missing %q", want)
 		}
 	}
-	if cachePrefix == s.Cache.SessionPrefix {
-		t.Error("the MUC cache and the sessions share a key prefix")
+	s.Cache.CachePrefix = "site_muc_"
+	if conf := ConfigPHP(s, devEndpoints()); !strings.Contains(conf, "'prefix' => 'site_muc_',") {
+		t.Error("the MUC store does not use cache.cachePrefix")
 	}
 	if strings.Contains(conf, "session_redis_encrypt") {
 		t.Error("TLS options without Cache.TLS")
