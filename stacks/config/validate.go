@@ -204,14 +204,14 @@ func (p *problems) web(s topology.Spec) {
 func (p *problems) app(s topology.Spec) {
 	a := s.App
 	p.intRange("app.replicas", a.Replicas, 1, maxReplicas)
+	p.intRange("app.maxReplicas", a.MaxReplicas, 1, maxReplicas)
+	if a.Replicas <= maxReplicas && a.MaxReplicas < a.Replicas {
+		p.add("app.maxReplicas", a.MaxReplicas, "must be at least app.replicas (%d)", a.Replicas)
+	}
 	if s.Target == topology.TargetAWS {
 		p.intRange("app.minReplicas", a.MinReplicas, 1, maxReplicas)
-		p.intRange("app.maxReplicas", a.MaxReplicas, 1, maxReplicas)
 		if a.MinReplicas > a.Replicas {
 			p.add("app.minReplicas", a.MinReplicas, "must not exceed app.replicas (%d)", a.Replicas)
-		}
-		if a.MaxReplicas < a.Replicas {
-			p.add("app.maxReplicas", a.MaxReplicas, "must be at least app.replicas (%d)", a.Replicas)
 		}
 		p.oneOf("app.launchType", a.LaunchType, topology.LaunchFargate, topology.LaunchEC2)
 		if a.LaunchType == topology.LaunchFargate {
@@ -382,12 +382,14 @@ func (p *problems) database(s topology.Spec) {
 func (p *problems) cache(s topology.Spec) {
 	c := s.Cache
 	p.intRange("cache.sessionDb", c.SessionDB, 0, 15)
-	p.intRange("cache.cacheDb", c.CacheDB, 0, 15)
-	if c.SessionDB == c.CacheDB {
-		p.add("cache.cacheDb", c.CacheDB, "equals cache.sessionDb; sessions and the MUC cache need different Redis databases so that a cache purge never drops sessions")
-	}
 	if !redisPrefix.MatchString(c.SessionPrefix) {
 		p.add("cache.sessionPrefix", c.SessionPrefix, "allowed: 1-64 letters, digits and _ : . -")
+	}
+	if !redisPrefix.MatchString(c.CachePrefix) {
+		p.add("cache.cachePrefix", c.CachePrefix, "allowed: 1-64 letters, digits and _ : . -")
+	}
+	if strings.HasPrefix(c.SessionPrefix, c.CachePrefix) || strings.HasPrefix(c.CachePrefix, c.SessionPrefix) {
+		p.add("cache.cachePrefix", c.CachePrefix, "overlaps cache.sessionPrefix %q; sessions and the MUC cache need disjoint key prefixes so that a cache purge never drops sessions", c.SessionPrefix)
 	}
 	if s.Target == topology.TargetDocker {
 		if !majorMinor.MatchString(c.Version) {
@@ -546,7 +548,6 @@ func (p *problems) otherTarget(s topology.Spec) {
 		const replicas = "the Docker host runs app.replicas nodes, without autoscaling"
 		fs = []field{
 			{"app.minReplicas", s.App.MinReplicas, replicas},
-			{"app.maxReplicas", s.App.MaxReplicas, replicas},
 			{"app.launchType", s.App.LaunchType, ""},
 			{"database.instanceClass", s.Database.InstanceClass, ""},
 			{"database.storageGb", s.Database.StorageGB, ""},
