@@ -306,16 +306,36 @@ func awsPackage() *Package {
 				}
 			},
 		},
-		"aws:efs/backupPolicy:BackupPolicy": {force: only("fileSystemId")},
-		"aws:s3/bucketV2:BucketV2":          s3Bucket(),
-		"aws:s3/bucket:Bucket":              s3Bucket(),
+		"aws:efs/backupPolicy:BackupPolicy":         {force: only("fileSystemId")},
+		"aws:efs/fileSystemPolicy:FileSystemPolicy": {force: only("fileSystemId")},
+		"aws:s3/bucketV2:BucketV2":                  s3Bucket(),
+		"aws:s3/bucket:Bucket":                      s3Bucket(),
+		// The bucket's settings are resources of their own, bound to it for life.
+		"aws:s3/bucketPolicy:BucketPolicy":                       {force: only("bucket")},
+		"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {force: only("bucket")},
+		"aws:s3/bucketOwnershipControls:BucketOwnershipControls": {force: only("bucket")},
+		"aws:s3/bucketVersioningV2:BucketVersioningV2":           {force: only("bucket", "expectedBucketOwner")},
+		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": {
+			force: only("bucket", "expectedBucketOwner"),
+		},
+		"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": {
+			force: only("bucket", "expectedBucketOwner"),
+		},
 		// Observability.
 		"aws:cloudwatch/logGroup:LogGroup": {
 			force: only("name", "namePrefix", "logGroupClass"), autoName: "name", idFrom: "name",
 			arn: arnOf("logs", "log-group:", "name"),
 		},
 		"aws:cloudwatch/metricAlarm:MetricAlarm": {force: only("name"), autoName: "name", idFrom: "name", arn: arnOf("cloudwatch", "alarm:", "name")},
-		"aws:sns/topic:Topic":                    {force: only("name", "namePrefix", "fifoTopic"), autoName: "name", idIsARN: true, arn: arnOf("sns", "", "name")},
+		"aws:cloudwatch/dashboard:Dashboard": {
+			force: only("dashboardName"), idFrom: "dashboardName",
+			arn: globalARN("cloudwatch", "dashboard/", "dashboardName"),
+		},
+		"aws:sns/topicSubscription:TopicSubscription": {
+			force: only("topic", "protocol", "endpoint", "endpointAutoConfirms", "confirmationTimeoutInMinutes"), idIsARN: true,
+			arn: func(env Env, r Resource) string { return r.Str("topic") + ":" + env.Random(36) },
+		},
+		"aws:sns/topic:Topic": {force: only("name", "namePrefix", "fifoTopic"), autoName: "name", idIsARN: true, arn: arnOf("sns", "", "name")},
 	}
 	pkg := &Package{
 		Name:    "aws",

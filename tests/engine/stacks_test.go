@@ -158,8 +158,9 @@ func assertAllSame(t *testing.T, changes map[string]int, total int) {
 	}
 }
 
-// scaleUp raises moodle:app.replicas by one (and the autoscaling maximum with it
-// when it would fall below) and returns the new count.
+// scaleUp raises moodle:app.replicas by one and returns the new count. Where the
+// app tier autoscales (aws), the replica count is only the starting size and the
+// bounds govern, so the minimum (and the maximum, if it would fall below) rise too.
 func scaleUp(t *testing.T, cfg automation.Config) int {
 	t.Helper()
 	app, ok := cfg["moodle:app"].(map[string]any)
@@ -170,9 +171,11 @@ func scaleUp(t *testing.T, cfg automation.Config) int {
 	if !ok {
 		t.Fatalf("moodle:app.replicas is %v, want an integer in the stack file", app["replicas"])
 	}
-	if max, ok := app["maxReplicas"].(int); ok && max < n+1 {
-		if err := cfg.Set("moodle:app.maxReplicas", n+1); err != nil {
-			t.Fatal(err)
+	for _, bound := range []string{"minReplicas", "maxReplicas"} {
+		if v, ok := app[bound].(int); ok && v < n+1 && (bound == "maxReplicas" || v == n) {
+			if err := cfg.Set("moodle:app."+bound, n+1); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := cfg.Set("moodle:app.replicas", n+1); err != nil {
