@@ -26,7 +26,7 @@ func findProjectDir(dir string) (string, error) {
 			return d, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("find project: no Pulumi.yaml in %s or its parents; pass WithProjectDir", wd)
+			return "", fmt.Errorf("find project: no Pulumi.yaml in %s or its parents: run from the project folder or pass WithProjectDir", wd)
 		}
 	}
 }

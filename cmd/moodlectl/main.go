@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/term"
+
 	"github.com/moodle-cluster/moodle-pulumi/automation"
 )
 
@@ -175,10 +177,7 @@ func confirm(cmd string, f flags, stdin io.Reader, stderr io.Writer) error {
 	return nil
 }
 
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
-}
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func printOutputs(ctx context.Context, s *automation.Stack, showSecrets bool, w io.Writer) error {
 	outs, err := s.Outputs(ctx)
