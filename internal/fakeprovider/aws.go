@@ -258,6 +258,24 @@ func awsPackage() *Package {
 				}
 			},
 		},
+		"aws:rds/proxy:Proxy": {
+			force: only("name", "engineFamily"), autoName: "name", idFrom: "name",
+			arn: arnOf("rds", "db-proxy:", "name"),
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				return resource.PropertyMap{"endpoint": str(r.StrOr("name", r.Name()) + ".proxy-" + randomFrom(alphabet, 12) + "." + env.Region + ".rds.amazonaws.com")}
+			},
+		},
+		"aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": {
+			force: only("dbProxyName"), idFrom: "dbProxyName",
+			arn:   arnOf("rds", "target-group:", ""),
+			extra: func(Env, Resource) resource.PropertyMap { return resource.PropertyMap{"name": str("default")} },
+		},
+		"aws:rds/proxyTarget:ProxyTarget": {
+			force: every,
+			extra: func(Env, Resource) resource.PropertyMap {
+				return resource.PropertyMap{"port": num(5432), "type": str("RDS_INSTANCE")}
+			},
+		},
 		"aws:rds/subnetGroup:SubnetGroup":       {force: only("name", "namePrefix"), autoName: "name", idFrom: "name", arn: arnOf("rds", "subgrp:", "name")},
 		"aws:rds/parameterGroup:ParameterGroup": {force: only("name", "namePrefix", "family", "description"), autoName: "name", idFrom: "name", arn: arnOf("rds", "pg:", "name")},
 		"aws:elasticache/replicationGroup:ReplicationGroup": {

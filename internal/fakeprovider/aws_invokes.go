@@ -75,6 +75,21 @@ func awsInvokes() map[string]InvokeFunc {
 				"withDecryption": resource.NewBoolProperty(true),
 			}, nil
 		},
+		"aws:ec2/getVpc:getVpc": func(env Env, args resource.PropertyMap) (resource.PropertyMap, error) {
+			id := stringArg(args, "id")
+			if id == "" {
+				id = "vpc-0fake0default"
+			}
+			return resource.PropertyMap{
+				"id":               str(id),
+				"arn":              str(env.ARN("ec2", "vpc/"+id)),
+				"cidrBlock":        str("172.31.0.0/16"),
+				"default":          resource.NewBoolProperty(stringArg(args, "id") == ""),
+				"mainRouteTableId": str("rtb-0fake0main"),
+				"ownerId":          str(env.Account),
+				"state":            str("available"),
+			}, nil
+		},
 		"aws:ec2/getAmi:getAmi": func(env Env, _ resource.PropertyMap) (resource.PropertyMap, error) {
 			return resource.PropertyMap{
 				"id":           str(fakeECSAMI),
