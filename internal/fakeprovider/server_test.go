@@ -126,8 +126,8 @@ func TestCreate_ComputedOutputsAreUnknownInPreviewAndSecretsAreRemembered(t *tes
 
 func TestInvoke_UnknownTokenFailsNamingIt(t *testing.T) {
 	s := newTestServer(t, awsPackage())
-	_, err := s.Invoke(context.Background(), &pulumirpc.InvokeRequest{Tok: "aws:ec2/getVpc:getVpc"})
-	if err == nil || !strings.Contains(err.Error(), "aws:ec2/getVpc:getVpc") {
+	_, err := s.Invoke(context.Background(), &pulumirpc.InvokeRequest{Tok: "aws:route53/getZone:getZone"})
+	if err == nil || !strings.Contains(err.Error(), "aws:route53/getZone:getZone") {
 		t.Errorf("got %v, want an error naming the token", err)
 	}
 }
