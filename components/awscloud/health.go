@@ -1,0 +1,3 @@
+package awscloud
+
+const healthPath = "/healthz"
