@@ -8,14 +8,17 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 // TLSPolicy offers TLS 1.3 and 1.2 only, with forward-secret ciphers.
 const TLSPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
-// HealthCheckPath is what the target group asks every task.
-const HealthCheckPath = healthPath
+// HealthCheckPath is what the target group asks every task: nginx passes it to
+// php-fpm, so a task whose php-fpm is down leaves the target group; it touches
+// neither the database nor Redis, so a back-end outage cannot empty the group.
+const HealthCheckPath = render.FPMPingPath
 
 // EdgeArgs configure the load balancer.
 type EdgeArgs struct {

@@ -1,3 +1,0 @@
-package awscloud
-
-const healthPath = "/healthz"
