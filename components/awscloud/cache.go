@@ -38,6 +38,8 @@ type Cache struct {
 	Address pulumi.StringOutput `pulumi:"address"`
 	// AuthValueFrom is the ECS secrets reference of the AUTH token.
 	AuthValueFrom pulumi.StringOutput `pulumi:"authValueFrom"`
+	// SecretARN is the secret that holds the token.
+	SecretARN pulumi.StringOutput `pulumi:"secretArn"`
 	// Nodes are the cache cluster ids of every node, for the alarms.
 	Nodes []pulumi.StringOutput
 }
@@ -112,7 +114,7 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 		return nil, err
 	}
 	c.Address = group.PrimaryEndpointAddress
-	c.AuthValueFrom = token.ValueFrom()
+	c.AuthValueFrom, c.SecretARN = token.ValueFrom(), token.Secret.Arn
 	for i := 1; i <= spec.Cache.Replicas; i++ {
 		// ElastiCache names the nodes of a cluster-mode-off group <id>-001, -002...
 		c.Nodes = append(c.Nodes, pulumi.Sprintf("%s-%03d", group.ID(), i))
@@ -120,6 +122,7 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"address":       c.Address,
 		"authValueFrom": c.AuthValueFrom,
+		"secretArn":     c.SecretARN,
 	}); err != nil {
 		return nil, err
 	}
