@@ -62,6 +62,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	edge, err := NewEdge(ctx, name+"-edge", &EdgeArgs{
 		Spec: spec, Account: account, VPCID: net.VPCID, SubnetIDs: net.PublicSubnetIDs, SecurityGroupID: sg[sgALB],
+		KMSKeyARN: key.Arn,
 	}, parent)
 	if err != nil {
 		return nil, err

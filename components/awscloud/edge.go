@@ -3,6 +3,7 @@ package awscloud
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
@@ -27,6 +28,8 @@ type EdgeArgs struct {
 	VPCID           pulumi.StringInput
 	SubnetIDs       pulumi.StringArrayInput
 	SecurityGroupID pulumi.StringInput
+	// KMSKeyARN encrypts the WAF log group.
+	KMSKeyARN pulumi.StringInput
 }
 
 // Edge is the internet-facing entry: an ALB in the public subnets with its access
@@ -146,7 +149,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	}
 	e.listeners = append(e.listeners, http)
 	if spec.AWS.WAF {
-		if err := newWebACL(ctx, name, alb.Arn, parent); err != nil {
+		if err := newWebACL(ctx, name, alb.Arn, spec.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -206,9 +209,9 @@ type managedRuleGroup struct {
 	countOn []string
 }
 
-// newWebACL creates a regional web ACL of the managed rule groups and attaches it
-// to the load balancer.
-func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, parent pulumi.ResourceOption) error {
+// newWebACL creates a regional web ACL of the managed rule groups, attaches it to
+// the load balancer and logs its decisions.
+func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, retentionDays int, kmsKeyARN pulumi.StringInput, parent pulumi.ResourceOption) error {
 	visibility := func(metric string) wafv2.WebAclRuleVisibilityConfigArgs {
 		return wafv2.WebAclRuleVisibilityConfigArgs{
 			CloudwatchMetricsEnabled: pulumi.Bool(true),
@@ -255,9 +258,34 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, pare
 	if err != nil {
 		return err
 	}
-	_, err = wafv2.NewWebAclAssociation(ctx, name, &wafv2.WebAclAssociationArgs{
+	if _, err := wafv2.NewWebAclAssociation(ctx, name, &wafv2.WebAclAssociationArgs{
 		ResourceArn: albARN,
 		WebAclArn:   acl.Arn,
+	}, parent); err != nil {
+		return err
+	}
+	// WAF delivers only to log groups whose name starts with aws-waf-logs-.
+	logs, err := cloudwatch.NewLogGroup(ctx, name+"-waf", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(fmt.Sprintf("aws-waf-logs-%s-%s-%s", ctx.Project(), ctx.Stack(), name)),
+		RetentionInDays: pulumi.Int(retentionDays),
+		KmsKeyId:        kmsKeyARN,
+		Tags:            tags(name + "-waf"),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	// Session cookies and credentials never reach the logs.
+	redact := func(header string) wafv2.WebAclLoggingConfigurationRedactedFieldArgs {
+		return wafv2.WebAclLoggingConfigurationRedactedFieldArgs{
+			SingleHeader: wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String(header)},
+		}
+	}
+	_, err = wafv2.NewWebAclLoggingConfiguration(ctx, name, &wafv2.WebAclLoggingConfigurationArgs{
+		ResourceArn:           acl.Arn,
+		LogDestinationConfigs: pulumi.StringArray{logs.Arn},
+		RedactedFields: wafv2.WebAclLoggingConfigurationRedactedFieldArray{
+			redact("cookie"), redact("authorization"),
+		},
 	}, parent)
 	return err
 }
