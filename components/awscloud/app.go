@@ -95,6 +95,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 				Mounts:      appMounts(spec, volFPMConf, imageFPMConfDir),
 				ReadOnly:    map[string]bool{volMoodleEtc: true, volFPMConf: true},
 				HealthCheck: []string{"CMD", imageHealthcheck, "fpm"},
+				RunsPHP:     true,
 			},
 			{
 				Name: "nginx", Image: web, Command: []string{"nginx", "-g", "daemon off;"},

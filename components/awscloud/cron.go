@@ -41,6 +41,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 			Mounts:      appMounts(spec),
 			ReadOnly:    map[string]bool{volMoodleEtc: true},
 			HealthCheck: []string{"CMD-SHELL", "pgrep -f " + cronRunnerPath + " > /dev/null"},
+			RunsPHP:     true,
 		}}, parent)
 	if err != nil {
 		return nil, err

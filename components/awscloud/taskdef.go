@@ -117,9 +117,8 @@ type taskDefinition struct {
 	Files []renderedFile
 	// Containers are the long-running containers; each names its mounts.
 	Containers []container
-	// Secrets are passed to every long-running container.
-	Secrets []TaskSecret
-	// Environment is passed, in plain text, to every long-running container.
+	// Secrets and Environment (plain text) are passed to the containers that run PHP.
+	Secrets     []TaskSecret
 	Environment map[string]pulumi.StringInput
 	LogGroup    pulumi.StringInput
 	// ExecutionRoleARN pulls the image and reads the secrets; TaskRoleARN is what
@@ -149,6 +148,9 @@ type container struct {
 	HealthCheck []string
 	// After are containers that must be healthy before this one starts.
 	After []string
+	// RunsPHP gives the container the task's secrets and PHP environment; nginx
+	// needs neither.
+	RunsPHP bool
 }
 
 // initContainerName names the init container that writes the rendered files.
@@ -209,14 +211,18 @@ func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringO
 		for _, a := range c.After {
 			depends = append(depends, map[string]any{"containerName": a, "condition": "HEALTHY"})
 		}
+		cEnv, cSecrets := []any{}, []any{}
+		if c.RunsPHP {
+			cEnv, cSecrets = orEmpty(env), orEmpty(secrets)
+		}
 		def := map[string]any{
 			"name":                   c.Name,
 			"image":                  c.Image,
 			"essential":              true,
 			"user":                   fmt.Sprintf("%d:%d", AppUID, AppGID),
 			"command":                list(c.Command),
-			"environment":            orEmpty(env),
-			"secrets":                orEmpty(secrets),
+			"environment":            cEnv,
+			"secrets":                cSecrets,
 			"mountPoints":            mounts,
 			"dependsOn":              depends,
 			"readonlyRootFilesystem": true,
