@@ -3,6 +3,8 @@ module github.com/moodle-cluster/moodle-pulumi
 go 1.26.6
 
 require (
+	github.com/pulumi/pulumi-docker/sdk/v4 v4.10.0
+	github.com/pulumi/pulumi-random/sdk/v4 v4.21.1
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
 	gopkg.in/yaml.v3 v3.0.1
 )

@@ -12,10 +12,10 @@ import (
 )
 
 // decode reads the structured key into the struct into points at, on top of the
-// values already there. The JSON is first walked against the struct's
-// json tags so that every unknown key and every value of the wrong type is reported
-// with its full path (moodle:app.phpFpm.maxChildren); encoding/json alone reports
-// only the first problem, and unknown keys without their path.
+// values already there. The JSON is first walked against the struct's json tags so
+// that every unknown key and every value of the wrong type is reported with its
+// full path (moodle:app.phpFpm.maxChildren); encoding/json alone reports only the
+// first problem, and unknown keys without their path.
 func (p *problems) decode(get Getter, key string, into any) {
 	text, ok := get(key)
 	if !ok || strings.TrimSpace(text) == "" {
@@ -58,7 +58,8 @@ func (p *problems) check(path string, v any, t reflect.Type) {
 		}
 	case reflect.String:
 		if _, ok := v.(string); !ok {
-			p.add(path, jsonText(v), "must be a string")
+			// `pulumi config set --path` stores 16 or 5.1 as numbers.
+			p.add(path, jsonText(v), "must be a string (quote it in YAML; pulumi config set --path needs --type string)")
 		}
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {
