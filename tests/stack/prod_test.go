@@ -19,52 +19,52 @@ import (
 
 // Type tokens of the AWS resources the prod tests read.
 const (
-	tVPC           = "aws:ec2/vpc:Vpc"
-	tSubnet        = "aws:ec2/subnet:Subnet"
-	tNAT           = "aws:ec2/natGateway:NatGateway"
-	tDefaultSG     = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-	tFlowLog       = "aws:ec2/flowLog:FlowLog"
-	tSG            = "aws:ec2/securityGroup:SecurityGroup"
-	tIngress       = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-	tEgress        = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-	tLaunchTmpl    = "aws:ec2/launchTemplate:LaunchTemplate"
-	tASG           = "aws:autoscaling/group:Group"
-	tCapacity      = "aws:ecs/capacityProvider:CapacityProvider"
-	tALB           = "aws:lb/loadBalancer:LoadBalancer"
-	tListener      = "aws:lb/listener:Listener"
-	tTargetGroup   = "aws:lb/targetGroup:TargetGroup"
-	tWebACL        = "aws:wafv2/webAcl:WebAcl"
-	tWebACLAssoc   = "aws:wafv2/webAclAssociation:WebAclAssociation"
-	tWebACLLogging = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
-	tDB            = "aws:rds/instance:Instance"
-	tDBParams      = "aws:rds/parameterGroup:ParameterGroup"
-	tProxy         = "aws:rds/proxy:Proxy"
-	tProxyTarget   = "aws:rds/proxyTarget:ProxyTarget"
-	tRedis         = "aws:elasticache/replicationGroup:ReplicationGroup"
-	tRedisParams   = "aws:elasticache/parameterGroup:ParameterGroup"
-	tEFS           = "aws:efs/fileSystem:FileSystem"
-	tEFSBackup     = "aws:efs/backupPolicy:BackupPolicy"
-	tEFSMount      = "aws:efs/mountTarget:MountTarget"
-	tAccessPoint   = "aws:efs/accessPoint:AccessPoint"
-	tBucket        = "aws:s3/bucketV2:BucketV2"
-	tBucketBlock   = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-	tBucketSSE     = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
-	tBucketVersion = "aws:s3/bucketVersioningV2:BucketVersioningV2"
-	tBucketPolicy  = "aws:s3/bucketPolicy:BucketPolicy"
-	tBucketOwner   = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-	tECSCluster    = "aws:ecs/cluster:Cluster"
-	tService       = "aws:ecs/service:Service"
-	tTaskDef       = "aws:ecs/taskDefinition:TaskDefinition"
-	tScaleTarget   = "aws:appautoscaling/target:Target"
-	tScalePolicy   = "aws:appautoscaling/policy:Policy"
-	tLogGroup      = "aws:cloudwatch/logGroup:LogGroup"
-	tAlarm         = "aws:cloudwatch/metricAlarm:MetricAlarm"
-	tRole          = "aws:iam/role:Role"
-	tRolePolicy    = "aws:iam/rolePolicy:RolePolicy"
-	tKey           = "aws:kms/key:Key"
-	tSecret        = "aws:secretsmanager/secret:Secret"
-	tSecretVersion = "aws:secretsmanager/secretVersion:SecretVersion"
-	tPassword      = "random:index/randomPassword:RandomPassword"
+	tVPC            = "aws:ec2/vpc:Vpc"
+	tSubnet         = "aws:ec2/subnet:Subnet"
+	tNAT            = "aws:ec2/natGateway:NatGateway"
+	tDefaultSG      = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+	tFlowLog        = "aws:ec2/flowLog:FlowLog"
+	tSG             = "aws:ec2/securityGroup:SecurityGroup"
+	tIngress        = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	tEgress         = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+	tLaunchTmpl     = "aws:ec2/launchTemplate:LaunchTemplate"
+	tASG            = "aws:autoscaling/group:Group"
+	tCapacity       = "aws:ecs/capacityProvider:CapacityProvider"
+	tALB            = "aws:lb/loadBalancer:LoadBalancer"
+	tListener       = "aws:lb/listener:Listener"
+	tTargetGroup    = "aws:lb/targetGroup:TargetGroup"
+	tWebACL         = "aws:wafv2/webAcl:WebAcl"
+	tWebACLAssoc    = "aws:wafv2/webAclAssociation:WebAclAssociation"
+	tWebACLLogging  = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+	tDB             = "aws:rds/instance:Instance"
+	tDBParams       = "aws:rds/parameterGroup:ParameterGroup"
+	tProxy          = "aws:rds/proxy:Proxy"
+	tProxyTarget    = "aws:rds/proxyTarget:ProxyTarget"
+	tRedis          = "aws:elasticache/replicationGroup:ReplicationGroup"
+	tRedisParams    = "aws:elasticache/parameterGroup:ParameterGroup"
+	tEFS            = "aws:efs/fileSystem:FileSystem"
+	tEFSBackup      = "aws:efs/backupPolicy:BackupPolicy"
+	tEFSMount       = "aws:efs/mountTarget:MountTarget"
+	tAccessPoint    = "aws:efs/accessPoint:AccessPoint"
+	tBucket         = "aws:s3/bucketV2:BucketV2"
+	tBucketBlock    = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+	tBucketSSE      = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+	tBucketVersion  = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+	tBucketPolicy   = "aws:s3/bucketPolicy:BucketPolicy"
+	tBucketOwner    = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+	tECSCluster     = "aws:ecs/cluster:Cluster"
+	tService        = "aws:ecs/service:Service"
+	tTaskDef        = "aws:ecs/taskDefinition:TaskDefinition"
+	tScaleTarget    = "aws:appautoscaling/target:Target"
+	tScalePolicy    = "aws:appautoscaling/policy:Policy"
+	tLogGroup       = "aws:cloudwatch/logGroup:LogGroup"
+	tAlarm          = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	tRole           = "aws:iam/role:Role"
+	tRolePolicy     = "aws:iam/rolePolicy:RolePolicy"
+	tKey            = "aws:kms/key:Key"
+	tSecret         = "aws:secretsmanager/secret:Secret"
+	tSecretVersion  = "aws:secretsmanager/secretVersion:SecretVersion"
+	tRandomPassword = "random:index/randomPassword:RandomPassword"
 )
 
 // Names the program gives its resources (the cluster is "moodle").
@@ -128,29 +128,29 @@ func TestProdInventory(t *testing.T) {
 			s3 := boolCount(spec.Storage.Kind == topology.StorageS3)
 			proxy := boolCount(spec.Database.Pooler == topology.PoolerRDSProxy)
 			want := map[string]int{
-				tVPC:         created,
-				tSubnet:      3 * zones * created,
-				tNAT:         natGateways * created,
-				tFlowLog:     created,
-				tDefaultSG:   created,
-				tALB:         1,
-				tListener:    2,
-				tWebACL:      boolCount(spec.AWS.WAF),
-				tDB:          1 + spec.Database.ReadReplicas,
-				tProxy:       proxy,
-				tProxyTarget: proxy,
-				tRedis:       1,
-				tEFS:         1,
-				tEFSMount:    len(spec.AWS.PrivateSubnetIDs) + zones*created,
-				tBucket:      1 + s3,
-				tService:     2,
-				tTaskDef:     2,
-				tLaunchTmpl:  ec2,
-				tASG:         ec2,
-				tCapacity:    ec2,
-				tSecret:      4,
-				tPassword:    4,
-				tKey:         1,
+				tVPC:            created,
+				tSubnet:         3 * zones * created,
+				tNAT:            natGateways * created,
+				tFlowLog:        created,
+				tDefaultSG:      created,
+				tALB:            1,
+				tListener:       2,
+				tWebACL:         boolCount(spec.AWS.WAF),
+				tDB:             1 + spec.Database.ReadReplicas,
+				tProxy:          proxy,
+				tProxyTarget:    proxy,
+				tRedis:          1,
+				tEFS:            1,
+				tEFSMount:       len(spec.AWS.PrivateSubnetIDs) + zones*created,
+				tBucket:         1 + s3,
+				tService:        2,
+				tTaskDef:        2,
+				tLaunchTmpl:     ec2,
+				tASG:            ec2,
+				tCapacity:       ec2,
+				tSecret:         4,
+				tRandomPassword: 4,
+				tKey:            1,
 			}
 			for token, n := range want {
 				if inv[token] != n {
@@ -724,7 +724,7 @@ func checkLaunchTemplate(t *testing.T, rec *recorder, _ topology.Spec) {
 	if err != nil || !strings.Contains(data, "ECS_CLUSTER=") {
 		t.Errorf("user data %q (%v) does not join the cluster", data, err)
 	}
-	for _, p := range rec.ofType(tPassword) {
+	for _, p := range rec.ofType(tRandomPassword) {
 		if strings.Contains(data, generatedSecret(p.Name)) {
 			t.Errorf("user data holds the %s secret", p.Name)
 		}
@@ -951,7 +951,7 @@ func TestProdKeepsSecretsOutOfPlainText(t *testing.T) {
 	for _, v := range prodVariants() {
 		t.Run(v.name, func(t *testing.T) {
 			rec := mustRun(t, "prod", v.edits)
-			passwords := rec.ofType(tPassword)
+			passwords := rec.ofType(tRandomPassword)
 			if len(passwords) != 4 {
 				t.Fatalf("%d generated passwords, want the database, Redis, upgrade key and admin ones", len(passwords))
 			}
