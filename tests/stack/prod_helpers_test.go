@@ -8,27 +8,7 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-
-	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
-
-// prodSpec is the Spec the program builds from the prod stack file with edits.
-func prodSpec(t *testing.T, edits map[string]any) topology.Spec {
-	t.Helper()
-	cfg := stackConfig(t, "prod")
-	for path, value := range edits {
-		setConfig(t, cfg, path, value)
-	}
-	spec, err := config.Load(func(key string) (string, bool) {
-		v, ok := cfg["moodle:"+key]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatalf("load prod config: %v", err)
-	}
-	return spec
-}
 
 // at follows a dotted path ("healthCheck.path", "defaultActions.0.type") through
 // objects and arrays, looking through secrets and outputs; a missing step is null.

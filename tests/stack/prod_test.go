@@ -110,7 +110,7 @@ func dataTypes() []string {
 func TestProdInventory(t *testing.T) {
 	for _, v := range prodVariants() {
 		t.Run(v.name, func(t *testing.T) {
-			spec := prodSpec(t, v.edits)
+			spec := stackSpec(t, "prod", v.edits)
 			rec := mustRun(t, "prod", v.edits)
 			inv := rec.inventory()
 			logInventory(t, inv)
@@ -194,7 +194,7 @@ type securityRule struct {
 func TestProdSecurityRules(t *testing.T) {
 	for _, r := range securityRules() {
 		t.Run(r.ids, func(t *testing.T) {
-			r.check(t, mustRun(t, "prod", r.variant), prodSpec(t, r.variant))
+			r.check(t, mustRun(t, "prod", r.variant), stackSpec(t, "prod", r.variant))
 		})
 	}
 }
@@ -831,7 +831,7 @@ func TestProdRunsExactlyOneCronRunner(t *testing.T) {
 			if runners != 1 {
 				t.Errorf("%d containers run the cron runner, want 1", runners)
 			}
-			if runner := rec.one(t, tTaskDef, cronName).renderedFiles(t)["MOODLE_FILE_CRON"]; runner != render.CronRunner(prodSpec(t, v.edits)) {
+			if runner := rec.one(t, tTaskDef, cronName).renderedFiles(t)["MOODLE_FILE_CRON"]; runner != render.CronRunner(stackSpec(t, "prod", v.edits)) {
 				t.Error("the cron task does not get the rendered cron runner")
 			}
 		})
@@ -848,7 +848,7 @@ func TestProdWiresReplicasIntoReadonly(t *testing.T) {
 		{"replicas behind rdsproxy", map[string]any{"database.readReplicas": 2, "database.pooler": topology.PoolerRDSProxy}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := prodSpec(t, tc.edits)
+			spec := stackSpec(t, "prod", tc.edits)
 			rec := mustRun(t, "prod", tc.edits)
 			primary := rec.one(t, tDB, dbName).str("address")
 			if primary == "" {
@@ -999,7 +999,7 @@ func TestProdAppCountsLeaveDataUntouched(t *testing.T) {
 			// The edit did reach the app tier.
 			svc := changed.one(t, tService, appName)
 			target := changed.ofType(tScaleTarget)[0]
-			spec := prodSpec(t, edits)
+			spec := stackSpec(t, "prod", edits)
 			if svc.number("desiredCount") != float64(spec.App.Replicas) || target.number("maxCapacity") != float64(spec.App.MaxReplicas) || target.number("minCapacity") != float64(spec.App.MinReplicas) {
 				t.Errorf("app tier: desired %v min %v max %v; want %d %d %d", svc.number("desiredCount"),
 					target.number("minCapacity"), target.number("maxCapacity"), spec.App.Replicas, spec.App.MinReplicas, spec.App.MaxReplicas)
@@ -1049,7 +1049,7 @@ func mergeEdits(a, b map[string]any) map[string]any {
 func TestProdDeliversTheRenderedFiles(t *testing.T) {
 	for _, v := range prodVariants() {
 		t.Run(v.name, func(t *testing.T) {
-			spec := prodSpec(t, v.edits)
+			spec := stackSpec(t, "prod", v.edits)
 			rec := mustRun(t, "prod", v.edits)
 			app := rec.one(t, tTaskDef, appName).renderedFiles(t)
 			if app["MOODLE_FILE_FPM_POOL"] != render.PHPFPMPool(spec, render.NodeFastCGI.String()) || app["MOODLE_FILE_PHP_INI"] != render.PHPIni(spec) {
