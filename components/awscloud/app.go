@@ -92,7 +92,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		[]container{
 			{
 				Name: "php-fpm", Image: spec.Images.App, Command: []string{"php-fpm"},
-				Mounts:      appMounts(spec, volFPMConf, imageFPMConfDir),
+				Mounts:      phpMounts(spec, map[string]string{volFPMConf: imageFPMConfDir}),
 				ReadOnly:    map[string]bool{volMoodleEtc: true, volFPMConf: true},
 				HealthCheck: []string{"CMD", imageHealthcheck, "fpm"},
 				RunsPHP:     true,
@@ -160,17 +160,16 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	return a, nil
 }
 
-// appMounts are the mounts of a container that runs Moodle's PHP code; extra adds
-// one more volume (the php-fpm pool directory).
-func appMounts(s topology.Spec, extra ...string) map[string]string {
+// phpMounts are the mounts of a container that runs Moodle's PHP code, plus extra.
+func phpMounts(s topology.Spec, extra map[string]string) map[string]string {
 	m := map[string]string{
 		volMoodleEtc:  moodleEtcDir,
 		volTmp:        "/tmp",
 		volLocalCache: s.Paths.LocalCacheDir,
 		volMoodledata: s.Paths.DataRoot,
 	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		m[extra[i]] = extra[i+1]
+	for v, p := range extra {
+		m[v] = p
 	}
 	return m
 }

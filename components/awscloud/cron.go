@@ -38,7 +38,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 		[]renderedFile{configPHPFile(args.ConfigPHP), phpIniFile(spec), cronFile(spec)},
 		[]container{{
 			Name: "cron", Image: spec.Images.App, Command: []string{"/bin/sh", cronRunnerPath},
-			Mounts:      appMounts(spec),
+			Mounts:      phpMounts(spec, nil),
 			ReadOnly:    map[string]bool{volMoodleEtc: true},
 			HealthCheck: []string{"CMD-SHELL", "pgrep -f " + cronRunnerPath + " > /dev/null"},
 			RunsPHP:     true,

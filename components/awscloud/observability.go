@@ -2,6 +2,7 @@ package awscloud
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
@@ -104,7 +105,8 @@ func (m metricAlarm) create(ctx *pulumi.Context, prefix string, topic pulumi.Str
 		OkActions:          pulumi.Array{topic},
 		Tags:               tags(prefix + "-" + m.name),
 	}
-	if len(m.statistic) > 0 && m.statistic[0] == 'p' {
+	// Percentiles ("p95") are extended statistics.
+	if strings.HasPrefix(m.statistic, "p") {
 		args.ExtendedStatistic = pulumi.String(m.statistic)
 	} else {
 		args.Statistic = pulumi.String(m.statistic)
@@ -115,13 +117,14 @@ func (m metricAlarm) create(ctx *pulumi.Context, prefix string, topic pulumi.Str
 
 // Alarm thresholds.
 const (
-	alarmCPUPercent       = 80
-	alarmMemoryPercent    = 85
-	alarmLatencySeconds   = 2
-	alarm5xxPer5Min       = 20
-	alarmReplicaLagSecs   = 60
-	alarmFreeStorageShare = 0.1
-	alarmConnectionsShare = 0.8
+	alarmCPUPercent         = 80
+	alarmRedisMemoryPercent = 80
+	alarmECSPercent         = 85
+	alarmLatencySeconds     = 2
+	alarm5xxPer5Min         = 20
+	alarmReplicaLagSecs     = 60
+	alarmFreeStorageShare   = 0.1
+	alarmConnectionsShare   = 0.8
 )
 
 // alarms lists every alarm of the cluster.
@@ -155,7 +158,7 @@ func alarms(a *ObservabilityArgs) []metricAlarm {
 		d := dims{"CacheClusterId": node}
 		role := fmt.Sprintf("redis-%d", i+1)
 		out = append(out,
-			metricAlarm{role + "-memory", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Maximum", d, alarmCPUPercent, false, 300, 1, "Redis memory above 80 %: with noeviction a full node refuses session writes."},
+			metricAlarm{role + "-memory", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Maximum", d, alarmRedisMemoryPercent, false, 300, 1, "Redis memory above 80 %: with noeviction a full node refuses session writes."},
 			metricAlarm{role + "-evictions", "AWS/ElastiCache", "Evictions", "Sum", d, 0, false, 300, 1, "Redis evicted keys: sessions may have been dropped."},
 			metricAlarm{role + "-cpu", "AWS/ElastiCache", "EngineCPUUtilization", "Average", d, alarmCPUPercent, false, 300, 2, "Redis engine CPU above 80 %."},
 		)
@@ -166,8 +169,8 @@ func alarms(a *ObservabilityArgs) []metricAlarm {
 	}{{"app", a.App.ServiceName}, {"cron", a.Cron.ServiceName}} {
 		d := dims{"ClusterName": a.App.ClusterName, "ServiceName": svc.name}
 		out = append(out,
-			metricAlarm{svc.role + "-cpu", "AWS/ECS", "CPUUtilization", "Average", d, alarmMemoryPercent, false, 300, 3, "ECS service CPU above 85 % (autoscaling at its ceiling?)."},
-			metricAlarm{svc.role + "-memory", "AWS/ECS", "MemoryUtilization", "Average", d, alarmMemoryPercent, false, 300, 3, "ECS service memory above 85 %."},
+			metricAlarm{svc.role + "-cpu", "AWS/ECS", "CPUUtilization", "Average", d, alarmECSPercent, false, 300, 3, "ECS service CPU above 85 % (autoscaling at its ceiling?)."},
+			metricAlarm{svc.role + "-memory", "AWS/ECS", "MemoryUtilization", "Average", d, alarmECSPercent, false, 300, 3, "ECS service memory above 85 %."},
 		)
 	}
 	return out

@@ -22,14 +22,13 @@ var mockZones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
 // names, endpoints and the CloudWatch dimension suffixes. Values derive from the
 // resource name, so a test can tell which resource an endpoint belongs to.
 func awsOutputs(token, name string, inputs resource.PropertyMap) resource.PropertyMap {
-	module, typ := awsTokenParts(token)
 	out := resource.PropertyMap{}
 	set := func(k, v string) {
 		if _, ok := inputs[resource.PropertyKey(k)]; !ok {
 			out[resource.PropertyKey(k)] = resource.NewStringProperty(v)
 		}
 	}
-	set("arn", fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", module, mockRegion, mockAccount, strings.ToLower(typ), name))
+	set("arn", mockARN(token, name))
 	set("name", name+"-a1b2c3")
 	switch token {
 	case "aws:rds/instance:Instance":
@@ -53,6 +52,12 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 		out["arn"] = resource.NewStringProperty(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s-a1b2c3", mockRegion, mockAccount, name))
 	}
 	return out
+}
+
+// mockARN is the ARN the mocks give a resource of most types.
+func mockARN(token, name string) string {
+	module, typ := awsTokenParts(token)
+	return fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", module, mockRegion, mockAccount, strings.ToLower(typ), name)
 }
 
 // awsTokenParts splits "aws:rds/instance:Instance" into "rds" and "Instance".

@@ -324,7 +324,7 @@ func checkWAF(t *testing.T, rec *recorder, _ topology.Spec) {
 	}
 	assoc := rec.one(t, tWebACLAssoc, edgeName)
 	alb := rec.one(t, tALB, edgeName)
-	if assoc.str("resourceArn") != alb.str("arn") && !strings.Contains(assoc.str("resourceArn"), alb.Name) {
+	if assoc.str("resourceArn") != mockARN(alb.Type, alb.Name) {
 		t.Errorf("web ACL associated with %q, not the ALB", assoc.str("resourceArn"))
 	}
 	logging := rec.one(t, tWebACLLogging, edgeName)
@@ -1114,5 +1114,88 @@ func TestProdAdoptsAnExistingVPC(t *testing.T) {
 	nginx := rec.one(t, tTaskDef, appName).renderedFiles(t)["MOODLE_FILE_NGINX_CONF"]
 	if !strings.Contains(nginx, "allow "+mockVPCCIDR+";") {
 		t.Errorf("the adopted VPC's range %s may not reach the health check", mockVPCCIDR)
+	}
+}
+
+func TestProdAlarmsWatchEveryTier(t *testing.T) {
+	spec := stackSpec(t, "prod", nil)
+	rec := mustRun(t, "prod", nil)
+	topic := rec.ofType("aws:sns/topic:Topic")
+	if len(topic) != 1 || topic[0].str("kmsMasterKeyId") == "" {
+		t.Fatal("want one KMS-encrypted alarm topic")
+	}
+	subs := rec.ofType("aws:sns/topicSubscription:TopicSubscription")
+	if len(subs) != 1 || subs[0].str("endpoint") != spec.AWS.AlarmEmail || subs[0].str("protocol") != "email" {
+		t.Errorf("alarm e-mail subscription %v, want %s", subs, spec.AWS.AlarmEmail)
+	}
+	count := map[string]int{}
+	for _, a := range rec.ofType(tAlarm) {
+		count[a.str("namespace")+" "+a.str("metricName")]++
+		if actions := a.strings("alarmActions"); len(actions) != 1 || actions[0] != mockARN(topic[0].Type, topic[0].Name) {
+			t.Errorf("alarm %s notifies %v, not the topic", a.Name, actions)
+		}
+	}
+	dbInstances := 1 + spec.Database.ReadReplicas
+	want := map[string]int{
+		"AWS/ApplicationELB HTTPCode_ELB_5XX_Count":     1,
+		"AWS/ApplicationELB HTTPCode_Target_5XX_Count":  1,
+		"AWS/ApplicationELB TargetResponseTime":         1,
+		"AWS/ApplicationELB UnHealthyHostCount":         1,
+		"AWS/RDS CPUUtilization":                        dbInstances,
+		"AWS/RDS FreeStorageSpace":                      dbInstances,
+		"AWS/RDS DatabaseConnections":                   dbInstances,
+		"AWS/RDS ReplicaLag":                            spec.Database.ReadReplicas,
+		"AWS/ElastiCache DatabaseMemoryUsagePercentage": spec.Cache.Replicas,
+		"AWS/ElastiCache Evictions":                     spec.Cache.Replicas,
+		"AWS/ElastiCache EngineCPUUtilization":          spec.Cache.Replicas,
+		"AWS/ECS CPUUtilization":                        2,
+		"AWS/ECS MemoryUtilization":                     2,
+	}
+	if !reflect.DeepEqual(count, want) {
+		t.Errorf("alarms by metric:\n got %v\nwant %v", count, want)
+	}
+	if n := len(rec.ofType("aws:cloudwatch/dashboard:Dashboard")); n != 1 {
+		t.Errorf("%d dashboards, want 1", n)
+	}
+}
+
+func TestProdALBWaitsLongerThanPHP(t *testing.T) {
+	for _, timeout := range []int{300, 900, 3600} {
+		t.Run(fmt.Sprint(timeout), func(t *testing.T) {
+			edits := map[string]any{"web.fastcgiReadTimeout": timeout}
+			spec := stackSpec(t, "prod", edits)
+			idle := mustRun(t, "prod", edits).one(t, tALB, edgeName).number("idleTimeout")
+			if idle <= float64(spec.Web.FastCGIReadTimeout) {
+				t.Errorf("ALB idle timeout %v s, not above fastcgi_read_timeout %d s", idle, spec.Web.FastCGIReadTimeout)
+			}
+		})
+	}
+}
+
+func TestProdAutoscalesOnCPUAndRequests(t *testing.T) {
+	spec := stackSpec(t, "prod", nil)
+	rec := mustRun(t, "prod", nil)
+	targets := rec.ofType(tScaleTarget)
+	if len(targets) != 1 || !strings.HasSuffix(targets[0].str("resourceId"), "/"+appName+"-a1b2c3") {
+		t.Fatalf("autoscaling targets %v, want the app service", targets)
+	}
+	metrics := map[string]registered{}
+	for _, p := range rec.ofType(tScalePolicy) {
+		metrics[p.str("targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType")] = p
+	}
+	if _, ok := metrics["ECSServiceAverageCPUUtilization"]; !ok {
+		t.Error("no CPU target tracking")
+	}
+	requests, ok := metrics["ALBRequestCountPerTarget"]
+	if !ok {
+		t.Fatal("no requests-per-target tracking")
+	}
+	label := requests.str("targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.resourceLabel")
+	alb, tg := rec.one(t, tALB, edgeName), rec.one(t, tTargetGroup, edgeName)
+	if label != "app/"+alb.Name+"/50dc6c495c0c9188/targetgroup/"+tg.Name+"/73e2d6bc24d8a067" {
+		t.Errorf("resource label %q does not name the ALB and target group", label)
+	}
+	if got, want := requests.number("targetTrackingScalingPolicyConfiguration.targetValue"), float64(awscloud.RequestsPerTarget(spec)); got != want || want <= 0 {
+		t.Errorf("requests per target %v, want %v", got, want)
 	}
 }
