@@ -175,9 +175,14 @@ func phpMounts(s topology.Spec, extra map[string]string) map[string]string {
 }
 
 // phpEnvironment is the plain environment of the containers that run PHP: the
-// rendered php.ini is scanned after the image's own.
-func phpEnvironment(env map[string]pulumi.StringInput) map[string]pulumi.StringInput {
-	out := map[string]pulumi.StringInput{"PHP_INI_SCAN_DIR": pulumi.String(imagePHPConfDir + ":" + phpIniDir)}
+// rendered php.ini is scanned after the image's own, and the image's scripts find
+// the code and moodledata where the Spec puts them.
+func phpEnvironment(s topology.Spec, env map[string]pulumi.StringInput) map[string]pulumi.StringInput {
+	out := map[string]pulumi.StringInput{
+		"PHP_INI_SCAN_DIR": pulumi.String(imagePHPConfDir + ":" + phpIniDir),
+		"MOODLE_DIRROOT":   pulumi.String(s.Paths.CodeDir),
+		"MOODLE_DATAROOT":  pulumi.String(s.Paths.DataRoot),
+	}
 	for k, v := range env {
 		out[k] = v
 	}
@@ -197,7 +202,7 @@ func newTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topology
 	t := taskDefinition{
 		Spec: env.Spec, Account: env.Account, Resources: res,
 		Files: files, Containers: containers,
-		Secrets: env.Secrets, Environment: phpEnvironment(env.Environment),
+		Secrets: env.Secrets, Environment: phpEnvironment(env.Spec, env.Environment),
 		LogGroup:         logs.Name,
 		ExecutionRoleARN: execution.Arn, TaskRoleARN: task.Arn,
 	}

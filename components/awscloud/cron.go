@@ -34,12 +34,14 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	}
 	parent := pulumi.Parent(c)
 	spec := args.Spec
-	td, err := newTask(ctx, name, args.TaskEnvironment, spec.Cron.Resources,
+	td, err := newTask(ctx, name, installerEnvironment(args.TaskEnvironment), spec.Cron.Resources,
 		[]renderedFile{configPHPFile(args.ConfigPHP), phpIniFile(spec), cronFile(spec)},
 		[]container{{
 			Name: "cron", Image: spec.Images.App, Command: []string{"/bin/sh", cronRunnerPath},
-			Mounts:      phpMounts(spec, nil),
-			ReadOnly:    map[string]bool{volMoodleEtc: true},
+			Mounts:   phpMounts(spec, nil),
+			ReadOnly: map[string]bool{volMoodleEtc: true},
+			// Alive is enough: an install can outlast any ECS start period, and an
+			// unhealthy essential container would be killed in the middle of it.
 			HealthCheck: []string{"CMD-SHELL", "pgrep -f " + cronRunnerPath + " > /dev/null"},
 			RunsPHP:     true,
 		}}, parent)
@@ -72,4 +74,21 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	return c, nil
+}
+
+// installerEnvironment adds what the image's install hook
+// (docker/install-database.php) reads to create the site and its admin account.
+func installerEnvironment(env TaskEnvironment) TaskEnvironment {
+	m := env.Spec.Moodle
+	out := map[string]pulumi.StringInput{
+		"MOODLE_ADMIN_USER":     pulumi.String(m.AdminUser),
+		"MOODLE_ADMIN_EMAIL":    pulumi.String(m.AdminEmail),
+		"MOODLE_SITE_FULLNAME":  pulumi.String(m.SiteName),
+		"MOODLE_SITE_SHORTNAME": pulumi.String(m.SiteName),
+	}
+	for k, v := range env.Environment {
+		out[k] = v
+	}
+	env.Environment = out
+	return env
 }

@@ -1199,3 +1199,33 @@ func TestProdAutoscalesOnCPUAndRequests(t *testing.T) {
 		t.Errorf("requests per target %v, want %v", got, want)
 	}
 }
+
+func TestProdOnlyTheCronRunnerInstallsMoodle(t *testing.T) {
+	spec := stackSpec(t, "prod", nil)
+	rec := mustRun(t, "prod", nil)
+	installer := map[string]string{
+		"MOODLE_ADMIN_USER":     spec.Moodle.AdminUser,
+		"MOODLE_ADMIN_EMAIL":    spec.Moodle.AdminEmail,
+		"MOODLE_SITE_FULLNAME":  spec.Moodle.SiteName,
+		"MOODLE_SITE_SHORTNAME": spec.Moodle.SiteName,
+	}
+	for _, task := range []string{appName, cronName} {
+		for _, c := range rec.one(t, tTaskDef, task).containers(t) {
+			if c.Name == "render-files" || c.Name == "nginx" {
+				continue
+			}
+			env := map[string]string{}
+			for _, e := range c.Environment {
+				env[e.Name] = e.Value
+			}
+			if env["MOODLE_DIRROOT"] != spec.Paths.CodeDir || env["MOODLE_DATAROOT"] != spec.Paths.DataRoot {
+				t.Errorf("%s/%s: MOODLE_DIRROOT %q MOODLE_DATAROOT %q", task, c.Name, env["MOODLE_DIRROOT"], env["MOODLE_DATAROOT"])
+			}
+			for k, v := range installer {
+				if got, ok := env[k]; (task == cronName) != ok || (ok && got != v) {
+					t.Errorf("%s/%s: %s = %q (set %v)", task, c.Name, k, got, ok)
+				}
+			}
+		}
+	}
+}
