@@ -88,6 +88,7 @@ func prodVariants() []prodVariant {
 		{"storage s3", map[string]any{"storage.kind": topology.StorageS3}},
 		{"pooler rdsproxy", map[string]any{"database.pooler": topology.PoolerRDSProxy}},
 		{"existing vpc", existingVPC()},
+		{"single nat gateway", map[string]any{"aws.natGateways": topology.NATSingle}},
 	}
 }
 
@@ -1226,6 +1227,24 @@ func TestProdOnlyTheCronRunnerInstallsMoodle(t *testing.T) {
 					t.Errorf("%s/%s: %s = %q (set %v)", task, c.Name, k, got, ok)
 				}
 			}
+		}
+	}
+}
+
+func TestProdResourcesLiveInTheirComponents(t *testing.T) {
+	rec := mustRun(t, "prod", nil)
+	for _, r := range rec.resources {
+		if r.Type == "moodle:aws:Cluster" {
+			if r.Parent != "" && !strings.HasSuffix(r.Parent, "::moodle-prod") {
+				t.Errorf("the cluster is parented to %s", r.Parent)
+			}
+			continue
+		}
+		if !strings.Contains(r.Parent, "moodle:aws:") {
+			t.Errorf("%s %s is not a child of a moodle:aws component (parent %q)", r.Type, r.Name, r.Parent)
+		}
+		if !strings.HasPrefix(r.Name, "moodle-") {
+			t.Errorf("%s %s: name not derived from the cluster's", r.Type, r.Name)
 		}
 	}
 }
