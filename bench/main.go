@@ -1,0 +1,259 @@
+//go:build integration
+
+// Command bench measures the rendered topology on loopback with wrk:
+//
+//  1. the load balancer (the rendered nginx, least_conn over three php-fpm pools)
+//     against a direct baseline: a bare nginx that passes each request straight to
+//     one pool, one wrk thread per pool, so both runs use the same three pools, the
+//     same wrk threads and connections and the same page;
+//  2. one pool sized for a memory limit (topology Sizing), saturated with requests that
+//     hold a worker's average RSS, against that limit: the peak sum of the pool's RSS
+//     and PSS (RSS counts shared pages, OPcache and libraries, once per process; PSS
+//     splits them, which is closer to what a cgroup charges).
+//
+// Run it with `go run -tags integration ./bench` (make bench).
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+)
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "length of each wrk run")
+	connections := flag.Int("connections", 24, "wrk connections (a multiple of the node count)")
+	memoryMB := flag.Int("memory", 1024, "memory limit of the saturated app node, MB")
+	flag.Parse()
+	log.SetFlags(0)
+
+	r := &run{}
+	defer r.close()
+	started := time.Now()
+	results := benchmark(r, *duration, *connections, *memoryMB)
+	fmt.Print(results)
+	log.Printf("bench wall time %s", time.Since(started).Round(time.Second))
+}
+
+// run gives the harness what a test would: cleanups and fatal errors.
+type run struct{ cleanups []func() }
+
+func (r *run) Helper()                 {}
+func (r *run) Cleanup(f func())        { r.cleanups = append(r.cleanups, f) }
+func (r *run) Logf(f string, a ...any) { log.Printf(f, a...) }
+func (r *run) Fatalf(f string, a ...any) {
+	log.Printf(f, a...)
+	r.close()
+	os.Exit(1)
+}
+
+func (r *run) close() {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
+	r.cleanups = nil
+}
+
+// wrkScript points each wrk thread at its own address (DIRECT_PORTS, one per thread)
+// when set, and prints the totals and percentiles in one parseable line.
+const wrkScript = `
+local ports, n = {}, 0
+for p in string.gmatch(os.getenv("DIRECT_PORTS") or "", "%d+") do ports[#ports + 1] = p end
+function setup(thread)
+  if #ports > 0 then
+    thread.addr = wrk.lookup("127.0.0.1", ports[n % #ports + 1])[1]
+    n = n + 1
+  end
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.timeout + e.status, latency:percentile(50), latency:percentile(99)))
+end
+`
+
+type wrkResult struct {
+	requests, errors int
+	rps              float64
+	p50, p99         time.Duration
+}
+
+func runWrk(r *run, dir, url string, threads, connections int, duration time.Duration, env ...string) wrkResult {
+	script := filepath.Join(dir, "report.lua")
+	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
+		r.Fatalf("write wrk script: %v", err)
+	}
+	cmd := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(connections),
+		"-d", duration.String(), "-s", script, url)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.Fatalf("wrk %s: %v\n%s", url, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		var res wrkResult
+		var durationUS, p50, p99 int64
+		if _, err := fmt.Sscanf(line, "RESULT %d %d %d %d %d", &res.requests, &durationUS, &res.errors, &p50, &p99); err == nil {
+			res.rps = float64(res.requests) / (float64(durationUS) / 1e6)
+			res.p50, res.p99 = time.Duration(p50)*time.Microsecond, time.Duration(p99)*time.Microsecond
+			return res
+		}
+	}
+	r.Fatalf("no result from wrk:\n%s", out)
+	return wrkResult{}
+}
+
+// directSite is the baseline's nginx: per pool a server that passes every request
+// straight to it, with nothing of the rendered configuration in between.
+func directSite(public string, ports []int, pools []render.HostPort) string {
+	var b strings.Builder
+	for i, p := range pools {
+		fmt.Fprintf(&b, `server {
+    listen 127.0.0.1:%d;
+    location / {
+        include fastcgi_params;
+        fastcgi_param SCRIPT_FILENAME %s$fastcgi_script_name;
+        fastcgi_pass %s;
+    }
+}
+`, ports[i], public, p)
+	}
+	return b.String()
+}
+
+func benchmark(r *run, duration time.Duration, connections, memoryMB int) string {
+	var out strings.Builder
+	fmt.Fprintf(&out, "## Load balancer against direct FastCGI\n\n")
+	c := loopback.StartCluster(r)
+	pools := make([]render.HostPort, len(c.Nodes))
+	ports := make([]int, len(c.Nodes))
+	var portList []string
+	for i, n := range c.Nodes {
+		pools[i], ports[i] = n.Addr, loopback.FreePort(r)
+		portList = append(portList, strconv.Itoa(ports[i]))
+	}
+	loopback.ExpectPortsClosed(r, ports...)
+	loopback.StartNginx(r, filepath.Join(c.Root, "direct"), "nginx-direct",
+		directSite(c.Spec.Paths.PublicDir(), ports, pools), ports[len(ports)-1], c.As)
+
+	const page = "/probe.php?action=node"
+	threads := len(c.Nodes)
+	// Warm OPcache and the pools before measuring.
+	runWrk(r, c.Root, c.URL+page, threads, connections, 2*time.Second)
+	lb := runWrk(r, c.Root, c.URL+page, threads, connections, duration)
+	direct := runWrk(r, c.Root, "http://127.0.0.1:"+portList[0]+page, threads, connections, duration,
+		"DIRECT_PORTS="+strings.Join(portList, ","))
+	fmt.Fprintf(&out, "page %s, %d pools of %d workers, wrk -t%d -c%d -d%s\n\n", page, len(c.Nodes),
+		c.Spec.App.Sizing().MaxChildren, threads, connections, duration)
+	fmt.Fprintf(&out, "| path | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|\n")
+	for _, row := range []struct {
+		name string
+		res  wrkResult
+	}{{"load balancer (rendered nginx)", lb}, {"direct (bare nginx per pool)", direct}} {
+		fmt.Fprintf(&out, "| %s | %.0f | %s | %s | %d of %d |\n", row.name, row.res.rps, row.res.p50, row.res.p99,
+			row.res.errors, row.res.requests)
+	}
+	fmt.Fprintf(&out, "\nLB/direct: requests/s %.2f, p99 %.2f\n\n", lb.rps/direct.rps, float64(lb.p99)/float64(direct.p99))
+
+	out.WriteString(saturate(r, c, duration, memoryMB))
+	return out.String()
+}
+
+// saturate runs one more pool, sized for memoryMB, behind its own bare nginx and
+// keeps twice as many requests in flight as it has workers, each holding three
+// quarters of the average worker RSS the sizing assumes, while /proc is sampled.
+func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int) string {
+	spec := c.Spec
+	spec.App.MemoryMB = memoryMB
+	pool := spec.App.Sizing()
+	fpmPort, webPort := loopback.FreePort(r), loopback.FreePort(r)
+	loopback.ExpectPortsClosed(r, fpmPort, webPort)
+	addr := render.HostPort{Host: "127.0.0.1", Port: fpmPort}
+	fpm := loopback.StartFPM(r, filepath.Join(c.Root, "saturated"), "saturated",
+		render.PHPFPMPool(spec, addr.String()), fpmPort, c.PHPEnv("fpm"), c.As)
+	loopback.StartNginx(r, filepath.Join(c.Root, "saturated-web"), "nginx-saturated",
+		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}), webPort, c.As)
+
+	allocMB := spec.App.PHPFPM.WorkerMemoryMB * 3 / 4
+	stop := make(chan struct{})
+	var peak rss
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			peak = peak.max(sample(fpm.Tree()))
+			select {
+			case <-stop:
+				return
+			case <-time.After(25 * time.Millisecond):
+			}
+		}
+	}()
+	res := runWrk(r, c.Root, fmt.Sprintf("http://127.0.0.1:%d/probe.php?action=alloc&mb=%d", webPort, allocMB),
+		1, 2*pool.MaxChildren, duration)
+	close(stop)
+	wg.Wait()
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "## One pool saturated at its memory limit\n\n")
+	fmt.Fprintf(&out, "limit %d MB, reserve %d MB, average worker %d MB -> pm.max_children = %d; "+
+		"%d requests in flight, each holding %d MB; wrk -t1 -c%d -d%s\n\n",
+		memoryMB, spec.App.PHPFPM.ReserveMemoryMB, spec.App.PHPFPM.WorkerMemoryMB, pool.MaxChildren,
+		2*pool.MaxChildren, allocMB, 2*pool.MaxChildren, duration)
+	fmt.Fprintf(&out, "| measure | value |\n|---|---|\n")
+	fmt.Fprintf(&out, "| requests/s | %.0f (p50 %s, p99 %s, %d errors) |\n", res.rps, res.p50, res.p99, res.errors)
+	fmt.Fprintf(&out, "| peak processes (master + workers) | %d |\n", peak.processes)
+	fmt.Fprintf(&out, "| peak total RSS | %d MB (%.0f%% of %d MB) |\n", peak.rssKB>>10, 100*float64(peak.rssKB>>10)/float64(memoryMB), memoryMB)
+	fmt.Fprintf(&out, "| peak total PSS | %d MB (%.0f%% of %d MB) |\n", peak.pssKB>>10, 100*float64(peak.pssKB>>10)/float64(memoryMB), memoryMB)
+	return out.String()
+}
+
+// rss is one sample of a process tree's memory.
+type rss struct {
+	processes    int
+	rssKB, pssKB int
+}
+
+func (a rss) max(b rss) rss {
+	return rss{processes: max(a.processes, b.processes), rssKB: max(a.rssKB, b.rssKB), pssKB: max(a.pssKB, b.pssKB)}
+}
+
+// sample sums VmRSS and Pss over pids from /proc/<pid>/smaps_rollup.
+func sample(pids []int) rss {
+	var s rss
+	for _, pid := range pids {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		if err != nil {
+			continue // the worker was recycled between listing and reading
+		}
+		s.processes++
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 2 {
+				continue
+			}
+			kb, _ := strconv.Atoi(fields[1])
+			switch fields[0] {
+			case "Rss:":
+				s.rssKB += kb
+			case "Pss:":
+				s.pssKB += kb
+			}
+		}
+		f.Close()
+	}
+	return s
+}
