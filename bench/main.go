@@ -94,8 +94,10 @@ func runWrk(r *run, dir, url string, threads, connections int, duration time.Dur
 	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
 		r.Fatalf("write wrk script: %v", err)
 	}
+	// A request queued behind a full pool is slow, not failed: wrk's 2 s default
+	// timeout would count it as an error.
 	cmd := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(connections),
-		"-d", duration.String(), "-s", script, url)
+		"-d", duration.String(), "--timeout", "30s", "-s", script, url)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -115,22 +117,31 @@ func runWrk(r *run, dir, url string, threads, connections int, duration time.Dur
 }
 
 // directSite is the baseline's nginx: per pool a server that passes every request
-// straight to it, with nothing of the rendered configuration in between.
-func directSite(public string, ports []int, pools []render.HostPort) string {
+// straight to it, with nothing of the rendered configuration in between but the same
+// FastCGI connection reuse (keepalive) the load balancer has.
+func directSite(public string, ports []int, pools []render.HostPort, keepalive int) string {
 	var b strings.Builder
 	for i, p := range pools {
-		fmt.Fprintf(&b, `server {
+		fmt.Fprintf(&b, `upstream direct_%d {
+    server %s;
+    keepalive %d;
+}
+server {
     listen 127.0.0.1:%d;
     location / {
         include fastcgi_params;
         fastcgi_param SCRIPT_FILENAME %s$fastcgi_script_name;
-        fastcgi_pass %s;
+        fastcgi_keep_conn on;
+        fastcgi_pass direct_%d;
     }
 }
-`, ports[i], public, p)
+`, i, p, keepalive, ports[i], public, i)
 	}
 	return b.String()
 }
+
+// warmup precedes every measured run.
+const warmup = 3 * time.Second
 
 func benchmark(r *run, duration time.Duration, connections, memoryMB int) string {
 	var out strings.Builder
@@ -145,17 +156,20 @@ func benchmark(r *run, duration time.Duration, connections, memoryMB int) string
 	}
 	loopback.ExpectPortsClosed(r, ports...)
 	loopback.StartNginx(r, filepath.Join(c.Root, "direct"), "nginx-direct",
-		directSite(c.Spec.Paths.PublicDir(), ports, pools), ports[len(ports)-1], c.As)
+		directSite(c.Spec.Paths.PublicDir(), ports, pools, c.Spec.Web.Keepalive), ports[len(ports)-1], c.As)
 
 	const page = "/probe.php?action=node"
 	threads := len(c.Nodes)
-	// Warm OPcache and the pools before measuring.
-	runWrk(r, c.Root, c.URL+page, threads, connections, 2*time.Second)
-	lb := runWrk(r, c.Root, c.URL+page, threads, connections, duration)
-	direct := runWrk(r, c.Root, "http://127.0.0.1:"+portList[0]+page, threads, connections, duration,
-		"DIRECT_PORTS="+strings.Join(portList, ","))
-	fmt.Fprintf(&out, "page %s, %d pools of %d workers, wrk -t%d -c%d -d%s\n\n", page, len(c.Nodes),
-		c.Spec.App.Sizing().MaxChildren, threads, connections, duration)
+	// Each path is warmed before it is measured: OPcache, and the dynamic pools
+	// spawning the workers the load needs (they start with pm.start_servers).
+	measure := func(url string, env ...string) wrkResult {
+		runWrk(r, c.Root, url, threads, connections, warmup, env...)
+		return runWrk(r, c.Root, url, threads, connections, duration, env...)
+	}
+	lb := measure(c.URL + page)
+	direct := measure("http://127.0.0.1:"+portList[0]+page, "DIRECT_PORTS="+strings.Join(portList, ","))
+	fmt.Fprintf(&out, "page %s, %d pools of at most %d workers, wrk -t%d -c%d -d%s after a %s warm-up\n\n", page,
+		len(c.Nodes), c.Spec.App.Sizing().MaxChildren, threads, connections, duration, warmup)
 	fmt.Fprintf(&out, "| path | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|\n")
 	for _, row := range []struct {
 		name string
@@ -172,7 +186,8 @@ func benchmark(r *run, duration time.Duration, connections, memoryMB int) string
 
 // saturate runs one more pool, sized for memoryMB, behind its own bare nginx and
 // keeps twice as many requests in flight as it has workers, each holding three
-// quarters of the average worker RSS the sizing assumes, while /proc is sampled.
+// quarters of the average worker RSS the sizing assumes for holdMS (the rest is the
+// PHP runtime itself), while /proc is sampled.
 func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int) string {
 	spec := c.Spec
 	spec.App.MemoryMB = memoryMB
@@ -183,7 +198,7 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int)
 	fpm := loopback.StartFPM(r, filepath.Join(c.Root, "saturated"), "saturated",
 		render.PHPFPMPool(spec, addr.String()), fpmPort, c.PHPEnv("fpm"), c.As)
 	loopback.StartNginx(r, filepath.Join(c.Root, "saturated-web"), "nginx-saturated",
-		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}), webPort, c.As)
+		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}, spec.Web.Keepalive), webPort, c.As)
 
 	allocMB := spec.App.PHPFPM.WorkerMemoryMB * 3 / 4
 	stop := make(chan struct{})
@@ -201,17 +216,20 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int)
 			}
 		}
 	}()
-	res := runWrk(r, c.Root, fmt.Sprintf("http://127.0.0.1:%d/probe.php?action=alloc&mb=%d", webPort, allocMB),
-		1, 2*pool.MaxChildren, duration)
+	const holdMS = 200
+	url := fmt.Sprintf("http://127.0.0.1:%d/probe.php?action=alloc&mb=%d&ms=%d", webPort, allocMB, holdMS)
+	runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, warmup)
+	res := runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, duration)
 	close(stop)
 	wg.Wait()
 
 	var out strings.Builder
 	fmt.Fprintf(&out, "## One pool saturated at its memory limit\n\n")
 	fmt.Fprintf(&out, "limit %d MB, reserve %d MB, average worker %d MB -> pm.max_children = %d; "+
-		"%d requests in flight, each holding %d MB; wrk -t1 -c%d -d%s\n\n",
+		"%d requests in flight, each holding %d MB for %d ms; wrk -t1 -c%d -d%s after a %s warm-up "+
+		"(sampled throughout)\n\n",
 		memoryMB, spec.App.PHPFPM.ReserveMemoryMB, spec.App.PHPFPM.WorkerMemoryMB, pool.MaxChildren,
-		2*pool.MaxChildren, allocMB, 2*pool.MaxChildren, duration)
+		2*pool.MaxChildren, allocMB, holdMS, 2*pool.MaxChildren, duration, warmup)
 	fmt.Fprintf(&out, "| measure | value |\n|---|---|\n")
 	fmt.Fprintf(&out, "| requests/s | %.0f (p50 %s, p99 %s, %d errors) |\n", res.rps, res.p50, res.p99, res.errors)
 	fmt.Fprintf(&out, "| peak processes (master + workers) | %d |\n", peak.processes)

@@ -391,20 +391,22 @@ func nodeFailover(t *testing.T, c *loopback.Cluster) {
 	if err := victim.Kill(); err != nil {
 		t.Fatalf("kill %s: %v", victim.Node, err)
 	}
-	time.Sleep(5 * time.Second)
+	const window = 5 * time.Second
+	settled, marked := markedFailed(c, victim.Addr.String(), killed.Add(window))
+	time.Sleep(time.Until(killed.Add(window)))
 	results := l.finish()
+	if !marked {
+		t.Errorf("within %s of the kill no nginx worker logged %s as failed:\n%s", window, victim.Addr, readFile(c.LBErrorLog))
+	}
 
-	// After the first failed attempts nginx has marked the node down; a second is
-	// ample for 8 clients to hit it max_fails times.
-	settled := killed.Add(time.Second)
-	var window, errs, errsSettled, fromVictim int
+	var after, errs, errsSettled, fromVictim int
 	before := map[string]int{}
 	for _, r := range results {
 		if r.at.Before(killed) {
 			before[r.node]++
 			continue
 		}
-		window++
+		after++
 		if r.err != nil {
 			errs++
 			if r.at.After(settled) {
@@ -416,16 +418,16 @@ func nodeFailover(t *testing.T, c *loopback.Cluster) {
 			fromVictim++
 		}
 	}
-	t.Logf("before the kill: %v; after: %d requests, %d errors (%d after nginx marked %s failed)",
-		before, window, errs, errsSettled, victim.Node)
+	t.Logf("before the kill: %v; after: %d requests, %d errors; nginx marked %s failed %s after the kill, %d errors since",
+		before, after, errs, victim.Node, settled.Sub(killed).Round(time.Millisecond), errsSettled)
 	if before[victim.Node] == 0 {
 		t.Errorf("%s served nothing before it was killed: %v", victim.Node, before)
 	}
-	if window < 100 {
-		t.Errorf("only %d requests in the window: the load is not steady", window)
+	if after < 100 {
+		t.Errorf("only %d requests in the window: the load is not steady", after)
 	}
-	if errs*100 >= window {
-		t.Errorf("%d errors in %d requests after the kill, want under 1%%", errs, window)
+	if errs*100 >= after {
+		t.Errorf("%d errors in %d requests after the kill, want under 1%%", errs, after)
 	}
 	if errsSettled != 0 {
 		t.Errorf("%d errors after nginx marked %s failed, want 0", errsSettled, victim.Node)
@@ -446,6 +448,34 @@ func nodeFailover(t *testing.T, c *loopback.Cluster) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("%s back in rotation %s after its restart", victim.Node, time.Since(restarted).Round(100*time.Millisecond))
+}
+
+// markedFailed waits until every nginx worker has logged that it took the server at
+// addr out of rotation (each worker keeps its own count of failures), and returns when.
+func markedFailed(c *loopback.Cluster, addr string, deadline time.Time) (time.Time, bool) {
+	for {
+		workers := map[string]bool{}
+		for _, line := range strings.Split(readFile(c.LBErrorLog), "\n") {
+			if strings.Contains(line, "upstream server temporarily disabled") && strings.Contains(line, "//"+addr+"\"") {
+				// "2006/01/02 15:04:05 [warn] 1234#1234: *5 upstream server ..."
+				if f := strings.Fields(line); len(f) > 3 {
+					workers[strings.Split(f[3], "#")[0]] = true
+				}
+			}
+		}
+		if len(workers) >= loopback.NginxWorkers {
+			return time.Now(), true
+		}
+		if time.Now().After(deadline) {
+			return deadline, false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
 }
 
 func sessionsSurviveRedisRestart(t *testing.T, c *loopback.Cluster) {

@@ -30,7 +30,9 @@ type Cluster struct {
 	Redis    *Redis
 	Nodes    []*FPM
 	LB       *Process
-	As       Account
+	// LBErrorLog is the load balancer's error_log (warnings included).
+	LBErrorLog string
+	As         Account
 	// secretFiles maps the secret variables to the files that hold the values.
 	secretFiles map[string]string
 	t           T
@@ -107,6 +109,7 @@ CREATE DATABASE :"db" OWNER :"user";`, "user="+spec.Database.User, "password="+s
 			render.PHPFPMPool(spec, backends[i].String()), fpmPorts[i], c.PHPEnv("fpm"), c.As))
 	}
 	c.LB = StartNginx(t, filepath.Join(root, "lb"), "nginx-lb", render.NginxLoadBalancer(spec, backends), webPort, c.As)
+	c.LBErrorLog = NginxErrorLog(filepath.Join(root, "lb"))
 	c.LB.WaitFor(t, 15*time.Second, "the probe through the load balancer", func() error {
 		resp, err := http.Get(c.URL + "/probe.php")
 		if err != nil {

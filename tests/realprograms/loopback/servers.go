@@ -256,12 +256,16 @@ func (f *FPM) Tree() []int {
 	return pids
 }
 
+// NginxWorkers is the number of nginx worker processes. More than one, as in
+// production: without a shared zone each worker keeps its own upstream state.
+const NginxWorkers = 2
+
 // NginxConfig wraps a rendered http-context file in the smallest nginx.conf that runs
 // it unprivileged: pid, logs and temporary files under dir, in the foreground.
 func NginxConfig(dir, site string) string {
 	tmp := func(name string) string { return filepath.Join(dir, "tmp", name) }
 	return fmt.Sprintf(`daemon off;
-worker_processes 2;
+worker_processes %d;
 pid %s;
 error_log %s warn;
 events { worker_connections 1024; }
@@ -276,9 +280,12 @@ http {
     uwsgi_temp_path %s;
     include %s;
 }
-`, filepath.Join(dir, "nginx.pid"), filepath.Join(dir, "error.log"), filepath.Join(dir, "access.log"),
+`, NginxWorkers, filepath.Join(dir, "nginx.pid"), NginxErrorLog(dir), filepath.Join(dir, "access.log"),
 		tmp("body"), tmp("fastcgi"), tmp("proxy"), tmp("scgi"), tmp("uwsgi"), site)
 }
+
+// NginxErrorLog is where the nginx laid out in dir logs its errors and warnings.
+func NginxErrorLog(dir string) string { return filepath.Join(dir, "error.log") }
 
 // WriteNginx lays out dir as nginx's prefix: the wrapper nginx.conf, the rendered site
 // and Debian's parameter files beside them, where relative includes look. It returns
