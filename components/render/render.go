@@ -33,21 +33,25 @@ var NodeFastCGI = HostPort{Host: "127.0.0.1", Port: 9000}
 
 // NginxLoadBalancer renders the load balancer's http-context configuration: the
 // upstream over backends (least_conn) and the Moodle server block.
-func NginxLoadBalancer(s topology.Spec, backends []HostPort) string { return "" }
+func NginxLoadBalancer(s topology.Spec, backends []HostPort) string {
+	return nginx(s, backends, upstreamName, true)
+}
 
 // NginxNode renders the same server block for a web server beside php-fpm on one
 // node, passing FastCGI to NodeFastCGI.
-func NginxNode(s topology.Spec) string { return "" }
+func NginxNode(s topology.Spec) string {
+	return nginx(s, nil, NodeFastCGI.String(), false)
+}
 
 // PHPFPMPool renders the php-fpm pool, listening on listen ("9000", "127.0.0.1:9000").
-func PHPFPMPool(s topology.Spec, listen string) string { return "" }
+func PHPFPMPool(s topology.Spec, listen string) string { return phpFPMPool(s, listen) }
 
 // PHPIni renders the php.ini overrides.
-func PHPIni(s topology.Spec) string { return "" }
+func PHPIni(s topology.Spec) string { return phpIni(s) }
 
 // ConfigPHP renders Moodle's config.php. Secrets are read at run time from the
 // environment (or the files named by the *_FILE variables), never written into it.
-func ConfigPHP(s topology.Spec, e Endpoints) string { return "" }
+func ConfigPHP(s topology.Spec, e Endpoints) string { return configPHP(s, e) }
 
 // CronRunner renders the cron runner script.
-func CronRunner(s topology.Spec) string { return "" }
+func CronRunner(s topology.Spec) string { return cronRunner(s) }

@@ -1,0 +1,107 @@
+package render
+
+import "github.com/moodle-cluster/moodle-pulumi/components/topology"
+
+// cachePrefix keeps the MUC application cache's Redis keys apart from the
+// sessions' (Spec.Cache.SessionPrefix) in the same Redis database.
+const cachePrefix = "mdl_muc_"
+
+// systemCABundle is the Debian trust store in the app image, which verifies
+// ElastiCache's certificates.
+const systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
+type configData struct {
+	ConfigPath, FileSuffix string
+
+	DB                     HostPort
+	DBName, DBUser         string
+	Pooler                 bool
+	PoolerName             string
+	TransactionPool        bool
+	RecordLocks, RDSProxy  bool
+	Replicas               []HostPort
+	WWWRoot                string
+	HTTPS                  bool
+	DataRoot, CacheDir     string
+	TempDir, BackupTempDir string
+	LocalCacheDir          string
+
+	Redis                   HostPort
+	SessionDB               int
+	SessionPrefix           string
+	CachePrefix             string
+	LockExpire              int
+	RedisTLS                bool
+	SystemCABundle          string
+	ForcedCacheVersion      string
+	ObjectFSVersion         string
+	S3                      bool
+	S3Storage               topology.S3Storage
+	DataRootAlias, SetupPHP string
+
+	EnvDBPassword, EnvRedisPassword, EnvUpgradeKey string
+	EnvS3Bucket, EnvS3Region, EnvRedisCAFile       string
+}
+
+func configPHP(s topology.Spec, e Endpoints) string {
+	db := s.Database
+	transaction := db.Pooler == topology.PoolerPgBouncer && db.PoolMode == topology.PoolModeTransaction
+	return execute("config.php.tmpl", configData{
+		ConfigPath:         ConfigPHPPath,
+		FileSuffix:         FileSuffix,
+		DB:                 e.Database,
+		DBName:             db.Name,
+		DBUser:             db.User,
+		Pooler:             db.Pooler == topology.PoolerPgBouncer || db.Pooler == topology.PoolerRDSProxy,
+		PoolerName:         poolerName(db.Pooler),
+		TransactionPool:    transaction,
+		RecordLocks:        transaction,
+		RDSProxy:           db.Pooler == topology.PoolerRDSProxy,
+		Replicas:           e.ReadReplicas,
+		WWWRoot:            s.SiteURL,
+		HTTPS:              s.HTTPS(),
+		DataRoot:           s.Paths.DataRoot,
+		CacheDir:           s.Paths.CacheDir(),
+		TempDir:            s.Paths.TempDir(),
+		BackupTempDir:      s.Paths.BackupTempDir(),
+		LocalCacheDir:      s.Paths.LocalCacheDir,
+		Redis:              e.Redis,
+		SessionDB:          s.Cache.SessionDB,
+		SessionPrefix:      s.Cache.SessionPrefix,
+		CachePrefix:        cachePrefix,
+		LockExpire:         s.Web.FastCGIReadTimeout,
+		RedisTLS:           s.Cache.TLS,
+		SystemCABundle:     systemCABundle,
+		ForcedCacheVersion: pluginVersionFile(s, "admin/tool/forcedcache"),
+		ObjectFSVersion:    pluginVersionFile(s, "admin/tool/objectfs"),
+		S3:                 s.Storage.Kind == topology.StorageS3,
+		S3Storage:          s.Storage.S3,
+		DataRootAlias:      DataRootAlias,
+		SetupPHP:           MoodleFile(s, "lib/setup.php"),
+		EnvDBPassword:      EnvDBPassword,
+		EnvRedisPassword:   EnvRedisPassword,
+		EnvUpgradeKey:      EnvUpgradeKey,
+		EnvS3Bucket:        EnvS3Bucket,
+		EnvS3Region:        EnvS3Region,
+		EnvRedisCAFile:     EnvRedisCAFile,
+	})
+}
+
+// MoodleFile is the absolute path of a file of the Moodle code. From Moodle 5.1
+// all of it (lib/, admin/cli/, plugins) lives under the public directory; only
+// config.php, composer.json and vendor/ stay in the code root.
+func MoodleFile(s topology.Spec, rel string) string { return s.Paths.PublicDir() + "/" + rel }
+
+// pluginVersionFile is the file whose presence says a plugin's code is installed.
+func pluginVersionFile(s topology.Spec, dir string) string {
+	return MoodleFile(s, dir+"/version.php")
+}
+
+// poolerName names the pooler in config.php's comments; it is only asked when
+// there is one.
+func poolerName(p string) string {
+	if p == topology.PoolerRDSProxy {
+		return "RDS Proxy"
+	}
+	return "PgBouncer"
+}

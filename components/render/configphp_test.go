@@ -1,0 +1,251 @@
+package render
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+func TestConfigPHPDatabaseOptionsFollowThePooler(t *testing.T) {
+	cases := []struct {
+		name, pooler, mode         string
+		handlesOptions, noFetchBuf bool
+		recordLocks                bool
+	}{
+		{name: "no pooler", pooler: topology.PoolerNone, mode: topology.PoolModeTransaction},
+		{name: "pgbouncer session", pooler: topology.PoolerPgBouncer, mode: topology.PoolModeSession, handlesOptions: true},
+		{name: "pgbouncer transaction", pooler: topology.PoolerPgBouncer, mode: topology.PoolModeTransaction,
+			handlesOptions: true, noFetchBuf: true, recordLocks: true},
+		{name: "rds proxy", pooler: topology.PoolerRDSProxy, mode: topology.PoolModeTransaction, handlesOptions: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := devSpec()
+			s.Database.Pooler, s.Database.PoolMode = c.pooler, c.mode
+			conf := ConfigPHP(s, devEndpoints())
+			check := func(what, line string, want bool) {
+				t.Helper()
+				if got := strings.Contains(conf, line); got != want {
+					t.Errorf("%s: present %v, want %v (%s)", what, got, want, line)
+				}
+			}
+			check("dbhandlesoptions", "'dbhandlesoptions' => true,", c.handlesOptions)
+			check("fetchbuffersize", "'fetchbuffersize' => 0,", c.noFetchBuf)
+			check("lock_factory", `$CFG->lock_factory = '\\core\\lock\\db_record_lock_factory';`, c.recordLocks)
+		})
+	}
+}
+
+func TestConfigPHPReadReplicasOnlyWhenTheStackHasThem(t *testing.T) {
+	s := devSpec()
+	e := devEndpoints()
+	if conf := ConfigPHP(s, e); strings.Contains(conf, "'readonly'") {
+		t.Error("readonly block without replicas")
+	}
+	e.ReadReplicas = []HostPort{{Host: "replica-a", Port: 5433}, {Host: "replica-b", Port: 5432}}
+	conf := ConfigPHP(s, e)
+	block := conf[strings.Index(conf, "$CFG->dboptions['readonly']"):]
+	block = block[:strings.Index(block, "];\n")+3]
+	for _, want := range []string{
+		"['dbhost' => 'replica-a', 'dbport' => 5433, 'dbuser' => $CFG->dbuser, 'dbpass' => $CFG->dbpass],",
+		"['dbhost' => 'replica-b', 'dbport' => 5432, 'dbuser' => $CFG->dbuser, 'dbpass' => $CFG->dbpass],",
+		"'connecttimeout' => 2,",
+		"'latency' => 0.5,",
+		"'exclude_tables' => [],",
+	} {
+		if !strings.Contains(block, want) {
+			t.Errorf("readonly block lacks %q:\n%s", want, block)
+		}
+	}
+}
+
+func TestConfigPHPSiteSettingsFollowTheSiteURL(t *testing.T) {
+	for _, c := range []struct {
+		url   string
+		https bool
+	}{{"http://localhost:8080", false}, {"https://moodle.example.org", true}} {
+		t.Run(c.url, func(t *testing.T) {
+			s := devSpec()
+			s.SiteURL = c.url
+			conf := ConfigPHP(s, devEndpoints())
+			if !strings.Contains(conf, "$CFG->wwwroot = '"+c.url+"';") {
+				t.Error("wwwroot is not the site URL")
+			}
+			if got := strings.Contains(conf, "$CFG->sslproxy = true;"); got != c.https {
+				t.Errorf("sslproxy %v, want %v", got, c.https)
+			}
+			if !strings.Contains(conf, "$CFG->cookiesecure = "+phpBool(c.https)+";") {
+				t.Errorf("cookiesecure is not %v", c.https)
+			}
+			if strings.Contains(conf, "HTTP_HOST") || strings.Contains(conf, "$_SERVER") {
+				t.Error("config.php reads the request")
+			}
+		})
+	}
+}
+
+func TestConfigPHPDirectoriesSharedAndLocal(t *testing.T) {
+	conf := ConfigPHP(devSpec(), devEndpoints())
+	for _, want := range []string{
+		"$CFG->dataroot      = '/var/www/moodledata';",
+		"$CFG->cachedir      = '/var/www/moodledata/cache';",
+		"$CFG->tempdir       = '/var/www/moodledata/temp';",
+		"$CFG->backuptempdir = '/var/www/moodledata/temp/backup';",
+		"$CFG->localcachedir = '/var/cache/moodle';",
+		"$CFG->xsendfile = 'X-Accel-Redirect';",
+		"$CFG->xsendfilealiases = ['/dataroot/' => $CFG->dataroot];",
+		"$CFG->preventexecpath = true;",
+		"$CFG->disableupdateautodeploy = true;",
+		"$CFG->routerconfigured = true;",
+		"require_once('/var/www/moodle/public/lib/setup.php');",
+	} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if !strings.HasSuffix(conf, "require_once('/var/www/moodle/public/lib/setup.php');\n") {
+		t.Error("config.php does not end by loading Moodle")
+	}
+}
+
+func TestConfigPHPRedisSessionsKeptApartFromCache(t *testing.T) {
+	s := devSpec()
+	conf := ConfigPHP(s, devEndpoints())
+	for _, want := range []string{
+		`$CFG->session_handler_class = '\\core\\session\\redis';`,
+		"$CFG->session_redis_host = 'redis';",
+		"$CFG->session_redis_port = 6379;",
+		"$CFG->session_redis_database = 0;",
+		"$CFG->session_redis_auth = moodle_cluster_env('MOODLE_REDIS_PASSWORD');",
+		"$CFG->session_redis_prefix = 'mdl_sess_';",
+		"$CFG->session_redis_acquire_lock_timeout = 120;",
+		"$CFG->session_redis_acquire_lock_warn = 10;",
+		"'prefix' => 'mdl_muc_',",
+	} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if cachePrefix == s.Cache.SessionPrefix {
+		t.Error("the MUC cache and the sessions share a key prefix")
+	}
+	if strings.Contains(conf, "session_redis_encrypt") {
+		t.Error("TLS options without Cache.TLS")
+	}
+	s.Cache.TLS = true
+	tls := ConfigPHP(s, devEndpoints())
+	for _, want := range []string{
+		"$CFG->session_redis_encrypt = ['verify_peer' => true, 'verify_peer_name' => true];",
+		"'encryption' => true,",
+	} {
+		if !strings.Contains(tls, want) {
+			t.Errorf("with TLS, missing %q", want)
+		}
+	}
+	if strings.Contains(tls, "'stream' =>") {
+		t.Error("session_redis_encrypt is wrapped in 'stream': Moodle adds that itself")
+	}
+}
+
+// A session lock must not outlive the request that holds it: php-fpm stops a
+// request at request_terminate_timeout, which equals fastcgi_read_timeout.
+func TestSessionLockExpiresWithTheRequest(t *testing.T) {
+	s := devSpec()
+	s.Web.FastCGIReadTimeout = 450
+	if !strings.Contains(ConfigPHP(s, devEndpoints()), "$CFG->session_redis_lock_expire = 450;") {
+		t.Error("session lock expiry is not the request timeout")
+	}
+	if !strings.Contains(PHPFPMPool(s, "9000"), "request_terminate_timeout = 450s") {
+		t.Error("request_terminate_timeout is not fastcgi_read_timeout")
+	}
+	if !strings.Contains(NginxNode(s), "fastcgi_read_timeout 450s;") {
+		t.Error("fastcgi_read_timeout does not follow the spec")
+	}
+}
+
+func TestConfigPHPObjectFSOnlyForS3(t *testing.T) {
+	s := devSpec()
+	if strings.Contains(ConfigPHP(s, devEndpoints()), "objectfs") {
+		t.Error("tool_objectfs settings for volume storage")
+	}
+	aws, e := awsSpec()
+	conf := ConfigPHP(aws, e)
+	for _, want := range []string{
+		"if (file_exists('/var/www/moodle/public/admin/tool/objectfs/version.php')) {",
+		`$CFG->alternative_file_system_class = '\\tool_objectfs\\s3_file_system';`,
+		"'s3_usesdkcreds' => 1,",
+		"'s3_bucket' => moodle_cluster_env('MOODLE_S3_BUCKET'),",
+		"'s3_region' => moodle_cluster_env('MOODLE_S3_REGION'),",
+		"'sizethreshold' => 102400,",
+		"'minimumage' => 600,",
+		"'deletelocal' => 1,",
+	} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+}
+
+// Renderers take no secret, and they do not read the environment either: a value
+// set in the environment of the process that renders never reaches the text.
+func TestNoSecretValueInRenderedFiles(t *testing.T) {
+	sentinels := map[string]string{
+		EnvDBPassword:    "db-sentinel-4f1d",
+		EnvRedisPassword: "redis-sentinel-9a2c",
+		EnvUpgradeKey:    "upgrade-sentinel-77e0",
+		EnvAdminPassword: "admin-sentinel-03bb",
+	}
+	for name, value := range sentinels {
+		t.Setenv(name, value)
+		t.Setenv(name+FileSuffix, "/run/secrets/"+value)
+	}
+	aws, awsE := awsSpec()
+	dev := devSpec()
+	files := map[string]string{
+		"lb":         NginxLoadBalancer(dev, devBackends(dev)),
+		"node":       NginxNode(aws),
+		"pool":       PHPFPMPool(dev, "9000"),
+		"ini":        PHPIni(dev),
+		"config dev": ConfigPHP(dev, devEndpoints()),
+		"config aws": ConfigPHP(aws, awsE),
+		"cron":       CronRunner(dev),
+	}
+	for file, text := range files {
+		for name, value := range sentinels {
+			if strings.Contains(text, value) {
+				t.Errorf("%s contains the value of %s", file, name)
+			}
+		}
+	}
+	conf := files["config aws"]
+	for _, want := range []string{
+		"$CFG->dbpass    = moodle_cluster_env('MOODLE_DB_PASSWORD');",
+		"$CFG->session_redis_auth = moodle_cluster_env('MOODLE_REDIS_PASSWORD');",
+		"$CFG->upgradekey = moodle_cluster_env('MOODLE_UPGRADE_KEY');",
+		"if (!function_exists('moodle_cluster_env')) {",
+		"getenv($name . '_FILE')",
+		"throw new RuntimeException(",
+	} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("config.php lacks %q", want)
+		}
+	}
+}
+
+func TestConfigPHPEscapesSpecValues(t *testing.T) {
+	s := devSpec()
+	s.Database.Name = `it's`
+	s.Database.User = `back\slash`
+	s.Paths.DataRoot = `/data/o'brien\`
+	conf := ConfigPHP(s, devEndpoints())
+	for _, want := range []string{
+		`$CFG->dbname    = 'it\'s';`,
+		`$CFG->dbuser    = 'back\\slash';`,
+		`$CFG->dataroot      = '/data/o\'brien\\';`,
+	} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+}

@@ -1,0 +1,61 @@
+package render
+
+// Environment variables the rendered files read at run time. Components set them on
+// the app, web and cron containers; a secret may instead be mounted as a file whose
+// path is in NAME + FileSuffix (Docker secrets, ECS secrets written to a tmpfs).
+// No renderer takes a secret value: secrets never enter a rendered file.
+const (
+	// EnvDBPassword is the PostgreSQL (or pooler) password of Spec.Database.User.
+	EnvDBPassword = "MOODLE_DB_PASSWORD"
+	// EnvRedisPassword is the Redis AUTH password (ElastiCache AUTH token).
+	EnvRedisPassword = "MOODLE_REDIS_PASSWORD"
+	// EnvUpgradeKey is $CFG->upgradekey, asked for by the web upgrade pages.
+	EnvUpgradeKey = "MOODLE_UPGRADE_KEY"
+	// EnvAdminPassword is used once, by the install hook, for the admin account.
+	EnvAdminPassword = "MOODLE_ADMIN_PASSWORD"
+
+	// EnvS3Bucket and EnvS3Region name the tool_objectfs bucket. They are provider
+	// outputs, known only after the bucket exists, so config.php reads them at run
+	// time instead of baking them into the rendered text.
+	EnvS3Bucket = "MOODLE_S3_BUCKET"
+	EnvS3Region = "MOODLE_S3_REGION"
+	// EnvRedisCAFile optionally names a CA bundle that signs the Redis server
+	// certificate; without it the system trust store is used (ElastiCache).
+	EnvRedisCAFile = "MOODLE_REDIS_CAFILE"
+
+	// FileSuffix turns a variable name into the name of the variable that holds
+	// the path of a file with the value: MOODLE_DB_PASSWORD_FILE.
+	FileSuffix = "_FILE"
+
+	// EnvPHPBin and EnvInstallHook override the PHP binary and the install hook
+	// the cron runner calls, so a loopback test can substitute both.
+	EnvPHPBin      = "PHP_BIN"
+	EnvInstallHook = "MOODLE_INSTALL_HOOK"
+)
+
+// Paths the rendered files and the app image agree on.
+const (
+	// ConfigPHPPath is where ConfigPHP's output is mounted. The image's
+	// dirroot/config.php is the stub ConfigStub, so the code directory can stay
+	// read-only and identical on every node.
+	ConfigPHPPath = "/etc/moodle/config.php"
+	// ConfigStub is the whole of dirroot/config.php in the app image.
+	ConfigStub = "<?php require '" + ConfigPHPPath + "';\n"
+	// InstallHookPath is the install/upgrade script the cron runner runs once
+	// before its loop, when the image has it.
+	InstallHookPath = "/usr/local/bin/moodle-install-upgrade"
+)
+
+// Paths nginx and php-fpm agree on: php-fpm answers these itself, nginx routes
+// them to it and restricts who may ask.
+const (
+	FPMStatusPath   = "/fpm-status"
+	FPMPingPath     = "/fpm-ping"
+	FPMPingResponse = "pong"
+	// NginxStatusPath serves stub_status.
+	NginxStatusPath = "/nginx_status"
+	// HealthPath is answered by nginx alone: the liveness of the web tier.
+	HealthPath = "/healthz"
+	// DataRootAlias is the internal location X-Accel-Redirect points into.
+	DataRootAlias = "/dataroot/"
+)

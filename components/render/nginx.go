@@ -1,0 +1,76 @@
+package render
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// upstreamName is the load balancer's upstream block.
+const upstreamName = "moodle_backend"
+
+type nginxData struct {
+	// Upstream lists the app nodes; empty for the per-node variant.
+	Upstream     []HostPort
+	UpstreamName string
+	Keepalive    int
+	// Pass is the fastcgi_pass target: the upstream name or NodeFastCGI.
+	Pass string
+	// Edge is set when clients reach this nginx directly (the load balancer).
+	Edge            bool
+	Port            int
+	ServerName      string
+	Root            string
+	DataRoot        string
+	ClientMaxBodyMB int
+	ReadTimeout     int
+	StatusAllow     []string
+	HTTPS           bool
+	Scheme          string
+	SitePort        int
+
+	HealthPath, NginxStatusPath, FPMStatusPath, FPMPingPath, DataRootAlias string
+}
+
+func nginx(s topology.Spec, upstream []HostPort, pass string, edge bool) string {
+	scheme := "http"
+	if s.HTTPS() {
+		scheme = "https"
+	}
+	return execute("nginx.conf.tmpl", nginxData{
+		Upstream:        upstream,
+		UpstreamName:    upstreamName,
+		Keepalive:       s.Web.Keepalive,
+		Pass:            pass,
+		Edge:            edge,
+		Port:            s.Web.Port,
+		ServerName:      s.Hostname(),
+		Root:            s.Paths.PublicDir(),
+		DataRoot:        s.Paths.DataRoot,
+		ClientMaxBodyMB: s.Web.ClientMaxBodyMB,
+		ReadTimeout:     s.Web.FastCGIReadTimeout,
+		StatusAllow:     s.Web.StatusAllow,
+		HTTPS:           s.HTTPS(),
+		Scheme:          scheme,
+		SitePort:        sitePort(s),
+		HealthPath:      HealthPath,
+		NginxStatusPath: NginxStatusPath,
+		FPMStatusPath:   FPMStatusPath,
+		FPMPingPath:     FPMPingPath,
+		DataRootAlias:   DataRootAlias,
+	})
+}
+
+// sitePort is the port of the site URL as the browser uses it.
+func sitePort(s topology.Spec) int {
+	if u, err := url.Parse(s.SiteURL); err == nil {
+		if p, err := strconv.Atoi(u.Port()); err == nil {
+			return p
+		}
+	}
+	if s.HTTPS() {
+		return 443
+	}
+	return 80
+}

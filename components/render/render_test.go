@@ -1,0 +1,186 @@
+package render
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestPHPFPMPoolSizedFromTheMemoryLimit(t *testing.T) {
+	cases := []struct {
+		name                           string
+		memoryMB, maxChildrenOverride  int
+		maxChildren, start, minS, maxS int
+		derived                        bool
+	}{
+		// floor((8192 - 192) / 96) = 83; spares 83/10 = 8 and 83/4 = 20; start midway.
+		{name: "seed app node 8 GB", memoryMB: 8192, maxChildren: 83, start: 14, minS: 8, maxS: 20, derived: true},
+		{name: "fargate 4 GB", memoryMB: 4096, maxChildren: 40, start: 7, minS: 4, maxS: 10, derived: true},
+		{name: "set in config", memoryMB: 8192, maxChildrenOverride: 50, maxChildren: 50, start: 8, minS: 5, maxS: 12},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := devSpec()
+			s.App.MemoryMB = c.memoryMB
+			s.App.PHPFPM.MaxChildren = c.maxChildrenOverride
+			pool := PHPFPMPool(s, "127.0.0.1:9000")
+			for _, want := range []string{
+				"[moodle]",
+				"listen = 127.0.0.1:9000",
+				"pm = dynamic",
+				"pm.max_children = " + strconv.Itoa(c.maxChildren),
+				"pm.start_servers = " + strconv.Itoa(c.start),
+				"pm.min_spare_servers = " + strconv.Itoa(c.minS),
+				"pm.max_spare_servers = " + strconv.Itoa(c.maxS),
+				"pm.max_requests = 500",
+				"pm.status_path = /fpm-status",
+				"ping.path = /fpm-ping",
+				"clear_env = no",
+				"catch_workers_output = yes",
+			} {
+				if !strings.Contains(pool, want+"\n") {
+					t.Errorf("missing %q", want)
+				}
+			}
+			if got := strings.Contains(pool, "= floor(("+strconv.Itoa(c.memoryMB)+" MB - 192 MB) / 96 MB) = "+strconv.Itoa(c.maxChildren)); got != c.derived {
+				t.Errorf("formula with numbers shown: %v, want %v", got, c.derived)
+			}
+			if strings.Contains(pool, "\nuser =") || strings.Contains(pool, "\ngroup =") {
+				t.Error("the pool names a user or group")
+			}
+		})
+	}
+}
+
+func TestPHPIniMatchesNginxAndMoodle(t *testing.T) {
+	s := devSpec()
+	s.Web.ClientMaxBodyMB = 1024
+	s.App.PHP.OPcacheValidateFiles = false
+	ini := PHPIni(s)
+	for _, want := range []string{
+		"upload_max_filesize = 1024M",
+		"post_max_size = 1024M",
+		"memory_limit = 256M",
+		"max_input_vars = 5000",
+		"max_execution_time = 300",
+		"expose_php = Off",
+		"opcache.memory_consumption = 128",
+		"opcache.max_accelerated_files = 20000",
+		"opcache.revalidate_freq = 60",
+		"opcache.use_cwd = 1",
+		"opcache.validate_timestamps = 0",
+		"opcache.save_comments = 1",
+		"opcache.enable_file_override = 0",
+		"session.gc_probability = 0",
+	} {
+		if !strings.Contains(ini, want+"\n") {
+			t.Errorf("missing %q", want)
+		}
+	}
+	s.App.PHP.OPcacheValidateFiles = true
+	if !strings.Contains(PHPIni(s), "opcache.validate_timestamps = 1\n") {
+		t.Error("validate_timestamps does not follow the spec")
+	}
+}
+
+func TestCronRunnerRunsCronOnceAtATime(t *testing.T) {
+	s := devSpec()
+	s.Cron.IntervalSeconds, s.Cron.RunTimeoutSeconds = 90, 1800
+	sh := CronRunner(s)
+	for _, want := range []string{
+		"#!/bin/sh\n",
+		"CRON_SCRIPT='/var/www/moodle/public/admin/cli/cron.php'\n",
+		"LOCK_FILE='/var/www/moodledata/.cron-runner.lock'\n",
+		"INTERVAL=90\n",
+		"RUN_TIMEOUT=1800\n",
+		"PHP_BIN=${PHP_BIN:-php}\n",
+		"INSTALL_HOOK=${MOODLE_INSTALL_HOOK:-'/usr/local/bin/moodle-install-upgrade'}\n",
+		"if ! flock -n 9; then",
+		`timeout -k "$KILL_AFTER" "$RUN_TIMEOUT" "$PHP_BIN" "$CRON_SCRIPT"`,
+		"trap on_signal TERM INT HUP",
+	} {
+		if !strings.Contains(sh, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	// The runner takes the lock before it runs anything, and exits 0 without
+	// running anything when another runner holds it.
+	lock := strings.Index(sh, "if ! flock -n 9; then")
+	if hook := strings.Index(sh, `"$INSTALL_HOOK" 9>&-`); hook < lock {
+		t.Error("the install hook can run before the lock is taken")
+	}
+	if !strings.Contains(sh[lock:], "not running cron\"\n    exit 0\n") {
+		t.Error("a runner that cannot lock does not exit 0")
+	}
+}
+
+func TestPHPStringRoundTripsThroughPHPSingleQuotes(t *testing.T) {
+	cases := map[string]string{
+		"plain":                  "'plain'",
+		"it's":                   `'it\'s'`,
+		`back\slash`:             `'back\\slash'`,
+		`trailing\`:              `'trailing\\'`,
+		`\'`:                     `'\\\''`,
+		"$var {$x} \"quoted\"\n": "'$var {$x} \"quoted\"\n'",
+		"":                       "''",
+	}
+	for in, want := range cases {
+		got := phpString(in)
+		if got != want {
+			t.Errorf("phpString(%q) = %s, want %s", in, got, want)
+		}
+		if back := unquotePHP(t, got); back != in {
+			t.Errorf("PHP reads %s as %q, want %q", got, back, in)
+		}
+	}
+}
+
+func TestShStringRoundTripsThroughShellSingleQuotes(t *testing.T) {
+	for in, want := range map[string]string{
+		"/var/www/moodle": "'/var/www/moodle'",
+		"o'brien":         `'o'\''brien'`,
+		`$HOME "x"`:       `'$HOME "x"'`,
+	} {
+		if got := shString(in); got != want {
+			t.Errorf("shString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// unquotePHP reads a PHP single-quoted literal the way PHP does: \\ and \' are
+// escapes, every other byte (a lone backslash too) stands for itself.
+func unquotePHP(t *testing.T, lit string) string {
+	t.Helper()
+	if len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' {
+		t.Fatalf("%s is not single-quoted", lit)
+	}
+	var b strings.Builder
+	body := lit[1 : len(lit)-1]
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c == '\'' {
+			t.Fatalf("unescaped quote in %s", lit)
+		}
+		if c == '\\' && i+1 < len(body) && (body[i+1] == '\\' || body[i+1] == '\'') {
+			i++
+			c = body[i]
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func TestNgxValueQuotesOnlyWhatNginxWouldSplit(t *testing.T) {
+	for in, want := range map[string]string{
+		"/var/www/moodle/public": "/var/www/moodle/public",
+		"10.0.0.0/16":            "10.0.0.0/16",
+		"/srv/my moodle":         `"/srv/my moodle"`,
+		`/srv/a"b;c`:             `"/srv/a\"b;c"`,
+		`C:\moodle`:              `"C:\\moodle"`,
+		"":                       `""`,
+	} {
+		if got := ngxValue(in); got != want {
+			t.Errorf("ngxValue(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
