@@ -125,17 +125,14 @@ CREATE DATABASE :"db" OWNER :"user";`, "user="+spec.Database.User, "password="+s
 	return c
 }
 
-// layOut copies the probe app to CodeDir, renders config.php and php.ini, and creates
-// the shared and per-node directories the way the app image and volumes provide them.
-func (c *Cluster) layOut(e render.Endpoints) {
-	t := c.t
+// CopyProbeApp copies the probe app to codeDir, read-only to PHP as the code in the
+// image is: only dataroot and the local cache belong to the service account.
+func CopyProbeApp(t T, codeDir string) {
 	t.Helper()
-	if err := os.CopyFS(c.Spec.Paths.CodeDir, os.DirFS(FixtureDir())); err != nil {
+	if err := os.CopyFS(codeDir, os.DirFS(FixtureDir())); err != nil {
 		t.Fatalf("copy the probe app: %v", err)
 	}
-	// The code is read-only to PHP, as in the image: only dataroot and the local cache
-	// belong to the service account.
-	_ = filepath.WalkDir(c.Spec.Paths.CodeDir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(codeDir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil {
 			mode := os.FileMode(0o644)
 			if d.IsDir() {
@@ -145,6 +142,17 @@ func (c *Cluster) layOut(e render.Endpoints) {
 		}
 		return err
 	})
+	if err != nil {
+		t.Fatalf("make the probe app read-only: %v", err)
+	}
+}
+
+// layOut copies the probe app to CodeDir, renders config.php and php.ini, and creates
+// the shared and per-node directories the way the app image and volumes provide them.
+func (c *Cluster) layOut(e render.Endpoints) {
+	t := c.t
+	t.Helper()
+	CopyProbeApp(t, c.Spec.Paths.CodeDir)
 	write(t, filepath.Join(c.Spec.Paths.CodeDir, "config.php"), render.ConfigPHP(c.Spec, e), 0o644)
 	write(t, filepath.Join(c.IniDir(), "zz-moodle.ini"), render.PHPIni(c.Spec), 0o644)
 	mkdirs(t, c.Spec.Paths.DataRoot, c.Spec.Paths.LocalCacheDir)

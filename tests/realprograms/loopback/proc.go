@@ -98,14 +98,32 @@ type Process struct {
 	err     error
 }
 
-// Run runs a short command to completion as the account and returns its combined output.
+// Run runs a short command to completion as the account and returns its combined
+// output. The output goes through a file the account owns, as a server's does, so a
+// program that reopens its stderr by path (php-fpm's error_log) can.
 func Run(as Account, env []string, name string, args ...string) (string, error) {
+	f, err := os.CreateTemp("", "loopback-run-")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if as.cred != nil {
+		if err := f.Chown(int(as.cred.Uid), int(as.cred.Gid)); err != nil {
+			return "", err
+		}
+	}
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(baseEnv(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as.cred}
-	out, err := cmd.CombinedOutput()
+	runErr := cmd.Run()
+	out, err := os.ReadFile(f.Name())
 	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
+		return "", err
+	}
+	if runErr != nil {
+		return string(out), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), runErr, out)
 	}
 	return string(out), nil
 }
