@@ -78,15 +78,39 @@ function setup(thread)
 end
 function done(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %d\n", summary.requests, summary.duration,
-    e.connect + e.read + e.write + e.timeout + e.status, latency:percentile(50), latency:percentile(99)))
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.connect, e.read, e.write, e.timeout, e.status))
 end
 `
 
 type wrkResult struct {
-	requests, errors int
-	rps              float64
-	p50, p99         time.Duration
+	requests int
+	rps      float64
+	p50, p99 time.Duration
+	// errors by kind: connect, read, write, timeout, non-2xx status
+	errors [5]int
+}
+
+func (w wrkResult) errorCount() int {
+	n := 0
+	for _, e := range w.errors {
+		n += e
+	}
+	return n
+}
+
+// errorSummary names the kinds of errors wrk saw, e.g. "3 (read 2, status 1)".
+func (w wrkResult) errorSummary() string {
+	var kinds []string
+	for i, name := range []string{"connect", "read", "write", "timeout", "status"} {
+		if w.errors[i] > 0 {
+			kinds = append(kinds, fmt.Sprintf("%s %d", name, w.errors[i]))
+		}
+	}
+	if len(kinds) == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%s)", w.errorCount(), strings.Join(kinds, ", "))
 }
 
 func runWrk(r *run, dir, url string, threads, connections int, duration time.Duration, env ...string) wrkResult {
@@ -106,13 +130,15 @@ func runWrk(r *run, dir, url string, threads, connections int, duration time.Dur
 	for _, line := range strings.Split(string(out), "\n") {
 		var res wrkResult
 		var durationUS, p50, p99 int64
-		if _, err := fmt.Sscanf(line, "RESULT %d %d %d %d %d", &res.requests, &durationUS, &res.errors, &p50, &p99); err == nil {
+		e := &res.errors
+		if _, err := fmt.Sscanf(line, "RESULT %d %d %d %d %d %d %d %d %d", &res.requests, &durationUS, &p50, &p99,
+			&e[0], &e[1], &e[2], &e[3], &e[4]); err == nil && res.requests > 0 {
 			res.rps = float64(res.requests) / (float64(durationUS) / 1e6)
 			res.p50, res.p99 = time.Duration(p50)*time.Microsecond, time.Duration(p99)*time.Microsecond
 			return res
 		}
 	}
-	r.Fatalf("no result from wrk:\n%s", out)
+	r.Fatalf("no requests measured by wrk:\n%s", out)
 	return wrkResult{}
 }
 
@@ -175,8 +201,8 @@ func benchmark(r *run, duration time.Duration, connections, memoryMB int) string
 		name string
 		res  wrkResult
 	}{{"load balancer (rendered nginx)", lb}, {"direct (bare nginx per pool)", direct}} {
-		fmt.Fprintf(&out, "| %s | %.0f | %s | %s | %d of %d |\n", row.name, row.res.rps, row.res.p50, row.res.p99,
-			row.res.errors, row.res.requests)
+		fmt.Fprintf(&out, "| %s | %.0f | %s | %s | %s of %d |\n", row.name, row.res.rps, row.res.p50, row.res.p99,
+			row.res.errorSummary(), row.res.requests)
 	}
 	fmt.Fprintf(&out, "\nLB/direct: requests/s %.2f, p99 %.2f\n\n", lb.rps/direct.rps, float64(lb.p99)/float64(direct.p99))
 
@@ -231,7 +257,7 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int)
 		memoryMB, spec.App.PHPFPM.ReserveMemoryMB, spec.App.PHPFPM.WorkerMemoryMB, pool.MaxChildren,
 		2*pool.MaxChildren, allocMB, holdMS, 2*pool.MaxChildren, duration, warmup)
 	fmt.Fprintf(&out, "| measure | value |\n|---|---|\n")
-	fmt.Fprintf(&out, "| requests/s | %.0f (p50 %s, p99 %s, %d errors) |\n", res.rps, res.p50, res.p99, res.errors)
+	fmt.Fprintf(&out, "| requests/s | %.0f (p50 %s, p99 %s, errors %s) |\n", res.rps, res.p50, res.p99, res.errorSummary())
 	fmt.Fprintf(&out, "| peak processes (master + workers) | %d |\n", peak.processes)
 	fmt.Fprintf(&out, "| peak total RSS | %d MB (%.0f%% of %d MB) |\n", peak.rssKB>>10, 100*float64(peak.rssKB>>10)/float64(memoryMB), memoryMB)
 	fmt.Fprintf(&out, "| peak total PSS | %d MB (%.0f%% of %d MB) |\n", peak.pssKB>>10, 100*float64(peak.pssKB>>10)/float64(memoryMB), memoryMB)
