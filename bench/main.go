@@ -39,30 +39,42 @@ func main() {
 	log.SetFlags(0)
 
 	r := &run{}
-	defer r.close()
 	started := time.Now()
 	results := benchmark(r, *duration, *connections, *memoryMB)
+	r.close()
 	fmt.Print(results)
 	log.Printf("bench wall time %s", time.Since(started).Round(time.Second))
+	if r.failed {
+		os.Exit(1)
+	}
 }
 
-// run gives the harness what a test would: cleanups and fatal errors.
-type run struct{ cleanups []func() }
+// run gives the harness what a test would: cleanups, errors and fatal errors.
+type run struct {
+	cleanups []func()
+	failed   bool
+}
 
 func (r *run) Helper()                 {}
 func (r *run) Cleanup(f func())        { r.cleanups = append(r.cleanups, f) }
 func (r *run) Logf(f string, a ...any) { log.Printf(f, a...) }
-func (r *run) Fatalf(f string, a ...any) {
+func (r *run) Errorf(f string, a ...any) {
 	log.Printf(f, a...)
+	r.failed = true
+}
+func (r *run) Fatalf(f string, a ...any) {
+	r.Errorf(f, a...)
 	r.close()
 	os.Exit(1)
 }
 
+// close runs the cleanups, last registered first, once.
 func (r *run) close() {
-	for i := len(r.cleanups) - 1; i >= 0; i-- {
-		r.cleanups[i]()
-	}
+	cleanups := r.cleanups
 	r.cleanups = nil
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
 }
 
 // wrkScript points each wrk thread at its own address (DIRECT_PORTS, one per thread)

@@ -383,6 +383,11 @@ func (l *load) finish() []result {
 	return l.results
 }
 
+// nodeFailover kills one app node under a steady load from 8 clients: its php-fpm
+// master and workers together, as a crashed or OOM-killed container goes (a master
+// killed alone leaves its workers serving). Requests in flight on it may fail; once
+// every nginx worker has logged the node failed, none may. After a restart the node
+// must get requests again, which nginx tries after fail_timeout.
 func nodeFailover(t *testing.T, c *loopback.Cluster) {
 	victim := c.Nodes[1]
 	l := startLoad(c, 8)

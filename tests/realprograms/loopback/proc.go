@@ -25,6 +25,7 @@ import (
 type T interface {
 	Helper()
 	Cleanup(func())
+	Errorf(format string, args ...any)
 	Fatalf(format string, args ...any)
 	Logf(format string, args ...any)
 }
@@ -139,7 +140,7 @@ func Start(t T, c Command) *Process {
 	p := startProcess(t, c)
 	t.Cleanup(func() {
 		if err := p.Stop(); err != nil {
-			t.Logf("stop %s: %v", p.Name, err)
+			t.Errorf("stop %s: %v", p.Name, err)
 		}
 	})
 	return p

@@ -19,9 +19,8 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 )
 
-// Programs are the Debian binaries the harness runs. The defaults are where
-// Debian 12 puts them (scripts/install-test-deps.sh installs them).
-var (
+// The Debian 12 programs the harness runs (scripts/install-test-deps.sh installs them).
+const (
 	NginxBin    = "/usr/sbin/nginx"
 	PHPFPMBin   = "/usr/sbin/php-fpm8.2"
 	PHPBin      = "/usr/bin/php8.2"
