@@ -90,6 +90,9 @@ type Web struct {
 	Keepalive int `json:"keepalive"`
 	// StatusAllow lists the CIDRs allowed to read stub_status and php-fpm status.
 	StatusAllow []string `json:"statusAllow"`
+	// Resources limit the load balancer container on the Docker host. On AWS nginx
+	// runs beside php-fpm inside the app task and shares App.Resources, so they are zero.
+	Resources
 }
 
 // Launch types for the AWS app tier.
@@ -162,6 +165,8 @@ type Database struct {
 	PoolMode string `json:"poolMode"`
 	// PoolSize is the number of server connections PgBouncer keeps per database.
 	PoolSize int `json:"poolSize"`
+	// PgBouncer limits the PgBouncer container (docker, Pooler == PoolerPgBouncer).
+	PgBouncer Resources `json:"pgbouncer"`
 	// ReadReplicas is the number of read replicas wired into dboptions['readonly'].
 	ReadReplicas int `json:"readReplicas"`
 	// InstanceClass, StorageGB, MaxStorageGB, BackupRetentionDays and MultiAZ are AWS only.
@@ -207,10 +212,17 @@ type Storage struct {
 
 // NFSStorage is the export behind the seed's nfs-moodledata volume.
 type NFSStorage struct {
+	// Address is the NFS server's host name or IP address.
 	Address string `json:"address"`
-	Device  string `json:"device"`
+	// Device is the exported path, ":/moodledata" in the seed.
+	Device string `json:"device"`
+	// Options are the mount options without the server address ("rw,nfsvers=4").
 	Options string `json:"options"`
 }
+
+// MountOptions is the local volume driver's "o" option: the server address first,
+// then Options, as in the seed's nfs-moodledata volume.
+func (n NFSStorage) MountOptions() string { return "addr=" + n.Address + "," + n.Options }
 
 // S3Storage tunes tool_objectfs.
 type S3Storage struct {

@@ -1,0 +1,214 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// The defaults of both targets live in this file and nowhere else: docs/config.md
+// documents them and the tests pin them.
+
+// Defaults returns the complete Spec a stack of target t runs when it sets nothing
+// but moodle:target. Callers that build a Spec in code (Automation API embedding)
+// start from it, change what they need and call Validate.
+func Defaults(t topology.Target) (topology.Spec, error) {
+	s, err := base(t)
+	if err != nil {
+		return topology.Spec{}, err
+	}
+	applyCodeSource(&s)
+	complete(&s)
+	return s, nil
+}
+
+// base is the per-target starting point that the user's values are decoded onto.
+// Values derived from other settings (image tags from versions, the site URL from
+// the published port) stay empty here and are filled by complete.
+func base(t topology.Target) (topology.Spec, error) {
+	switch t {
+	case topology.TargetDocker:
+		return dockerBase(), nil
+	case topology.TargetAWS:
+		return awsBase(), nil
+	}
+	return topology.Spec{}, fmt.Errorf("no defaults for target %q", t)
+}
+
+// shared holds the values both targets start from; each target then changes what
+// differs.
+func shared(t topology.Target) topology.Spec {
+	return topology.Spec{
+		Target: t,
+		Moodle: topology.Moodle{
+			Version:    "5.1",
+			CodeSource: topology.CodeBuild,
+			AdminUser:  "admin",
+			AdminEmail: "admin@example.com",
+			SiteName:   "Moodle",
+		},
+		Paths: topology.Paths{
+			CodeDir:       "/var/www/moodle",
+			DataRoot:      "/var/www/moodledata",
+			LocalCacheDir: "/var/cache/moodle",
+		},
+		Web: topology.Web{
+			// Above 1024 so nginx binds it without root or CAP_NET_BIND_SERVICE.
+			Port:               8080,
+			ClientMaxBodyMB:    512,
+			FastCGIReadTimeout: 300,
+			Keepalive:          32,
+			StatusAllow:        []string{"127.0.0.1/32"},
+		},
+		App: topology.App{
+			Replicas: 3,
+			PHPFPM: topology.PHPFPM{
+				MaxRequests:    500,
+				WorkerMemoryMB: 96,
+				// 64 MB for the fpm master and the OS share, plus the OPcache segment.
+				ReserveMemoryMB: 64 + 128,
+			},
+			PHP: topology.PHP{
+				MemoryLimitMB:    256,
+				OPcacheMemoryMB:  128,
+				MaxInputVars:     5000,
+				MaxExecutionTime: 300,
+			},
+		},
+		Database: topology.Database{
+			Version:  "16",
+			Name:     "moodle",
+			User:     "moodle",
+			Pooler:   topology.PoolerNone,
+			PoolMode: topology.PoolModeTransaction,
+		},
+		Cache: topology.Cache{
+			SessionDB:     0,
+			CacheDB:       1,
+			SessionPrefix: "mdl_sess_",
+		},
+		Cron: topology.Cron{
+			IntervalSeconds:   60,
+			RunTimeoutSeconds: 3600,
+		},
+	}
+}
+
+func dockerBase() topology.Spec {
+	s := shared(topology.TargetDocker)
+	// The Docker bridge networks are carved out of 172.16.0.0/12: the load balancer
+	// reaches php-fpm's status page from there.
+	s.Web.StatusAllow = []string{"127.0.0.1/32", "172.16.0.0/12"}
+	s.Web.Resources = topology.Resources{CPUs: 1, MemoryMB: 256, ReservedCPUs: 0.25, ReservedMemoryMB: 64}
+	// The seed's vertical limits.
+	s.App.Resources = topology.Resources{CPUs: 4, MemoryMB: 8192, ReservedCPUs: 2, ReservedMemoryMB: 4096}
+	s.Database.Resources = topology.Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 1, ReservedMemoryMB: 2048}
+	s.Database.PoolSize = 25
+	s.Database.PgBouncer = topology.Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32}
+	s.Cache.Version = "7.2"
+	s.Cache.Resources = topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.5, ReservedMemoryMB: 512}
+	s.Storage = topology.Storage{
+		Kind: topology.StorageVolume,
+		NFS:  topology.NFSStorage{Device: ":/moodledata", Options: "rw,nfsvers=4"},
+	}
+	s.Cron.Resources = topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
+	s.Images = topology.Images{
+		Cache:     "redis:7.2.7-alpine",
+		PgBouncer: "edoburu/pgbouncer:v1.25.1-p0",
+	}
+	// Published on the loopback address only: a dev stack is not a public site until
+	// its owner says so (bindAddress 0.0.0.0).
+	s.Docker = topology.DockerTarget{HTTPPort: 8080, BindAddress: "127.0.0.1"}
+	return s
+}
+
+func awsBase() topology.Spec {
+	s := shared(topology.TargetAWS)
+	s.App.MinReplicas = 2
+	s.App.MaxReplicas = 10
+	s.App.LaunchType = topology.LaunchFargate
+	// A Fargate task size; the task gets what it asks for, so reservations equal limits.
+	s.App.Resources = topology.Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 2, ReservedMemoryMB: 4096}
+	// The nginx sidecar shares the task's memory: 64 MB more than on Docker.
+	s.App.PHPFPM.ReserveMemoryMB = 64 + 128 + 64
+	s.Database.ReadReplicas = 1
+	s.Database.InstanceClass = "db.r6g.large"
+	s.Database.StorageGB = 100
+	s.Database.MaxStorageGB = 1000
+	s.Database.BackupRetentionDays = 14
+	s.Database.MultiAZ = true
+	// The newest Redis OSS engine ElastiCache runs.
+	s.Cache.Version = "7.1"
+	s.Cache.TLS = true
+	s.Cache.NodeType = "cache.r6g.large"
+	s.Cache.Replicas = 2
+	s.Cache.SnapshotRetentionDays = 7
+	s.Storage = topology.Storage{
+		Kind: topology.StorageEFS,
+		// Files move to S3 after an hour so little stays on EFS; the local copy goes
+		// once it is safely in the bucket.
+		S3: topology.S3Storage{SizeThresholdBytes: 10 * 1024, MinimumAgeSeconds: 3600, DeleteLocal: true},
+	}
+	s.Cron.Resources = topology.Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}
+	s.AWS = topology.AWSTarget{
+		AZCount:          3,
+		NATGateways:      topology.NATPerAZ,
+		VPCCIDR:          "10.0.0.0/16",
+		WAF:              true,
+		LogRetentionDays: 90,
+		Protect:          true,
+		EC2InstanceType:  "m6i.xlarge",
+	}
+	return s
+}
+
+// applyCodeSource sets the defaults that depend on where the code comes from. It runs
+// after moodle:moodle is read and before moodle:app is, so an explicit value wins.
+func applyCodeSource(s *topology.Spec) {
+	// A bind-mounted host folder is edited in place: OPcache must notice. Code baked
+	// into an image never changes under a running container.
+	s.App.PHP.OPcacheValidateFiles = s.Moodle.CodeSource == topology.CodeHostPath
+}
+
+// databaseImage pins one PostgreSQL release per supported major version; it is
+// empty for a version Validate rejects.
+func databaseImage(major string) string {
+	switch major {
+	case "14":
+		return "postgres:14.15-bookworm"
+	case "15":
+		return "postgres:15.10-bookworm"
+	case "16":
+		return "postgres:16.6-bookworm"
+	case "17":
+		return "postgres:17.2-bookworm"
+	}
+	return ""
+}
+
+// complete fills the values derived from other settings that the user left empty.
+func complete(s *topology.Spec) {
+	if s.Images.App == "" {
+		s.Images.App = "moodle-cluster/app:" + s.Moodle.Version
+	}
+	if s.Images.Web == "" {
+		s.Images.Web = s.Images.App
+	}
+	if s.Target == topology.TargetDocker {
+		if s.Images.Database == "" {
+			s.Images.Database = databaseImage(s.Database.Version)
+		}
+		if s.SiteURL == "" {
+			s.SiteURL = localSiteURL(s.Docker.HTTPPort)
+		}
+	}
+}
+
+// localSiteURL is the address a browser on the Docker host uses.
+func localSiteURL(port int) string {
+	if port == 80 {
+		return "http://localhost"
+	}
+	return "http://localhost:" + strconv.Itoa(port)
+}

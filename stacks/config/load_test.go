@@ -1,0 +1,317 @@
+package config_test
+
+import (
+	"errors"
+	"maps"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
+)
+
+const testCertificate = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+
+// dockerStack and awsStack are the smallest valid stacks of each target, keyed
+// without the moodle: prefix as a Getter reads them.
+func dockerStack() map[string]string { return map[string]string{"target": "docker"} }
+
+func awsStack() map[string]string {
+	return map[string]string{
+		"target":  "aws",
+		"siteUrl": "https://moodle.example.edu",
+		"aws":     `{"certificateArn": "` + testCertificate + `"}`,
+	}
+}
+
+// with returns base with the given keys replaced.
+func with(base map[string]string, kv ...string) map[string]string {
+	m := maps.Clone(base)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func load(m map[string]string) (topology.Spec, error) {
+	return config.Load(func(key string) (string, bool) {
+		v, ok := m[key]
+		return v, ok
+	})
+}
+
+func mustLoad(t *testing.T, m map[string]string) topology.Spec {
+	t.Helper()
+	s, err := load(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// assertProblems checks that err lists exactly one problem per wanted substring.
+func assertProblems(t *testing.T, err error, want ...string) {
+	t.Helper()
+	var cerr *config.Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("error = %v, want a *config.Error with %d problems", err, len(want))
+	}
+	if len(cerr.Problems) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(cerr.Problems), len(want), err)
+	}
+	for _, w := range want {
+		found := false
+		for _, p := range cerr.Problems {
+			found = found || strings.Contains(p, w)
+		}
+		if !found {
+			t.Errorf("no problem contains %q:\n%s", w, err)
+		}
+	}
+}
+
+func TestDefaultsPerTarget(t *testing.T) {
+	docker, err := config.Defaults(topology.TargetDocker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aws, err := config.Defaults(topology.TargetAWS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name        string
+		docker, aws any
+		got         func(topology.Spec) any
+	}{
+		{"app replicas min/now/max", [3]int{0, 3, 0}, [3]int{2, 3, 10}, func(s topology.Spec) any {
+			return [3]int{s.App.MinReplicas, s.App.Replicas, s.App.MaxReplicas}
+		}},
+		{"app limits", topology.Resources{CPUs: 4, MemoryMB: 8192, ReservedCPUs: 2, ReservedMemoryMB: 4096},
+			topology.Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 2, ReservedMemoryMB: 4096},
+			func(s topology.Spec) any { return s.App.Resources }},
+		{"launch type", "", topology.LaunchFargate, func(s topology.Spec) any { return s.App.LaunchType }},
+		{"php-fpm", topology.PHPFPM{MaxRequests: 500, WorkerMemoryMB: 96, ReserveMemoryMB: 192},
+			topology.PHPFPM{MaxRequests: 500, WorkerMemoryMB: 96, ReserveMemoryMB: 256},
+			func(s topology.Spec) any { return s.App.PHPFPM }},
+		{"php", topology.PHP{MemoryLimitMB: 256, OPcacheMemoryMB: 128, MaxInputVars: 5000, MaxExecutionTime: 300},
+			topology.PHP{MemoryLimitMB: 256, OPcacheMemoryMB: 128, MaxInputVars: 5000, MaxExecutionTime: 300},
+			func(s topology.Spec) any { return s.App.PHP }},
+		{"database limits", topology.Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 1, ReservedMemoryMB: 2048},
+			topology.Resources{}, func(s topology.Spec) any { return s.Database.Resources }},
+		{"database", [5]any{"16", "moodle", "moodle", topology.PoolerNone, topology.PoolModeTransaction},
+			[5]any{"16", "moodle", "moodle", topology.PoolerNone, topology.PoolModeTransaction},
+			func(s topology.Spec) any {
+				d := s.Database
+				return [5]any{d.Version, d.Name, d.User, d.Pooler, d.PoolMode}
+			}},
+		{"pool size and read replicas", [2]int{25, 0}, [2]int{0, 1}, func(s topology.Spec) any {
+			return [2]int{s.Database.PoolSize, s.Database.ReadReplicas}
+		}},
+		{"rds", [5]any{"", 0, 0, 0, false}, [5]any{"db.r6g.large", 100, 1000, 14, true}, func(s topology.Spec) any {
+			d := s.Database
+			return [5]any{d.InstanceClass, d.StorageGB, d.MaxStorageGB, d.BackupRetentionDays, d.MultiAZ}
+		}},
+		{"cache", [5]any{"7.2", 0, 1, "mdl_sess_", false}, [5]any{"7.1", 0, 1, "mdl_sess_", true}, func(s topology.Spec) any {
+			c := s.Cache
+			return [5]any{c.Version, c.SessionDB, c.CacheDB, c.SessionPrefix, c.TLS}
+		}},
+		{"cache limits", topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.5, ReservedMemoryMB: 512},
+			topology.Resources{}, func(s topology.Spec) any { return s.Cache.Resources }},
+		{"elasticache", [3]any{"", 0, 0}, [3]any{"cache.r6g.large", 2, 7}, func(s topology.Spec) any {
+			return [3]any{s.Cache.NodeType, s.Cache.Replicas, s.Cache.SnapshotRetentionDays}
+		}},
+		{"storage kind", topology.StorageVolume, topology.StorageEFS, func(s topology.Spec) any { return s.Storage.Kind }},
+		{"nfs", topology.NFSStorage{Device: ":/moodledata", Options: "rw,nfsvers=4"}, topology.NFSStorage{},
+			func(s topology.Spec) any { return s.Storage.NFS }},
+		{"cron", topology.Cron{Resources: topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}, IntervalSeconds: 60, RunTimeoutSeconds: 3600},
+			topology.Cron{Resources: topology.Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}, IntervalSeconds: 60, RunTimeoutSeconds: 3600},
+			func(s topology.Spec) any { return s.Cron }},
+		{"web", [5]any{8080, 512, 300, 32, []string{"127.0.0.1/32", "172.16.0.0/12"}},
+			[5]any{8080, 512, 300, 32, []string{"127.0.0.1/32"}}, func(s topology.Spec) any {
+				w := s.Web
+				return [5]any{w.Port, w.ClientMaxBodyMB, w.FastCGIReadTimeout, w.Keepalive, w.StatusAllow}
+			}},
+		{"paths", topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
+			topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
+			func(s topology.Spec) any { return s.Paths }},
+		{"moodle", [2]string{"5.1", topology.CodeBuild}, [2]string{"5.1", topology.CodeBuild}, func(s topology.Spec) any {
+			return [2]string{s.Moodle.Version, s.Moodle.CodeSource}
+		}},
+		{"images", topology.Images{App: "moodle-cluster/app:5.1", Web: "moodle-cluster/app:5.1", Database: "postgres:16.6-bookworm", Cache: "redis:7.2.7-alpine", PgBouncer: "edoburu/pgbouncer:v1.25.1-p0"},
+			topology.Images{App: "moodle-cluster/app:5.1", Web: "moodle-cluster/app:5.1"},
+			func(s topology.Spec) any { return s.Images }},
+		{"docker host", topology.DockerTarget{HTTPPort: 8080, BindAddress: "127.0.0.1"}, topology.DockerTarget{},
+			func(s topology.Spec) any { return s.Docker }},
+		{"site url", "http://localhost:8080", "", func(s topology.Spec) any { return s.SiteURL }},
+		{"aws", topology.AWSTarget{}, topology.AWSTarget{AZCount: 3, NATGateways: topology.NATPerAZ, VPCCIDR: "10.0.0.0/16",
+			WAF: true, LogRetentionDays: 90, Protect: true, EC2InstanceType: "m6i.xlarge"},
+			func(s topology.Spec) any { return s.AWS }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.got(docker); !reflect.DeepEqual(got, c.docker) {
+				t.Errorf("docker: %#v, want %#v", got, c.docker)
+			}
+			if got := c.got(aws); !reflect.DeepEqual(got, c.aws) {
+				t.Errorf("aws: %#v, want %#v", got, c.aws)
+			}
+		})
+	}
+}
+
+// Setting only the target gives exactly the target's defaults, and they are valid.
+func TestLoadWithOnlyTheTargetGivesTheDefaults(t *testing.T) {
+	want, err := config.Defaults(topology.TargetDocker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustLoad(t, dockerStack()); !reflect.DeepEqual(got, want) {
+		t.Errorf("Load = %+v\nwant %+v", got, want)
+	}
+	if err := config.Validate(want); err != nil {
+		t.Errorf("docker defaults invalid: %v", err)
+	}
+}
+
+func TestDefaultsOfAnUnknownTargetFail(t *testing.T) {
+	if _, err := config.Defaults("k8s"); err == nil || !strings.Contains(err.Error(), `"k8s"`) {
+		t.Errorf("Defaults(k8s) error = %v", err)
+	}
+}
+
+// User values are decoded on top of the defaults: what a stack sets wins, even
+// 0 or false, and what it leaves out keeps the default.
+func TestOverridesMergeOverDefaults(t *testing.T) {
+	cases := []struct {
+		name  string
+		stack map[string]string
+		check func(topology.Spec) (got, want any)
+	}{
+		{"explicit false beats a true default",
+			with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "waf": false, "protect": false}`),
+			func(s topology.Spec) (any, any) { return [2]bool{s.AWS.WAF, s.AWS.Protect}, [2]bool{false, false} }},
+		{"an object keeps the defaults it does not mention",
+			with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "waf": false}`),
+			func(s topology.Spec) (any, any) {
+				return [3]any{s.AWS.AZCount, s.AWS.LogRetentionDays, s.AWS.Protect}, [3]any{3, 90, true}
+			}},
+		{"a nested object keeps its other fields",
+			with(dockerStack(), "app", `{"phpFpm": {"maxRequests": 1000}}`),
+			func(s topology.Spec) (any, any) {
+				return s.App.PHPFPM, topology.PHPFPM{MaxRequests: 1000, WorkerMemoryMB: 96, ReserveMemoryMB: 192}
+			}},
+		{"explicit 0 is kept (read replicas off on aws)",
+			with(awsStack(), "database", `{"readReplicas": 0}`),
+			func(s topology.Spec) (any, any) { return s.Database.ReadReplicas, 0 }},
+		{"null keeps the default",
+			with(dockerStack(), "app", `{"replicas": null}`),
+			func(s topology.Spec) (any, any) { return s.App.Replicas, 3 }},
+		{"a list replaces the default list",
+			with(dockerStack(), "web", `{"statusAllow": ["10.1.0.0/16"]}`),
+			func(s topology.Spec) (any, any) { return s.Web.StatusAllow, []string{"10.1.0.0/16"} }},
+		{"embedded limits are plain keys of the object",
+			with(dockerStack(), "app", `{"replicas": 5, "cpus": 1.5, "memoryMb": 2048, "reservedCpus": 0.5, "reservedMemoryMb": 1024}`),
+			func(s topology.Spec) (any, any) {
+				return [2]any{s.App.Replicas, s.App.Resources}, [2]any{5, topology.Resources{CPUs: 1.5, MemoryMB: 2048, ReservedCPUs: 0.5, ReservedMemoryMB: 1024}}
+			}},
+		{"a moodle version picks the matching app image",
+			with(dockerStack(), "moodle", `{"version": "5.2"}`),
+			func(s topology.Spec) (any, any) {
+				return [2]string{s.Images.App, s.Images.Web}, [2]string{"moodle-cluster/app:5.2", "moodle-cluster/app:5.2"}
+			}},
+		{"a database version picks the matching postgres image",
+			with(dockerStack(), "database", `{"version": "17"}`),
+			func(s topology.Spec) (any, any) { return s.Images.Database, "postgres:17.2-bookworm" }},
+		{"an own registry overrides every image, web follows app",
+			with(dockerStack(), "images", `{"app": "registry.example.edu:5000/moodle/app:5.1.3", "cache": "registry.example.edu:5000/redis:7.2.7-alpine"}`),
+			func(s topology.Spec) (any, any) {
+				return [3]string{s.Images.App, s.Images.Web, s.Images.Cache},
+					[3]string{"registry.example.edu:5000/moodle/app:5.1.3", "registry.example.edu:5000/moodle/app:5.1.3", "registry.example.edu:5000/redis:7.2.7-alpine"}
+			}},
+		{"a digest pins an image",
+			with(dockerStack(), "images", `{"app": "moodle-cluster/app@sha256:`+strings.Repeat("ab", 32)+`"}`),
+			func(s topology.Spec) (any, any) {
+				return s.Images.App, "moodle-cluster/app@sha256:" + strings.Repeat("ab", 32)
+			}},
+		{"the published port moves the default site URL",
+			with(dockerStack(), "docker", `{"httpPort": 8081}`),
+			func(s topology.Spec) (any, any) { return s.SiteURL, "http://localhost:8081" }},
+		{"port 80 has no port in the site URL",
+			with(dockerStack(), "docker", `{"httpPort": 80}`),
+			func(s topology.Spec) (any, any) { return s.SiteURL, "http://localhost" }},
+		{"host-mounted code revalidates OPcache",
+			with(dockerStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle"}`),
+			func(s topology.Spec) (any, any) { return s.App.PHP.OPcacheValidateFiles, true }},
+		{"an explicit OPcache setting beats the code-source default",
+			with(dockerStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle"}`, "app", `{"php": {"opcacheValidateTimestamps": false}}`),
+			func(s topology.Spec) (any, any) { return s.App.PHP.OPcacheValidateFiles, false }},
+		{"pgbouncer on docker",
+			with(dockerStack(), "database", `{"pooler": "pgbouncer", "poolMode": "session", "poolSize": 40}`),
+			func(s topology.Spec) (any, any) {
+				return [4]any{s.Database.Pooler, s.Database.PoolMode, s.Database.PoolSize, s.ServerConnections()},
+					[4]any{topology.PoolerPgBouncer, topology.PoolModeSession, 40, 50}
+			}},
+		{"nfs moodledata with the seed's mount options",
+			with(dockerStack(), "storage", `{"kind": "nfs", "nfs": {"address": "10.0.0.5"}}`),
+			func(s topology.Spec) (any, any) {
+				return [2]string{s.Storage.NFS.MountOptions(), s.Storage.NFS.Device}, [2]string{"addr=10.0.0.5,rw,nfsvers=4", ":/moodledata"}
+			}},
+		{"plain http on aws when allowed",
+			with(awsStack(), "siteUrl", "http://moodle-test.example.edu", "aws", `{"allowPlainHttp": true}`),
+			func(s topology.Spec) (any, any) { return [2]any{s.HTTPS(), s.AWS.CertificateARN}, [2]any{false, ""} }},
+		{"an existing VPC with a subnet per zone",
+			with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "azCount": 2, "vpcId": "vpc-0123456789abcdef0",
+				"publicSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b"],
+				"privateSubnetIds": ["subnet-0000000000000000c", "subnet-0000000000000000d"],
+				"dataSubnetIds": ["subnet-0000000000000000e", "subnet-0000000000000000f"]}`),
+			func(s topology.Spec) (any, any) {
+				return [2]any{s.AWS.VPCID, len(s.AWS.DataSubnetIDs)}, [2]any{"vpc-0123456789abcdef0", 2}
+			}},
+		{"ec2 launch type skips the Fargate size table",
+			with(awsStack(), "app", `{"launchType": "ec2", "cpus": 3, "memoryMb": 6000, "reservedCpus": 3, "reservedMemoryMb": 6000}`),
+			func(s topology.Spec) (any, any) { return s.App.LaunchType, topology.LaunchEC2 }},
+		{"the other target's object may be empty (Pulumi.yaml's default)",
+			with(dockerStack(), "aws", `{}`, "siteUrl", ""),
+			func(s topology.Spec) (any, any) { return s.SiteURL, "http://localhost:8080" }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := mustLoad(t, c.stack)
+			if got, want := c.check(s); !reflect.DeepEqual(got, want) {
+				t.Errorf("got %#v, want %#v", got, want)
+			}
+		})
+	}
+}
+
+// Load reads every key of config.Keys: an unknown field planted in each object is
+// reported under that key, and the other target's object is refused.
+func TestLoadReadsEveryKey(t *testing.T) {
+	for _, target := range []string{"docker", "aws"} {
+		stack := dockerStack()
+		if target == "aws" {
+			stack = awsStack()
+		}
+		var want []string
+		for _, key := range config.Keys() {
+			switch {
+			case key == "target" || key == "siteUrl":
+				continue
+			case key == "aws" && target == "docker", key == "docker" && target == "aws":
+				stack[key] = `{"zzz": 1}`
+				want = append(want, "moodle:"+key+": only read when moodle:target is "+key)
+			default:
+				stack[key] = `{"zzz": 1}`
+				want = append(want, "moodle:"+key+".zzz: unknown key")
+			}
+		}
+		if target == "aws" {
+			// The aws object is not decoded when it has an unknown key.
+			want = append(want, "moodle:aws.certificateArn: not set")
+		}
+		_, err := load(stack)
+		assertProblems(t, err, want...)
+	}
+}

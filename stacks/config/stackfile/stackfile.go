@@ -1,0 +1,77 @@
+// Package stackfile reads a committed Pulumi.<stack>.yaml the way the engine hands
+// its config to a program: every key namespaced ("moodle:app", "aws:region"),
+// structured values as JSON text, scalars as their text. Tests use it to run the
+// program (under mocks or the real engine) on the stack files users deploy.
+package stackfile
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
+)
+
+// Read returns the config: block of the stack file at path. Encrypted (secure:)
+// values are refused: they cannot be read without the stack's secrets provider, and
+// the committed stack files must not need one.
+func Read(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read stack file: %w", err)
+	}
+	var file struct {
+		Config map[string]yaml.Node `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(data, &file); err != nil {
+		return nil, fmt.Errorf("parse stack file %s: %w", path, err)
+	}
+	out := make(map[string]string, len(file.Config))
+	for key, node := range file.Config {
+		if !strings.Contains(key, ":") {
+			return nil, fmt.Errorf("%s: config key %q has no namespace; write it as %s:%s", path, key, config.Namespace, key)
+		}
+		text, err := value(&node)
+		if err != nil {
+			return nil, fmt.Errorf("%s: config key %s: %w", path, key, err)
+		}
+		out[key] = text
+	}
+	return out, nil
+}
+
+// value is the text the engine passes for one config value.
+func value(node *yaml.Node) (string, error) {
+	switch node.Kind {
+	case yaml.ScalarNode:
+		if node.Tag == "!!null" {
+			return "", nil
+		}
+		return node.Value, nil
+	case yaml.MappingNode, yaml.SequenceNode:
+		var v any
+		if err := node.Decode(&v); err != nil {
+			return "", err
+		}
+		if m, ok := v.(map[string]any); ok && len(m) == 1 && m["secure"] != nil {
+			return "", fmt.Errorf("the value is encrypted; the stack files in this repository hold no secrets")
+		}
+		text, err := json.Marshal(v)
+		if err != nil {
+			return "", fmt.Errorf("not representable as JSON: %w", err)
+		}
+		return string(text), nil
+	}
+	return "", fmt.Errorf("unsupported YAML value (kind %d)", node.Kind)
+}
+
+// Getter reads the moodle namespace of m, as config.Load expects.
+func Getter(m map[string]string) config.Getter {
+	return func(key string) (string, bool) {
+		v, ok := m[config.Namespace+":"+key]
+		return v, ok
+	}
+}

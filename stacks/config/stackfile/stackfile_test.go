@@ -1,0 +1,86 @@
+package stackfile_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
+)
+
+func write(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "Pulumi.test.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Values reach the program as the engine passes them: scalars as their text,
+// objects and lists as JSON, every key still namespaced.
+func TestReadGivesEngineShapedValues(t *testing.T) {
+	path := write(t, `config:
+  aws:region: eu-west-1
+  moodle:target: docker
+  moodle:count: 3
+  moodle:flag: true
+  moodle:quoted: "16"
+  moodle:empty:
+  moodle:app:
+    cpus: 4.0
+    php: {maxInputVars: 5000}
+    statusAllow: [127.0.0.1/32]
+  moodle:list: [a, b]
+`)
+	got, err := stackfile.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"aws:region":    "eu-west-1",
+		"moodle:target": "docker",
+		"moodle:count":  "3",
+		"moodle:flag":   "true",
+		"moodle:quoted": "16",
+		"moodle:empty":  "",
+		"moodle:app":    `{"cpus":4,"php":{"maxInputVars":5000},"statusAllow":["127.0.0.1/32"]}`,
+		"moodle:list":   `["a","b"]`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Read = %#v\nwant %#v", got, want)
+	}
+}
+
+func TestGetterReadsTheMoodleNamespace(t *testing.T) {
+	get := stackfile.Getter(map[string]string{"moodle:target": "aws", "aws:region": "eu-west-1"})
+	if v, ok := get("target"); !ok || v != "aws" {
+		t.Errorf(`get("target") = %q, %v`, v, ok)
+	}
+	if v, ok := get("region"); ok {
+		t.Errorf(`get("region") = %q from another namespace`, v)
+	}
+}
+
+func TestReadRefuses(t *testing.T) {
+	cases := []struct {
+		name, text, want string
+	}{
+		{"encrypted values", "config:\n  moodle:secret:\n    secure: v1:abc\n", "moodle:secret: the value is encrypted"},
+		{"keys without a namespace", "config:\n  target: docker\n", `config key "target" has no namespace; write it as moodle:target`},
+		{"broken YAML", "config: [\n", "parse stack file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := stackfile.Read(write(t, c.text))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+	if _, err := stackfile.Read(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "read stack file") {
+		t.Errorf("missing file: error = %v", err)
+	}
+}

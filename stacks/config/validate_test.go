@@ -1,0 +1,294 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
+)
+
+// Every invalid stack fails with one message per problem that names the key, the
+// value and what is allowed. want lists each expected problem (a substring of it).
+func TestInvalidConfigIsReported(t *testing.T) {
+	awsWith := func(awsObject string, kv ...string) map[string]string {
+		return with(awsStack(), append([]string{"aws", awsObject}, kv...)...)
+	}
+	cert := `"certificateArn": "` + testCertificate + `"`
+	cases := []struct {
+		name  string
+		stack map[string]string
+		want  []string
+	}{
+		// target and site
+		{"target missing", map[string]string{}, []string{
+			"moodle:target: not set; allowed: docker, aws"}},
+		{"target unknown", map[string]string{"target": "k8s"}, []string{
+			`moodle:target = "k8s": allowed: docker, aws`}},
+		{"site URL not http", with(dockerStack(), "siteUrl", "ftp://moodle.example.edu"), []string{
+			`moodle:siteUrl = "ftp://moodle.example.edu": not an absolute http(s) URL; allowed: an absolute http:// or https:// URL without path, query or trailing slash`}},
+		{"site URL relative", with(dockerStack(), "siteUrl", "moodle.example.edu"), []string{
+			`moodle:siteUrl = "moodle.example.edu": not an absolute http(s) URL`}},
+		{"site URL trailing slash", with(dockerStack(), "siteUrl", "http://localhost:8080/"), []string{
+			`moodle:siteUrl = "http://localhost:8080/": ends with a slash; allowed:`}},
+		{"site URL with a path", with(dockerStack(), "siteUrl", "https://example.edu/moodle"), []string{
+			`moodle:siteUrl = "https://example.edu/moodle": has a path (the site is served from the root)`}},
+		{"site URL with a query", with(dockerStack(), "siteUrl", "https://example.edu?lang=en"), []string{
+			`moodle:siteUrl = "https://example.edu?lang=en": has a query or fragment`}},
+		{"site URL on another local port", with(dockerStack(), "siteUrl", "http://localhost:9090"), []string{
+			`moodle:siteUrl = "http://localhost:9090": points at port 9090 of this host, but the load balancer publishes docker.httpPort 8080; allowed: http://localhost:8080`}},
+		{"aws site URL without https", awsWith(`{`+cert+`}`, "siteUrl", "http://moodle.example.edu"), []string{
+			`moodle:siteUrl = "http://moodle.example.edu": must be https when aws.certificateArn is set`}},
+		{"aws https without certificate", awsWith(`{"allowPlainHttp": true}`), []string{
+			`moodle:siteUrl = "https://moodle.example.edu": https needs aws.certificateArn; allowed without a certificate: http://`}},
+		{"aws site URL missing", with(awsStack(), "siteUrl", ""), []string{
+			"moodle:siteUrl: not set; allowed: an absolute http:// or https:// URL"}},
+
+		// moodle
+		{"moodle below 5.1", with(dockerStack(), "moodle", `{"version": "4.5"}`), []string{
+			`moodle:moodle.version = "4.5": allowed: a Moodle release 5.1 or newer (the public/ web root)`}},
+		{"moodle version malformed", with(dockerStack(), "moodle", `{"version": "5.1-beta"}`), []string{
+			`moodle:moodle.version = "5.1-beta": allowed: a Moodle release 5.1 or newer`}},
+		{"code source unknown", with(dockerStack(), "moodle", `{"codeSource": "git"}`), []string{
+			`moodle:moodle.codeSource = "git": allowed: build, image, hostPath`}},
+		{"host path on aws", with(awsStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle"}`), []string{
+			`moodle:moodle.codeSource = "hostPath": allowed: build, image`}},
+		{"host path missing", with(dockerStack(), "moodle", `{"codeSource": "hostPath"}`), []string{
+			"moodle:moodle.hostPath: not set; codeSource hostPath needs the absolute path of the Moodle folder on the Docker host"}},
+		{"host path relative", with(dockerStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "./html"}`), []string{
+			`moodle:moodle.hostPath = "./html": must be an absolute path on the Docker host`}},
+		{"host path without hostPath source", with(dockerStack(), "moodle", `{"hostPath": "/srv/moodle"}`), []string{
+			`moodle:moodle.hostPath = "/srv/moodle": only read with moodle.codeSource hostPath (codeSource is "build")`}},
+		{"admin email malformed", with(dockerStack(), "moodle", `{"adminEmail": "admin"}`), []string{
+			`moodle:moodle.adminEmail = "admin": not an e-mail address`}},
+
+		// app tier and php-fpm
+		{"no app node", with(dockerStack(), "app", `{"replicas": 0}`), []string{
+			"moodle:app.replicas = 0: allowed: 1..50"}},
+		{"too many app nodes", with(dockerStack(), "app", `{"replicas": 51}`), []string{
+			"moodle:app.replicas = 51: allowed: 1..50"}},
+		{"autoscaling floor above replicas", with(awsStack(), "app", `{"minReplicas": 4}`), []string{
+			"moodle:app.minReplicas = 4: must not exceed app.replicas (3)"}},
+		{"autoscaling ceiling below replicas", with(awsStack(), "app", `{"maxReplicas": 2}`), []string{
+			"moodle:app.maxReplicas = 2: must be at least app.replicas (3)"}},
+		{"memory too small for one worker", with(dockerStack(), "app", `{"memoryMb": 256, "reservedMemoryMb": 128}`), []string{
+			"moodle:app.memoryMb = 256: too small for one php-fpm worker; allowed: at least 288 (phpFpm.reserveMemoryMb 192 + phpFpm.workerMemoryMb 96)"}},
+		{"cpu reservation above limit", with(dockerStack(), "app", `{"reservedCpus": 5}`), []string{
+			"moodle:app.reservedCpus = 5: allowed: 0..4 (the limit app.cpus)"}},
+		{"memory reservation above limit", with(dockerStack(), "database", `{"reservedMemoryMb": 5000}`), []string{
+			"moodle:database.reservedMemoryMb = 5000: allowed: 0..4096 (the limit database.memoryMb)"}},
+		{"cron reservation above limit", with(dockerStack(), "cron", `{"reservedCpus": 2}`), []string{
+			"moodle:cron.reservedCpus = 2: allowed: 0..1 (the limit cron.cpus)"}},
+		{"load balancer reservation above limit", with(dockerStack(), "web", `{"reservedMemoryMb": 512}`), []string{
+			"moodle:web.reservedMemoryMb = 512: allowed: 0..256 (the limit web.memoryMb)"}},
+		{"zero cpus", with(dockerStack(), "cache", `{"cpus": 0, "reservedCpus": 0}`), []string{
+			"moodle:cache.cpus = 0: allowed: above 0 and at most 64"}},
+		{"cpus above the bound", with(dockerStack(), "app", `{"cpus": 100}`), []string{
+			"moodle:app.cpus = 100: allowed: above 0 and at most 64"}},
+		{"php memory_limit below Moodle's minimum", with(dockerStack(), "app", `{"php": {"memoryLimitMb": 128}}`), []string{
+			"moodle:app.php.memoryLimitMb = 128: allowed: at least 256 (Moodle's requirement)"}},
+		{"php memory_limit above the node", with(dockerStack(), "app", `{"memoryMb": 1024, "reservedMemoryMb": 512, "php": {"memoryLimitMb": 1000}}`), []string{
+			"moodle:app.php.memoryLimitMb = 1000: one request could exhaust the node; allowed: at most app.memoryMb - phpFpm.reserveMemoryMb (832)"}},
+		{"max_input_vars below Moodle's minimum", with(dockerStack(), "app", `{"php": {"maxInputVars": 1000}}`), []string{
+			"moodle:app.php.maxInputVars = 1000: allowed: at least 5000 (Moodle refuses to install below)"}},
+		{"php outlives nginx", with(dockerStack(), "app", `{"php": {"maxExecutionTime": 600}}`), []string{
+			"moodle:app.php.maxExecutionTime = 600: nginx gives up after web.fastcgiReadTimeout (300 s) while PHP still runs; allowed: at most 300"}},
+		{"negative max requests", with(dockerStack(), "app", `{"phpFpm": {"maxRequests": -1}}`), []string{
+			"moodle:app.phpFpm.maxRequests = -1: allowed: 0 (never recycle workers) or more"}},
+		{"reserve without room for OPcache", with(dockerStack(), "app", `{"phpFpm": {"reserveMemoryMb": 100}}`), []string{
+			"moodle:app.phpFpm.reserveMemoryMb = 100: must hold php.opcacheMemoryMb (128) plus 64 MB for the fpm master and the OS; allowed: at least 192"}},
+		{"max children that do not fit", with(dockerStack(), "app", `{"phpFpm": {"maxChildren": 100}}`), []string{
+			"moodle:app.phpFpm.maxChildren = 100: 100 workers × 96 MB + 192 MB reserve exceed app.memoryMb 8192; allowed: 1..83"}},
+		{"min spare above max spare", with(dockerStack(), "app", `{"phpFpm": {"minSpareServers": 30, "maxSpareServers": 10}}`), []string{
+			"moodle:app.phpFpm.minSpareServers = 30: pm.min_spare_servers (30) must not exceed pm.max_spare_servers (10)"}},
+		{"max spare above max children", with(dockerStack(), "app", `{"phpFpm": {"maxChildren": 10, "maxSpareServers": 20}}`), []string{
+			"moodle:app.phpFpm.maxSpareServers = 20: allowed: at most pm.max_children (10)"}},
+		{"start servers outside the spare range", with(dockerStack(), "app", `{"phpFpm": {"startServers": 50}}`), []string{
+			"moodle:app.phpFpm.startServers = 50: allowed: 8..20 (between pm.min_spare_servers and pm.max_spare_servers)"}},
+		{"negative override", with(dockerStack(), "app", `{"phpFpm": {"maxChildren": -5}}`), []string{
+			"moodle:app.phpFpm.maxChildren = -5: allowed: 0 (derived from app.memoryMb) or more"}},
+		{"fargate memory not offered for the cpu", with(awsStack(), "app", `{"cpus": 2, "memoryMb": 3072, "reservedMemoryMb": 3072}`), []string{
+			"moodle:app.memoryMb = 3072: not a Fargate size for 2 vCPU (app.cpus); allowed: 4096..16384 in steps of 1024"}},
+		{"fargate cpu not offered", with(awsStack(), "app", `{"cpus": 3, "reservedCpus": 3}`), []string{
+			"moodle:app.cpus = 3: not a Fargate task size; allowed: 0.25, 0.5, 1, 2, 4, 8, 16"}},
+		{"fargate cron size", with(awsStack(), "cron", `{"cpus": 0.25, "memoryMb": 1536, "reservedCpus": 0.25, "reservedMemoryMb": 1536}`), []string{
+			"moodle:cron.memoryMb = 1536: not a Fargate size for 0.25 vCPU (cron.cpus); allowed: 512..2048 in steps of 512"}},
+		{"launch type unknown", with(awsStack(), "app", `{"launchType": "lambda"}`), []string{
+			`moodle:app.launchType = "lambda": allowed: fargate, ec2`}},
+		{"too many database connections", with(awsStack(), "app", `{"maxReplicas": 50, "cpus": 16, "memoryMb": 122880, "reservedCpus": 16, "reservedMemoryMb": 122880}`), []string{
+			"moodle:app: 50 nodes × 1277 php-fpm children need 63862 database connections; allowed: at most 5000"}},
+
+		// database
+		{"unsupported postgres", with(dockerStack(), "database", `{"version": "13"}`), []string{
+			`moodle:database.version = "13": allowed: 14, 15, 16, 17`}},
+		{"rds proxy on docker", with(dockerStack(), "database", `{"pooler": "rdsproxy"}`), []string{
+			`moodle:database.pooler = "rdsproxy": allowed: none, pgbouncer`}},
+		{"pgbouncer on aws", with(awsStack(), "database", `{"pooler": "pgbouncer"}`), []string{
+			`moodle:database.pooler = "pgbouncer": allowed: none, rdsproxy`}},
+		{"statement pooling", with(dockerStack(), "database", `{"pooler": "pgbouncer", "poolMode": "statement"}`), []string{
+			`moodle:database.poolMode = "statement": allowed: session, transaction`}},
+		{"pgbouncer without a pool", with(dockerStack(), "database", `{"pooler": "pgbouncer", "poolSize": 0}`), []string{
+			"moodle:database.poolSize = 0: allowed: 1..1000"}},
+		{"read replicas on docker", with(dockerStack(), "database", `{"readReplicas": 1}`), []string{
+			"moodle:database.readReplicas = 1: read replicas are provisioned on aws only; allowed on docker: 0"}},
+		{"too many read replicas", with(awsStack(), "database", `{"readReplicas": 6}`), []string{
+			"moodle:database.readReplicas = 6: allowed: 0..5"}},
+		{"negative read replicas", with(awsStack(), "database", `{"readReplicas": -1}`), []string{
+			"moodle:database.readReplicas = -1: allowed: 0..5"}},
+		{"short backups", with(awsStack(), "database", `{"backupRetentionDays": 3}`), []string{
+			"moodle:database.backupRetentionDays = 3: allowed: 7..35"}},
+		{"no storage autoscaling headroom", with(awsStack(), "database", `{"storageGb": 500, "maxStorageGb": 500}`), []string{
+			"moodle:database.maxStorageGb = 500: storage autoscaling needs a ceiling above database.storageGb; allowed: 501..65536"}},
+		{"database name not an identifier", with(dockerStack(), "database", `{"name": "moodle-db"}`), []string{
+			`moodle:database.name = "moodle-db": allowed: a PostgreSQL identifier`}},
+
+		// cache
+		{"sessions share the cache database", with(dockerStack(), "cache", `{"cacheDb": 0}`), []string{
+			"moodle:cache.cacheDb = 0: equals cache.sessionDb; sessions and the MUC cache need different Redis databases so that a cache purge never drops sessions"}},
+		{"redis database out of range", with(dockerStack(), "cache", `{"sessionDb": 16}`), []string{
+			"moodle:cache.sessionDb = 16: allowed: 0..15"}},
+		{"redis without tls on aws", with(awsStack(), "cache", `{"tls": false}`), []string{
+			"moodle:cache.tls = false: ElastiCache runs with in-transit encryption (CKV_AWS_30); allowed on aws: true"}},
+		{"redis tls on docker", with(dockerStack(), "cache", `{"tls": true}`), []string{
+			"moodle:cache.tls = true: the Redis container serves plain TCP on the internal network; allowed on docker: false"}},
+		{"single redis node on aws", with(awsStack(), "cache", `{"replicas": 1}`), []string{
+			"moodle:cache.replicas = 1: automatic failover needs a primary and a replica; allowed: 2..6 nodes"}},
+
+		// storage and cron
+		{"efs on docker", with(dockerStack(), "storage", `{"kind": "efs"}`), []string{
+			`moodle:storage.kind = "efs": allowed: volume, nfs`}},
+		{"volume on aws", with(awsStack(), "storage", `{"kind": "volume"}`), []string{
+			`moodle:storage.kind = "volume": allowed: efs, s3`}},
+		{"nfs without a server", with(dockerStack(), "storage", `{"kind": "nfs"}`), []string{
+			"moodle:storage.nfs.address: not set; storage kind nfs needs the NFS server's host name or IP address"}},
+		{"nfs address in the options", with(dockerStack(), "storage", `{"kind": "nfs", "nfs": {"address": "10.0.0.5", "options": "addr=10.0.0.5,rw"}}`), []string{
+			`moodle:storage.nfs.options = "addr=10.0.0.5,rw": allowed: mount options without addr= (set storage.nfs.address), e.g. rw,nfsvers=4`}},
+		{"cron faster than Moodle's minute", with(dockerStack(), "cron", `{"intervalSeconds": 30}`), []string{
+			"moodle:cron.intervalSeconds = 30: allowed: 60..3600"}},
+		{"cron smaller than one php process", with(dockerStack(), "cron", `{"memoryMb": 200, "reservedMemoryMb": 100}`), []string{
+			"moodle:cron.memoryMb = 200: cannot hold one PHP process at app.php.memoryLimitMb; allowed: at least 256"}},
+
+		// images
+		{"latest tag", with(dockerStack(), "images", `{"cache": "redis:latest"}`), []string{
+			`moodle:images.cache = "redis:latest": is not pinned; allowed: a pinned reference such as redis:7.2.7-alpine or name@sha256:<digest> (CKV_DOCKER_7)`}},
+		{"no tag behind a registry port", with(dockerStack(), "images", `{"app": "registry.example.edu:5000/moodle"}`), []string{
+			`moodle:images.app = "registry.example.edu:5000/moodle": has no tag`}},
+		{"postgres image of another major", with(dockerStack(), "images", `{"database": "postgres:15.10-bookworm"}`), []string{
+			`moodle:images.database = "postgres:15.10-bookworm": runs another version than database.version "16"; allowed: a postgres:16 tag, or change database.version`}},
+
+		// web
+		{"upload limit zero", with(dockerStack(), "web", `{"clientMaxBodyMb": 0}`), []string{
+			"moodle:web.clientMaxBodyMb = 0: allowed: 1..4096"}},
+		{"read timeout too short", with(dockerStack(), "web", `{"fastcgiReadTimeout": 10}`), []string{
+			"moodle:web.fastcgiReadTimeout = 10: allowed: 30..3600",
+			// Both bounds are reported in one round.
+			"moodle:app.php.maxExecutionTime = 300: nginx gives up after web.fastcgiReadTimeout (10 s)"}},
+		{"privileged nginx port", with(dockerStack(), "web", `{"port": 80}`), []string{
+			"moodle:web.port = 80: allowed: 1024..65535 (nginx runs as a non-root user and cannot bind lower ports)"}},
+		{"status open to the world", with(dockerStack(), "web", `{"statusAllow": ["0.0.0.0/0"]}`), []string{
+			`moodle:web.statusAllow[0] = "0.0.0.0/0": would show server status to everyone`}},
+		{"status range malformed", with(dockerStack(), "web", `{"statusAllow": ["10.0.0.0"]}`), []string{
+			`moodle:web.statusAllow[0] = "10.0.0.0": not a CIDR`}},
+
+		// targets
+		{"docker bind address not an IP", with(dockerStack(), "docker", `{"bindAddress": "localhost"}`), []string{
+			`moodle:docker.bindAddress = "localhost": allowed: a host IP address`}},
+		{"no certificate on aws", awsWith(`{}`), []string{
+			"moodle:aws.certificateArn: not set; the HTTPS listener needs an ACM certificate ARN"}},
+		{"certificate not from ACM", awsWith(`{"certificateArn": "arn:aws:iam::123456789012:server-certificate/moodle"}`), []string{
+			`moodle:aws.certificateArn = "arn:aws:iam::123456789012:server-certificate/moodle": allowed: an ACM certificate ARN`}},
+		{"one availability zone", awsWith(`{` + cert + `, "azCount": 1}`), []string{
+			"moodle:aws.azCount = 1: allowed: 2 or 3"}},
+		{"nat layout unknown", awsWith(`{` + cert + `, "natGateways": "none"}`), []string{
+			`moodle:aws.natGateways = "none": allowed: perAz, single`}},
+		{"existing vpc without subnets", awsWith(`{` + cert + `, "vpcId": "vpc-0123456789abcdef0", "publicSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"], "privateSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"]}`), []string{
+			"moodle:aws.dataSubnetIds = []: an existing VPC needs one subnet per zone; allowed: at least aws.azCount (3) subnet ids"}},
+		{"subnets without a vpc", awsWith(`{` + cert + `, "privateSubnetIds": ["subnet-0123456789abcdef0"]}`), []string{
+			`moodle:aws.privateSubnetIds = ["subnet-0123456789abcdef0"]: subnet ids belong to an existing VPC; set aws.vpcId too`}},
+		{"vpc cidr too small", awsWith(`{` + cert + `, "vpcCidr": "10.0.0.0/24"}`), []string{
+			`moodle:aws.vpcCidr = "10.0.0.0/24": allowed: an IPv4 CIDR from /16 to /20`}},
+		{"alarm email malformed", awsWith(`{` + cert + `, "alarmEmail": "ops-at-example"}`), []string{
+			`moodle:aws.alarmEmail = "ops-at-example": not an e-mail address; allowed: name@example.edu`}},
+		{"short log retention", awsWith(`{` + cert + `, "logRetentionDays": 7}`), []string{
+			"moodle:aws.logRetentionDays = 7: allowed: a CloudWatch retention of 30 days or more"}},
+
+		// decoding
+		{"unknown key", with(dockerStack(), "app", `{"replica": 3}`), []string{
+			"moodle:app.replica: unknown key; allowed: cpus, launchType, maxReplicas, memoryMb, minReplicas, php, phpFpm, replicas, reservedCpus, reservedMemoryMb"}},
+		{"unknown nested key", with(dockerStack(), "app", `{"phpFpm": {"maxChildrens": 10}}`), []string{
+			"moodle:app.phpFpm.maxChildrens: unknown key; allowed: maxChildren, maxRequests, maxSpareServers"}},
+		{"key in the wrong case", with(dockerStack(), "app", `{"memoryMB": 4096}`), []string{
+			"moodle:app.memoryMB: unknown key; did you mean memoryMb"}},
+		{"string for a number", with(dockerStack(), "app", `{"replicas": "3"}`), []string{
+			`moodle:app.replicas = "3": must be a whole number`}},
+		{"fraction for a whole number", with(dockerStack(), "app", `{"replicas": 2.5}`), []string{
+			"moodle:app.replicas = 2.5: must be a whole number"}},
+		{"number for a version string", with(dockerStack(), "database", `{"version": 17}`), []string{
+			"moodle:database.version = 17: must be a string (quote it in YAML; pulumi config set --path needs --type string)"}},
+		{"string for a boolean", with(awsStack(), "aws", `{`+cert+`, "waf": "yes"}`), []string{
+			`moodle:aws.waf = "yes": must be true or false`}},
+		{"scalar for an object", with(dockerStack(), "app", "3"), []string{
+			"moodle:app = 3: must be an object with the keys cpus, launchType"}},
+		{"not JSON", with(dockerStack(), "app", "replicas=3"), []string{
+			`moodle:app = "replicas=3": not a JSON object`}},
+		{"other target's object", with(dockerStack(), "aws", `{"waf": true}`), []string{
+			"moodle:aws: only read when moodle:target is aws; this stack's target is docker: remove it"}},
+		{"aws field on docker", with(dockerStack(), "database", `{"instanceClass": "db.r6g.large"}`), []string{
+			`moodle:database.instanceClass = "db.r6g.large": only read on target aws; remove it from this docker stack`}},
+		{"docker field on aws", with(awsStack(), "database", `{"cpus": 2}`), []string{
+			"moodle:database.cpus = 2: only read on target docker; remove it from this aws stack (size the database with database.instanceClass)"}},
+		{"docker object on aws", with(awsStack(), "storage", `{"nfs": {"address": "10.0.0.5"}}`), []string{
+			"moodle:storage.nfs: only read on target docker; remove it from this aws stack (aws shares moodledata on EFS)"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := load(c.stack)
+			assertProblems(t, err, c.want...)
+			if err != nil && s.Target != "" {
+				t.Errorf("Load returned a Spec along with the error: %+v", s)
+			}
+		})
+	}
+}
+
+// Several problems are reported together, each on its own line.
+func TestSeveralProblemsAreReportedTogether(t *testing.T) {
+	_, err := load(with(dockerStack(),
+		"app", `{"replicas": 0}`,
+		"cache", `{"cacheDb": 0}`,
+		"storage", `{"kind": "efs"}`))
+	assertProblems(t, err,
+		"moodle:app.replicas = 0: allowed: 1..50",
+		"moodle:cache.cacheDb = 0: equals cache.sessionDb",
+		`moodle:storage.kind = "efs": allowed: volume, nfs`)
+	if msg := err.Error(); !strings.HasPrefix(msg, "invalid stack config (3 problems):\n  - moodle:") || strings.Count(msg, "\n  - ") != 3 {
+		t.Errorf("message layout:\n%s", msg)
+	}
+}
+
+// A problem in one object does not hide problems in the others: decoding and
+// validation problems come back together.
+func TestDecodeAndValidationProblemsComeTogether(t *testing.T) {
+	_, err := load(with(dockerStack(),
+		"app", `{"replicas": "three"}`,
+		"database", `{"version": "12"}`))
+	assertProblems(t, err,
+		`moodle:app.replicas = "three": must be a whole number`,
+		`moodle:database.version = "12": allowed: 14, 15, 16, 17`)
+}
+
+// Validate serves callers that build a Spec in code.
+func TestValidateASpecBuiltInCode(t *testing.T) {
+	s, err := config.Defaults(topology.TargetAWS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertProblems(t, config.Validate(s), "moodle:siteUrl: not set", "moodle:aws.certificateArn: not set")
+	s.SiteURL = "https://moodle.example.edu"
+	s.AWS.CertificateARN = testCertificate
+	if err := config.Validate(s); err != nil {
+		t.Errorf("completed aws defaults: %v", err)
+	}
+	s.App.Replicas = 0
+	assertProblems(t, config.Validate(s), "moodle:app.replicas = 0", "moodle:app.minReplicas = 2: must not exceed app.replicas (0)")
+}
