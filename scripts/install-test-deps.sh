@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian 12 packages the real-program tests (tests/realprograms) and the
 # benchmark (bench/) run: nginx, php-fpm with the extensions the probe app uses,
-# Redis, PostgreSQL 15 and wrk. Quiet, idempotent, and a no-op when all are present.
+# Redis, PostgreSQL 15 and wrk (flock, timeout and hostname, which the cron runner
+# uses, are in Debian's essential set). Quiet, idempotent, and a no-op when all are
+# present.
 set -eu
 
 packages="nginx-light php8.2-fpm php8.2-cli php8.2-opcache php8.2-pgsql php8.2-redis
-redis-server postgresql-15 wrk procps util-linux"
+redis-server postgresql-15 wrk"
 
 missing=""
 for p in $packages; do

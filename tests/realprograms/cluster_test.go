@@ -30,6 +30,9 @@ func TestLoopbackCluster(t *testing.T) {
 	defer func() { t.Logf("loopback cluster test wall time: %s", time.Since(start).Round(time.Millisecond)) }()
 
 	c := loopback.StartCluster(t)
+	if len(c.Nodes) < 2 {
+		t.Fatalf("the dev stack runs %d app node(s): nothing to balance or fail over", len(c.Nodes))
+	}
 	t.Logf("cluster up in %s: load balancer %s, nodes %v", time.Since(start).Round(time.Millisecond), c.URL, c.Ports())
 
 	t.Run("requests spread over every app node", func(t *testing.T) { requestsSpread(t, c) })

@@ -20,7 +20,7 @@ import (
 func TestConfigPHPReadsSecretsAtRunTime(t *testing.T) {
 	root := loopback.NewRoot(t)
 	as := loopback.ServiceAccount(t)
-	spec := loopback.DevSpec(root, 8080)
+	spec := loopback.DevSpec(t, root, 8080)
 	loopback.CopyProbeApp(t, spec.Paths.CodeDir)
 	config := writeFile(t, filepath.Join(spec.Paths.CodeDir, "config.php"), render.ConfigPHP(spec, endpoints(spec)))
 	iniDir := filepath.Join(root, "php")

@@ -17,9 +17,10 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
 )
 
-// variants are the topologies whose files must pass: the dev defaults (load balancer
-// in front of php-fpm) and the AWS per-node variant (https, Redis over TLS, a replica).
-func variants(root string) []struct {
+// variants are the committed stacks whose files must pass: dev (the load balancer in
+// front of php-fpm) and prod on AWS (the per-node web server, https, Redis over TLS,
+// a read replica).
+func variants(t *testing.T, root string) []struct {
 	name string
 	spec topology.Spec
 } {
@@ -27,8 +28,8 @@ func variants(root string) []struct {
 		name string
 		spec topology.Spec
 	}{
-		{"dev", loopback.DevSpec(root, 8080)},
-		{"aws", loopback.AWSSpec(root)},
+		{"dev", loopback.DevSpec(t, root, 8080)},
+		{"prod", loopback.StackSpec(t, "prod", root)},
 	}
 }
 
@@ -57,7 +58,7 @@ func writeFile(t *testing.T, path, text string) string {
 func TestRenderedFilesPassTheProgramsOwnChecks(t *testing.T) {
 	root := loopback.NewRoot(t)
 	as := loopback.ServiceAccount(t)
-	for _, v := range variants(root) {
+	for _, v := range variants(t, root) {
 		dir := filepath.Join(root, v.name)
 		iniDir := filepath.Join(dir, "php")
 		writeFile(t, filepath.Join(iniDir, "zz-moodle.ini"), render.PHPIni(v.spec))

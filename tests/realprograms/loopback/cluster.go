@@ -71,23 +71,25 @@ func ExpectPortsClosed(t T, ports ...int) {
 	})
 }
 
-// StartCluster renders the dev topology (adjusted by tune) and runs it: PostgreSQL,
-// Redis, one php-fpm master per app node and the load balancer, each on a free port
-// of 127.0.0.1, until the test ends.
+// StartCluster renders the dev stack's topology (adjusted by tune) and runs it:
+// PostgreSQL, Redis, one php-fpm master per app node and the load balancer, each on a
+// free port of 127.0.0.1, until the test ends. PostgreSQL is Debian's 15 whatever
+// major version the stack names: nothing the rendered files say depends on it.
 func StartCluster(t T, tune ...func(*topology.Spec)) *Cluster {
 	t.Helper()
 	root := NewRoot(t)
 	webPort, pgPort, redisPort := FreePort(t), FreePort(t), FreePort(t)
-	fpmPorts := make([]int, Nodes)
+	spec := DevSpec(t, root, webPort)
+	for _, f := range tune {
+		f(&spec)
+	}
+	nodes := spec.AppNodes()
+	fpmPorts := make([]int, len(nodes))
 	for i := range fpmPorts {
 		fpmPorts[i] = FreePort(t)
 	}
 	ExpectPortsClosed(t, append([]int{webPort, pgPort, redisPort}, fpmPorts...)...)
 
-	spec := DevSpec(root, webPort)
-	for _, f := range tune {
-		f(&spec)
-	}
 	c := &Cluster{Spec: spec, Root: root, URL: spec.SiteURL, As: ServiceAccount(t), t: t}
 	pg := render.HostPort{Host: "127.0.0.1", Port: pgPort}
 	redis := render.HostPort{Host: "127.0.0.1", Port: redisPort}
@@ -102,8 +104,8 @@ CREATE DATABASE :"db" OWNER :"user";`, "user="+spec.Database.User, "password="+s
 	}
 	c.Redis = StartRedis(t, filepath.Join(root, "redis"), redisPort, secrets[render.EnvRedisPassword], c.As)
 
-	backends := make([]render.HostPort, Nodes)
-	for i, node := range spec.AppNodes() {
+	backends := make([]render.HostPort, len(nodes))
+	for i, node := range nodes {
 		backends[i] = render.HostPort{Host: "127.0.0.1", Port: fpmPorts[i]}
 		c.Nodes = append(c.Nodes, StartFPM(t, filepath.Join(root, "nodes", node), node,
 			render.PHPFPMPool(spec, backends[i].String()), fpmPorts[i], c.PHPEnv("fpm"), c.As))
