@@ -2,26 +2,28 @@
 
 // Command bench measures the rendered topology on loopback with wrk:
 //
-//  1. the load balancer (the rendered nginx, least_conn over three php-fpm pools)
-//     against a direct baseline: a bare nginx that passes each request straight to
-//     one pool, one wrk thread per pool, so both runs use the same three pools, the
-//     same wrk threads and connections and the same page;
+//  1. the load balancer (the dev stack's rendered nginx, least_conn over its php-fpm
+//     pools) against a direct baseline: a bare nginx that passes each request
+//     straight to one pool, one wrk thread per pool, so both runs use the same pools,
+//     the same wrk threads and connections and the same page;
 //  2. one pool sized for a memory limit (topology Sizing), saturated with requests that
 //     hold a worker's average RSS, against that limit: the peak sum of the pool's RSS
 //     and PSS (RSS counts shared pages, OPcache and libraries, once per process; PSS
 //     splits them, which is closer to what a cgroup charges).
 //
-// Run it with `go run -tags integration ./bench` (make bench).
+// Run it with bench/run.sh (make bench); the flags are listed by -help.
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"flag"
 	"fmt"
 	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,13 +36,14 @@ import (
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each wrk run")
 	connections := flag.Int("connections", 24, "wrk connections (a multiple of the node count)")
+	rounds := flag.Int("rounds", 3, "alternating rounds of the load balancer and direct runs")
 	memoryMB := flag.Int("memory", 1024, "memory limit of the saturated app node, MB")
 	flag.Parse()
 	log.SetFlags(0)
 
 	r := &run{}
 	started := time.Now()
-	results := benchmark(r, *duration, *connections, *memoryMB)
+	results := benchmark(r, *duration, *connections, max(1, *rounds), *memoryMB)
 	r.close()
 	fmt.Print(results)
 	log.Printf("bench wall time %s", time.Since(started).Round(time.Second))
@@ -181,7 +184,14 @@ server {
 // warmup precedes every measured run.
 const warmup = 3 * time.Second
 
-func benchmark(r *run, duration time.Duration, connections, memoryMB int) string {
+// median is the round with the median requests/s.
+func median(results []wrkResult) wrkResult {
+	sorted := slices.Clone(results)
+	slices.SortFunc(sorted, func(a, b wrkResult) int { return cmp.Compare(a.rps, b.rps) })
+	return sorted[len(sorted)/2]
+}
+
+func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB int) string {
 	var out strings.Builder
 	fmt.Fprintf(&out, "## Load balancer against direct FastCGI\n\n")
 	c := loopback.StartCluster(r)
@@ -204,19 +214,30 @@ func benchmark(r *run, duration time.Duration, connections, memoryMB int) string
 		runWrk(r, c.Root, url, threads, connections, warmup, env...)
 		return runWrk(r, c.Root, url, threads, connections, duration, env...)
 	}
-	lb := measure(c.URL + page)
-	direct := measure("http://127.0.0.1:"+portList[0]+page, "DIRECT_PORTS="+strings.Join(portList, ","))
-	fmt.Fprintf(&out, "page %s, %d pools of at most %d workers, wrk -t%d -c%d -d%s after a %s warm-up\n\n", page,
-		len(c.Nodes), c.Spec.App.Sizing().MaxChildren, threads, connections, duration, warmup)
-	fmt.Fprintf(&out, "| path | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|\n")
-	for _, row := range []struct {
-		name string
-		res  wrkResult
-	}{{"load balancer (rendered nginx)", lb}, {"direct (bare nginx per pool)", direct}} {
-		fmt.Fprintf(&out, "| %s | %.0f | %s | %s | %s of %d |\n", row.name, row.res.rps, row.res.p50, row.res.p99,
-			row.res.errorSummary(), row.res.requests)
+	// The paths alternate, round after round, so that a noisy neighbour on a shared
+	// machine hits both alike; the ratio is taken between the median rounds.
+	var lb, direct []wrkResult
+	for range rounds {
+		lb = append(lb, measure(c.URL+page))
+		direct = append(direct, measure("http://127.0.0.1:"+portList[0]+page, "DIRECT_PORTS="+strings.Join(portList, ",")))
 	}
-	fmt.Fprintf(&out, "\nLB/direct: requests/s %.2f, p99 %.2f\n\n", lb.rps/direct.rps, float64(lb.p99)/float64(direct.p99))
+	fmt.Fprintf(&out, "page %s, %d pools of at most %d workers, wrk -t%d -c%d -d%s after a %s warm-up, "+
+		"%d alternating rounds\n\n", page, len(c.Nodes), c.Spec.App.Sizing().MaxChildren, threads, connections,
+		duration, warmup, rounds)
+	fmt.Fprintf(&out, "| path | round | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|---|\n")
+	for _, path := range []struct {
+		name    string
+		results []wrkResult
+	}{{"load balancer (rendered nginx)", lb}, {"direct (bare nginx per pool)", direct}} {
+		for i, res := range path.results {
+			fmt.Fprintf(&out, "| %s | %d | %.0f | %s | %s | %s of %d |\n", path.name, i+1, res.rps, res.p50, res.p99,
+				res.errorSummary(), res.requests)
+		}
+	}
+	mlb, mdirect := median(lb), median(direct)
+	fmt.Fprintf(&out, "\nMedian rounds, LB/direct: requests/s %.0f/%.0f = %.2f; p50 %s/%s; p99 %s/%s = %.2f\n\n",
+		mlb.rps, mdirect.rps, mlb.rps/mdirect.rps, mlb.p50, mdirect.p50, mlb.p99, mdirect.p99,
+		float64(mlb.p99)/float64(mdirect.p99))
 
 	out.WriteString(saturate(r, c, duration, memoryMB))
 	return out.String()
@@ -250,7 +271,7 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int)
 			select {
 			case <-stop:
 				return
-			case <-time.After(25 * time.Millisecond):
+			case <-time.After(50 * time.Millisecond):
 			}
 		}
 	}()
