@@ -324,7 +324,14 @@ func deniedPaths(t *testing.T, c *loopback.Cluster) {
 		check(uri, http.StatusNotFound, false)
 	}
 	// Dataroot is reachable only through X-Accel-Redirect.
-	check("/dataroot/probe/shared.txt", http.StatusNotFound, false)
+	stored := filepath.Join(c.Spec.Paths.DataRoot, "filedir", "stored.txt")
+	if err := os.MkdirAll(filepath.Dir(stored), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stored, []byte(secret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("/dataroot/filedir/stored.txt", http.StatusNotFound, false)
 	// The controls: files of the same kinds outside the deny list are served.
 	for _, uri := range []string{"/.well-known/security.txt", "/theme/styles.css", "/mod/forum/view.php"} {
 		put(uri)
@@ -404,7 +411,7 @@ func nodeFailover(t *testing.T, c *loopback.Cluster) {
 	time.Sleep(time.Until(killed.Add(window)))
 	results := l.finish()
 	if !marked {
-		t.Errorf("within %s of the kill no nginx worker logged %s as failed:\n%s", window, victim.Addr, readFile(c.LBErrorLog))
+		t.Errorf("within %s of the kill nginx did not mark %s failed:\n%s", window, victim.Addr, readFile(c.LBErrorLog))
 	}
 
 	var after, errs, errsSettled, fromVictim int
@@ -458,20 +465,31 @@ func nodeFailover(t *testing.T, c *loopback.Cluster) {
 	t.Logf("%s back in rotation %s after its restart", victim.Node, time.Since(restarted).Round(100*time.Millisecond))
 }
 
-// markedFailed waits until every nginx worker has logged that it took the server at
-// addr out of rotation (each worker keeps its own count of failures), and returns when.
+// markedFailed waits until nginx has taken the server at addr out of rotation and
+// returns when: some worker has logged it disabled, and so has every worker that
+// failed to reach it (without a shared zone each worker counts failures alone).
 func markedFailed(c *loopback.Cluster, addr string, deadline time.Time) (time.Time, bool) {
 	for {
-		workers := map[string]bool{}
+		failed, disabled := map[string]bool{}, map[string]bool{}
 		for _, line := range strings.Split(readFile(c.LBErrorLog), "\n") {
-			if strings.Contains(line, "upstream server temporarily disabled") && strings.Contains(line, "//"+addr+"\"") {
-				// "2006/01/02 15:04:05 [warn] 1234#1234: *5 upstream server ..."
-				if f := strings.Fields(line); len(f) > 3 {
-					workers[strings.Split(f[3], "#")[0]] = true
-				}
+			// "2006/01/02 15:04:05 [error] 1234#1234: *5 connect() failed ..., upstream: "fastcgi://addr", ..."
+			f := strings.Fields(line)
+			if len(f) < 4 || !strings.Contains(line, "//"+addr+"\"") {
+				continue
+			}
+			worker := strings.Split(f[3], "#")[0]
+			switch {
+			case strings.Contains(line, "upstream server temporarily disabled"):
+				disabled[worker] = true
+			case strings.Contains(line, "connect() failed"):
+				failed[worker] = true
 			}
 		}
-		if len(workers) >= loopback.NginxWorkers {
+		all := len(disabled) > 0
+		for w := range failed {
+			all = all && disabled[w]
+		}
+		if all {
 			return time.Now(), true
 		}
 		if time.Now().After(deadline) {

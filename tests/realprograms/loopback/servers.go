@@ -255,9 +255,9 @@ func (f *FPM) Tree() []int {
 	return pids
 }
 
-// NginxWorkers is the number of nginx worker processes. More than one, as in
+// nginxWorkers is the number of nginx worker processes. More than one, as in
 // production: without a shared zone each worker keeps its own upstream state.
-const NginxWorkers = 2
+const nginxWorkers = 2
 
 // NginxConfig wraps a rendered http-context file in the smallest nginx.conf that runs
 // it unprivileged: pid, logs and temporary files under dir, in the foreground.
@@ -279,7 +279,7 @@ http {
     uwsgi_temp_path %s;
     include %s;
 }
-`, NginxWorkers, filepath.Join(dir, "nginx.pid"), NginxErrorLog(dir), filepath.Join(dir, "access.log"),
+`, nginxWorkers, filepath.Join(dir, "nginx.pid"), NginxErrorLog(dir), filepath.Join(dir, "access.log"),
 		tmp("body"), tmp("fastcgi"), tmp("proxy"), tmp("scgi"), tmp("uwsgi"), site)
 }
 
