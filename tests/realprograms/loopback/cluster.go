@@ -71,18 +71,15 @@ func ExpectPortsClosed(t T, ports ...int) {
 	})
 }
 
-// StartCluster renders the dev stack's topology (adjusted by tune) and runs it:
-// PostgreSQL, Redis, one php-fpm master per app node and the load balancer, each on a
-// free port of 127.0.0.1, until the test ends. PostgreSQL is Debian's 15 whatever
-// major version the stack names: nothing the rendered files say depends on it.
-func StartCluster(t T, tune ...func(*topology.Spec)) *Cluster {
+// StartCluster renders the dev stack's topology and runs it: PostgreSQL, Redis, one
+// php-fpm master per app node and the load balancer, each on a free port of
+// 127.0.0.1, until the test ends. PostgreSQL is Debian's 15, whichever major version
+// the stack names: nothing in the rendered files depends on it.
+func StartCluster(t T) *Cluster {
 	t.Helper()
 	root := NewRoot(t)
 	webPort, pgPort, redisPort := FreePort(t), FreePort(t), FreePort(t)
 	spec := DevSpec(t, root, webPort)
-	for _, f := range tune {
-		f(&spec)
-	}
 	nodes := spec.AppNodes()
 	fpmPorts := make([]int, len(nodes))
 	for i := range fpmPorts {

@@ -87,15 +87,17 @@ func StartPostgres(t T, dir string, port, maxConnections int, as Account) *Postg
 }
 
 // SQL runs a script as the superuser over the local socket. psql variables given as
-// name=value pairs are set with -v and read in the script as :'name', so values such
-// as passwords never appear in the process list.
+// name=value pairs are set by \set lines ahead of the script on standard input and
+// read in it as :'name' or :"name", so values such as passwords never appear in the
+// process list.
 func (p *Postgres) SQL(script string, vars ...string) (string, error) {
 	args := []string{"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", p.socketDir,
 		"-p", strconv.Itoa(p.Addr.Port), "-U", "postgres", "-d", "postgres", "-f", "-"}
 	var set strings.Builder
 	for _, v := range vars {
 		name, value, _ := strings.Cut(v, "=")
-		fmt.Fprintf(&set, "\\set %s '%s'\n", name, strings.ReplaceAll(value, "'", "\\'"))
+		quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(value)
+		fmt.Fprintf(&set, "\\set %s '%s'\n", name, quoted)
 	}
 	cmd := exec.Command(filepath.Join(PostgresDir, "psql"), args...)
 	cmd.Env = baseEnv()
