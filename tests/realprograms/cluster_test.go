@@ -169,6 +169,14 @@ func sessionAcrossNodes(t *testing.T, c *loopback.Cluster) {
 	if !readElsewhere {
 		t.Errorf("the session was never read on a node other than %s", set.Node)
 	}
+	// Where Moodle's handler keeps it: the session database, under the session prefix.
+	key := c.Spec.Cache.SessionPrefix + set.Session
+	if ok, err := c.Redis.Exists(c.Spec.Cache.SessionDB, key); err != nil || !ok {
+		t.Errorf("no key %q in Redis database %d (%v)", key, c.Spec.Cache.SessionDB, err)
+	}
+	if ok, err := c.Redis.Exists(c.Spec.Cache.CacheDB, key); err != nil || ok {
+		t.Errorf("the session is in the cache database %d too (%v)", c.Spec.Cache.CacheDB, err)
+	}
 }
 
 func fileAcrossNodes(t *testing.T, c *loopback.Cluster) {

@@ -5,6 +5,7 @@ package loopback
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -155,24 +156,58 @@ func (r *Redis) Restart() {
 // ping authenticates and pings; a server still loading its append-only file answers
 // LOADING, not PONG.
 func (r *Redis) ping() error {
+	replies, err := r.do([]string{"PING"})
+	if err == nil && replies[0] != "+PONG" {
+		err = fmt.Errorf("redis answered %q", replies[0])
+	}
+	return err
+}
+
+// Exists reports whether key is in logical database db.
+func (r *Redis) Exists(db int, key string) (bool, error) {
+	replies, err := r.do([]string{"SELECT", strconv.Itoa(db)}, []string{"EXISTS", key})
+	if err != nil {
+		return false, err
+	}
+	if replies[0] != "+OK" {
+		return false, fmt.Errorf("SELECT %d: %s", db, replies[0])
+	}
+	return replies[1] == ":1", nil
+}
+
+// do authenticates and sends commands on one connection, returning the one-line
+// reply of each.
+func (r *Redis) do(commands ...[]string) ([]string, error) {
 	c, err := net.DialTimeout("tcp", r.Addr.String(), time.Second)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	fmt.Fprintf(c, "*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n", len(r.password), r.password)
-	rd := bufio.NewReader(c)
-	for _, want := range []string{"+OK", "+PONG"} {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if strings.TrimSpace(line) != want {
-			return fmt.Errorf("redis answered %q", strings.TrimSpace(line))
+	commands = append([][]string{{"AUTH", r.password}}, commands...)
+	var req strings.Builder
+	for _, cmd := range commands {
+		fmt.Fprintf(&req, "*%d\r\n", len(cmd))
+		for _, arg := range cmd {
+			fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(arg), arg)
 		}
 	}
-	return nil
+	if _, err := io.WriteString(c, req.String()); err != nil {
+		return nil, err
+	}
+	rd := bufio.NewReader(c)
+	replies := make([]string, len(commands))
+	for i := range commands {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		replies[i] = strings.TrimSpace(line)
+	}
+	if replies[0] != "+OK" {
+		return nil, fmt.Errorf("AUTH: %s", replies[0])
+	}
+	return replies[1:], nil
 }
 
 // FPMConfig wraps a rendered pool in the smallest php-fpm.conf that runs it in the
