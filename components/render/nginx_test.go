@@ -108,6 +108,7 @@ func TestNginxRoutesEachPathToTheIntendedLocation(t *testing.T) {
 		dotfile  = "~ /\\."
 		dataroot = "^~ /dataroot/"
 		wellKnwn = "^~ /.well-known/"
+		install  = "~ ^/(install\\.php|admin/cli/)"
 	)
 	deny := "~ (/vendor/|/node_modules/|composer\\.json|/readme|/README|readme\\.txt|/upgrade\\.txt|/UPGRADING\\.md|db/install\\.xml|/fixtures/|/behat/|phpunit\\.xml|\\.lock|environment\\.xml)"
 	cases := []struct{ path, want string }{
@@ -130,6 +131,11 @@ func TestNginxRoutesEachPathToTheIntendedLocation(t *testing.T) {
 		{"/lib/tests/behat/x.php", deny},
 		{"/phpunit.xml", deny},
 		{"/environment.xml", deny},
+		{"/install.php", install},
+		{"/admin/cli/install_database.php", install},
+		{"/admin/cli/cron.php", install},
+		{"/admin/index.php", php},
+		{"/admin/tool/installaddon/index.php", php},
 		{"/.git/config", dotfile},
 		{"/.env", dotfile},
 		{"/admin/.htaccess.php", dotfile},
@@ -152,7 +158,7 @@ func TestNginxRoutesEachPathToTheIntendedLocation(t *testing.T) {
 			})
 		}
 	}
-	for _, denied := range []string{deny, dotfile} {
+	for _, denied := range []string{deny, dotfile, install} {
 		body := blockAfter(t, NginxNode(s), "location "+denied+" {")
 		if strings.TrimSpace(body) != "return 404;" {
 			t.Errorf("location %s does not answer 404: %q", denied, body)

@@ -120,6 +120,10 @@ func dockerBase() topology.Spec {
 	// Published on the loopback address only: a dev stack is not a public site until
 	// its owner says so (bindAddress 0.0.0.0).
 	s.Docker = topology.DockerTarget{HTTPPort: 8080, BindAddress: "127.0.0.1"}
+	// The connection budget (PostgreSQL's max_connections, PgBouncer's
+	// max_client_conn) is sized for this many nodes, so scaling app.replicas up to it
+	// never changes, and so never restarts, the database container.
+	s.App.MaxReplicas = 10
 	return s
 }
 

@@ -85,7 +85,7 @@ func TestDefaultsPerTarget(t *testing.T) {
 		docker, aws any
 		got         func(topology.Spec) any
 	}{
-		{"app replicas min/now/max", [3]int{0, 3, 0}, [3]int{2, 3, 10}, func(s topology.Spec) any {
+		{"app replicas min/now/max", [3]int{0, 3, 10}, [3]int{2, 3, 10}, func(s topology.Spec) any {
 			return [3]int{s.App.MinReplicas, s.App.Replicas, s.App.MaxReplicas}
 		}},
 		{"app limits", topology.Resources{CPUs: 4, MemoryMB: 8192, ReservedCPUs: 2, ReservedMemoryMB: 4096},

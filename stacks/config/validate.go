@@ -204,14 +204,14 @@ func (p *problems) web(s topology.Spec) {
 func (p *problems) app(s topology.Spec) {
 	a := s.App
 	p.intRange("app.replicas", a.Replicas, 1, maxReplicas)
+	p.intRange("app.maxReplicas", a.MaxReplicas, 1, maxReplicas)
+	if a.Replicas <= maxReplicas && a.MaxReplicas < a.Replicas {
+		p.add("app.maxReplicas", a.MaxReplicas, "must be at least app.replicas (%d)", a.Replicas)
+	}
 	if s.Target == topology.TargetAWS {
 		p.intRange("app.minReplicas", a.MinReplicas, 1, maxReplicas)
-		p.intRange("app.maxReplicas", a.MaxReplicas, 1, maxReplicas)
 		if a.MinReplicas > a.Replicas {
 			p.add("app.minReplicas", a.MinReplicas, "must not exceed app.replicas (%d)", a.Replicas)
-		}
-		if a.MaxReplicas < a.Replicas {
-			p.add("app.maxReplicas", a.MaxReplicas, "must be at least app.replicas (%d)", a.Replicas)
 		}
 		p.oneOf("app.launchType", a.LaunchType, topology.LaunchFargate, topology.LaunchEC2)
 		if a.LaunchType == topology.LaunchFargate {
@@ -546,7 +546,6 @@ func (p *problems) otherTarget(s topology.Spec) {
 		const replicas = "the Docker host runs app.replicas nodes, without autoscaling"
 		fs = []field{
 			{"app.minReplicas", s.App.MinReplicas, replicas},
-			{"app.maxReplicas", s.App.MaxReplicas, replicas},
 			{"app.launchType", s.App.LaunchType, ""},
 			{"database.instanceClass", s.Database.InstanceClass, ""},
 			{"database.storageGb", s.Database.StorageGB, ""},

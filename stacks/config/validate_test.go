@@ -71,6 +71,10 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			"moodle:app.minReplicas = 4: must not exceed app.replicas (3)"}},
 		{"autoscaling ceiling below replicas", with(awsStack(), "app", `{"maxReplicas": 2}`), []string{
 			"moodle:app.maxReplicas = 2: must be at least app.replicas (3)"}},
+		{"docker connection ceiling below replicas", with(dockerStack(), "app", `{"replicas": 12}`), []string{
+			"moodle:app.maxReplicas = 10: must be at least app.replicas (12)"}},
+		{"docker autoscaling floor", with(dockerStack(), "app", `{"minReplicas": 2}`), []string{
+			"moodle:app.minReplicas = 2: only read on target aws; remove it from this docker stack (the Docker host runs app.replicas nodes, without autoscaling)"}},
 		{"memory too small for one worker", with(dockerStack(), "app", `{"memoryMb": 256, "reservedMemoryMb": 128}`), []string{
 			"moodle:app.memoryMb = 256: too small for one php-fpm worker; allowed: at least 288 (phpFpm.reserveMemoryMb 192 + phpFpm.workerMemoryMb 96)"}},
 		{"cpu reservation above limit", with(dockerStack(), "app", `{"reservedCpus": 5}`), []string{

@@ -23,9 +23,10 @@ type registered struct {
 	Type   string
 	Name   string
 	Inputs resource.PropertyMap
-	// Protect and Parent as sent by the program.
-	Protect bool
-	Parent  string
+	// Protect, Parent and DependsOn (URNs) as sent by the program.
+	Protect   bool
+	Parent    string
+	DependsOn []string
 }
 
 // recorder is the mock engine: it records every resource and invoke, and answers
@@ -40,11 +41,12 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.resources = append(r.resources, registered{
-		Type:    args.TypeToken,
-		Name:    args.Name,
-		Inputs:  args.Inputs,
-		Protect: args.RegisterRPC.GetProtect(),
-		Parent:  args.RegisterRPC.GetParent(),
+		Type:      args.TypeToken,
+		Name:      args.Name,
+		Inputs:    args.Inputs,
+		Protect:   args.RegisterRPC.GetProtect(),
+		Parent:    args.RegisterRPC.GetParent(),
+		DependsOn: args.RegisterRPC.GetDependencies(),
 	})
 	outputs := args.Inputs.Copy()
 	for k, v := range computedOutputs(args.TypeToken, args.Name, args.Inputs) {

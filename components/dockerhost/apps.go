@@ -1,0 +1,173 @@
+package dockerhost
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// Where the rendered files go in the app image (docker/Dockerfile).
+const (
+	fpmPoolPath   = "/usr/local/etc/php-fpm.d/zz-moodle.conf"
+	phpIniPath    = "/usr/local/etc/php/conf.d/zz-moodle.ini"
+	cronRunner    = "/usr/local/bin/moodle-cron"
+	nginxConfPath = "/etc/nginx/conf.d/moodle.conf"
+	healthcheck   = "/usr/local/bin/moodle-healthcheck"
+	// appUser is the Debian php image's www-data (uid 33); the code is root's and
+	// read-only to it.
+	appUser = "www-data"
+	// fpmPort is where php-fpm listens on every app node.
+	fpmPort = 9000
+	// installWaitSeconds bounds the first deployment's wait for the CLI install
+	// (several minutes on a small host) or an upgrade.
+	installWaitSeconds = 1800
+)
+
+// The load balancer image's entry point (the official nginx image, or the app image)
+// may start nginx as root, which then switches its workers to an unprivileged user.
+var nginxCapabilities = []string{"CHOWN", "SETGID", "SETUID"}
+
+// moodleEnv is the environment config.php and the image's scripts read on every node
+// that runs Moodle code: paths only, secrets come as files.
+func (b *builder) moodleEnv() []string {
+	return []string{
+		"MOODLE_DIRROOT=" + b.spec.Paths.CodeDir,
+		"MOODLE_DATAROOT=" + b.spec.Paths.DataRoot,
+	}
+}
+
+// moodleVolumes mount the shared moodledata and, with CodeHostPath, the host's code
+// read-only over the image's.
+func (b *builder) moodleVolumes(moodledataReadOnly bool) docker.ContainerVolumeArray {
+	vols := docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
+		VolumeName:    b.vols.moodledata.Name,
+		ContainerPath: pulumi.String(b.spec.Paths.DataRoot),
+		ReadOnly:      pulumi.Bool(moodledataReadOnly),
+	}}
+	if b.spec.Moodle.CodeSource == topology.CodeHostPath {
+		vols = append(vols, docker.ContainerVolumeArgs{
+			HostPath:      pulumi.String(b.spec.Moodle.HostPath),
+			ContainerPath: pulumi.String(b.spec.Paths.CodeDir),
+			ReadOnly:      pulumi.Bool(true),
+		})
+	}
+	return vols
+}
+
+// configUploads are the files every php process reads: config.php (no secret in it:
+// it reads the *_FILE secrets at run time) and the php.ini overrides.
+func (b *builder) configUploads() docker.ContainerUploadArray {
+	return docker.ContainerUploadArray{
+		upload(render.ConfigPHPPath, pulumi.String(render.ConfigPHP(b.spec, endpoints(b.spec))), "0444"),
+		upload(phpIniPath, pulumi.String(render.PHPIni(b.spec)), "0444"),
+	}
+}
+
+// appNodes are the php-fpm containers app-1..app-N. Each is reachable on the internal
+// network as its node name, which the load balancer's upstream lists. They never
+// install or upgrade Moodle: the cron runner does, once.
+func (b *builder) appNodes(backends []pulumi.Resource) ([]pulumi.Resource, error) {
+	pool := render.PHPFPMPool(b.spec, strconv.Itoa(fpmPort))
+	var nodes []pulumi.Resource
+	for _, node := range b.spec.AppNodes() {
+		c, err := b.container(service{
+			key:       node,
+			image:     b.imgs.app,
+			command:   []string{"php-fpm"},
+			user:      appUser,
+			env:       b.moodleEnv(),
+			secrets:   b.secrets.moodleSecrets(),
+			uploads:   append(b.configUploads(), upload(fpmPoolPath, pulumi.String(pool), "0444")),
+			networks:  []attachment{{network: b.nets.backend, aliases: []string{node}}, {network: b.nets.egress}},
+			volumes:   b.moodleVolumes(false),
+			hostname:  node,
+			limits:    b.spec.App.Resources,
+			health:    []string{"CMD", healthcheck, "fpm"},
+			dependsOn: backends,
+		})
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, c)
+	}
+	return nodes, nil
+}
+
+// cron is the single cron runner. Before its loop the rendered runner calls
+// render.InstallHookPath, docker/moodle-install-upgrade in the image, which
+// installs an empty database or upgrades an outdated one; so it alone gets the admin
+// password. Its health check passes only once that hook has succeeded, and the
+// deployment waits for it: the load balancer, the site's only entrance, is created
+// after Moodle is installed, so no visitor ever meets an uninstalled site (whose
+// admin/index.php would offer to install it).
+func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
+	m := b.spec.Moodle
+	env := append(b.moodleEnv(),
+		"MOODLE_ADMIN_USER="+m.AdminUser,
+		"MOODLE_ADMIN_EMAIL="+m.AdminEmail,
+		"MOODLE_SITE_FULLNAME="+m.SiteName,
+		"MOODLE_SITE_SHORTNAME="+m.SiteName,
+	)
+	return b.container(service{
+		key:     "cron",
+		image:   b.imgs.app,
+		command: []string{cronRunner},
+		user:    appUser,
+		env:     env,
+		secrets: append(b.secrets.moodleSecrets(),
+			fileSecret(render.EnvAdminPassword, "admin-password", b.secrets.admin.Result)),
+		uploads: append(b.configUploads(), docker.ContainerUploadArgs{
+			File:        pulumi.String(cronRunner),
+			Content:     pulumi.String(render.CronRunner(b.spec)),
+			Executable:  pulumi.Bool(true),
+			Permissions: pulumi.String("0555"),
+		}),
+		networks:    []attachment{{network: b.nets.backend}, {network: b.nets.egress}},
+		volumes:     b.moodleVolumes(false),
+		hostname:    "cron",
+		limits:      b.spec.Cron.Resources,
+		health:      []string{"CMD", healthcheck, "cron"},
+		startPeriod: "60s",
+		waitSeconds: installWaitSeconds,
+		init:        true,
+		dependsOn:   backends,
+	})
+}
+
+// loadBalancer is nginx balancing over the app nodes (least_conn); it is the only
+// container that publishes a host port. It serves static files from the code in its
+// image (or the bind-mounted host folder) and dataroot files handed over by
+// X-Accel-Redirect from a read-only moodledata mount.
+func (b *builder) loadBalancer(dependsOn []pulumi.Resource) (*docker.Container, error) {
+	var upstream []render.HostPort
+	for _, node := range b.spec.AppNodes() {
+		upstream = append(upstream, render.HostPort{Host: node, Port: fpmPort})
+	}
+	port := b.spec.Web.Port
+	return b.container(service{
+		key:     "lb",
+		image:   b.imgs.web,
+		command: []string{"nginx", "-e", "stderr", "-g", "daemon off;"},
+		uploads: docker.ContainerUploadArray{
+			upload(nginxConfPath, pulumi.String(render.NginxLoadBalancer(b.spec, upstream)), "0444"),
+		},
+		networks: []attachment{{network: b.nets.front}, {network: b.nets.backend}},
+		ports: docker.ContainerPortArray{docker.ContainerPortArgs{
+			Internal: pulumi.Int(port),
+			External: pulumi.Int(b.spec.Docker.HTTPPort),
+			Ip:       pulumi.String(b.spec.Docker.BindAddress),
+			Protocol: pulumi.String("tcp"),
+		}},
+		volumes: b.moodleVolumes(true),
+		limits:  b.spec.Web.Resources,
+		health: []string{"CMD", "curl", "-fsS", "-o", "/dev/null", "--max-time", "4",
+			fmt.Sprintf("http://127.0.0.1:%d%s", port, render.HealthPath)},
+		capAdd:    nginxCapabilities,
+		dependsOn: dependsOn,
+	})
+}

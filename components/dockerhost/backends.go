@@ -1,0 +1,182 @@
+package dockerhost
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// The back ends' names on the internal network.
+var (
+	databaseEndpoint  = render.HostPort{Host: "db", Port: 5432}
+	redisEndpoint     = render.HostPort{Host: "redis", Port: 6379}
+	pgbouncerEndpoint = render.HostPort{Host: "pgbouncer", Port: 6432}
+)
+
+// endpoints are the addresses config.php points at: PgBouncer when it is in front
+// of PostgreSQL, else PostgreSQL itself.
+func endpoints(s topology.Spec) render.Endpoints {
+	e := render.Endpoints{Database: databaseEndpoint, Redis: redisEndpoint}
+	if s.Database.Pooler == topology.PoolerPgBouncer {
+		e.Database = pgbouncerEndpoint
+	}
+	return e
+}
+
+// The official postgres and redis entry points start as root to take ownership of
+// their data directory, then drop to their service user: they keep exactly those
+// capabilities.
+var (
+	postgresCapabilities = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
+	redisCapabilities    = []string{"CHOWN", "SETGID", "SETUID"}
+)
+
+// backendWaitSeconds bounds how long a deployment waits for a back end to report
+// healthy (PostgreSQL initialising an empty volume takes the longest).
+const backendWaitSeconds = 180
+
+const (
+	// pgdataMount is where the volume is mounted; PGDATA is a directory inside it,
+	// as the postgres image recommends for mounted volumes.
+	pgdataMount = "/var/lib/postgresql/data"
+	pgdata      = pgdataMount + "/pgdata"
+	redisConf   = "/usr/local/etc/redis/redis.conf"
+	// The PgBouncer image (edoburu/pgbouncer) uses the files in /etc/pgbouncer as
+	// they are when pgbouncer.ini exists, and runs as an unprivileged user.
+	pgbouncerIni      = "/etc/pgbouncer/pgbouncer.ini"
+	pgbouncerUserlist = "/etc/pgbouncer/userlist.txt"
+)
+
+// database is PostgreSQL, with max_connections from the cluster's connection budget
+// and a quarter of its memory limit as shared_buffers (PostgreSQL's own guidance).
+func (b *builder) database() (*docker.Container, error) {
+	d := b.spec.Database
+	return b.container(service{
+		key:   "db",
+		image: b.imgs.database,
+		command: []string{"postgres",
+			"-c", "max_connections=" + strconv.Itoa(b.spec.ServerConnections()),
+			"-c", "shared_buffers=" + strconv.Itoa(d.MemoryMB/4) + "MB",
+		},
+		env: []string{"POSTGRES_DB=" + d.Name, "POSTGRES_USER=" + d.User, "PGDATA=" + pgdata},
+		secrets: []secretFile{
+			fileSecret("POSTGRES_PASSWORD", "db-password", b.secrets.database.Result),
+		},
+		networks: []attachment{{network: b.nets.backend, aliases: []string{databaseEndpoint.Host}}},
+		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
+			VolumeName: b.vols.database.Name, ContainerPath: pulumi.String(pgdataMount),
+		}},
+		limits:      d.Resources,
+		health:      []string{"CMD", "pg_isready", "-h", "127.0.0.1", "-U", d.User, "-d", d.Name},
+		startPeriod: "60s",
+		capAdd:      postgresCapabilities,
+		waitSeconds: backendWaitSeconds,
+		// Parallel queries allocate from /dev/shm; Docker's 64 MB default is too small.
+		shmSizeMB: max(64, d.MemoryMB/8),
+	})
+}
+
+// cache is Redis with append-only persistence. Its password is in redis.conf, which
+// is uploaded as a secret; the health check reads it from a file into REDISCLI_AUTH
+// so it never appears on a command line.
+func (b *builder) cache() (*docker.Container, error) {
+	c := b.spec.Cache
+	password := fileSecret("REDIS_PASSWORD", "redis-password", b.secrets.redis.Result)
+	conf := b.secrets.redis.Result.ApplyT(func(pw string) string {
+		return redisConfig(c, pw)
+	}).(pulumi.StringOutput)
+	return b.container(service{
+		key:     "redis",
+		image:   b.imgs.cache,
+		command: []string{"redis-server", redisConf},
+		uploads: docker.ContainerUploadArray{
+			upload(redisConf, pulumi.ToSecret(conf).(pulumi.StringOutput), "0444"),
+			password.upload,
+		},
+		networks: []attachment{{network: b.nets.backend, aliases: []string{redisEndpoint.Host}}},
+		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
+			VolumeName: b.vols.redis.Name, ContainerPath: pulumi.String("/data"),
+		}},
+		limits: c.Resources,
+		health: []string{"CMD-SHELL", fmt.Sprintf(
+			`REDISCLI_AUTH="$(cat %s/redis-password)" redis-cli -h 127.0.0.1 ping | grep -q PONG`, secretsDir)},
+		capAdd:      redisCapabilities,
+		waitSeconds: backendWaitSeconds,
+	})
+}
+
+// redisConfig is redis.conf. Sessions must never be evicted, so Redis refuses writes
+// when full (noeviction) instead; maxmemory stays at three quarters of the container
+// limit to leave room for the append-only rewrite's copy-on-write pages.
+func redisConfig(c topology.Cache, password string) string {
+	lines := []string{
+		"bind * -::*",
+		"protected-mode yes",
+		"port " + strconv.Itoa(redisEndpoint.Port),
+		"dir /data",
+		"appendonly yes",
+		"appendfsync everysec",
+		"maxmemory " + strconv.Itoa(c.MemoryMB*3/4) + "mb",
+		"maxmemory-policy noeviction",
+		"requirepass " + password,
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// pgbouncer pools Moodle's connections: max_client_conn covers every php-fpm child
+// of every node up to the connection ceiling plus cron, while PostgreSQL sees at most
+// PoolSize server connections. Clients authenticate with SCRAM against userlist.txt,
+// which holds the generated password and is uploaded as a secret.
+func (b *builder) pgbouncer(db pulumi.Resource) (*docker.Container, error) {
+	d := b.spec.Database
+	userlist := b.secrets.database.Result.ApplyT(func(pw string) string {
+		return pgbouncerQuote(d.User) + " " + pgbouncerQuote(pw) + "\n"
+	}).(pulumi.StringOutput)
+	return b.container(service{
+		key:     "pgbouncer",
+		image:   b.imgs.pgbouncer,
+		command: []string{"pgbouncer", pgbouncerIni},
+		uploads: docker.ContainerUploadArray{
+			upload(pgbouncerIni, pulumi.String(pgbouncerConfig(b.spec)), "0444"),
+			upload(pgbouncerUserlist, pulumi.ToSecret(userlist).(pulumi.StringOutput), "0444"),
+		},
+		networks:    []attachment{{network: b.nets.backend, aliases: []string{pgbouncerEndpoint.Host}}},
+		limits:      d.PgBouncer,
+		health:      []string{"CMD-SHELL", "nc -z 127.0.0.1 " + strconv.Itoa(pgbouncerEndpoint.Port)},
+		waitSeconds: backendWaitSeconds,
+		dependsOn:   []pulumi.Resource{db},
+	})
+}
+
+// pgbouncerConfig is pgbouncer.ini. config.php sets dbhandlesoptions (PgBouncer
+// rejects startup options) and, in transaction mode, fetchbuffersize 0 and the
+// db_record lock factory; the render package keeps those consistent with PoolMode.
+func pgbouncerConfig(s topology.Spec) string {
+	d := s.Database
+	lines := []string{
+		"[databases]",
+		fmt.Sprintf("%s = host=%s port=%d dbname=%s", d.Name, databaseEndpoint.Host, databaseEndpoint.Port, d.Name),
+		"",
+		"[pgbouncer]",
+		"listen_addr = 0.0.0.0",
+		"listen_port = " + strconv.Itoa(pgbouncerEndpoint.Port),
+		"auth_type = scram-sha-256",
+		"auth_file = " + pgbouncerUserlist,
+		"pool_mode = " + d.PoolMode,
+		"default_pool_size = " + strconv.Itoa(d.PoolSize),
+		"max_db_connections = " + strconv.Itoa(d.PoolSize),
+		"max_client_conn = " + strconv.Itoa(s.ClientConnections()),
+		"stats_users = " + d.User,
+		"ignore_startup_parameters = extra_float_digits",
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// pgbouncerQuote quotes a userlist.txt field: double quotes, doubled inside.
+func pgbouncerQuote(v string) string { return `"` + strings.ReplaceAll(v, `"`, `""`) + `"` }

@@ -1,0 +1,183 @@
+package dockerhost
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// service describes one container; container() adds what every container gets.
+type service struct {
+	// key names the container after the cluster: <cluster>-<key>.
+	key   string
+	image image
+	// command replaces the image's CMD; user replaces its USER when set.
+	command []string
+	user    string
+	env     []string
+	secrets []secretFile
+	uploads docker.ContainerUploadArray
+	// networks are joined in order; the first is the container's network mode.
+	networks []attachment
+	volumes  docker.ContainerVolumeArray
+	ports    docker.ContainerPortArray
+	hostname string
+	limits   topology.Resources
+	// health is the Docker health check test, CMD or CMD-SHELL form.
+	health      []string
+	startPeriod string
+	// capAdd are the only capabilities kept; all others are dropped.
+	capAdd []string
+	// init runs a reaper as PID 1 for processes that spawn children and do not
+	// wait for them (the cron runner's shell).
+	init bool
+	// waitSeconds > 0 makes the deployment wait up to that long for the container
+	// to become healthy, so the containers that depend on it start against a ready
+	// service.
+	waitSeconds int
+	shmSizeMB   int
+	dependsOn   []pulumi.Resource
+}
+
+// attachment is one network a container joins, with its DNS aliases there.
+type attachment struct {
+	network *docker.Network
+	aliases []string
+}
+
+// Every container restarts unless an operator stopped it, cannot gain privileges
+// (setuid binaries are inert), keeps only the capabilities its entry point needs, and
+// rotates its logs so a busy site cannot fill the host's disk.
+const (
+	restartPolicy   = "unless-stopped"
+	noNewPrivileges = "no-new-privileges:true"
+)
+
+var logOptions = pulumi.StringMap{"max-size": pulumi.String("10m"), "max-file": pulumi.String("5")}
+
+// container registers s as a Docker container named <cluster>-<key>.
+//
+// Limits map onto Docker's per-container controls: cpus and memory are hard limits;
+// memorySwap equals memory, so the container cannot swap (and Docker does not fill in
+// its default of twice the memory, which would show as a diff on every update);
+// memoryReservation is the soft limit Docker enforces under host memory pressure.
+// Docker has no CPU reservation outside Swarm: reserved CPUs become cpuShares, the
+// relative weight Docker uses when the host's CPUs are contended (1024 = one CPU's
+// worth, Docker's default for every container).
+func (b *builder) container(s service) (*docker.Container, error) {
+	name := b.name + "-" + s.key
+	env := append([]string(nil), s.env...)
+	uploads := append(docker.ContainerUploadArray(nil), s.uploads...)
+	for _, f := range s.secrets {
+		env = append(env, f.env)
+		uploads = append(uploads, f.upload)
+	}
+	args := &docker.ContainerArgs{
+		Name:         pulumi.String(name),
+		Image:        s.image.ref,
+		Envs:         pulumi.ToStringArray(env),
+		Uploads:      uploads,
+		Volumes:      s.volumes,
+		Ports:        s.ports,
+		Restart:      pulumi.String(restartPolicy),
+		SecurityOpts: pulumi.ToStringArray([]string{noNewPrivileges}),
+		Capabilities: &docker.ContainerCapabilitiesArgs{
+			Drops: pulumi.ToStringArray([]string{"ALL"}),
+			Adds:  pulumi.ToStringArray(s.capAdd),
+		},
+		Memory:            pulumi.Int(s.limits.MemoryMB),
+		MemorySwap:        pulumi.Int(s.limits.MemoryMB),
+		MemoryReservation: pulumi.Int(s.limits.ReservedMemoryMB),
+		Cpus:              pulumi.String(formatCPUs(s.limits.CPUs)),
+		CpuShares:         pulumi.Int(cpuShares(s.limits.ReservedCPUs)),
+		Healthcheck: &docker.ContainerHealthcheckArgs{
+			Tests:       pulumi.ToStringArray(s.health),
+			Interval:    pulumi.String("15s"),
+			Timeout:     pulumi.String("5s"),
+			Retries:     pulumi.Int(3),
+			StartPeriod: pulumi.String(orDefault(s.startPeriod, "30s")),
+		},
+		Init:      pulumi.Bool(s.init),
+		Wait:      pulumi.Bool(s.waitSeconds > 0),
+		LogDriver: pulumi.String("json-file"),
+		LogOpts:   logOptions,
+		Labels: docker.ContainerLabelArray{
+			docker.ContainerLabelArgs{Label: pulumi.String("org.moodle-cluster.image-revision"), Value: s.image.revision},
+		},
+	}
+	if s.waitSeconds > 0 {
+		args.WaitTimeout = pulumi.Int(s.waitSeconds)
+	}
+	if len(s.command) > 0 {
+		args.Command = pulumi.ToStringArray(s.command)
+	}
+	if s.user != "" {
+		args.User = pulumi.String(s.user)
+	}
+	if s.hostname != "" {
+		args.Hostname = pulumi.String(s.hostname)
+	}
+	if s.shmSizeMB > 0 {
+		args.ShmSize = pulumi.Int(s.shmSizeMB)
+	}
+	if len(s.networks) > 0 {
+		args.NetworkMode = s.networks[0].network.Name
+	}
+	var nets docker.ContainerNetworksAdvancedArray
+	for _, a := range s.networks {
+		nets = append(nets, docker.ContainerNetworksAdvancedArgs{
+			Name:    a.network.Name,
+			Aliases: pulumi.ToStringArray(a.aliases),
+		})
+	}
+	args.NetworksAdvanced = nets
+
+	// Names are fixed (operators type them), so a replacement must remove the old
+	// container before creating the new one.
+	opts := []pulumi.ResourceOption{b.parent, pulumi.DeleteBeforeReplace(true)}
+	if len(s.dependsOn) > 0 {
+		opts = append(opts, pulumi.DependsOn(s.dependsOn))
+	}
+	c, err := docker.NewContainer(b.ctx, name, args, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
+	b.record(name, s.limits)
+	return c, nil
+}
+
+// record remembers a container for the cluster's outputs.
+func (b *builder) record(name string, r topology.Resources) {
+	b.containerNames = append(b.containerNames, name)
+	if b.limits == nil {
+		b.limits = pulumi.Map{}
+	}
+	b.limits[name] = pulumi.Map{
+		"cpus":                pulumi.String(formatCPUs(r.CPUs)),
+		"cpuShares":           pulumi.Int(cpuShares(r.ReservedCPUs)),
+		"memoryMb":            pulumi.Int(r.MemoryMB),
+		"memorySwapMb":        pulumi.Int(r.MemoryMB),
+		"memoryReservationMb": pulumi.Int(r.ReservedMemoryMB),
+	}
+}
+
+// formatCPUs writes a CPU count the way Docker's --cpus reads it ("1.5", "4").
+func formatCPUs(cpus float64) string { return strconv.FormatFloat(cpus, 'f', -1, 64) }
+
+// cpuShares converts reserved CPUs to Docker's relative CPU weight; Docker's
+// minimum is 2.
+func cpuShares(reservedCPUs float64) int {
+	return max(2, int(math.Round(reservedCPUs*1024)))
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,799 @@
+package stack_test
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
+)
+
+// Type tokens of the resources the dev stack registers.
+const (
+	tCluster     = "moodle:docker:Cluster"
+	tContainer   = "docker:index/container:Container"
+	tImage       = "docker:index/image:Image"
+	tRemoteImage = "docker:index/remoteImage:RemoteImage"
+	tNetwork     = "docker:index/network:Network"
+	tVolume      = "docker:index/volume:Volume"
+	tPassword    = "random:index/randomPassword:RandomPassword"
+)
+
+// devPrefix is what the dev stack's resource and container names start with.
+const devPrefix = "moodle-dev-"
+
+// The variants of the committed dev stack the tests run.
+var (
+	pgbouncerEdits = map[string]any{"database.pooler": "pgbouncer"}
+	nfsEdits       = map[string]any{"storage.kind": "nfs", "storage.nfs.address": "10.20.30.40"}
+	hostPathEdits  = map[string]any{"moodle.codeSource": "hostPath", "moodle.hostPath": "/srv/moodle"}
+	imageEdits     = map[string]any{
+		"moodle.codeSource": "image",
+		"images.app":        "registry.school.example/moodle/app:5.1.3",
+		"images.web":        "registry.school.example/moodle/web:5.1.3",
+		"images.database":   "registry.school.example/postgres:16.6-bookworm",
+		"images.cache":      "registry.school.example/redis:7.2.7-alpine",
+		"images.pgbouncer":  "registry.school.example/pgbouncer:v1.25.1-p0",
+		"database.pooler":   "pgbouncer",
+	}
+)
+
+// devSpec loads the Spec the program sees for the dev stack with edits applied.
+func devSpec(t *testing.T, edits map[string]any) topology.Spec {
+	t.Helper()
+	cfg := stackConfig(t, "dev")
+	for path, value := range edits {
+		setConfig(t, cfg, path, value)
+	}
+	spec, err := config.Load(func(key string) (string, bool) {
+		v, ok := cfg[config.Namespace+":"+key]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("dev stack with %v does not load: %v", edits, err)
+	}
+	return spec
+}
+
+// containers returns the registered containers by their key ("db", "app-2", "lb").
+func containers(t *testing.T, rec *recorder) map[string]registered {
+	t.Helper()
+	out := map[string]registered{}
+	for _, c := range rec.ofType(tContainer) {
+		key, ok := strings.CutPrefix(c.Name, devPrefix)
+		if !ok {
+			t.Fatalf("container %q is not named after the dev cluster", c.Name)
+		}
+		if got := str(field(c.Inputs, "name")); got != c.Name {
+			t.Errorf("container resource %s creates a container named %q", c.Name, got)
+		}
+		out[key] = c
+	}
+	return out
+}
+
+// field walks nested objects; a missing key yields a null value.
+func field(m resource.PropertyMap, path ...string) resource.PropertyValue {
+	v := resource.NewObjectProperty(m)
+	for _, k := range path {
+		if v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		if !v.IsObject() {
+			return resource.NewNullProperty()
+		}
+		v = v.ObjectValue()[resource.PropertyKey(k)]
+	}
+	return v
+}
+
+// str is a string input's value, or "" when it is unset or not a string.
+func str(v resource.PropertyValue) string {
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if !v.IsString() {
+		return ""
+	}
+	return v.StringValue()
+}
+
+// list returns the plain strings of an array input.
+func list(v resource.PropertyValue) []string {
+	if !v.IsArray() {
+		return nil
+	}
+	var out []string
+	for _, e := range v.ArrayValue() {
+		if e.IsString() {
+			out = append(out, e.StringValue())
+		}
+	}
+	return out
+}
+
+// uploads returns a container's uploaded files by path.
+func uploads(c registered) map[string]resource.PropertyValue {
+	out := map[string]resource.PropertyValue{}
+	v := field(c.Inputs, "uploads")
+	if !v.IsArray() {
+		return out
+	}
+	for _, u := range v.ArrayValue() {
+		out[str(field(u.ObjectValue(), "file"))] = field(u.ObjectValue(), "content")
+	}
+	return out
+}
+
+// content is the text of one uploaded file, unwrapping a secret.
+func content(t *testing.T, c registered, file string) string {
+	t.Helper()
+	v, ok := uploads(c)[file]
+	if !ok {
+		t.Fatalf("%s uploads no %s; it uploads %v", c.Name, file, keys(uploads(c)))
+	}
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	return v.StringValue()
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// networkNames lists the networks a container joins, in order.
+func networkNames(c registered) []string {
+	var out []string
+	if v := field(c.Inputs, "networksAdvanced"); v.IsArray() {
+		for _, n := range v.ArrayValue() {
+			out = append(out, str(field(n.ObjectValue(), "name")))
+		}
+	}
+	return out
+}
+
+func aliases(c registered, network string) []string {
+	if v := field(c.Inputs, "networksAdvanced"); v.IsArray() {
+		for _, n := range v.ArrayValue() {
+			if str(field(n.ObjectValue(), "name")) == network {
+				return list(field(n.ObjectValue(), "aliases"))
+			}
+		}
+	}
+	return nil
+}
+
+func TestDevInventoryCountsEveryResourceByType(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edits map[string]any
+		// The resources that differ from the default stack.
+		images, remoteImages, pooler int
+	}{
+		{name: "built image", edits: nil, images: 1, remoteImages: 2},
+		{name: "pgbouncer", edits: pgbouncerEdits, images: 1, remoteImages: 3, pooler: 1},
+		{name: "host path", edits: hostPathEdits, images: 0, remoteImages: 3},
+		{name: "image overrides", edits: imageEdits, images: 0, remoteImages: 5, pooler: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := devSpec(t, tc.edits)
+			rec := mustRun(t, "dev", tc.edits)
+			want := map[string]int{
+				tCluster:   1,
+				tPassword:  4, // database, Redis, admin, upgrade key
+				tNetwork:   3, // internal back end, front (LB), egress (app, cron)
+				tVolume:    3, // pgdata, redisdata, moodledata
+				tContainer: spec.App.Replicas + 4 + tc.pooler,
+			}
+			if tc.images > 0 {
+				want[tImage] = tc.images
+			}
+			want[tRemoteImage] = tc.remoteImages
+			got := rec.inventory()
+			delete(got, "pulumi:pulumi:Stack")
+			if !mapsEqual(got, want) {
+				t.Errorf("inventory:\n got  %v\n want %v", got, want)
+			}
+		})
+	}
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+var upstreamServer = regexp.MustCompile(`(?m)^\s*server\s+(app-\d+):9000\b`)
+
+func TestDevAppNodesCronAndUpstreamsFollowReplicas(t *testing.T) {
+	for n := 1; n <= 10; n++ {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			edits := map[string]any{"app.replicas": n}
+			spec := devSpec(t, edits)
+			cs := containers(t, mustRun(t, "dev", edits))
+
+			var apps, crons []string
+			for key, c := range cs {
+				cmd := list(field(c.Inputs, "command"))
+				switch {
+				case slices.Equal(cmd, []string{"php-fpm"}):
+					apps = append(apps, key)
+				case slices.Equal(cmd, []string{"/usr/local/bin/moodle-cron"}):
+					crons = append(crons, key)
+				}
+			}
+			slices.Sort(apps)
+			want := slices.Clone(spec.AppNodes())
+			slices.Sort(want)
+			if !slices.Equal(apps, want) {
+				t.Errorf("php-fpm containers = %v, want %v", apps, want)
+			}
+			if len(crons) != 1 {
+				t.Errorf("cron containers = %v, want exactly one", crons)
+			}
+			for _, node := range spec.AppNodes() {
+				c := cs[node]
+				if got := aliases(c, devPrefix+"backend"); !slices.Equal(got, []string{node}) {
+					t.Errorf("%s aliases on the back-end network = %v, want [%s]", node, got, node)
+				}
+				if got := str(field(c.Inputs, "hostname")); got != node {
+					t.Errorf("%s hostname = %q", node, got)
+				}
+			}
+
+			conf := content(t, cs["lb"], "/etc/nginx/conf.d/moodle.conf")
+			var servers []string
+			for _, m := range upstreamServer.FindAllStringSubmatch(conf, -1) {
+				servers = append(servers, m[1])
+			}
+			slices.Sort(servers)
+			if !slices.Equal(servers, want) {
+				t.Errorf("upstream servers in the load balancer = %v, want %v", servers, want)
+			}
+		})
+	}
+}
+
+func TestDevOnlyLoadBalancerPublishesPorts(t *testing.T) {
+	for _, edits := range []map[string]any{nil, pgbouncerEdits} {
+		spec := devSpec(t, edits)
+		for key, c := range containers(t, mustRun(t, "dev", edits)) {
+			ports := field(c.Inputs, "ports")
+			published := ports.IsArray() && len(ports.ArrayValue()) > 0
+			if key != "lb" {
+				if published || field(c.Inputs, "publishAllPorts").IsBool() && field(c.Inputs, "publishAllPorts").BoolValue() {
+					t.Errorf("%s publishes ports: %v", key, ports)
+				}
+				continue
+			}
+			if !published || len(ports.ArrayValue()) != 1 {
+				t.Fatalf("the load balancer publishes %v, want one port", ports)
+			}
+			p := ports.ArrayValue()[0].ObjectValue()
+			if got := int(field(p, "external").NumberValue()); got != spec.Docker.HTTPPort {
+				t.Errorf("published host port = %d, want %d", got, spec.Docker.HTTPPort)
+			}
+			if got := int(field(p, "internal").NumberValue()); got != spec.Web.Port {
+				t.Errorf("published container port = %d, want %d", got, spec.Web.Port)
+			}
+			if got := str(field(p, "ip")); got != spec.Docker.BindAddress {
+				t.Errorf("published on %q, want %q", got, spec.Docker.BindAddress)
+			}
+		}
+	}
+}
+
+func TestDevBackEndsSitOnlyOnTheInternalNetwork(t *testing.T) {
+	rec := mustRun(t, "dev", pgbouncerEdits)
+	internal := map[string]bool{}
+	for _, n := range rec.ofType(tNetwork) {
+		internal[str(field(n.Inputs, "name"))] = field(n.Inputs, "internal").BoolValue()
+	}
+	backend := devPrefix + "backend"
+	if !internal[backend] {
+		t.Fatalf("network %s is not internal: %v", backend, internal)
+	}
+	cs := containers(t, rec)
+	for _, key := range []string{"db", "redis", "pgbouncer"} {
+		if got := networkNames(cs[key]); !slices.Equal(got, []string{backend}) {
+			t.Errorf("%s joins %v, want only %s", key, got, backend)
+		}
+		if got := str(field(cs[key].Inputs, "networkMode")); got != backend {
+			t.Errorf("%s network mode = %q, want %s (not Docker's default bridge)", key, got, backend)
+		}
+	}
+	for key, c := range cs {
+		joinsFront := slices.Contains(networkNames(c), devPrefix+"front")
+		if joinsFront != (key == "lb") {
+			t.Errorf("%s joins the front network: %v", key, joinsFront)
+		}
+	}
+}
+
+// limitsByKey maps each container to the limits config gives it.
+func limitsByKey(spec topology.Spec) map[string]topology.Resources {
+	out := map[string]topology.Resources{
+		"db":    spec.Database.Resources,
+		"redis": spec.Cache.Resources,
+		"cron":  spec.Cron.Resources,
+		"lb":    spec.Web.Resources,
+	}
+	if spec.Database.Pooler == topology.PoolerPgBouncer {
+		out["pgbouncer"] = spec.Database.PgBouncer
+	}
+	for _, node := range spec.AppNodes() {
+		out[node] = spec.App.Resources
+	}
+	return out
+}
+
+func TestDevEveryContainerIsLimitedHealthCheckedAndHardened(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edits map[string]any
+	}{{"default", nil}, {"pgbouncer", pgbouncerEdits}, {"host path", hostPathEdits}} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := devSpec(t, tc.edits)
+			limits := limitsByKey(spec)
+			cs := containers(t, mustRun(t, "dev", tc.edits))
+			if got, want := keys(cs), keys(limits); !slices.Equal(got, want) {
+				t.Fatalf("containers = %v, want %v", got, want)
+			}
+			for key, c := range cs {
+				r := limits[key]
+				in := c.Inputs
+				num := func(k string) int { return int(field(in, k).NumberValue()) }
+				if num("memory") != r.MemoryMB || num("memorySwap") != r.MemoryMB {
+					t.Errorf("%s memory/memorySwap = %d/%d, want both %d (no swap)", key, num("memory"), num("memorySwap"), r.MemoryMB)
+				}
+				if num("memoryReservation") != r.ReservedMemoryMB || r.ReservedMemoryMB == 0 {
+					t.Errorf("%s memoryReservation = %d, want %d", key, num("memoryReservation"), r.ReservedMemoryMB)
+				}
+				if got, err := strconv.ParseFloat(str(field(in, "cpus")), 64); err != nil || got != r.CPUs {
+					t.Errorf("%s cpus = %q, want %g", key, str(field(in, "cpus")), r.CPUs)
+				}
+				if want := max(2, int(r.ReservedCPUs*1024+0.5)); num("cpuShares") != want {
+					t.Errorf("%s cpuShares = %d, want %d (reserved %g CPUs)", key, num("cpuShares"), want, r.ReservedCPUs)
+				}
+				if tests := list(field(in, "healthcheck", "tests")); len(tests) < 2 || !strings.HasPrefix(tests[0], "CMD") {
+					t.Errorf("%s health check = %v", key, tests)
+				}
+				if got := str(field(in, "restart")); got != "unless-stopped" {
+					t.Errorf("%s restart = %q", key, got)
+				}
+				if !slices.Contains(list(field(in, "securityOpts")), "no-new-privileges:true") {
+					t.Errorf("%s security options = %v", key, list(field(in, "securityOpts")))
+				}
+				if got := list(field(in, "capabilities", "drops")); !slices.Equal(got, []string{"ALL"}) {
+					t.Errorf("%s drops capabilities %v, want ALL", key, got)
+				}
+				if field(in, "privileged").IsBool() && field(in, "privileged").BoolValue() {
+					t.Errorf("%s is privileged", key)
+				}
+				for _, v := range plainStrings(field(in, "volumes")) {
+					if strings.Contains(v, "docker.sock") {
+						t.Errorf("%s mounts the Docker socket: %s", key, v)
+					}
+				}
+			}
+			for _, node := range append(spec.AppNodes(), "cron") {
+				if got := str(field(cs[node].Inputs, "user")); got != "www-data" {
+					t.Errorf("%s runs as %q, want www-data", node, got)
+				}
+			}
+		})
+	}
+}
+
+func TestDevScalingAppTierLeavesDataAndBackEndsUntouched(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		base     map[string]any
+		from, to int
+	}{
+		{"down to one node", nil, 3, 1},
+		{"up to seven nodes", nil, 3, 7},
+		{"pgbouncer, up to ten nodes", pgbouncerEdits, 3, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			with := func(n int) *recorder {
+				edits := map[string]any{"app.replicas": n}
+				for k, v := range tc.base {
+					edits[k] = v
+				}
+				return mustRun(t, "dev", edits)
+			}
+			before, after := with(tc.from), with(tc.to)
+			stable := map[string]bool{"db": true, "redis": true, "pgbouncer": true}
+			checked := 0
+			for _, res := range before.resources {
+				key := strings.TrimPrefix(res.Name, devPrefix)
+				if res.Type == tContainer && !stable[key] || res.Type == tCluster {
+					continue
+				}
+				again := after.named(t, res.Name)
+				if again.Type != res.Type || !again.Inputs.DeepEquals(res.Inputs) {
+					t.Errorf("%s (%s) changed when app.replicas went %d -> %d:\n before %v\n after  %v",
+						res.Name, res.Type, tc.from, tc.to, res.Inputs, again.Inputs)
+				}
+				checked++
+			}
+			if checked < 10 {
+				t.Fatalf("compared only %d resources", checked)
+			}
+		})
+	}
+}
+
+func TestDevGeneratedPasswordsReachContainersOnlyAsSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edits map[string]any
+	}{{"default", nil}, {"pgbouncer", pgbouncerEdits}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := mustRun(t, "dev", tc.edits)
+			var generated []string
+			for _, p := range rec.ofType(tPassword) {
+				generated = append(generated, generatedSecret(p.Name))
+			}
+			if len(generated) != 4 {
+				t.Fatalf("generated passwords = %v", generated)
+			}
+			cs := containers(t, rec)
+			for key, c := range cs {
+				for _, s := range plainStrings(resource.NewObjectProperty(c.Inputs)) {
+					for _, g := range generated {
+						if strings.Contains(s, g) {
+							t.Errorf("%s carries generated secret %s in plain text: %q", key, g, s)
+						}
+					}
+				}
+				for file, v := range uploads(c) {
+					carries := strings.HasPrefix(file, "/run/secrets/") || file == "/usr/local/etc/redis/redis.conf" ||
+						file == "/etc/pgbouncer/userlist.txt"
+					if carries != v.IsSecret() {
+						t.Errorf("%s upload %s: secret = %v, want %v", key, file, v.IsSecret(), carries)
+					}
+				}
+			}
+			// Each secret reaches the containers that need it, as a file the *_FILE
+			// variable names.
+			wantFiles := map[string][]string{
+				"db":    {"POSTGRES_PASSWORD_FILE=/run/secrets/db-password"},
+				"app-1": {"MOODLE_DB_PASSWORD_FILE=/run/secrets/db-password", "MOODLE_REDIS_PASSWORD_FILE=/run/secrets/redis-password", "MOODLE_UPGRADE_KEY_FILE=/run/secrets/upgrade-key"},
+				"cron":  {"MOODLE_ADMIN_PASSWORD_FILE=/run/secrets/admin-password", "MOODLE_DB_PASSWORD_FILE=/run/secrets/db-password"},
+			}
+			for key, envs := range wantFiles {
+				got := list(field(cs[key].Inputs, "envs"))
+				for _, e := range envs {
+					if !slices.Contains(got, e) {
+						t.Errorf("%s environment %v lacks %s", key, got, e)
+					}
+					file := e[strings.Index(e, "=")+1:]
+					if _, ok := uploads(cs[key])[file]; !ok {
+						t.Errorf("%s does not receive %s", key, file)
+					}
+				}
+			}
+			if _, ok := uploads(cs["app-1"])["/run/secrets/admin-password"]; ok {
+				t.Errorf("app nodes receive the admin password; only cron installs")
+			}
+		})
+	}
+}
+
+func TestDevPgBouncerSitsBetweenMoodleAndPostgres(t *testing.T) {
+	spec := devSpec(t, pgbouncerEdits)
+	cs := containers(t, mustRun(t, "dev", pgbouncerEdits))
+	pb := cs["pgbouncer"]
+	if got := aliases(pb, devPrefix+"backend"); !slices.Equal(got, []string{"pgbouncer"}) {
+		t.Errorf("pgbouncer aliases = %v", got)
+	}
+	ini := content(t, pb, "/etc/pgbouncer/pgbouncer.ini")
+	for _, want := range []string{
+		"pool_mode = " + spec.Database.PoolMode,
+		"default_pool_size = " + strconv.Itoa(spec.Database.PoolSize),
+		"auth_type = scram-sha-256",
+		spec.Database.Name + " = host=db port=5432 dbname=" + spec.Database.Name,
+	} {
+		if !strings.Contains(ini, want) {
+			t.Errorf("pgbouncer.ini lacks %q:\n%s", want, ini)
+		}
+	}
+	if want := "max_client_conn = " + strconv.Itoa(spec.ClientConnections()); !strings.Contains(ini, want) {
+		t.Errorf("pgbouncer.ini lacks %q:\n%s", want, ini)
+	}
+	if want := "max_connections=" + strconv.Itoa(spec.ServerConnections()); !slices.Contains(list(field(cs["db"].Inputs, "command")), want) {
+		t.Errorf("postgres command %v lacks %s", list(field(cs["db"].Inputs, "command")), want)
+	}
+	for _, key := range []string{"app-1", "cron"} {
+		conf := content(t, cs[key], "/etc/moodle/config.php")
+		for _, want := range []string{"pgbouncer", "6432", "dbhandlesoptions"} {
+			if !strings.Contains(conf, want) {
+				t.Errorf("%s config.php does not mention %q", key, want)
+			}
+		}
+	}
+}
+
+// PostgreSQL is sized for app.maxReplicas nodes (83 workers each on the dev stack,
+// plus 2 for cron and 10 for administration), so scaling app.replicas up to that
+// ceiling leaves its command, and so its container, as it is.
+func TestDevPostgresIsSizedForMaxReplicasWithoutPooler(t *testing.T) {
+	tests := []struct {
+		name  string
+		edits map[string]any
+		want  int
+	}{
+		{"dev stack: 3 nodes, ceiling 10", nil, 10*83 + 2 + 10},
+		{"scaled up to the ceiling", map[string]any{"app.replicas": 10}, 10*83 + 2 + 10},
+		{"ceiling raised to 20", map[string]any{"app.maxReplicas": 20}, 20*83 + 2 + 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := list(field(containers(t, mustRun(t, "dev", tt.edits))["db"].Inputs, "command"))
+			if want := "max_connections=" + strconv.Itoa(tt.want); !slices.Contains(cmd, want) {
+				t.Errorf("postgres command %v lacks %s", cmd, want)
+			}
+		})
+	}
+}
+
+func TestDevMoodledataOnNFSUsesTheSeedsDriverOptions(t *testing.T) {
+	spec := devSpec(t, nfsEdits)
+	rec := mustRun(t, "dev", nfsEdits)
+	v := rec.named(t, devPrefix+"moodledata")
+	opts := field(v.Inputs, "driverOpts")
+	want := map[string]string{
+		"type":   "nfs",
+		"o":      "addr=10.20.30.40," + spec.Storage.NFS.Options,
+		"device": spec.Storage.NFS.Device,
+	}
+	for k, w := range want {
+		if got := str(field(opts.ObjectValue(), k)); got != w {
+			t.Errorf("driver option %s = %q, want %q", k, got, w)
+		}
+	}
+	for _, other := range []string{"pgdata", "redisdata"} {
+		if o := field(rec.named(t, devPrefix+other).Inputs, "driverOpts"); o.IsObject() && len(o.ObjectValue()) > 0 {
+			t.Errorf("%s has driver options %v; only moodledata moves to NFS", other, o)
+		}
+	}
+	if o := field(mustRun(t, "dev", nil).named(t, devPrefix+"moodledata").Inputs, "driverOpts"); o.IsObject() && len(o.ObjectValue()) > 0 {
+		t.Errorf("default moodledata volume has driver options %v", o)
+	}
+}
+
+func TestDevCodeSources(t *testing.T) {
+	t.Run("build", func(t *testing.T) {
+		spec := devSpec(t, nil)
+		rec := mustRun(t, "dev", nil)
+		imgs := rec.ofType(tImage)
+		if len(imgs) != 1 {
+			t.Fatalf("images built = %d, want 1", len(imgs))
+		}
+		in := imgs[0].Inputs
+		if got := str(field(in, "imageName")); got != spec.Images.App {
+			t.Errorf("built image tag = %q, want %q", got, spec.Images.App)
+		}
+		if !field(in, "skipPush").BoolValue() {
+			t.Errorf("the built image would be pushed")
+		}
+		if got := str(field(in, "build", "dockerfile")); got != "docker/Dockerfile" {
+			t.Errorf("dockerfile = %q", got)
+		}
+		if got := str(field(in, "build", "args", "MOODLE_VERSION")); got != spec.Moodle.Version {
+			t.Errorf("MOODLE_VERSION build arg = %q, want %q", got, spec.Moodle.Version)
+		}
+		if got := str(field(in, "build", "args", "MOODLE_DIRROOT")); got != spec.Paths.CodeDir {
+			t.Errorf("MOODLE_DIRROOT build arg = %q, want %q", got, spec.Paths.CodeDir)
+		}
+		for key, c := range containers(t, rec) {
+			if key == "db" || key == "redis" {
+				continue
+			}
+			if got := str(field(c.Inputs, "image")); got != spec.Images.App {
+				t.Errorf("%s runs %q, want the built %q", key, got, spec.Images.App)
+			}
+		}
+	})
+	t.Run("hostPath", func(t *testing.T) {
+		spec := devSpec(t, hostPathEdits)
+		rec := mustRun(t, "dev", hostPathEdits)
+		if n := len(rec.ofType(tImage)); n != 0 {
+			t.Errorf("%d images built; hostPath builds none", n)
+		}
+		cs := containers(t, rec)
+		for _, key := range append(spec.AppNodes(), "cron", "lb") {
+			found := false
+			for _, v := range field(cs[key].Inputs, "volumes").ArrayValue() {
+				o := v.ObjectValue()
+				if str(field(o, "hostPath")) == "/srv/moodle" {
+					found = true
+					if got := str(field(o, "containerPath")); got != spec.Paths.CodeDir {
+						t.Errorf("%s mounts the code at %q, want %q", key, got, spec.Paths.CodeDir)
+					}
+					if !field(o, "readOnly").BoolValue() {
+						t.Errorf("%s mounts the code writable", key)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s does not mount /srv/moodle", key)
+			}
+		}
+		for _, key := range []string{"db", "redis"} {
+			if strings.Contains(strings.Join(plainStrings(field(cs[key].Inputs, "volumes")), " "), "/srv/moodle") {
+				t.Errorf("%s mounts the code", key)
+			}
+		}
+	})
+}
+
+func TestDevImageOverridesAreUsedAsConfigured(t *testing.T) {
+	rec := mustRun(t, "dev", imageEdits)
+	pulled := map[string]string{} // image reference -> image ID the containers run
+	for _, img := range rec.ofType(tRemoteImage) {
+		if !field(img.Inputs, "keepLocally").BoolValue() {
+			t.Errorf("%s would be removed on destroy", img.Name)
+		}
+		ref := str(field(img.Inputs, "name"))
+		pulled[ref] = imageID(ref)
+	}
+	cs := containers(t, rec)
+	runs := map[string]string{
+		"app-1":     "images.app",
+		"cron":      "images.app",
+		"lb":        "images.web",
+		"db":        "images.database",
+		"redis":     "images.cache",
+		"pgbouncer": "images.pgbouncer",
+	}
+	for key, cfgKey := range runs {
+		ref := imageEdits[cfgKey].(string)
+		id, ok := pulled[ref]
+		if !ok {
+			t.Errorf("%s = %q is never pulled; pulled %v", cfgKey, ref, keys(pulled))
+			continue
+		}
+		if got := str(field(cs[key].Inputs, "image")); got != id {
+			t.Errorf("%s runs %q, want %s (%s)", key, got, ref, cfgKey)
+		}
+	}
+	if len(pulled) != len(runs)-1 {
+		t.Errorf("pulled %v; want exactly the configured images", keys(pulled))
+	}
+}
+
+func TestDevClusterOutputsCarrySecretsOnlyAsSecrets(t *testing.T) {
+	spec := devSpec(t, nil)
+	type observed struct {
+		siteURL, lbURL string
+		containers     []string
+		limitKeys      []string
+		maxChildren    int
+		secret         map[string]bool
+	}
+	var got observed
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		c, err := dockerhost.NewCluster(ctx, "moodle-dev", &dockerhost.ClusterArgs{Spec: spec})
+		if err != nil {
+			return err
+		}
+		got.secret = map[string]bool{
+			"adminPassword":    pulumi.IsSecret(c.AdminPassword),
+			"databasePassword": pulumi.IsSecret(c.DatabasePassword),
+			"redisPassword":    pulumi.IsSecret(c.RedisPassword),
+			"upgradeKey":       pulumi.IsSecret(c.UpgradeKey),
+			"siteUrl":          pulumi.IsSecret(c.SiteURL),
+			"containers":       pulumi.IsSecret(c.Containers),
+			"limits":           pulumi.IsSecret(c.Limits),
+		}
+		done := make(chan struct{})
+		pulumi.All(c.SiteURL, c.LoadBalancerURL, c.Containers, c.Limits, c.PHPFPM).ApplyT(func(v []any) error {
+			defer close(done)
+			got.siteURL, got.lbURL, got.containers = v[0].(string), v[1].(string), v[2].([]string)
+			got.limitKeys = keys(v[3].(map[string]any))
+			got.maxChildren = v[4].(map[string]any)["maxChildren"].(int)
+			return nil
+		})
+		<-done
+		return nil
+	}, pulumi.WithMocks("moodle", "dev", &recorder{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, secret := range got.secret {
+		if want := strings.HasSuffix(k, "Password") || k == "upgradeKey"; secret != want {
+			t.Errorf("output %s secret = %v, want %v", k, secret, want)
+		}
+	}
+	if got.siteURL != spec.SiteURL {
+		t.Errorf("siteUrl = %q, want %q", got.siteURL, spec.SiteURL)
+	}
+	if want := "http://" + spec.Docker.BindAddress + ":" + strconv.Itoa(spec.Docker.HTTPPort); got.lbURL != want {
+		t.Errorf("loadBalancerUrl = %q, want %q", got.lbURL, want)
+	}
+	names := slices.Clone(got.containers)
+	slices.Sort(names)
+	if !slices.Equal(names, got.limitKeys) || len(names) != spec.App.Replicas+4 {
+		t.Errorf("containers %v and limits %v disagree", names, got.limitKeys)
+	}
+	if got.maxChildren != spec.App.Sizing().MaxChildren {
+		t.Errorf("phpFpm maxChildren = %d, want %d", got.maxChildren, spec.App.Sizing().MaxChildren)
+	}
+}
+
+func dependsOn(res registered, name string) bool {
+	return slices.ContainsFunc(res.DependsOn, func(urn string) bool { return strings.HasSuffix(urn, "::"+name) })
+}
+
+func TestDevLoadBalancerOpensOnlyAfterCronHasInstalledMoodle(t *testing.T) {
+	spec := devSpec(t, nil)
+	rec := mustRun(t, "dev", nil)
+	cs := containers(t, rec)
+	cron := cs["cron"]
+	if !field(cron.Inputs, "wait").BoolValue() || field(cron.Inputs, "waitTimeout").NumberValue() < 600 {
+		t.Errorf("the deployment does not wait for cron's install: wait=%v waitTimeout=%v",
+			field(cron.Inputs, "wait"), field(cron.Inputs, "waitTimeout"))
+	}
+	if got := list(field(cron.Inputs, "healthcheck", "tests")); !slices.Contains(got, "cron") {
+		t.Errorf("cron health check %v does not check the install hook", got)
+	}
+	lb := cs["lb"]
+	for _, key := range append(spec.AppNodes(), "cron") {
+		if !dependsOn(lb, devPrefix+key) {
+			t.Errorf("the load balancer does not wait for %s; depends on %v", key, lb.DependsOn)
+		}
+	}
+	for _, key := range append(spec.AppNodes(), "cron") {
+		for _, backend := range []string{"db", "redis"} {
+			if !dependsOn(cs[key], devPrefix+backend) {
+				t.Errorf("%s starts without waiting for %s", key, backend)
+			}
+		}
+		if field(cs[key].Inputs, "wait").BoolValue() && key != "cron" {
+			t.Errorf("%s makes the deployment wait", key)
+		}
+	}
+	for _, backend := range []string{"db", "redis"} {
+		if !field(cs[backend].Inputs, "wait").BoolValue() {
+			t.Errorf("%s is not waited for", backend)
+		}
+	}
+}
+
+func TestDevChildrenAreParentedToTheCluster(t *testing.T) {
+	rec := mustRun(t, "dev", pgbouncerEdits)
+	for _, res := range rec.resources {
+		if res.Type == tCluster {
+			continue
+		}
+		if !strings.HasSuffix(res.Parent, "::"+tCluster+"::moodle-dev") {
+			t.Errorf("%s (%s) has parent %q, want the cluster", res.Name, res.Type, res.Parent)
+		}
+		if !strings.HasPrefix(res.Name, devPrefix) {
+			t.Errorf("%s is not named after the cluster", res.Name)
+		}
+	}
+}
