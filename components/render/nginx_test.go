@@ -23,7 +23,7 @@ func TestNginxLoadBalancerHasOneServerLinePerBackend(t *testing.T) {
 				}
 			}
 			upstream := blockAfter(t, conf, "upstream moodle_backend {")
-			for _, want := range []string{"least_conn;", "keepalive 32;"} {
+			for _, want := range []string{"least_conn;", "zone moodle_backend 64k;", "keepalive 32;"} {
 				if !strings.Contains(upstream, want) {
 					t.Errorf("upstream lacks %q:\n%s", want, upstream)
 				}
