@@ -2,10 +2,6 @@ package render
 
 import "github.com/moodle-cluster/moodle-pulumi/components/topology"
 
-// cachePrefix keeps the MUC application cache's Redis keys apart from the
-// sessions' (Spec.Cache.SessionPrefix) in the same Redis database.
-const cachePrefix = "mdl_muc_"
-
 // systemCABundle is the Debian trust store in the app image, which verifies
 // ElastiCache's certificates.
 const systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
@@ -68,7 +64,7 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		Redis:              e.Redis,
 		SessionDB:          s.Cache.SessionDB,
 		SessionPrefix:      s.Cache.SessionPrefix,
-		CachePrefix:        cachePrefix,
+		CachePrefix:        s.Cache.CachePrefix,
 		LockExpire:         s.Web.FastCGIReadTimeout,
 		RedisTLS:           s.Cache.TLS,
 		SystemCABundle:     systemCABundle,

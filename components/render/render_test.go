@@ -184,3 +184,13 @@ func TestNgxValueQuotesOnlyWhatNginxWouldSplit(t *testing.T) {
 		}
 	}
 }
+
+// assertContains reports every wanted line or fragment that text lacks.
+func assertContains(t *testing.T, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func devSpec() topology.Spec {
 		Cache: topology.Cache{
 			Version:   "7",
 			Resources: topology.Resources{CPUs: 1, MemoryMB: 512, ReservedCPUs: 0.5, ReservedMemoryMB: 256},
-			SessionDB: 0, CacheDB: 1, SessionPrefix: "mdl_sess_",
+			SessionDB: 0, SessionPrefix: "mdl_sess_", CachePrefix: "mdl_muc_",
 		},
 		Storage: topology.Storage{Kind: topology.StorageVolume},
 		Cron: topology.Cron{

@@ -182,10 +182,13 @@ type Database struct {
 type Cache struct {
 	Version string `json:"version"`
 	Resources
-	// SessionDB and CacheDB are Redis logical database numbers; they differ.
+	// SessionDB is the Redis logical database the sessions live in.
 	SessionDB     int    `json:"sessionDb"`
-	CacheDB       int    `json:"cacheDb"`
 	SessionPrefix string `json:"sessionPrefix"`
+	// CachePrefix keys the MUC application cache. Moodle's Redis cache store cannot
+	// select a logical database, so the cache is kept apart from the sessions by key
+	// prefix: purging a cache deletes only keys under its own prefix.
+	CachePrefix string `json:"cachePrefix"`
 	// TLS makes Moodle connect with TLS (ElastiCache in-transit encryption).
 	TLS bool `json:"tls"`
 	// NodeType and Replicas (nodes per replication group) are AWS only.

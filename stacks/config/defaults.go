@@ -85,7 +85,7 @@ func shared(t topology.Target) topology.Spec {
 		},
 		Cache: topology.Cache{
 			SessionDB:     0,
-			CacheDB:       1,
+			CachePrefix:   "mdl_muc_",
 			SessionPrefix: "mdl_sess_",
 		},
 		Cron: topology.Cron{

@@ -113,9 +113,9 @@ func TestDefaultsPerTarget(t *testing.T) {
 			d := s.Database
 			return [5]any{d.InstanceClass, d.StorageGB, d.MaxStorageGB, d.BackupRetentionDays, d.MultiAZ}
 		}},
-		{"cache", [5]any{"7.2", 0, 1, "mdl_sess_", false}, [5]any{"7.1", 0, 1, "mdl_sess_", true}, func(s topology.Spec) any {
+		{"cache", [5]any{"7.2", 0, "mdl_muc_", "mdl_sess_", false}, [5]any{"7.1", 0, "mdl_muc_", "mdl_sess_", true}, func(s topology.Spec) any {
 			c := s.Cache
-			return [5]any{c.Version, c.SessionDB, c.CacheDB, c.SessionPrefix, c.TLS}
+			return [5]any{c.Version, c.SessionDB, c.CachePrefix, c.SessionPrefix, c.TLS}
 		}},
 		{"cache limits", topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.5, ReservedMemoryMB: 512},
 			topology.Resources{}, func(s topology.Spec) any { return s.Cache.Resources }},

@@ -382,12 +382,14 @@ func (p *problems) database(s topology.Spec) {
 func (p *problems) cache(s topology.Spec) {
 	c := s.Cache
 	p.intRange("cache.sessionDb", c.SessionDB, 0, 15)
-	p.intRange("cache.cacheDb", c.CacheDB, 0, 15)
-	if c.SessionDB == c.CacheDB {
-		p.add("cache.cacheDb", c.CacheDB, "equals cache.sessionDb; sessions and the MUC cache need different Redis databases so that a cache purge never drops sessions")
-	}
 	if !redisPrefix.MatchString(c.SessionPrefix) {
 		p.add("cache.sessionPrefix", c.SessionPrefix, "allowed: 1-64 letters, digits and _ : . -")
+	}
+	if !redisPrefix.MatchString(c.CachePrefix) {
+		p.add("cache.cachePrefix", c.CachePrefix, "allowed: 1-64 letters, digits and _ : . -")
+	}
+	if strings.HasPrefix(c.SessionPrefix, c.CachePrefix) || strings.HasPrefix(c.CachePrefix, c.SessionPrefix) {
+		p.add("cache.cachePrefix", c.CachePrefix, "overlaps cache.sessionPrefix %q; sessions and the MUC cache need disjoint key prefixes so that a cache purge never drops sessions", c.SessionPrefix)
 	}
 	if s.Target == topology.TargetDocker {
 		if !majorMinor.MatchString(c.Version) {

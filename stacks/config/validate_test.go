@@ -147,8 +147,12 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:database.name = "moodle-db": allowed: a PostgreSQL identifier`}},
 
 		// cache
-		{"sessions share the cache database", with(dockerStack(), "cache", `{"cacheDb": 0}`), []string{
-			"moodle:cache.cacheDb = 0: equals cache.sessionDb; sessions and the MUC cache need different Redis databases so that a cache purge never drops sessions"}},
+		{"sessions share the cache prefix", with(dockerStack(), "cache", `{"cachePrefix": "mdl_sess_"}`), []string{
+			`moodle:cache.cachePrefix = "mdl_sess_": overlaps cache.sessionPrefix "mdl_sess_"; sessions and the MUC cache need disjoint key prefixes so that a cache purge never drops sessions`}},
+		{"cache prefix covers the sessions", with(dockerStack(), "cache", `{"cachePrefix": "mdl_"}`), []string{
+			`moodle:cache.cachePrefix = "mdl_": overlaps cache.sessionPrefix "mdl_sess_"`}},
+		{"cache prefix with a space", with(dockerStack(), "cache", `{"cachePrefix": "muc cache"}`), []string{
+			`moodle:cache.cachePrefix = "muc cache": allowed: 1-64 letters, digits and _ : . -`}},
 		{"redis database out of range", with(dockerStack(), "cache", `{"sessionDb": 16}`), []string{
 			"moodle:cache.sessionDb = 16: allowed: 0..15"}},
 		{"redis without tls on aws", with(awsStack(), "cache", `{"tls": false}`), []string{
@@ -259,11 +263,11 @@ func TestInvalidConfigIsReported(t *testing.T) {
 func TestSeveralProblemsAreReportedTogether(t *testing.T) {
 	_, err := load(with(dockerStack(),
 		"app", `{"replicas": 0}`,
-		"cache", `{"cacheDb": 0}`,
+		"cache", `{"cachePrefix": "mdl_sess_"}`,
 		"storage", `{"kind": "efs"}`))
 	assertProblems(t, err,
 		"moodle:app.replicas = 0: allowed: 1..50",
-		"moodle:cache.cacheDb = 0: equals cache.sessionDb",
+		`moodle:cache.cachePrefix = "mdl_sess_": overlaps cache.sessionPrefix`,
 		`moodle:storage.kind = "efs": allowed: volume, nfs`)
 	if msg := err.Error(); !strings.HasPrefix(msg, "invalid stack config (3 problems):\n  - moodle:") || strings.Count(msg, "\n  - ") != 3 {
 		t.Errorf("message layout:\n%s", msg)
