@@ -195,6 +195,7 @@ func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB int
 	var out strings.Builder
 	fmt.Fprintf(&out, "## Load balancer against direct FastCGI\n\n")
 	c := loopback.StartCluster(r)
+	c.MarkInstalled()
 	pools := make([]render.HostPort, len(c.Nodes))
 	ports := make([]int, len(c.Nodes))
 	var portList []string

@@ -162,6 +162,26 @@ func TestNginxRoutesEachPathToTheIntendedLocation(t *testing.T) {
 	}
 }
 
+// Until the cron runner has installed the site, PHP answers 503 (no web installer
+// for the first visitor) while the health endpoints keep answering, so the ALB and
+// Docker do not kill nodes that wait for the install.
+func TestNginxClosesPHPUntilTheSiteIsInstalled(t *testing.T) {
+	s := devSpec()
+	guard := "if (!-f /var/www/moodledata/.moodle-installed) {\n            return 503;\n        }"
+	for name, conf := range map[string]string{"lb": NginxLoadBalancer(s, devBackends(s)), "node": NginxNode(s)} {
+		t.Run(name, func(t *testing.T) {
+			if php := blockAfter(t, conf, "location ~ [^/]\\.php(/|$) {"); !strings.Contains(php, guard) {
+				t.Errorf("the PHP location has no install guard:\n%s", php)
+			}
+			for _, path := range []string{HealthPath, FPMPingPath} {
+				if body := blockAfter(t, conf, "location = "+path+" {"); strings.Contains(body, ".moodle-installed") {
+					t.Errorf("%s waits for the install; health checks would fail during it", path)
+				}
+			}
+		})
+	}
+}
+
 func TestNginxStatusEndpointsAreRestricted(t *testing.T) {
 	s := devSpec()
 	s.Web.StatusAllow = []string{"127.0.0.1", "10.0.0.0/8"}

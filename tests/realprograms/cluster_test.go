@@ -35,6 +35,8 @@ func TestLoopbackCluster(t *testing.T) {
 	}
 	t.Logf("cluster up in %s: load balancer %s, nodes %v", time.Since(start).Round(time.Millisecond), c.URL, c.Ports())
 
+	// The cron runner goes first: until its install step has run, PHP is closed.
+	t.Run("of two cron runners exactly one runs cron and opens the site", func(t *testing.T) { singleCronRunner(t, c) })
 	t.Run("requests spread over every app node", func(t *testing.T) { requestsSpread(t, c) })
 	t.Run("every node queries PostgreSQL with the secret password", func(t *testing.T) { databaseFromEveryNode(t, c) })
 	t.Run("a session started on one node is read on another", func(t *testing.T) { sessionAcrossNodes(t, c) })
@@ -43,7 +45,6 @@ func TestLoopbackCluster(t *testing.T) {
 	t.Run("denied paths answer 404", func(t *testing.T) { deniedPaths(t, c) })
 	t.Run("a killed node drops out and comes back", func(t *testing.T) { nodeFailover(t, c) })
 	t.Run("sessions survive a Redis restart", func(t *testing.T) { sessionsSurviveRedisRestart(t, c) })
-	t.Run("of two cron runners exactly one runs cron", func(t *testing.T) { singleCronRunner(t, c) })
 }
 
 // probe is the JSON every probe action answers with.
@@ -531,8 +532,20 @@ func sessionsSurviveRedisRestart(t *testing.T, c *loopback.Cluster) {
 }
 
 // singleCronRunner starts two runners at once on the shared dataroot. One holds the
-// lock, runs the install hook once and cron.php; the other exits 0 at once.
+// lock, runs the install hook once and cron.php; the other exits 0 at once. Before
+// that, on the fresh cluster, PHP answers 503 while the health endpoints answer;
+// after the hook it answers.
 func singleCronRunner(t *testing.T, c *loopback.Cluster) {
+	for path, want := range map[string]int{
+		"/probe.php?action=node": http.StatusServiceUnavailable,
+		"/install.php":           http.StatusNotFound,
+		render.HealthPath:        http.StatusOK,
+		render.FPMPingPath:       http.StatusOK,
+	} {
+		if got := statusOf(t, c.URL+path); got != want {
+			t.Errorf("before the install: GET %s answers %d, want %d", path, got, want)
+		}
+	}
 	dir := filepath.Join(c.Root, "cron")
 	hookLog := filepath.Join(c.Spec.Paths.DataRoot, "probe-install-hook.log")
 	cronLog := filepath.Join(c.Spec.Paths.DataRoot, "probe-cron-runs.log")
@@ -584,6 +597,21 @@ func singleCronRunner(t *testing.T, c *loopback.Cluster) {
 	if hooks := lines(hookLog); len(hooks) != 1 || hooks[0] != strconv.Itoa(running.Pid()) {
 		t.Errorf("the install hook ran as %q, want once by %d", hooks, running.Pid())
 	}
+	if got := statusOf(t, c.URL+"/probe.php?action=node"); got != http.StatusOK {
+		t.Errorf("after the install: GET /probe.php answers %d, want 200", got)
+	}
+}
+
+// statusOf returns the status a plain GET of url answers with.
+func statusOf(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // writeRunnerFiles writes the rendered runner and an install hook that records the

@@ -109,15 +109,16 @@ CREATE DATABASE :"db" OWNER :"user";`, "user="+spec.Database.User, "password="+s
 	}
 	c.LB = StartNginx(t, filepath.Join(root, "lb"), "nginx-lb", render.NginxLoadBalancer(spec, backends), webPort, c.As)
 	c.LBErrorLog = NginxErrorLog(filepath.Join(root, "lb"))
-	c.LB.WaitFor(t, 15*time.Second, "the probe through the load balancer", func() error {
-		resp, err := http.Get(c.URL + "/probe.php")
+	// php-fpm's ping, not a PHP page: PHP stays closed until the site is installed.
+	c.LB.WaitFor(t, 15*time.Second, "php-fpm through the load balancer", func() error {
+		resp, err := http.Get(c.URL + render.FPMPingPath)
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			return fmt.Errorf("probe answered %s: %s\nnode logs:\n%s", resp.Status, body, c.nodeLogs())
+			return fmt.Errorf("php-fpm ping answered %s: %s\nnode logs:\n%s", resp.Status, body, c.nodeLogs())
 		}
 		return nil
 	})
@@ -156,6 +157,13 @@ func (c *Cluster) layOut(e render.Endpoints) {
 	write(t, filepath.Join(c.IniDir(), "zz-moodle.ini"), render.PHPIni(c.Spec), 0o644)
 	mkdirs(t, c.Spec.Paths.DataRoot, c.Spec.Paths.LocalCacheDir)
 	c.As.Own(t, c.Spec.Paths.DataRoot, c.Spec.Paths.LocalCacheDir)
+}
+
+// MarkInstalled does what the cron runner does once the install hook has succeeded:
+// it writes the marker that opens PHP on the web servers.
+func (c *Cluster) MarkInstalled() {
+	c.t.Helper()
+	write(c.t, c.Spec.Paths.InstalledMarker(), "", 0o644)
 }
 
 // IniDir holds the rendered php.ini.
