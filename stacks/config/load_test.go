@@ -202,8 +202,8 @@ func TestOverridesMergeOverDefaults(t *testing.T) {
 			func(s topology.Spec) (any, any) {
 				return s.App.PHPFPM, topology.PHPFPM{MaxRequests: 1000, WorkerMemoryMB: 96, ReserveMemoryMB: 192}
 			}},
-		{"explicit 0 is kept (read replicas off on aws)",
-			with(awsStack(), "database", `{"readReplicas": 0}`),
+		{"explicit 0 is kept (read replicas off on an unprotected aws stack)",
+			with(awsStack(), "database", `{"readReplicas": 0}`, "aws", `{"certificateArn": "`+testCertificate+`", "protect": false}`),
 			func(s topology.Spec) (any, any) { return s.Database.ReadReplicas, 0 }},
 		{"null keeps the default",
 			with(dockerStack(), "app", `{"replicas": null}`),

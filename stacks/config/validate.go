@@ -369,6 +369,11 @@ func (p *problems) database(s topology.Spec) {
 		}
 		return
 	}
+	// A protected stack is a production site: the read replica carries the safe reads
+	// and is the warm copy a failed Multi-AZ pair can be rebuilt from.
+	if s.AWS.Protect && d.ReadReplicas == 0 {
+		p.add("database.readReplicas", d.ReadReplicas, "a protected (production) aws stack needs at least one read replica; allowed: 1..%d, or aws.protect false for a test stack", maxReadReplicas)
+	}
 	if !instanceClass.MatchString(d.InstanceClass) {
 		p.add("database.instanceClass", d.InstanceClass, "allowed: an RDS instance class such as db.r6g.large")
 	}

@@ -139,6 +139,8 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			"moodle:database.readReplicas = 6: allowed: 0..5"}},
 		{"negative read replicas", with(awsStack(), "database", `{"readReplicas": -1}`), []string{
 			"moodle:database.readReplicas = -1: allowed: 0..5"}},
+		{"production stack without a read replica", with(awsStack(), "database", `{"readReplicas": 0}`), []string{
+			"moodle:database.readReplicas = 0: a protected (production) aws stack needs at least one read replica; allowed: 1..5, or aws.protect false for a test stack"}},
 		{"short backups", with(awsStack(), "database", `{"backupRetentionDays": 3}`), []string{
 			"moodle:database.backupRetentionDays = 3: allowed: 7..35"}},
 		{"no storage autoscaling headroom", with(awsStack(), "database", `{"storageGb": 500, "maxStorageGb": 500}`), []string{

@@ -1017,6 +1017,8 @@ func TestProdConfigErrorsRegisterNothing(t *testing.T) {
 		{"no certificate", "aws.certificateArn", map[string]any{"aws.certificateArn": nil}},
 		{"a single zone cannot be Multi-AZ", "aws.azCount", map[string]any{"aws.azCount": 1}},
 		{"backups kept less than a week", "database.backupRetentionDays", map[string]any{"database.backupRetentionDays": 3}},
+		{"no read replica", "database.readReplicas", map[string]any{"database.readReplicas": 0}},
+		{"no app node", "app.replicas", map[string]any{"app.replicas": 0}},
 		{"Redis without a replica cannot fail over", "cache.replicas", map[string]any{"cache.replicas": 1}},
 		{"Redis without TLS", "cache.tls", map[string]any{"cache.tls": false}},
 		{"logs kept a week", "aws.logRetentionDays", map[string]any{"aws.logRetentionDays": 7}},
