@@ -136,7 +136,7 @@ func TestDefaultsPerTarget(t *testing.T) {
 		{"paths", topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
 			topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
 			func(s topology.Spec) any { return s.Paths }},
-		{"moodle", [2]string{"5.1", topology.CodeBuild}, [2]string{"5.1", topology.CodeBuild}, func(s topology.Spec) any {
+		{"moodle", [2]string{"5.1", topology.CodeBuild}, [2]string{"5.1", topology.CodeImage}, func(s topology.Spec) any {
 			return [2]string{s.Moodle.Version, s.Moodle.CodeSource}
 		}},
 		{"images", topology.Images{App: "moodle-cluster/app:5.1", Web: "moodle-cluster/app:5.1", Database: "postgres:16.6-bookworm", Cache: "redis:7.2.7-alpine", PgBouncer: "edoburu/pgbouncer:v1.25.1-p0"},

@@ -52,7 +52,9 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"code source unknown", with(dockerStack(), "moodle", `{"codeSource": "git"}`), []string{
 			`moodle:moodle.codeSource = "git": allowed: build, image, hostPath`}},
 		{"host path on aws", with(awsStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle"}`), []string{
-			`moodle:moodle.codeSource = "hostPath": allowed: build, image`}},
+			`moodle:moodle.codeSource = "hostPath": allowed on aws: image (ECS pulls images.app from a registry: build docker/Dockerfile and push it to ECR)`}},
+		{"build on aws", with(awsStack(), "moodle", `{"codeSource": "build"}`), []string{
+			`moodle:moodle.codeSource = "build": allowed on aws: image`}},
 		{"host path missing", with(dockerStack(), "moodle", `{"codeSource": "hostPath"}`), []string{
 			"moodle:moodle.hostPath: not set; codeSource hostPath needs the absolute path of the Moodle folder on the Docker host"}},
 		{"host path relative", with(dockerStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "./html"}`), []string{
