@@ -3,8 +3,25 @@ package stacks
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 // deployAWS provisions spec on AWS and exports the stack outputs.
-func deployAWS(ctx *pulumi.Context, spec topology.Spec) error { return nil }
+func deployAWS(ctx *pulumi.Context, spec topology.Spec) error {
+	cluster, err := awscloud.NewCluster(ctx, "moodle", &awscloud.ClusterArgs{Spec: spec})
+	if err != nil {
+		return err
+	}
+	ctx.Export("siteUrl", cluster.SiteURL)
+	ctx.Export("loadBalancerDns", cluster.LoadBalancerDNS)
+	ctx.Export("databaseAddress", cluster.DatabaseAddress)
+	ctx.Export("replicaAddresses", cluster.ReplicaAddresses)
+	ctx.Export("redisAddress", cluster.RedisAddress)
+	ctx.Export("fileSystemId", cluster.FileSystemID)
+	ctx.Export("bucketName", cluster.BucketName)
+	ctx.Export("ecsClusterName", cluster.ECSClusterName)
+	ctx.Export("alarmTopicArn", cluster.AlarmTopicARN)
+	ctx.Export("dashboardName", cluster.DashboardName)
+	return nil
+}

@@ -87,7 +87,7 @@ func TestConfigPHPSiteSettingsFollowTheSiteURL(t *testing.T) {
 
 func TestConfigPHPDirectoriesSharedAndLocal(t *testing.T) {
 	conf := ConfigPHP(devSpec(), devEndpoints())
-	for _, want := range []string{
+	assertContains(t, conf,
 		"$CFG->dataroot      = '/var/www/moodledata';",
 		"$CFG->cachedir      = '/var/www/moodledata/cache';",
 		"$CFG->tempdir       = '/var/www/moodledata/temp';",
@@ -99,11 +99,7 @@ func TestConfigPHPDirectoriesSharedAndLocal(t *testing.T) {
 		"$CFG->disableupdateautodeploy = true;",
 		"$CFG->routerconfigured = true;",
 		"require_once('/var/www/moodle/public/lib/setup.php');",
-	} {
-		if !strings.Contains(conf, want) {
-			t.Errorf("missing %q", want)
-		}
-	}
+	)
 	if !strings.HasSuffix(conf, "require_once('/var/www/moodle/public/lib/setup.php');\n") {
 		t.Error("config.php does not end by loading Moodle")
 	}
@@ -112,7 +108,7 @@ func TestConfigPHPDirectoriesSharedAndLocal(t *testing.T) {
 func TestConfigPHPRedisSessionsKeptApartFromCache(t *testing.T) {
 	s := devSpec()
 	conf := ConfigPHP(s, devEndpoints())
-	for _, want := range []string{
+	assertContains(t, conf,
 		`$CFG->session_handler_class = '\\core\\session\\redis';`,
 		"$CFG->session_redis_host = 'redis';",
 		"$CFG->session_redis_port = 6379;",
@@ -122,11 +118,7 @@ func TestConfigPHPRedisSessionsKeptApartFromCache(t *testing.T) {
 		"$CFG->session_redis_acquire_lock_timeout = 120;",
 		"$CFG->session_redis_acquire_lock_warn = 10;",
 		"'prefix' => 'mdl_muc_',",
-	} {
-		if !strings.Contains(conf, want) {
-			t.Errorf("missing %q", want)
-		}
-	}
+	)
 	s.Cache.CachePrefix = "site_muc_"
 	if conf := ConfigPHP(s, devEndpoints()); !strings.Contains(conf, "'prefix' => 'site_muc_',") {
 		t.Error("the MUC store does not use cache.cachePrefix")
@@ -136,14 +128,10 @@ func TestConfigPHPRedisSessionsKeptApartFromCache(t *testing.T) {
 	}
 	s.Cache.TLS = true
 	tls := ConfigPHP(s, devEndpoints())
-	for _, want := range []string{
+	assertContains(t, tls,
 		"$CFG->session_redis_encrypt = ['verify_peer' => true, 'verify_peer_name' => true];",
 		"'encryption' => true,",
-	} {
-		if !strings.Contains(tls, want) {
-			t.Errorf("with TLS, missing %q", want)
-		}
-	}
+	)
 	if strings.Contains(tls, "'stream' =>") {
 		t.Error("session_redis_encrypt is wrapped in 'stream': Moodle adds that itself")
 	}

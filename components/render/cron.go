@@ -5,18 +5,19 @@ import "github.com/moodle-cluster/moodle-pulumi/components/topology"
 type cronData struct {
 	EnvPHPBin, EnvInstallHook string
 	InstallHook, CronScript   string
-	LockFile                  string
+	LockFile, InstalledMarker string
 	Interval, RunTimeout      int
 }
 
 func cronRunner(s topology.Spec) string {
 	return execute("cron-runner.sh.tmpl", cronData{
-		EnvPHPBin:      EnvPHPBin,
-		EnvInstallHook: EnvInstallHook,
-		InstallHook:    InstallHookPath,
-		CronScript:     MoodleFile(s, "admin/cli/cron.php"),
-		LockFile:       s.Paths.CronLockFile(),
-		Interval:       s.Cron.IntervalSeconds,
-		RunTimeout:     s.Cron.RunTimeoutSeconds,
+		EnvPHPBin:       EnvPHPBin,
+		EnvInstallHook:  EnvInstallHook,
+		InstallHook:     InstallHookPath,
+		CronScript:      MoodleFile(s, "admin/cli/cron.php"),
+		LockFile:        s.Paths.CronLockFile(),
+		InstalledMarker: s.Paths.InstalledMarker(),
+		Interval:        s.Cron.IntervalSeconds,
+		RunTimeout:      s.Cron.RunTimeoutSeconds,
 	})
 }

@@ -30,6 +30,8 @@ type nginxData struct {
 	Scheme          string
 	SitePort        int
 
+	InstalledMarker string
+
 	HealthPath, NginxStatusPath, FPMStatusPath, FPMPingPath, DataRootAlias string
 }
 
@@ -54,6 +56,7 @@ func nginx(s topology.Spec, upstream []HostPort, pass string, edge bool) string 
 		HTTPS:           s.HTTPS(),
 		Scheme:          scheme,
 		SitePort:        sitePort(s),
+		InstalledMarker: s.Paths.InstalledMarker(),
 		HealthPath:      HealthPath,
 		NginxStatusPath: NginxStatusPath,
 		FPMStatusPath:   FPMStatusPath,

@@ -87,7 +87,7 @@ func TestCronRunnerRunsCronOnceAtATime(t *testing.T) {
 	s := devSpec()
 	s.Cron.IntervalSeconds, s.Cron.RunTimeoutSeconds = 90, 1800
 	sh := CronRunner(s)
-	for _, want := range []string{
+	assertContains(t, sh,
 		"#!/bin/sh\n",
 		"CRON_SCRIPT='/var/www/moodle/public/admin/cli/cron.php'\n",
 		"LOCK_FILE='/var/www/moodledata/.cron-runner.lock'\n",
@@ -98,11 +98,8 @@ func TestCronRunnerRunsCronOnceAtATime(t *testing.T) {
 		"if ! flock -n 9; then",
 		`timeout -k "$KILL_AFTER" "$RUN_TIMEOUT" "$PHP_BIN" "$CRON_SCRIPT"`,
 		"trap on_signal TERM INT HUP",
-	} {
-		if !strings.Contains(sh, want) {
-			t.Errorf("missing %q", want)
-		}
-	}
+		"INSTALLED_MARKER='/var/www/moodledata/.moodle-installed'\n",
+	)
 	// The runner takes the lock before it runs anything, and exits 0 without
 	// running anything when another runner holds it.
 	lock := strings.Index(sh, "if ! flock -n 9; then")
@@ -111,6 +108,14 @@ func TestCronRunnerRunsCronOnceAtATime(t *testing.T) {
 	}
 	if !strings.Contains(sh[lock:], "not running cron\"\n    exit 0\n") {
 		t.Error("a runner that cannot lock does not exit 0")
+	}
+	// The site opens only once the hook has succeeded: a failed hook exits before
+	// the marker is written, and cron starts only after it.
+	failed := strings.Index(sh, `log "the install/upgrade hook failed`)
+	marker := strings.Index(sh, `touch "$INSTALLED_MARKER"`)
+	loop := strings.Index(sh, `while [ "$stopping" -eq 0 ]; do`)
+	if !(failed < marker && marker < loop) {
+		t.Errorf("marker written at %d, want after the hook's failure exit (%d) and before the cron loop (%d)", marker, failed, loop)
 	}
 }
 
@@ -181,6 +186,16 @@ func TestNgxValueQuotesOnlyWhatNginxWouldSplit(t *testing.T) {
 	} {
 		if got := ngxValue(in); got != want {
 			t.Errorf("ngxValue(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// assertContains reports every wanted line or fragment that text lacks.
+func assertContains(t *testing.T, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q", want)
 		}
 	}
 }

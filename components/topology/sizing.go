@@ -117,6 +117,11 @@ func (p Paths) TempDir() string       { return p.DataRoot + "/temp" }
 func (p Paths) CacheDir() string      { return p.DataRoot + "/cache" }
 func (p Paths) BackupTempDir() string { return p.DataRoot + "/temp/backup" }
 
+// InstalledMarker exists once the cron runner has installed (or upgraded) the site.
+// Until then the web servers answer 503 for PHP, so nobody can reach Moodle's web
+// installer during the first deployment and claim the admin account.
+func (p Paths) InstalledMarker() string { return p.DataRoot + "/.moodle-installed" }
+
 // CronLockFile is the lock the cron runner holds for its whole life. It lives in the
 // shared dataroot so that two runners on two hosts exclude each other too.
 func (p Paths) CronLockFile() string { return p.DataRoot + "/.cron-runner.lock" }

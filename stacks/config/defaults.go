@@ -129,6 +129,8 @@ func dockerBase() topology.Spec {
 
 func awsBase() topology.Spec {
 	s := shared(topology.TargetAWS)
+	// ECS runs what a registry holds; nothing is built during a deployment.
+	s.Moodle.CodeSource = topology.CodeImage
 	s.App.MinReplicas = 2
 	s.App.MaxReplicas = 10
 	s.App.LaunchType = topology.LaunchFargate

@@ -136,7 +136,7 @@ func TestDefaultsPerTarget(t *testing.T) {
 		{"paths", topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
 			topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
 			func(s topology.Spec) any { return s.Paths }},
-		{"moodle", [2]string{"5.1", topology.CodeBuild}, [2]string{"5.1", topology.CodeBuild}, func(s topology.Spec) any {
+		{"moodle", [2]string{"5.1", topology.CodeBuild}, [2]string{"5.1", topology.CodeImage}, func(s topology.Spec) any {
 			return [2]string{s.Moodle.Version, s.Moodle.CodeSource}
 		}},
 		{"images", topology.Images{App: "moodle-cluster/app:5.1", Web: "moodle-cluster/app:5.1", Database: "postgres:16.6-bookworm", Cache: "redis:7.2.7-alpine", PgBouncer: "edoburu/pgbouncer:v1.25.1-p0"},
@@ -202,8 +202,8 @@ func TestOverridesMergeOverDefaults(t *testing.T) {
 			func(s topology.Spec) (any, any) {
 				return s.App.PHPFPM, topology.PHPFPM{MaxRequests: 1000, WorkerMemoryMB: 96, ReserveMemoryMB: 192}
 			}},
-		{"explicit 0 is kept (read replicas off on aws)",
-			with(awsStack(), "database", `{"readReplicas": 0}`),
+		{"explicit 0 is kept (read replicas off on an unprotected aws stack)",
+			with(awsStack(), "database", `{"readReplicas": 0}`, "aws", `{"certificateArn": "`+testCertificate+`", "protect": false}`),
 			func(s topology.Spec) (any, any) { return s.Database.ReadReplicas, 0 }},
 		{"null keeps the default",
 			with(dockerStack(), "app", `{"replicas": null}`),

@@ -135,11 +135,13 @@ func (p *problems) moodle(s topology.Spec) {
 	if major, minor, ok := release(m.Version); !ok || major < 5 || (major == 5 && minor < 1) {
 		p.add("moodle.version", m.Version, "allowed: a Moodle release 5.1 or newer (the public/ web root), e.g. 5.1 or 5.1.3")
 	}
-	sources := []string{topology.CodeBuild, topology.CodeImage, topology.CodeHostPath}
 	if s.Target == topology.TargetAWS {
-		sources = sources[:2]
+		if m.CodeSource != topology.CodeImage {
+			p.add("moodle.codeSource", m.CodeSource, "allowed on aws: image (ECS pulls images.app from a registry: build docker/Dockerfile and push it to ECR)")
+		}
+	} else {
+		p.oneOf("moodle.codeSource", m.CodeSource, topology.CodeBuild, topology.CodeImage, topology.CodeHostPath)
 	}
-	p.oneOf("moodle.codeSource", m.CodeSource, sources...)
 	switch {
 	case m.CodeSource == topology.CodeHostPath && s.Target == topology.TargetDocker && m.HostPath == "":
 		p.add("moodle.hostPath", nil, "not set; codeSource hostPath needs the absolute path of the Moodle folder on the Docker host")
@@ -368,6 +370,11 @@ func (p *problems) database(s topology.Spec) {
 			p.resources("database.pgbouncer", d.PgBouncer, 16)
 		}
 		return
+	}
+	// A protected stack is a production site: the read replica carries the safe reads
+	// and is the warm copy a failed Multi-AZ pair can be rebuilt from.
+	if s.AWS.Protect && d.ReadReplicas == 0 {
+		p.add("database.readReplicas", d.ReadReplicas, "a protected (production) aws stack needs at least one read replica; allowed: 1..%d, or aws.protect false for a test stack", maxReadReplicas)
 	}
 	if !instanceClass.MatchString(d.InstanceClass) {
 		p.add("database.instanceClass", d.InstanceClass, "allowed: an RDS instance class such as db.r6g.large")

@@ -52,7 +52,9 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"code source unknown", with(dockerStack(), "moodle", `{"codeSource": "git"}`), []string{
 			`moodle:moodle.codeSource = "git": allowed: build, image, hostPath`}},
 		{"host path on aws", with(awsStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle"}`), []string{
-			`moodle:moodle.codeSource = "hostPath": allowed: build, image`}},
+			`moodle:moodle.codeSource = "hostPath": allowed on aws: image (ECS pulls images.app from a registry: build docker/Dockerfile and push it to ECR)`}},
+		{"build on aws", with(awsStack(), "moodle", `{"codeSource": "build"}`), []string{
+			`moodle:moodle.codeSource = "build": allowed on aws: image`}},
 		{"host path missing", with(dockerStack(), "moodle", `{"codeSource": "hostPath"}`), []string{
 			"moodle:moodle.hostPath: not set; codeSource hostPath needs the absolute path of the Moodle folder on the Docker host"}},
 		{"host path relative", with(dockerStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "./html"}`), []string{
@@ -139,6 +141,8 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			"moodle:database.readReplicas = 6: allowed: 0..5"}},
 		{"negative read replicas", with(awsStack(), "database", `{"readReplicas": -1}`), []string{
 			"moodle:database.readReplicas = -1: allowed: 0..5"}},
+		{"production stack without a read replica", with(awsStack(), "database", `{"readReplicas": 0}`), []string{
+			"moodle:database.readReplicas = 0: a protected (production) aws stack needs at least one read replica; allowed: 1..5, or aws.protect false for a test stack"}},
 		{"short backups", with(awsStack(), "database", `{"backupRetentionDays": 3}`), []string{
 			"moodle:database.backupRetentionDays = 3: allowed: 7..35"}},
 		{"no storage autoscaling headroom", with(awsStack(), "database", `{"storageGb": 500, "maxStorageGb": 500}`), []string{

@@ -2,16 +2,99 @@ package stack_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
-// awsOutputs returns what the AWS provider computes on create.
+// The account, region and zones the AWS mocks answer with.
+const (
+	mockAccount   = "123456789012"
+	mockRegion    = "eu-west-1"
+	mockVPCCIDR   = "10.20.0.0/16" // an existing VPC's range (aws.vpcId)
+	mockAMI       = "ami-0ecs0optimised0"
+	mockELBAcount = "156460612806"
+)
+
+var mockZones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
+
+// awsOutputs returns what the AWS provider computes on create: ARNs, autonamed
+// names, endpoints and the CloudWatch dimension suffixes. Values derive from the
+// resource name, so a test can tell which resource an endpoint belongs to.
 func awsOutputs(token, name string, inputs resource.PropertyMap) resource.PropertyMap {
-	return nil
+	out := resource.PropertyMap{}
+	set := func(k, v string) {
+		if _, ok := inputs[resource.PropertyKey(k)]; !ok {
+			out[resource.PropertyKey(k)] = resource.NewStringProperty(v)
+		}
+	}
+	set("arn", mockARN(token, name))
+	set("name", name+"-a1b2c3")
+	switch token {
+	case "aws:rds/instance:Instance":
+		set("identifier", name+"-a1b2c3")
+		set("address", name+".c0ffee.eu-west-1.rds.amazonaws.com")
+		set("endpoint", name+".c0ffee.eu-west-1.rds.amazonaws.com:5432")
+	case "aws:rds/proxy:Proxy":
+		set("endpoint", name+".proxy-c0ffee.eu-west-1.rds.amazonaws.com")
+	case "aws:elasticache/replicationGroup:ReplicationGroup":
+		set("primaryEndpointAddress", "master."+name+".c0ffee.euw1.cache.amazonaws.com")
+		set("readerEndpointAddress", "replica."+name+".c0ffee.euw1.cache.amazonaws.com")
+	case "aws:lb/loadBalancer:LoadBalancer":
+		set("dnsName", name+"-1234567890.eu-west-1.elb.amazonaws.com")
+		set("arnSuffix", "app/"+name+"/50dc6c495c0c9188")
+	case "aws:lb/targetGroup:TargetGroup":
+		set("arnSuffix", "targetgroup/"+name+"/73e2d6bc24d8a067")
+	case "aws:s3/bucketV2:BucketV2":
+		set("bucket", name+"-a1b2c3")
+		out["arn"] = resource.NewStringProperty("arn:aws:s3:::" + name + "-a1b2c3")
+	case "aws:cloudwatch/logGroup:LogGroup":
+		out["arn"] = resource.NewStringProperty(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s-a1b2c3", mockRegion, mockAccount, name))
+	}
+	return out
+}
+
+// mockARN is the ARN the mocks give a resource of most types.
+func mockARN(token, name string) string {
+	module, typ := awsTokenParts(token)
+	return fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", module, mockRegion, mockAccount, strings.ToLower(typ), name)
+}
+
+// awsTokenParts splits "aws:rds/instance:Instance" into "rds" and "Instance".
+func awsTokenParts(token string) (module, typ string) {
+	parts := strings.Split(token, ":")
+	module, _, _ = strings.Cut(parts[1], "/")
+	if module == "index" {
+		module = "aws"
+	}
+	return module, parts[len(parts)-1]
 }
 
 // awsInvoke answers the AWS data sources the program calls.
 func awsInvoke(token string, args resource.PropertyMap) (resource.PropertyMap, error) {
+	str := resource.NewStringProperty
+	switch token {
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		names := make([]resource.PropertyValue, len(mockZones))
+		for i, z := range mockZones {
+			names[i] = str(z)
+		}
+		return resource.PropertyMap{"names": resource.NewArrayProperty(names), "id": str(mockRegion)}, nil
+	case "aws:index/getRegion:getRegion":
+		return resource.PropertyMap{"name": str(mockRegion), "id": str(mockRegion)}, nil
+	case "aws:index/getPartition:getPartition":
+		return resource.PropertyMap{"partition": str("aws"), "dnsSuffix": str("amazonaws.com"), "id": str("aws")}, nil
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.PropertyMap{
+			"accountId": str(mockAccount), "id": str(mockAccount),
+			"arn": str("arn:aws:iam::" + mockAccount + ":user/deployer"), "userId": str("AIDEXAMPLE"),
+		}, nil
+	case "aws:elb/getServiceAccount:getServiceAccount":
+		return resource.PropertyMap{"arn": str("arn:aws:iam::" + mockELBAcount + ":root"), "id": str(mockELBAcount)}, nil
+	case "aws:ssm/getParameter:getParameter":
+		return resource.PropertyMap{"name": args["name"], "value": str(mockAMI), "type": str("String"), "id": args["name"]}, nil
+	case "aws:ec2/getVpc:getVpc":
+		return resource.PropertyMap{"id": args["id"], "cidrBlock": str(mockVPCCIDR)}, nil
+	}
 	return nil, fmt.Errorf("unexpected invoke %s", token)
 }

@@ -14,7 +14,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
 )
 
@@ -130,6 +132,23 @@ func stackConfig(t *testing.T, stack string) map[string]string {
 		t.Fatalf("read stack %s: %v", stack, err)
 	}
 	return cfg
+}
+
+// stackSpec is the Spec the program builds from a committed stack file with edits.
+func stackSpec(t *testing.T, stack string, edits map[string]any) topology.Spec {
+	t.Helper()
+	cfg := stackConfig(t, stack)
+	for path, value := range edits {
+		setConfig(t, cfg, path, value)
+	}
+	spec, err := config.Load(func(key string) (string, bool) {
+		v, ok := cfg[config.Namespace+":"+key]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("stack %s with %v does not load: %v", stack, edits, err)
+	}
+	return spec
 }
 
 // setConfig sets a top-level key ("siteUrl") or a field inside an object key

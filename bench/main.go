@@ -1,0 +1,337 @@
+//go:build integration
+
+// Command bench measures the rendered topology on loopback with wrk:
+//
+//  1. the load balancer (the dev stack's rendered nginx, least_conn over its php-fpm
+//     pools) against a direct baseline: a bare nginx that passes each request
+//     straight to one pool, one wrk thread per pool, so both runs use the same pools,
+//     the same wrk threads and connections and the same page;
+//  2. one pool sized for a memory limit (topology Sizing), saturated with requests that
+//     hold a worker's average RSS, against that limit: the peak sum of the pool's RSS
+//     and PSS (RSS counts shared pages, OPcache and libraries, once per process; PSS
+//     splits them, which is closer to what a cgroup charges).
+//
+// Run it with bench/run.sh (make bench); the flags are listed by -help.
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+)
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "length of each wrk run")
+	connections := flag.Int("connections", 24, "wrk connections (a multiple of the node count)")
+	rounds := flag.Int("rounds", 3, "alternating rounds of the load balancer and direct runs")
+	memoryMB := flag.Int("memory", 1024, "memory limit of the saturated app node, MB")
+	flag.Parse()
+	log.SetFlags(0)
+
+	r := &run{}
+	started := time.Now()
+	results := benchmark(r, *duration, *connections, max(1, *rounds), *memoryMB)
+	r.close()
+	fmt.Print(results)
+	log.Printf("bench wall time %s", time.Since(started).Round(time.Second))
+	if r.failed {
+		os.Exit(1)
+	}
+}
+
+// run gives the harness what a test would: cleanups, errors and fatal errors.
+type run struct {
+	cleanups []func()
+	failed   bool
+}
+
+func (r *run) Helper()                 {}
+func (r *run) Cleanup(f func())        { r.cleanups = append(r.cleanups, f) }
+func (r *run) Logf(f string, a ...any) { log.Printf(f, a...) }
+func (r *run) Errorf(f string, a ...any) {
+	log.Printf(f, a...)
+	r.failed = true
+}
+func (r *run) Fatalf(f string, a ...any) {
+	r.Errorf(f, a...)
+	r.close()
+	os.Exit(1)
+}
+
+// close runs the cleanups, last registered first, once.
+func (r *run) close() {
+	cleanups := r.cleanups
+	r.cleanups = nil
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+}
+
+// wrkScript points each wrk thread at its own address (DIRECT_PORTS, one per thread)
+// when set, and prints the totals and percentiles in one parseable line.
+const wrkScript = `
+local ports, n = {}, 0
+for p in string.gmatch(os.getenv("DIRECT_PORTS") or "", "%d+") do ports[#ports + 1] = p end
+function setup(thread)
+  if #ports > 0 then
+    thread.addr = wrk.lookup("127.0.0.1", ports[n % #ports + 1])[1]
+    n = n + 1
+  end
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.connect, e.read, e.write, e.timeout, e.status))
+end
+`
+
+type wrkResult struct {
+	requests int
+	rps      float64
+	p50, p99 time.Duration
+	// errors by kind: connect, read, write, timeout, non-2xx status
+	errors [5]int
+}
+
+func (w wrkResult) errorCount() int {
+	n := 0
+	for _, e := range w.errors {
+		n += e
+	}
+	return n
+}
+
+// errorSummary names the kinds of errors wrk saw, e.g. "3 (read 2, status 1)".
+func (w wrkResult) errorSummary() string {
+	var kinds []string
+	for i, name := range []string{"connect", "read", "write", "timeout", "status"} {
+		if w.errors[i] > 0 {
+			kinds = append(kinds, fmt.Sprintf("%s %d", name, w.errors[i]))
+		}
+	}
+	if len(kinds) == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%s)", w.errorCount(), strings.Join(kinds, ", "))
+}
+
+func runWrk(r *run, dir, url string, threads, connections int, duration time.Duration, env ...string) wrkResult {
+	script := filepath.Join(dir, "report.lua")
+	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
+		r.Fatalf("write wrk script: %v", err)
+	}
+	// A request queued behind a full pool is slow, not failed: wrk's 2 s default
+	// timeout would count it as an error.
+	cmd := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(connections),
+		"-d", duration.String(), "--timeout", "30s", "-s", script, url)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.Fatalf("wrk %s: %v\n%s", url, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		var res wrkResult
+		var durationUS, p50, p99 int64
+		e := &res.errors
+		if _, err := fmt.Sscanf(line, "RESULT %d %d %d %d %d %d %d %d %d", &res.requests, &durationUS, &p50, &p99,
+			&e[0], &e[1], &e[2], &e[3], &e[4]); err == nil && res.requests > 0 {
+			res.rps = float64(res.requests) / (float64(durationUS) / 1e6)
+			res.p50, res.p99 = time.Duration(p50)*time.Microsecond, time.Duration(p99)*time.Microsecond
+			return res
+		}
+	}
+	r.Fatalf("no requests measured by wrk:\n%s", out)
+	return wrkResult{}
+}
+
+// directSite is the baseline's nginx: per pool a server that passes every request
+// straight to it, with nothing of the rendered configuration in between but the same
+// FastCGI connection reuse (keepalive) the load balancer has.
+func directSite(public string, ports []int, pools []render.HostPort, keepalive int) string {
+	var b strings.Builder
+	for i, p := range pools {
+		fmt.Fprintf(&b, `upstream direct_%d {
+    server %s;
+    keepalive %d;
+}
+server {
+    listen 127.0.0.1:%d;
+    location / {
+        include fastcgi_params;
+        fastcgi_param SCRIPT_FILENAME %s$fastcgi_script_name;
+        fastcgi_keep_conn on;
+        fastcgi_pass direct_%d;
+    }
+}
+`, i, p, keepalive, ports[i], public, i)
+	}
+	return b.String()
+}
+
+// warmup precedes every measured run.
+const warmup = 3 * time.Second
+
+// median is the round with the median requests/s.
+func median(results []wrkResult) wrkResult {
+	sorted := slices.Clone(results)
+	slices.SortFunc(sorted, func(a, b wrkResult) int { return cmp.Compare(a.rps, b.rps) })
+	return sorted[len(sorted)/2]
+}
+
+func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB int) string {
+	var out strings.Builder
+	fmt.Fprintf(&out, "## Load balancer against direct FastCGI\n\n")
+	c := loopback.StartCluster(r)
+	c.MarkInstalled()
+	pools := make([]render.HostPort, len(c.Nodes))
+	ports := make([]int, len(c.Nodes))
+	var portList []string
+	for i, n := range c.Nodes {
+		pools[i], ports[i] = n.Addr, loopback.FreePort(r)
+		portList = append(portList, strconv.Itoa(ports[i]))
+	}
+	loopback.ExpectPortsClosed(r, ports...)
+	loopback.StartNginx(r, filepath.Join(c.Root, "direct"), "nginx-direct",
+		directSite(c.Spec.Paths.PublicDir(), ports, pools, c.Spec.Web.Keepalive), ports[len(ports)-1], c.As)
+
+	const page = "/probe.php?action=node"
+	threads := len(c.Nodes)
+	// Each path is warmed before it is measured: OPcache, and the dynamic pools
+	// spawning the workers the load needs (they start with pm.start_servers).
+	measure := func(url string, env ...string) wrkResult {
+		runWrk(r, c.Root, url, threads, connections, warmup, env...)
+		return runWrk(r, c.Root, url, threads, connections, duration, env...)
+	}
+	// The paths alternate, round after round, so that a noisy neighbour on a shared
+	// machine hits both alike; the ratio is taken between the median rounds.
+	var lb, direct []wrkResult
+	for range rounds {
+		lb = append(lb, measure(c.URL+page))
+		direct = append(direct, measure("http://127.0.0.1:"+portList[0]+page, "DIRECT_PORTS="+strings.Join(portList, ",")))
+	}
+	fmt.Fprintf(&out, "page %s, %d pools of at most %d workers, wrk -t%d -c%d -d%s after a %s warm-up, "+
+		"%d alternating rounds\n\n", page, len(c.Nodes), c.Spec.App.Sizing().MaxChildren, threads, connections,
+		duration, warmup, rounds)
+	fmt.Fprintf(&out, "| path | round | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|---|\n")
+	for _, path := range []struct {
+		name    string
+		results []wrkResult
+	}{{"load balancer (rendered nginx)", lb}, {"direct (bare nginx per pool)", direct}} {
+		for i, res := range path.results {
+			fmt.Fprintf(&out, "| %s | %d | %.0f | %s | %s | %s of %d |\n", path.name, i+1, res.rps, res.p50, res.p99,
+				res.errorSummary(), res.requests)
+		}
+	}
+	mlb, mdirect := median(lb), median(direct)
+	fmt.Fprintf(&out, "\nMedian rounds, LB/direct: requests/s %.0f/%.0f = %.2f; p50 %s/%s; p99 %s/%s = %.2f\n\n",
+		mlb.rps, mdirect.rps, mlb.rps/mdirect.rps, mlb.p50, mdirect.p50, mlb.p99, mdirect.p99,
+		float64(mlb.p99)/float64(mdirect.p99))
+
+	out.WriteString(saturate(r, c, duration, memoryMB))
+	return out.String()
+}
+
+// saturate runs one more pool, sized for memoryMB, behind its own bare nginx and
+// keeps twice as many requests in flight as it has workers, each holding three
+// quarters of the average worker RSS the sizing assumes for holdMS (the rest is the
+// PHP runtime itself), while /proc is sampled.
+func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int) string {
+	spec := c.Spec
+	spec.App.MemoryMB = memoryMB
+	pool := spec.App.Sizing()
+	fpmPort, webPort := loopback.FreePort(r), loopback.FreePort(r)
+	loopback.ExpectPortsClosed(r, fpmPort, webPort)
+	addr := render.HostPort{Host: "127.0.0.1", Port: fpmPort}
+	fpm := loopback.StartFPM(r, filepath.Join(c.Root, "saturated"), "saturated",
+		render.PHPFPMPool(spec, addr.String()), fpmPort, c.PHPEnv("fpm"), c.As)
+	loopback.StartNginx(r, filepath.Join(c.Root, "saturated-web"), "nginx-saturated",
+		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}, spec.Web.Keepalive), webPort, c.As)
+
+	allocMB := spec.App.PHPFPM.WorkerMemoryMB * 3 / 4
+	stop := make(chan struct{})
+	var peak rss
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			peak = peak.max(sample(fpm.Tree()))
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	const holdMS = 200
+	url := fmt.Sprintf("http://127.0.0.1:%d/probe.php?action=alloc&mb=%d&ms=%d", webPort, allocMB, holdMS)
+	runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, warmup)
+	res := runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, duration)
+	close(stop)
+	wg.Wait()
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "## One pool saturated at its memory limit\n\n")
+	fmt.Fprintf(&out, "limit %d MB, reserve %d MB, average worker %d MB -> pm.max_children = %d; "+
+		"%d requests in flight, each holding %d MB for %d ms; wrk -t1 -c%d -d%s after a %s warm-up "+
+		"(sampled throughout)\n\n",
+		memoryMB, spec.App.PHPFPM.ReserveMemoryMB, spec.App.PHPFPM.WorkerMemoryMB, pool.MaxChildren,
+		2*pool.MaxChildren, allocMB, holdMS, 2*pool.MaxChildren, duration, warmup)
+	fmt.Fprintf(&out, "| measure | value |\n|---|---|\n")
+	fmt.Fprintf(&out, "| requests/s | %.0f (p50 %s, p99 %s, errors %s) |\n", res.rps, res.p50, res.p99, res.errorSummary())
+	fmt.Fprintf(&out, "| peak processes (master + workers) | %d |\n", peak.processes)
+	fmt.Fprintf(&out, "| peak total RSS | %d MB (%.0f%% of %d MB) |\n", peak.rssKB>>10, 100*float64(peak.rssKB>>10)/float64(memoryMB), memoryMB)
+	fmt.Fprintf(&out, "| peak total PSS | %d MB (%.0f%% of %d MB) |\n", peak.pssKB>>10, 100*float64(peak.pssKB>>10)/float64(memoryMB), memoryMB)
+	return out.String()
+}
+
+// rss is one sample of a process tree's memory.
+type rss struct {
+	processes    int
+	rssKB, pssKB int
+}
+
+func (a rss) max(b rss) rss {
+	return rss{processes: max(a.processes, b.processes), rssKB: max(a.rssKB, b.rssKB), pssKB: max(a.pssKB, b.pssKB)}
+}
+
+// sample sums VmRSS and Pss over pids from /proc/<pid>/smaps_rollup.
+func sample(pids []int) rss {
+	var s rss
+	for _, pid := range pids {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		if err != nil {
+			continue // the worker was recycled between listing and reading
+		}
+		s.processes++
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 2 {
+				continue
+			}
+			kb, _ := strconv.Atoi(fields[1])
+			switch fields[0] {
+			case "Rss:":
+				s.rssKB += kb
+			case "Pss:":
+				s.pssKB += kb
+			}
+		}
+		f.Close()
+	}
+	return s
+}

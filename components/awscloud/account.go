@@ -1,0 +1,83 @@
+package awscloud
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Account is where the stack deploys: the partition, region and account id that
+// ARNs, service principals and key policies are spelled with.
+type Account struct {
+	Partition string
+	Region    string
+	ID        string
+}
+
+// lookupAccount asks the provider once; every component receives the result.
+func lookupAccount(ctx *pulumi.Context, opts ...pulumi.InvokeOption) (Account, error) {
+	partition, err := aws.GetPartition(ctx, nil, opts...)
+	if err != nil {
+		return Account{}, fmt.Errorf("look up the AWS partition: %w", err)
+	}
+	region, err := aws.GetRegion(ctx, nil, opts...)
+	if err != nil {
+		return Account{}, fmt.Errorf("look up the AWS region: %w", err)
+	}
+	caller, err := aws.GetCallerIdentity(ctx, nil, opts...)
+	if err != nil {
+		return Account{}, fmt.Errorf("look up the AWS account: %w", err)
+	}
+	return Account{Partition: partition.Partition, Region: region.Name, ID: caller.AccountId}, nil
+}
+
+// arn spells an ARN of this account.
+func (a Account) arn(service, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.ID, resource)
+}
+
+// managedPolicy is the ARN of an AWS managed IAM policy.
+func (a Account) managedPolicy(name string) string {
+	return fmt.Sprintf("arn:%s:iam::aws:policy/%s", a.Partition, name)
+}
+
+// newDataKey is the customer-managed key that encrypts everything the cluster
+// stores: the database and its snapshots, Performance Insights, EFS, the objectfs
+// bucket, Redis, the secrets, the log groups and the alarm topic. Losing it loses
+// the data, so it is protected like the data.
+func newDataKey(ctx *pulumi.Context, name string, a Account, protect bool, opts ...pulumi.ResourceOption) (*kms.Key, error) {
+	keyPolicy := policy(
+		map[string]any{
+			"Sid":       "AccountAdministers",
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", a.Partition, a.ID)},
+			"Action":    "kms:*",
+			"Resource":  "*",
+		},
+		map[string]any{
+			"Sid":       "CloudWatchLogsEncrypt",
+			"Effect":    "Allow",
+			"Principal": map[string]any{"Service": fmt.Sprintf("logs.%s.amazonaws.com", a.Region)},
+			"Action":    list([]string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"}),
+			"Resource":  "*",
+			"Condition": map[string]any{"ArnLike": map[string]any{"kms:EncryptionContext:aws:logs:arn": a.arn("logs", "log-group:*")}},
+		},
+		map[string]any{
+			// CloudWatch alarms publish to the encrypted alarm topic.
+			"Sid":       "CloudWatchAlarmsPublish",
+			"Effect":    "Allow",
+			"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+			"Action":    list([]string{"kms:Decrypt", "kms:GenerateDataKey*"}),
+			"Resource":  "*",
+		},
+	)
+	return kms.NewKey(ctx, name, &kms.KeyArgs{
+		Description:          pulumi.String("moodle data key (" + name + ")"),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+		Policy:               keyPolicy,
+		Tags:                 tags(name),
+	}, dataOptions(protect, opts...)...)
+}

@@ -1,0 +1,198 @@
+package awscloud
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// ClusterArgs is the validated topology to provision.
+type ClusterArgs struct {
+	Spec topology.Spec
+}
+
+// Cluster is a whole Moodle site on AWS.
+type Cluster struct {
+	pulumi.ResourceState
+
+	SiteURL          pulumi.StringOutput      `pulumi:"siteUrl"`
+	LoadBalancerDNS  pulumi.StringOutput      `pulumi:"loadBalancerDns"`
+	DatabaseAddress  pulumi.StringOutput      `pulumi:"databaseAddress"`
+	ReplicaAddresses pulumi.StringArrayOutput `pulumi:"replicaAddresses"`
+	RedisAddress     pulumi.StringOutput      `pulumi:"redisAddress"`
+	FileSystemID     pulumi.StringOutput      `pulumi:"fileSystemId"`
+	BucketName       pulumi.StringOutput      `pulumi:"bucketName"`
+	ECSClusterName   pulumi.StringOutput      `pulumi:"ecsClusterName"`
+	AlarmTopicARN    pulumi.StringOutput      `pulumi:"alarmTopicArn"`
+	DashboardName    pulumi.StringOutput      `pulumi:"dashboardName"`
+}
+
+// NewCluster provisions spec: the network, the edge, the back ends, the web tier,
+// the cron runner and the alarms, in that order of dependence.
+func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	c := &Cluster{}
+	if err := ctx.RegisterComponentResource("moodle:aws:Cluster", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	spec := args.Spec
+	protect := spec.AWS.Protect
+
+	account, err := lookupAccount(ctx, pulumi.Parent(c))
+	if err != nil {
+		return nil, err
+	}
+	key, err := newDataKey(ctx, name+"-data", account, protect, parent)
+	if err != nil {
+		return nil, err
+	}
+	net, err := NewNetwork(ctx, name+"-network", &NetworkArgs{Spec: spec, KMSKeyARN: key.Arn}, parent)
+	if err != nil {
+		return nil, err
+	}
+	spec, err = allowStatusFromVPC(ctx, spec, pulumi.Parent(c))
+	if err != nil {
+		return nil, err
+	}
+	sg := net.SecurityGroups
+
+	edge, err := NewEdge(ctx, name+"-edge", &EdgeArgs{
+		Spec: spec, Account: account, VPCID: net.VPCID, SubnetIDs: net.PublicSubnetIDs, SecurityGroupID: sg[sgALB],
+		KMSKeyARN: key.Arn,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	db, err := NewDatabase(ctx, name+"-db", &DatabaseArgs{
+		Spec: spec, Account: account, SubnetIDs: net.DataSubnetIDs,
+		SecurityGroupID: sg[sgDatabase], ProxySecurityGroupID: sg[sgProxy], KMSKeyARN: key.Arn,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	slowLog, err := logGroup(ctx, name+"-redis-slow-log", spec.AWS.LogRetentionDays, key.Arn, parent)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := NewCache(ctx, name+"-redis", &CacheArgs{
+		Spec: spec, SubnetIDs: net.DataSubnetIDs, SecurityGroupID: sg[sgCache], KMSKeyARN: key.Arn, SlowLogGroup: slowLog.Name,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	files, err := NewFiles(ctx, name+"-files", &FilesArgs{
+		Spec: spec, SubnetIDs: net.PrivateSubnetIDs, SubnetCount: appSubnetCount(spec.AWS),
+		SecurityGroupID: sg[sgFiles], KMSKeyARN: key.Arn,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	upgradeKey, err := newGeneratedSecret(ctx, name+"-upgrade-key", "", 32, key.Arn, protect, parent)
+	if err != nil {
+		return nil, err
+	}
+	adminPassword, err := newGeneratedSecret(ctx, name+"-admin-password", "", 24, key.Arn, protect, parent)
+	if err != nil {
+		return nil, err
+	}
+	shared := []TaskSecret{
+		{Name: render.EnvDBPassword, ValueFrom: db.PasswordValueFrom, SecretARN: db.SecretARN},
+		{Name: render.EnvRedisPassword, ValueFrom: cache.AuthValueFrom, SecretARN: cache.SecretARN},
+		{Name: render.EnvUpgradeKey, ValueFrom: upgradeKey.ValueFrom(), SecretARN: upgradeKey.Secret.Arn},
+	}
+	environment := map[string]pulumi.StringInput{}
+	if spec.Storage.Kind == topology.StorageS3 {
+		environment[render.EnvS3Bucket] = files.BucketName
+		environment[render.EnvS3Region] = pulumi.String(account.Region)
+	}
+	tasks := TaskEnvironment{
+		Spec: spec, Account: account, SubnetIDs: net.PrivateSubnetIDs, KMSKeyARN: key.Arn, Files: files,
+		ConfigPHP: configPHP(spec, db, cache), Secrets: shared, Environment: environment,
+	}
+	app, err := NewApp(ctx, name+"-app", &AppArgs{
+		TaskEnvironment: tasks, SecurityGroupID: sg[sgApp], InstanceSecurityGroupID: sg[sgInstances], Edge: edge,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// Only the runner installs Moodle, so only it may read the admin password.
+	cronTasks := tasks
+	cronTasks.Secrets = append(append([]TaskSecret{}, shared...),
+		TaskSecret{Name: render.EnvAdminPassword, ValueFrom: adminPassword.ValueFrom(), SecretARN: adminPassword.Secret.Arn})
+	cron, err := NewCron(ctx, name+"-cron", &CronArgs{TaskEnvironment: cronTasks, SecurityGroupID: sg[sgCron], App: app}, parent)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := NewObservability(ctx, name+"-alarms", &ObservabilityArgs{
+		Spec: spec, Account: account, KMSKeyARN: key.Arn, Edge: edge, Database: db, Cache: cache, App: app, Cron: cron,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	c.SiteURL = pulumi.String(spec.SiteURL).ToStringOutput()
+	c.LoadBalancerDNS = edge.DNSName
+	c.DatabaseAddress, c.ReplicaAddresses = db.Address, db.ReplicaAddresses
+	c.RedisAddress = cache.Address
+	c.FileSystemID, c.BucketName = files.FileSystemID, files.BucketName
+	c.ECSClusterName = app.ClusterName
+	c.AlarmTopicARN, c.DashboardName = obs.TopicARN, obs.DashboardName
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"siteUrl":          c.SiteURL,
+		"loadBalancerDns":  c.LoadBalancerDNS,
+		"databaseAddress":  c.DatabaseAddress,
+		"replicaAddresses": c.ReplicaAddresses,
+		"redisAddress":     c.RedisAddress,
+		"fileSystemId":     c.FileSystemID,
+		"bucketName":       c.BucketName,
+		"ecsClusterName":   c.ECSClusterName,
+		"alarmTopicArn":    c.AlarmTopicARN,
+		"dashboardName":    c.DashboardName,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// configPHP renders config.php once the endpoints are known. Endpoints are not
+// secret, and the renderer takes no secret, so neither is the text.
+func configPHP(spec topology.Spec, db *Database, cache *Cache) pulumi.StringOutput {
+	return pulumi.All(db.Address, db.ReplicaAddresses, cache.Address).ApplyT(func(v []any) string {
+		e := render.Endpoints{
+			Database: render.HostPort{Host: v[0].(string), Port: postgresPort},
+			Redis:    render.HostPort{Host: v[2].(string), Port: redisPort},
+		}
+		for _, r := range v[1].([]string) {
+			e.ReadReplicas = append(e.ReadReplicas, render.HostPort{Host: r, Port: postgresPort})
+		}
+		return render.ConfigPHP(spec, e)
+	}).(pulumi.StringOutput)
+}
+
+// allowStatusFromVPC lets the ALB's health checks reach php-fpm's ping page: they
+// come straight from the load balancer's addresses inside the VPC.
+func allowStatusFromVPC(ctx *pulumi.Context, spec topology.Spec, opt pulumi.InvokeOption) (topology.Spec, error) {
+	cidr := spec.AWS.VPCCIDR
+	if spec.AWS.VPCID != "" {
+		vpc, err := ec2.LookupVpc(ctx, &ec2.LookupVpcArgs{Id: pulumi.StringRef(spec.AWS.VPCID)}, opt)
+		if err != nil {
+			return spec, fmt.Errorf("look up aws.vpcId %s: %w", spec.AWS.VPCID, err)
+		}
+		cidr = vpc.CidrBlock
+	}
+	spec.Web.StatusAllow = append(append([]string{}, spec.Web.StatusAllow...), cidr)
+	return spec, nil
+}
+
+// appSubnetCount is the number of private app subnets.
+func appSubnetCount(a topology.AWSTarget) int {
+	if a.VPCID != "" {
+		return len(a.PrivateSubnetIDs)
+	}
+	return a.AZCount
+}

@@ -1,0 +1,291 @@
+package awscloud
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// TLSPolicy offers TLS 1.3 and 1.2 only, with forward-secret ciphers.
+const TLSPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+// HealthCheckPath is what the target group asks every task: nginx passes it to
+// php-fpm, so a task whose php-fpm is down leaves the target group; it touches
+// neither the database nor Redis, so a back-end outage cannot empty the group.
+const HealthCheckPath = render.FPMPingPath
+
+// EdgeArgs configure the load balancer.
+type EdgeArgs struct {
+	Spec            topology.Spec
+	Account         Account
+	VPCID           pulumi.StringInput
+	SubnetIDs       pulumi.StringArrayInput
+	SecurityGroupID pulumi.StringInput
+	// KMSKeyARN encrypts the WAF log group.
+	KMSKeyARN pulumi.StringInput
+}
+
+// Edge is the internet-facing entry: an ALB in the public subnets with its access
+// log bucket, the listeners, the app target group and, optionally, a WAF web ACL.
+type Edge struct {
+	pulumi.ResourceState
+
+	DNSName pulumi.StringOutput `pulumi:"dnsName"`
+	// ARNSuffix and TargetGroupARNSuffix are the CloudWatch dimensions.
+	ARNSuffix            pulumi.StringOutput `pulumi:"arnSuffix"`
+	TargetGroupARN       pulumi.StringOutput `pulumi:"targetGroupArn"`
+	TargetGroupARNSuffix pulumi.StringOutput `pulumi:"targetGroupArnSuffix"`
+
+	// listeners must exist before an ECS service registers with the target group.
+	listeners []pulumi.Resource
+}
+
+// NewEdge creates the load balancer and everything in front of the app tasks.
+func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.ResourceOption) (*Edge, error) {
+	e := &Edge{}
+	if err := ctx.RegisterComponentResource("moodle:aws:Edge", name, e, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(e)
+	spec := args.Spec
+
+	logs, logsPolicy, err := newPrivateBucket(ctx, name+"-logs", privateBucket{
+		ExpireDays:     max(spec.AWS.LogRetentionDays, 1),
+		NoncurrentDays: 7,
+		Statements:     albLogDelivery(ctx, args.Account),
+		Protect:        spec.AWS.Protect,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	alb, err := lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
+		LoadBalancerType:        pulumi.String("application"),
+		Internal:                pulumi.Bool(false),
+		Subnets:                 args.SubnetIDs,
+		SecurityGroups:          pulumi.StringArray{args.SecurityGroupID},
+		DropInvalidHeaderFields: pulumi.Bool(true),
+		DesyncMitigationMode:    pulumi.String("defensive"),
+		// nginx gives php-fpm FastCGIReadTimeout seconds; the ALB must wait longer, or
+		// long requests (backups, reports) end in a 504 from the ALB instead of nginx.
+		IdleTimeout:              pulumi.Int(IdleTimeout(spec.Web)),
+		EnableDeletionProtection: pulumi.Bool(spec.AWS.Protect),
+		EnableHttp2:              pulumi.Bool(true),
+		AccessLogs: lb.LoadBalancerAccessLogsArgs{
+			Bucket:  logs.Bucket,
+			Prefix:  pulumi.String("alb"),
+			Enabled: pulumi.Bool(true),
+		},
+		Tags: tags(name),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{logsPolicy}))
+	if err != nil {
+		return nil, err
+	}
+	tg, err := lb.NewTargetGroup(ctx, name, &lb.TargetGroupArgs{
+		VpcId:      args.VPCID,
+		TargetType: pulumi.String("ip"),
+		Port:       pulumi.Int(spec.Web.Port),
+		Protocol:   pulumi.String("HTTP"),
+		// The dev stack's nginx balances least_conn; this is the ALB's equivalent.
+		LoadBalancingAlgorithmType: pulumi.String("least_outstanding_requests"),
+		DeregistrationDelay:        pulumi.Int(30),
+		// Sessions live in Redis: any task serves any user.
+		Stickiness: lb.TargetGroupStickinessArgs{Type: pulumi.String("lb_cookie"), Enabled: pulumi.Bool(false)},
+		HealthCheck: lb.TargetGroupHealthCheckArgs{
+			Enabled:            pulumi.Bool(true),
+			Path:               pulumi.String(HealthCheckPath),
+			Protocol:           pulumi.String("HTTP"),
+			Matcher:            pulumi.String("200"),
+			Interval:           pulumi.Int(15),
+			Timeout:            pulumi.Int(5),
+			HealthyThreshold:   pulumi.Int(2),
+			UnhealthyThreshold: pulumi.Int(3),
+		},
+		Tags: tags(name),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	forward := lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: tg.Arn}}
+	httpAction := forward
+	if spec.AWS.CertificateARN != "" {
+		https, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
+			LoadBalancerArn: alb.Arn,
+			Port:            pulumi.Int(httpsPort),
+			Protocol:        pulumi.String("HTTPS"),
+			SslPolicy:       pulumi.String(TLSPolicy),
+			CertificateArn:  pulumi.String(spec.AWS.CertificateARN),
+			DefaultActions:  forward,
+			Tags:            tags(name + "-https"),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		e.listeners = append(e.listeners, https)
+		httpAction = lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("redirect"),
+			Redirect: lb.ListenerDefaultActionRedirectArgs{
+				Protocol:   pulumi.String("HTTPS"),
+				Port:       pulumi.String(fmt.Sprint(httpsPort)),
+				StatusCode: pulumi.String("HTTP_301"),
+			},
+		}}
+	}
+	http, err := lb.NewListener(ctx, name+"-http", &lb.ListenerArgs{
+		LoadBalancerArn: alb.Arn,
+		Port:            pulumi.Int(httpPort),
+		Protocol:        pulumi.String("HTTP"),
+		DefaultActions:  httpAction,
+		Tags:            tags(name + "-http"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	e.listeners = append(e.listeners, http)
+	if spec.AWS.WAF {
+		if err := newWebACL(ctx, name, alb.Arn, spec.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	e.DNSName, e.ARNSuffix = alb.DnsName, alb.ArnSuffix
+	e.TargetGroupARN, e.TargetGroupARNSuffix = tg.Arn, tg.ArnSuffix
+	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
+		"dnsName":              e.DNSName,
+		"arnSuffix":            e.ARNSuffix,
+		"targetGroupArn":       e.TargetGroupARN,
+		"targetGroupArnSuffix": e.TargetGroupARNSuffix,
+	}); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// IdleTimeout is the ALB idle timeout for a web tier: a little above nginx's
+// fastcgi_read_timeout, and never below the ALB default of 60 seconds.
+func IdleTimeout(w topology.Web) int { return max(60, w.FastCGIReadTimeout+5) }
+
+// albLogDelivery lets Elastic Load Balancing write access logs into the bucket.
+// Regions opened before August 2022 deliver as a per-region ELB account, newer ones
+// as the log-delivery service; both are allowed so the stack works in either.
+func albLogDelivery(ctx *pulumi.Context, a Account) func(pulumi.StringOutput) []map[string]any {
+	principal := map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+	if account, err := elb.GetServiceAccount(ctx, &elb.GetServiceAccountArgs{}); err == nil {
+		principal["AWS"] = account.Arn
+	}
+	return func(bucketARN pulumi.StringOutput) []map[string]any {
+		return []map[string]any{{
+			"Sid":       "ELBLogDelivery",
+			"Effect":    "Allow",
+			"Principal": principal,
+			"Action":    "s3:PutObject",
+			"Resource":  pulumi.Sprintf("%s/alb/AWSLogs/%s/*", bucketARN, a.ID),
+		}}
+	}
+}
+
+// managedRuleGroups are the AWS managed WAF rule groups the web ACL runs, with the
+// rules that Moodle's normal traffic trips switched to count: course files and
+// backups are uploaded in bodies far above 8 KB, and forum posts, pages and quiz
+// answers carry HTML that the XSS body rule takes for an attack.
+func managedRuleGroups() []managedRuleGroup {
+	return []managedRuleGroup{
+		{"AWSManagedRulesAmazonIpReputationList", nil},
+		{"AWSManagedRulesCommonRuleSet", []string{"SizeRestrictions_BODY", "CrossSiteScripting_BODY"}},
+		{"AWSManagedRulesKnownBadInputsRuleSet", nil},
+		{"AWSManagedRulesSQLiRuleSet", nil},
+	}
+}
+
+// managedRuleGroup is one AWS managed rule group and the rules of it that only count.
+type managedRuleGroup struct {
+	name    string
+	countOn []string
+}
+
+// newWebACL creates a regional web ACL of the managed rule groups, attaches it to
+// the load balancer and logs its decisions.
+func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, retentionDays int, kmsKeyARN pulumi.StringInput, parent pulumi.ResourceOption) error {
+	visibility := func(metric string) wafv2.WebAclRuleVisibilityConfigArgs {
+		return wafv2.WebAclRuleVisibilityConfigArgs{
+			CloudwatchMetricsEnabled: pulumi.Bool(true),
+			MetricName:               pulumi.String(metric),
+			SampledRequestsEnabled:   pulumi.Bool(true),
+		}
+	}
+	var rules wafv2.WebAclRuleArray
+	for i, g := range managedRuleGroups() {
+		var overrides wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArray
+		for _, rule := range g.countOn {
+			overrides = append(overrides, wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs{
+				Name: pulumi.String(rule),
+				ActionToUse: wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs{
+					Count: wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs{},
+				},
+			})
+		}
+		rules = append(rules, wafv2.WebAclRuleArgs{
+			Name:           pulumi.String(g.name),
+			Priority:       pulumi.Int(i + 1),
+			OverrideAction: wafv2.WebAclRuleOverrideActionArgs{None: wafv2.WebAclRuleOverrideActionNoneArgs{}},
+			Statement: wafv2.WebAclRuleStatementArgs{
+				ManagedRuleGroupStatement: wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs{
+					Name:                pulumi.String(g.name),
+					VendorName:          pulumi.String("AWS"),
+					RuleActionOverrides: overrides,
+				},
+			},
+			VisibilityConfig: visibility(g.name),
+		})
+	}
+	acl, err := wafv2.NewWebAcl(ctx, name, &wafv2.WebAclArgs{
+		Scope:         pulumi.String("REGIONAL"),
+		DefaultAction: wafv2.WebAclDefaultActionArgs{Allow: wafv2.WebAclDefaultActionAllowArgs{}},
+		Rules:         rules,
+		VisibilityConfig: wafv2.WebAclVisibilityConfigArgs{
+			CloudwatchMetricsEnabled: pulumi.Bool(true),
+			MetricName:               pulumi.String(name),
+			SampledRequestsEnabled:   pulumi.Bool(true),
+		},
+		Tags: tags(name),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	if _, err := wafv2.NewWebAclAssociation(ctx, name, &wafv2.WebAclAssociationArgs{
+		ResourceArn: albARN,
+		WebAclArn:   acl.Arn,
+	}, parent); err != nil {
+		return err
+	}
+	// WAF delivers only to log groups whose name starts with aws-waf-logs-.
+	logs, err := cloudwatch.NewLogGroup(ctx, name+"-waf", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(fmt.Sprintf("aws-waf-logs-%s-%s-%s", ctx.Project(), ctx.Stack(), name)),
+		RetentionInDays: pulumi.Int(retentionDays),
+		KmsKeyId:        kmsKeyARN,
+		Tags:            tags(name + "-waf"),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	// Session cookies and credentials never reach the logs.
+	redact := func(header string) wafv2.WebAclLoggingConfigurationRedactedFieldArgs {
+		return wafv2.WebAclLoggingConfigurationRedactedFieldArgs{
+			SingleHeader: wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String(header)},
+		}
+	}
+	_, err = wafv2.NewWebAclLoggingConfiguration(ctx, name, &wafv2.WebAclLoggingConfigurationArgs{
+		ResourceArn:           acl.Arn,
+		LogDestinationConfigs: pulumi.StringArray{logs.Arn},
+		RedactedFields: wafv2.WebAclLoggingConfigurationRedactedFieldArray{
+			redact("cookie"), redact("authorization"),
+		},
+	}, parent)
+	return err
+}

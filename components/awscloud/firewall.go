@@ -1,0 +1,160 @@
+package awscloud
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// Ports the back ends listen on.
+const (
+	postgresPort = 5432
+	redisPort    = 6379
+	nfsPort      = 2049
+	httpPort     = 80
+	httpsPort    = 443
+	smtpPort     = 587
+)
+
+// Security group roles. Cron has a group of its own so it can reach the back ends
+// without being reachable from the load balancer.
+const (
+	sgALB       = "alb"
+	sgApp       = "app"
+	sgCron      = "cron"
+	sgDatabase  = "db"
+	sgProxy     = "db-proxy"
+	sgCache     = "redis"
+	sgFiles     = "efs"
+	sgInstances = "ecs-instances"
+)
+
+// SecurityGroups are the ids of the groups, by role.
+type SecurityGroups map[string]pulumi.StringOutput
+
+// anywhere is the peer of rules that face the internet.
+const anywhere = "0.0.0.0/0"
+
+// rule is one ingress or egress rule: port on group, from or to peer (a group
+// role, or anywhere).
+type rule struct {
+	group, peer string
+	egress      bool
+	port        int
+	description string
+}
+
+// firewallRules is the whole reachability graph of the cluster, in one table so a
+// reviewer reads it at once: the world reaches the ALB only; the ALB reaches the
+// app tasks on the web port only; the back ends take connections from the app and
+// cron groups (and the proxy) only, and open none themselves.
+func firewallRules(s topology.Spec) []rule {
+	web := s.Web.Port
+	rules := []rule{
+		{sgALB, anywhere, false, httpPort, "HTTP from the internet (redirected to HTTPS unless plain HTTP is allowed)"},
+		{sgALB, sgApp, true, web, "to nginx in the app tasks"},
+		{sgApp, sgALB, false, web, "nginx from the load balancer"},
+	}
+	if s.AWS.CertificateARN != "" {
+		rules = append(rules, rule{sgALB, anywhere, false, httpsPort, "HTTPS from the internet"})
+	}
+	type backend struct {
+		group string
+		port  int
+		what  string
+	}
+	backends := []backend{
+		{sgDatabase, postgresPort, "PostgreSQL"},
+		{sgCache, redisPort, "Redis (TLS)"},
+		{sgFiles, nfsPort, "NFS (TLS) to EFS"},
+	}
+	if s.Database.Pooler == topology.PoolerRDSProxy {
+		backends = append(backends, backend{sgProxy, postgresPort, "PostgreSQL through RDS Proxy"})
+		rules = append(rules,
+			rule{sgDatabase, sgProxy, false, postgresPort, "PostgreSQL from RDS Proxy"},
+			rule{sgProxy, sgDatabase, true, postgresPort, "RDS Proxy to PostgreSQL"})
+	}
+	for _, client := range []string{sgApp, sgCron} {
+		for _, b := range backends {
+			rules = append(rules,
+				rule{b.group, client, false, b.port, b.what + " from the " + client + " tasks"},
+				rule{client, b.group, true, b.port, b.what})
+		}
+		rules = append(rules,
+			rule{client, anywhere, true, httpsPort, "HTTPS out: AWS APIs, ECR, plugin and feed downloads"},
+			rule{client, anywhere, true, httpPort, "HTTP out: feeds and repositories Moodle fetches"},
+			rule{client, anywhere, true, smtpPort, "SMTP submission for Moodle's mail"})
+	}
+	if s.App.LaunchType == topology.LaunchEC2 {
+		// On EC2 the ECS agent on the host mounts EFS for the tasks.
+		rules = append(rules,
+			rule{sgFiles, sgInstances, false, nfsPort, "NFS (TLS) to EFS from the ECS container instances"},
+			rule{sgInstances, sgFiles, true, nfsPort, "NFS (TLS) to EFS"},
+			rule{sgInstances, anywhere, true, httpsPort, "HTTPS out: the ECS agent, ECR and SSM"})
+	}
+	return rules
+}
+
+// newSecurityGroups creates one group per role in the rules and then every rule as
+// a resource of its own, so groups can refer to each other without a cycle.
+func newSecurityGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, s topology.Spec, parent pulumi.ResourceOption) (SecurityGroups, error) {
+	rules := firewallRules(s)
+	groups := map[string]*ec2.SecurityGroup{}
+	for _, r := range rules {
+		for _, role := range []string{r.group, r.peer} {
+			if role == anywhere || groups[role] != nil {
+				continue
+			}
+			sgName := name + "-" + role
+			sg, err := ec2.NewSecurityGroup(ctx, sgName, &ec2.SecurityGroupArgs{
+				VpcId:       vpcID,
+				Description: pulumi.String("moodle " + role),
+				Tags:        tags(sgName),
+			}, parent)
+			if err != nil {
+				return nil, err
+			}
+			groups[role] = sg
+		}
+	}
+	for _, r := range rules {
+		direction, preposition := "in", "from"
+		if r.egress {
+			direction, preposition = "out", "to"
+		}
+		var cidr, peer pulumi.StringPtrInput
+		peerName := r.peer
+		if r.peer == anywhere {
+			cidr, peerName = pulumi.String(anywhere), "anywhere"
+		} else {
+			peer = groups[r.peer].ID()
+		}
+		ruleName := fmt.Sprintf("%s-%s-%s-%d-%s-%s", name, r.group, direction, r.port, preposition, peerName)
+		var err error
+		if r.egress {
+			_, err = vpc.NewSecurityGroupEgressRule(ctx, ruleName, &vpc.SecurityGroupEgressRuleArgs{
+				SecurityGroupId: groups[r.group].ID(), Description: pulumi.String(r.description),
+				IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
+				CidrIpv4: cidr, ReferencedSecurityGroupId: peer,
+			}, parent)
+		} else {
+			_, err = vpc.NewSecurityGroupIngressRule(ctx, ruleName, &vpc.SecurityGroupIngressRuleArgs{
+				SecurityGroupId: groups[r.group].ID(), Description: pulumi.String(r.description),
+				IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
+				CidrIpv4: cidr, ReferencedSecurityGroupId: peer,
+			}, parent)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := SecurityGroups{}
+	for role, sg := range groups {
+		out[role] = sg.ID().ToStringOutput()
+	}
+	return out, nil
+}

@@ -1,0 +1,385 @@
+package awscloud
+
+import (
+	"encoding/base64"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// Paths of the app image (docker/Dockerfile) the tasks mount over.
+const (
+	// imageFPMConfDir holds the image's global php-fpm settings (00-global.conf);
+	// php-fpm.conf includes every *.conf in it.
+	imageFPMConfDir    = "/usr/local/etc/php-fpm.d"
+	imageFPMGlobalConf = imageFPMConfDir + "/00-global.conf"
+	// imageNginxConfDir is included by the image's nginx.conf and empty in the image.
+	imageNginxConfDir = "/etc/nginx/conf.d"
+	// imagePHPConfDir is the official PHP image's scan directory (extensions).
+	imagePHPConfDir = "/usr/local/etc/php/conf.d"
+	// imageHealthcheck is the image's health-check script.
+	imageHealthcheck = "/usr/local/bin/moodle-healthcheck"
+)
+
+// The task-scoped volumes. Rendered files reach the containers through the first
+// three, written once by the init container and mounted read-only; the others are
+// the only writable paths of containers whose root filesystem is read-only.
+const (
+	volMoodleEtc  = "moodle-etc"  // config.php, php.ini overrides, the cron runner
+	volFPMConf    = "fpm-conf"    // the rendered pool beside the image's global conf
+	volNginxConf  = "nginx-conf"  // the rendered per-node server block
+	volTmp        = "tmp"         // /tmp: uploads in flight, nginx buffers
+	volLocalCache = "local-cache" // Moodle's localcachedir, per task, never shared
+	volMoodledata = "moodledata"  // EFS
+)
+
+// Where the rendered files are read from inside the containers.
+var (
+	moodleEtcDir   = path.Dir(render.ConfigPHPPath)
+	phpIniDir      = moodleEtcDir + "/php"
+	cronRunnerPath = moodleEtcDir + "/moodle-cron"
+)
+
+// renderedFile is one rendered file the init container writes into a volume. The
+// text travels base64-encoded in a plain environment variable of the init container
+// only: it holds no secret (render never takes one), and base64 keeps any byte of
+// the file intact through the task definition's JSON.
+type renderedFile struct {
+	// Env names the variable, MOODLE_FILE_<NAME>.
+	Env string
+	// Volume and Name place the file: Name is relative to the volume.
+	Volume, Name string
+	Text         pulumi.StringInput
+}
+
+// The files of each kind of task.
+func configPHPFile(text pulumi.StringInput) renderedFile {
+	return renderedFile{"MOODLE_FILE_CONFIG_PHP", volMoodleEtc, path.Base(render.ConfigPHPPath), text}
+}
+
+func phpIniFile(s topology.Spec) renderedFile {
+	return renderedFile{"MOODLE_FILE_PHP_INI", volMoodleEtc, "php/zz-moodle.ini", pulumi.String(render.PHPIni(s))}
+}
+
+func fpmPoolFile(s topology.Spec) renderedFile {
+	return renderedFile{"MOODLE_FILE_FPM_POOL", volFPMConf, "zz-moodle.conf", pulumi.String(render.PHPFPMPool(s, render.NodeFastCGI.String()))}
+}
+
+func nginxFile(s topology.Spec) renderedFile {
+	return renderedFile{"MOODLE_FILE_NGINX_CONF", volNginxConf, "moodle.conf", pulumi.String(render.NginxNode(s))}
+}
+
+func cronFile(s topology.Spec) renderedFile {
+	return renderedFile{"MOODLE_FILE_CRON", volMoodleEtc, path.Base(cronRunnerPath), pulumi.String(render.CronRunner(s))}
+}
+
+// renderedRoot is where the init container mounts each volume.
+const renderedRoot = "/rendered"
+
+// initScript writes the files and prepares the writable volumes; it is the same
+// text for every task of a kind and holds no value, only variable names.
+func initScript(files []renderedFile, volumes []string) string {
+	var b strings.Builder
+	b.WriteString("set -eu\numask 022\n")
+	for _, f := range files {
+		dst := path.Join(renderedRoot, f.Volume, f.Name)
+		fmt.Fprintf(&b, "mkdir -p %s\nprintf '%%s' \"$%s\" | base64 -d > %s\nchmod 0444 %s\n", path.Dir(dst), f.Env, dst, dst)
+	}
+	for _, v := range volumes {
+		dir := path.Join(renderedRoot, v)
+		switch v {
+		case volFPMConf:
+			fmt.Fprintf(&b, "cp %s %s/\n", imageFPMGlobalConf, dir)
+		case volTmp:
+			fmt.Fprintf(&b, "chmod 1777 %s\n", dir)
+		case volLocalCache:
+			fmt.Fprintf(&b, "chown %d:%d %s\nchmod 0750 %s\n", AppUID, AppGID, dir, dir)
+		}
+	}
+	return b.String()
+}
+
+// taskDefinition is what both the app and the cron tasks are made of.
+type taskDefinition struct {
+	Spec      topology.Spec
+	Account   Account
+	Resources topology.Resources
+	// Files are written by the init container before the others start.
+	Files []renderedFile
+	// Containers are the long-running containers; each names its mounts.
+	Containers []container
+	// Secrets and Environment (plain text) are passed to the containers that run PHP.
+	Secrets     []TaskSecret
+	Environment map[string]pulumi.StringInput
+	LogGroup    pulumi.StringInput
+	// ExecutionRoleARN pulls the image and reads the secrets; TaskRoleARN is what
+	// the code runs as.
+	ExecutionRoleARN, TaskRoleARN pulumi.StringInput
+}
+
+// TaskSecret is one ECS `secrets` entry: the variable and the Secrets Manager
+// reference (secret ARN, JSON key) it is filled from.
+type TaskSecret struct {
+	Name      string
+	ValueFrom pulumi.StringInput
+	// SecretARN is the secret itself, which the execution role may read.
+	SecretARN pulumi.StringInput
+}
+
+// container is one long-running container of a task.
+type container struct {
+	Name    string
+	Image   string
+	Command []string
+	// Mounts maps volume names to paths; ReadOnly lists the read-only ones.
+	Mounts   map[string]string
+	ReadOnly map[string]bool
+	// Port is published to the target group; 0 for none.
+	Port        int
+	HealthCheck []string
+	// After are containers that must be healthy before this one starts.
+	After []string
+	// RunsPHP gives the container the task's secrets and PHP environment; nginx
+	// needs neither.
+	RunsPHP bool
+}
+
+// initContainerName names the init container that writes the rendered files.
+const initContainerName = "render-files"
+
+// containerDefinitions builds the task's containers as ECS JSON.
+func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringOutput {
+	logs := func(prefix string) map[string]any {
+		return map[string]any{
+			"logDriver": "awslogs",
+			"options": map[string]any{
+				"awslogs-group":         t.LogGroup,
+				"awslogs-region":        t.Account.Region,
+				"awslogs-stream-prefix": prefix,
+			},
+		}
+	}
+	used := t.volumes()
+	initEnv := []any{}
+	for _, f := range t.Files {
+		initEnv = append(initEnv, map[string]any{"name": f.Env, "value": base64Text(f.Text)})
+	}
+	initMounts := []any{}
+	for _, v := range used {
+		if v != volMoodledata {
+			initMounts = append(initMounts, map[string]any{"sourceVolume": v, "containerPath": path.Join(renderedRoot, v), "readOnly": false})
+		}
+	}
+	defs := []any{map[string]any{
+		"name":      initContainerName,
+		"image":     t.Spec.Images.App,
+		"essential": false,
+		// Root only to hand the writable volumes to the app user; it exits before
+		// anything else starts and runs no Moodle code.
+		"user":                   "0",
+		"entryPoint":             list([]string{"/bin/sh", "-c"}),
+		"command":                list([]string{initScript(t.Files, used)}),
+		"environment":            initEnv,
+		"mountPoints":            initMounts,
+		"readonlyRootFilesystem": true,
+		"privileged":             false,
+		"logConfiguration":       logs(streamPrefix + "-init"),
+	}}
+	var env []any
+	for _, k := range sortedInputKeys(t.Environment) {
+		env = append(env, map[string]any{"name": k, "value": t.Environment[k]})
+	}
+	var secrets []any
+	for _, s := range t.Secrets {
+		secrets = append(secrets, map[string]any{"name": s.Name, "valueFrom": s.ValueFrom})
+	}
+	for _, c := range t.Containers {
+		var mounts []any
+		for _, v := range sortedKeys(anyMap(c.Mounts)) {
+			mounts = append(mounts, map[string]any{"sourceVolume": v, "containerPath": c.Mounts[v], "readOnly": c.ReadOnly[v]})
+		}
+		depends := []any{map[string]any{"containerName": initContainerName, "condition": "SUCCESS"}}
+		for _, a := range c.After {
+			depends = append(depends, map[string]any{"containerName": a, "condition": "HEALTHY"})
+		}
+		cEnv, cSecrets := []any{}, []any{}
+		if c.RunsPHP {
+			cEnv, cSecrets = orEmpty(env), orEmpty(secrets)
+		}
+		def := map[string]any{
+			"name":                   c.Name,
+			"image":                  c.Image,
+			"essential":              true,
+			"user":                   fmt.Sprintf("%d:%d", AppUID, AppGID),
+			"command":                list(c.Command),
+			"environment":            cEnv,
+			"secrets":                cSecrets,
+			"mountPoints":            mounts,
+			"dependsOn":              depends,
+			"readonlyRootFilesystem": true,
+			"privileged":             false,
+			"linuxParameters": map[string]any{
+				"initProcessEnabled": true,
+				"capabilities":       map[string]any{"drop": list([]string{"ALL"})},
+			},
+			"ulimits":          []any{map[string]any{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}},
+			"logConfiguration": logs(streamPrefix + "-" + c.Name),
+		}
+		if c.Port != 0 {
+			def["portMappings"] = []any{map[string]any{"containerPort": c.Port, "protocol": "tcp"}}
+		}
+		if c.HealthCheck != nil {
+			def["healthCheck"] = map[string]any{
+				"command": list(c.HealthCheck), "interval": 15, "timeout": 5, "retries": 3, "startPeriod": 60,
+			}
+		}
+		defs = append(defs, def)
+	}
+	return jsonDocument(defs)
+}
+
+// volumes lists the volumes any container mounts, in a stable order.
+func (t taskDefinition) volumes() []string {
+	seen := map[string]bool{}
+	for _, f := range t.Files {
+		seen[f.Volume] = true
+	}
+	for _, c := range t.Containers {
+		for v := range c.Mounts {
+			seen[v] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// register creates the ECS task definition.
+func (t taskDefinition) register(ctx *pulumi.Context, name string, files *Files, opts ...pulumi.ResourceOption) (*ecs.TaskDefinition, error) {
+	var volumes ecs.TaskDefinitionVolumeArray
+	for _, v := range t.volumes() {
+		vol := ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(v)}
+		if v == volMoodledata {
+			// TLS in transit and IAM authorisation through the access point: the task
+			// role is what EFS checks, and the access point fixes the POSIX user.
+			vol.EfsVolumeConfiguration = ecs.TaskDefinitionVolumeEfsVolumeConfigurationArgs{
+				FileSystemId:      files.FileSystemID,
+				RootDirectory:     pulumi.String("/"),
+				TransitEncryption: pulumi.String("ENABLED"),
+				AuthorizationConfig: ecs.TaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfigArgs{
+					AccessPointId: files.AccessPointID,
+					Iam:           pulumi.String("ENABLED"),
+				},
+			}
+		}
+		volumes = append(volumes, vol)
+	}
+	compat := "FARGATE"
+	if t.Spec.App.LaunchType == topology.LaunchEC2 {
+		compat = "EC2"
+	}
+	return ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
+		// Families are account-wide: the project and stack keep two stacks apart.
+		Family:                  pulumi.String(fmt.Sprintf("%s-%s-%s", ctx.Project(), ctx.Stack(), name)),
+		NetworkMode:             pulumi.String("awsvpc"),
+		RequiresCompatibilities: pulumi.ToStringArray([]string{compat}),
+		Cpu:                     pulumi.String(strconv.Itoa(int(t.Resources.CPUs * 1024))),
+		Memory:                  pulumi.String(strconv.Itoa(t.Resources.MemoryMB)),
+		ExecutionRoleArn:        t.ExecutionRoleARN,
+		TaskRoleArn:             t.TaskRoleARN,
+		ContainerDefinitions:    t.containerDefinitions(name),
+		Volumes:                 volumes,
+		RuntimePlatform: ecs.TaskDefinitionRuntimePlatformArgs{
+			OperatingSystemFamily: pulumi.String("LINUX"),
+			CpuArchitecture:       pulumi.String("X86_64"),
+		},
+		Tags: tags(name),
+	}, opts...)
+}
+
+// newTaskRoles creates the two roles of a task: the execution role ECS uses to pull
+// the image, write logs and read exactly the task's secrets, and the task role the
+// code runs as, which may use moodledata and nothing else.
+func newTaskRoles(ctx *pulumi.Context, name string, a Account, secrets []TaskSecret, kmsKeyARN pulumi.StringInput, files *Files, opts ...pulumi.ResourceOption) (execution, task *iam.Role, err error) {
+	trust := policy(map[string]any{
+		"Effect":    "Allow",
+		"Principal": map[string]any{"Service": "ecs-tasks.amazonaws.com"},
+		"Action":    "sts:AssumeRole",
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": a.ID}},
+	})
+	execution, err = iam.NewRole(ctx, name+"-execution", &iam.RoleArgs{
+		AssumeRolePolicy:  trust,
+		ManagedPolicyArns: pulumi.ToStringArray([]string{a.managedPolicy("service-role/AmazonECSTaskExecutionRolePolicy")}),
+		Tags:              tags(name + "-execution"),
+	}, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	secretARNs := make([]any, len(secrets))
+	for i, s := range secrets {
+		secretARNs[i] = s.SecretARN
+	}
+	if _, err := iam.NewRolePolicy(ctx, name+"-execution", &iam.RolePolicyArgs{
+		Role: execution.ID(),
+		Policy: policy(
+			allow("ReadTaskSecrets", []string{"secretsmanager:GetSecretValue"}, secretARNs...),
+			allow("DecryptTaskSecrets", []string{"kms:Decrypt"}, kmsKeyARN),
+		),
+	}, opts...); err != nil {
+		return nil, nil, err
+	}
+	task, err = iam.NewRole(ctx, name+"-task", &iam.RoleArgs{AssumeRolePolicy: trust, Tags: tags(name + "-task")}, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
+		Role:   task.ID(),
+		Policy: policy(files.taskStatements()...),
+	}, opts...); err != nil {
+		return nil, nil, err
+	}
+	return execution, task, nil
+}
+
+func base64Text(text pulumi.StringInput) pulumi.StringOutput {
+	return text.ToStringOutput().ApplyT(func(s string) string {
+		return base64.StdEncoding.EncodeToString([]byte(s))
+	}).(pulumi.StringOutput)
+}
+
+func sortedInputKeys(m map[string]pulumi.StringInput) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// orEmpty keeps an empty list a JSON array rather than null.
+func orEmpty(l []any) []any {
+	if l == nil {
+		return []any{}
+	}
+	return l
+}

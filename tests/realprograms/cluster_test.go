@@ -1,0 +1,648 @@
+//go:build integration
+
+package realprograms
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+)
+
+// TestLoopbackCluster runs the dev topology from the rendered files on 127.0.0.1 and
+// checks the promises a horizontally scaled Moodle depends on, in one cluster: the
+// steps run in order because several of them stop and start servers.
+func TestLoopbackCluster(t *testing.T) {
+	start := time.Now()
+	defer func() { t.Logf("loopback cluster test wall time: %s", time.Since(start).Round(time.Millisecond)) }()
+
+	c := loopback.StartCluster(t)
+	if len(c.Nodes) < 2 {
+		t.Fatalf("the dev stack runs %d app node(s): nothing to balance or fail over", len(c.Nodes))
+	}
+	t.Logf("cluster up in %s: load balancer %s, nodes %v", time.Since(start).Round(time.Millisecond), c.URL, c.Ports())
+
+	// The cron runner goes first: until its install step has run, PHP is closed.
+	t.Run("of two cron runners exactly one runs cron and opens the site", func(t *testing.T) { singleCronRunner(t, c) })
+	t.Run("requests spread over every app node", func(t *testing.T) { requestsSpread(t, c) })
+	t.Run("every node queries PostgreSQL with the secret password", func(t *testing.T) { databaseFromEveryNode(t, c) })
+	t.Run("a session started on one node is read on another", func(t *testing.T) { sessionAcrossNodes(t, c) })
+	t.Run("a file written on one node is read on another", func(t *testing.T) { fileAcrossNodes(t, c) })
+	t.Run("nginx streams dataroot files and frees the worker", func(t *testing.T) { xAccelRedirect(t, c) })
+	t.Run("denied paths answer 404", func(t *testing.T) { deniedPaths(t, c) })
+	t.Run("a killed node drops out and comes back", func(t *testing.T) { nodeFailover(t, c) })
+	t.Run("sessions survive a Redis restart", func(t *testing.T) { sessionsSurviveRedisRestart(t, c) })
+}
+
+// probe is the JSON every probe action answers with.
+type probe struct {
+	Node    string   `json:"node"`
+	Session string   `json:"session"`
+	Value   *string  `json:"value"`
+	Bytes   int      `json:"bytes"`
+	Active  int      `json:"active"`
+	Busy    []string `json:"busy"`
+	DBUser  string   `json:"dbuser"`
+	Hits    int      `json:"hits"`
+}
+
+func newClient(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
+}
+
+// get asks the probe through the load balancer and decodes its answer.
+func get(t *testing.T, client *http.Client, c *loopback.Cluster, query string) probe {
+	t.Helper()
+	return call(t, client, http.MethodGet, c.URL+"/probe.php?"+query, nil)
+}
+
+func call(t *testing.T, client *http.Client, method, url string, body io.Reader) probe {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %s: %s", method, url, resp.Status, b)
+	}
+	var p probe
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatalf("%s %s: %v: %s", method, url, err, b)
+	}
+	if p.Node == "" || resp.Header.Get("X-Probe-Node") != p.Node {
+		t.Fatalf("%s %s: no node named in %s", method, url, b)
+	}
+	return p
+}
+
+func allNodes(c *loopback.Cluster) map[string]bool {
+	nodes := map[string]bool{}
+	for _, n := range c.Spec.AppNodes() {
+		nodes[n] = true
+	}
+	return nodes
+}
+
+func requestsSpread(t *testing.T, c *loopback.Cluster) {
+	client := newClient(t)
+	served := map[string]int{}
+	const requests = 30
+	for range requests {
+		served[get(t, client, c, "action=node").Node]++
+	}
+	for node := range allNodes(c) {
+		if served[node] == 0 {
+			t.Errorf("%s served none of %d requests: %v", node, requests, served)
+		}
+	}
+	if len(served) != len(c.Nodes) {
+		t.Errorf("requests were served by %v, want exactly the %d app nodes", served, len(c.Nodes))
+	}
+}
+
+// untilEveryNode repeats a probe call until each app node has answered once (bounded),
+// handing every answer to check.
+func untilEveryNode(t *testing.T, c *loopback.Cluster, call func() probe, check func(probe)) {
+	t.Helper()
+	missing := allNodes(c)
+	for i := 0; len(missing) > 0; i++ {
+		if i == 60 {
+			t.Fatalf("no answer from %v after %d requests", missing, i)
+		}
+		p := call()
+		check(p)
+		delete(missing, p.Node)
+	}
+}
+
+func databaseFromEveryNode(t *testing.T, c *loopback.Cluster) {
+	client := newClient(t)
+	last := 0
+	untilEveryNode(t, c, func() probe { return get(t, client, c, "action=db") }, func(p probe) {
+		if p.DBUser != c.Spec.Database.User {
+			t.Errorf("%s connected as %q, want %q", p.Node, p.DBUser, c.Spec.Database.User)
+		}
+		// One table on one primary: every node's insert is counted by the next one.
+		if p.Hits != last+1 {
+			t.Errorf("%s counted %d hits after %d, want one more", p.Node, p.Hits, last)
+		}
+		last = p.Hits
+	})
+}
+
+func sessionAcrossNodes(t *testing.T, c *loopback.Cluster) {
+	client := newClient(t)
+	value := loopback.Password(t)
+	set := get(t, client, c, "action=session-set&value="+value)
+	readElsewhere := false
+	untilEveryNode(t, c, func() probe { return get(t, client, c, "action=session-get") }, func(p probe) {
+		if p.Session != set.Session {
+			t.Errorf("%s sees session %q, want %q started on %s", p.Node, p.Session, set.Session, set.Node)
+		}
+		if p.Value == nil || *p.Value != value {
+			t.Errorf("%s reads %v from the session %s wrote %q into", p.Node, p.Value, set.Node, value)
+		}
+		readElsewhere = readElsewhere || p.Node != set.Node
+	})
+	if !readElsewhere {
+		t.Errorf("the session was never read on a node other than %s", set.Node)
+	}
+	// Where Moodle's handler keeps it: the session database, under the session prefix.
+	key := c.Spec.Cache.SessionPrefix + set.Session
+	if ok, err := c.Redis.Exists(c.Spec.Cache.SessionDB, key); err != nil || !ok {
+		t.Errorf("no key %q in Redis database %d (%v)", key, c.Spec.Cache.SessionDB, err)
+	}
+	if strings.HasPrefix(key, c.Spec.Cache.CachePrefix) {
+		t.Errorf("session key %q falls under the MUC cache prefix %q: a cache purge would drop it", key, c.Spec.Cache.CachePrefix)
+	}
+}
+
+func fileAcrossNodes(t *testing.T, c *loopback.Cluster) {
+	client := newClient(t)
+	content := "written on one node, read on all: " + loopback.Password(t)
+	w := call(t, client, http.MethodPost, c.URL+"/probe.php?action=file-write&name=shared.txt", strings.NewReader(content))
+	if w.Bytes != len(content) {
+		t.Fatalf("%s wrote %d bytes, want %d", w.Node, w.Bytes, len(content))
+	}
+	missing := allNodes(c)
+	for i := 0; len(missing) > 0 && i < 60; i++ {
+		resp, err := client.Get(c.URL + "/probe.php?action=file-read&name=shared.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		node := resp.Header.Get("X-Probe-Node")
+		if resp.StatusCode != http.StatusOK || string(b) != content {
+			t.Errorf("%s read %s %q, want the %q %s wrote", node, resp.Status, b, content, w.Node)
+		}
+		delete(missing, node)
+	}
+	if len(missing) > 0 {
+		t.Errorf("nodes %v never read the file", missing)
+	}
+}
+
+// xAccelRedirect streams a large dataroot file to a client that stops reading after the
+// first megabyte. While the rest waits in nginx, every node's pool reports no busy
+// worker but the one answering: PHP sent a header and was done. The body carries the
+// ETag and byte ranges of nginx's static file handler, which the probe cannot produce.
+func xAccelRedirect(t *testing.T, c *loopback.Cluster) {
+	const size = 64 << 20
+	path := filepath.Join(c.Spec.Paths.DataRoot, "probe", "large.bin")
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.As.Own(t, filepath.Dir(path))
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	url := c.URL + "/probe.php?action=file-send&name=large.bin"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if want := fmt.Sprintf("%q", fmt.Sprintf("%x-%x", info.ModTime().Unix(), info.Size())); resp.Header.Get("ETag") != want {
+		t.Errorf("ETag %q, want nginx's %s for the file on disk", resp.Header.Get("ETag"), want)
+	}
+	if resp.ContentLength != size {
+		t.Errorf("Content-Length %d, want %d", resp.ContentLength, size)
+	}
+	head := make([]byte, 1<<20)
+	if _, err := io.ReadFull(resp.Body, head); err != nil {
+		t.Fatalf("read the first megabyte: %v", err)
+	}
+
+	client := newClient(t)
+	untilEveryNode(t, c, func() probe { return get(t, client, c, "action=fpm-status") }, func(p probe) {
+		if p.Active != 1 {
+			t.Errorf("%s has %d busy workers (%q) while nginx streams the file, want only the one answering", p.Node, p.Active, p.Busy)
+		}
+	})
+
+	h := sha256.New()
+	h.Write(head)
+	if _, err := io.Copy(h, resp.Body); err != nil {
+		t.Fatalf("read the rest: %v", err)
+	}
+	if got, want := h.Sum(nil), sha256.Sum256(data); string(got) != string(want[:]) {
+		t.Errorf("the streamed body differs from the file on disk")
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Range", "bytes=1000-1009")
+	ranged, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, _ := io.ReadAll(ranged.Body)
+	ranged.Body.Close()
+	if ranged.StatusCode != http.StatusPartialContent || string(part) != string(data[1000:1010]) {
+		t.Errorf("range request: %s %x, want 206 %x", ranged.Status, part, data[1000:1010])
+	}
+}
+
+// deniedURIs hit every rule of the deny list Moodle asks web servers to enforce
+// (MDL-69333): code, dependencies, build and test files, documentation, dot-files;
+// and the web installer and CLI scripts, which only the cron runner runs.
+var deniedURIs = []string{
+	"/vendor/autoload.php",
+	"/node_modules/pkg/index.js",
+	"/composer.json",
+	"/composer.lock",
+	"/yarn.lock",
+	"/README.md",
+	"/readme.txt",
+	"/mod/forum/README.txt",
+	"/mod/forum/upgrade.txt",
+	"/UPGRADING.md",
+	"/mod/forum/db/install.xml",
+	"/lib/tests/fixtures/sample.php",
+	"/lib/tests/behat/behat_sample.php",
+	"/phpunit.xml",
+	"/phpunit.xml.dist",
+	"/admin/environment.xml",
+	"/.git/config",
+	"/.env",
+	"/.htaccess",
+	"/mod/forum/.hidden.php",
+	"/install.php",
+	"/admin/cli/cron.php",
+	"/admin/cli/upgrade.php",
+}
+
+// deniedPaths puts a file at every denied path, where nginx would otherwise serve it
+// or hand it to PHP, and expects 404 without the file's content.
+func deniedPaths(t *testing.T, c *loopback.Cluster) {
+	const secret = "must never be served"
+	public := c.Spec.Paths.PublicDir()
+	put := func(uri string) {
+		file := filepath.Join(public, filepath.FromSlash(uri))
+		if _, err := os.Stat(file); err == nil {
+			return // the probe app's own file (admin/cli/cron.php) stays as it is
+		}
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte("<?php echo '"+secret+"';\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(uri string, wantStatus int, wantSecret bool) {
+		resp, err := http.Get(c.URL + uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != wantStatus || strings.Contains(string(b), secret) != wantSecret {
+			t.Errorf("GET %s: %s %q, want %d", uri, resp.Status, b, wantStatus)
+		}
+	}
+	for _, uri := range deniedURIs {
+		put(uri)
+		check(uri, http.StatusNotFound, false)
+	}
+	// Dataroot is reachable only through X-Accel-Redirect.
+	stored := filepath.Join(c.Spec.Paths.DataRoot, "filedir", "stored.txt")
+	if err := os.MkdirAll(filepath.Dir(stored), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stored, []byte(secret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("/dataroot/filedir/stored.txt", http.StatusNotFound, false)
+	// The controls: files of the same kinds outside the deny list are served.
+	for _, uri := range []string{"/.well-known/security.txt", "/theme/styles.css", "/mod/forum/view.php"} {
+		put(uri)
+		check(uri, http.StatusOK, true)
+	}
+}
+
+// load is a steady, bounded stream of requests from a fixed number of clients.
+type load struct {
+	mu      sync.Mutex
+	results []result
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type result struct {
+	at   time.Time
+	node string
+	err  error
+}
+
+func startLoad(c *loopback.Cluster, clients int) *load {
+	l := &load{stop: make(chan struct{})}
+	for range clients {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				at := time.Now()
+				r := result{at: at}
+				resp, err := client.Get(c.URL + "/probe.php?action=node")
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					r.node = resp.Header.Get("X-Probe-Node")
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("%s", resp.Status)
+					}
+				}
+				r.err = err
+				l.mu.Lock()
+				l.results = append(l.results, r)
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) finish() []result {
+	close(l.stop)
+	l.wg.Wait()
+	return l.results
+}
+
+// nodeFailover kills one app node under a steady load from 8 clients: its php-fpm
+// master and workers together, as a crashed or OOM-killed container goes (a master
+// killed alone leaves its workers serving). Requests in flight on it may fail; once
+// every nginx worker has logged the node failed, none may. After a restart the node
+// must get requests again, which nginx tries after fail_timeout.
+func nodeFailover(t *testing.T, c *loopback.Cluster) {
+	victim := c.Nodes[1]
+	l := startLoad(c, 8)
+	time.Sleep(2 * time.Second) // a steady state before the crash
+	killed := time.Now()
+	if err := victim.Kill(); err != nil {
+		t.Fatalf("kill %s: %v", victim.Node, err)
+	}
+	const window = 5 * time.Second
+	settled, marked := markedFailed(c, victim.Addr.String(), killed.Add(window))
+	time.Sleep(time.Until(killed.Add(window)))
+	results := l.finish()
+	if !marked {
+		t.Errorf("within %s of the kill nginx did not mark %s failed:\n%s", window, victim.Addr, readFile(c.LBErrorLog))
+	}
+
+	var after, errs, errsSettled, fromVictim int
+	before := map[string]int{}
+	for _, r := range results {
+		if r.at.Before(killed) {
+			before[r.node]++
+			continue
+		}
+		after++
+		if r.err != nil {
+			errs++
+			if r.at.After(settled) {
+				errsSettled++
+			}
+			continue
+		}
+		if r.node == victim.Node && r.at.After(settled) {
+			fromVictim++
+		}
+	}
+	t.Logf("before the kill: %v; after: %d requests, %d errors; nginx marked %s failed %s after the kill, %d errors since",
+		before, after, errs, victim.Node, settled.Sub(killed).Round(time.Millisecond), errsSettled)
+	if before[victim.Node] == 0 {
+		t.Errorf("%s served nothing before it was killed: %v", victim.Node, before)
+	}
+	if after < 100 {
+		t.Errorf("only %d requests in the window: the load is not steady", after)
+	}
+	if errs*100 >= after {
+		t.Errorf("%d errors in %d requests after the kill, want under 1%%", errs, after)
+	}
+	if errsSettled != 0 {
+		t.Errorf("%d errors after nginx marked %s failed, want 0", errsSettled, victim.Node)
+	}
+	if fromVictim != 0 {
+		t.Errorf("%d answers from the killed %s", fromVictim, victim.Node)
+	}
+
+	restarted := time.Now()
+	victim.Restart()
+	client := newClient(t)
+	// nginx tries a failed server again after fail_timeout; allow that and a margin.
+	deadline := restarted.Add(45 * time.Second)
+	for get(t, client, c, "action=node").Node != victim.Node {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not return to rotation within %s of its restart", victim.Node, deadline.Sub(restarted))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("%s back in rotation %s after its restart", victim.Node, time.Since(restarted).Round(100*time.Millisecond))
+}
+
+// markedFailed waits until nginx has taken the server at addr out of rotation and
+// returns when: some worker has logged it disabled, and so has every worker that
+// failed to reach it (without a shared zone each worker counts failures alone).
+func markedFailed(c *loopback.Cluster, addr string, deadline time.Time) (time.Time, bool) {
+	for {
+		failed, disabled := map[string]bool{}, map[string]bool{}
+		for _, line := range strings.Split(readFile(c.LBErrorLog), "\n") {
+			// "2006/01/02 15:04:05 [error] 1234#1234: *5 connect() failed ..., upstream: "fastcgi://addr", ..."
+			f := strings.Fields(line)
+			if len(f) < 4 || !strings.Contains(line, "//"+addr+"\"") {
+				continue
+			}
+			worker := strings.Split(f[3], "#")[0]
+			switch {
+			case strings.Contains(line, "upstream server temporarily disabled"):
+				disabled[worker] = true
+			case strings.Contains(line, "connect() failed"):
+				failed[worker] = true
+			}
+		}
+		all := len(disabled) > 0
+		for w := range failed {
+			all = all && disabled[w]
+		}
+		if all {
+			return time.Now(), true
+		}
+		if time.Now().After(deadline) {
+			return deadline, false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+func sessionsSurviveRedisRestart(t *testing.T, c *loopback.Cluster) {
+	client := newClient(t)
+	value := loopback.Password(t)
+	set := get(t, client, c, "action=session-set&value="+value)
+	c.Redis.Restart()
+	p := get(t, client, c, "action=session-get")
+	if p.Session != set.Session || p.Value == nil || *p.Value != value {
+		t.Errorf("after the restart %s reads session %q value %v, want %q value %q", p.Node, p.Session, p.Value, set.Session, value)
+	}
+}
+
+// singleCronRunner starts two runners at once on the shared dataroot. One holds the
+// lock, runs the install hook once and cron.php; the other exits 0 at once. Before
+// that, on the fresh cluster, PHP answers 503 while the health endpoints answer;
+// after the hook it answers.
+func singleCronRunner(t *testing.T, c *loopback.Cluster) {
+	for path, want := range map[string]int{
+		"/probe.php?action=node": http.StatusServiceUnavailable,
+		"/install.php":           http.StatusNotFound,
+		render.HealthPath:        http.StatusOK,
+		render.FPMPingPath:       http.StatusOK,
+	} {
+		if got := statusOf(t, c.URL+path); got != want {
+			t.Errorf("before the install: GET %s answers %d, want %d", path, got, want)
+		}
+	}
+	dir := filepath.Join(c.Root, "cron")
+	hookLog := filepath.Join(c.Spec.Paths.DataRoot, "probe-install-hook.log")
+	cronLog := filepath.Join(c.Spec.Paths.DataRoot, "probe-cron-runs.log")
+	runner := writeRunnerFiles(t, c, dir, hookLog)
+
+	var runners []*loopback.Process
+	for _, name := range []string{"cron-a", "cron-b"} {
+		runners = append(runners, c.StartCronRunner(name, runner, dir))
+	}
+	var exited, running *loopback.Process
+	select {
+	case <-runners[0].Done():
+		exited, running = runners[0], runners[1]
+	case <-runners[1].Done():
+		exited, running = runners[1], runners[0]
+	case <-time.After(15 * time.Second):
+		t.Fatalf("both cron runners are still running: the lock excludes neither\n%s\n%s", runners[0].Log(), runners[1].Log())
+	}
+	if code := exited.ExitCode(); code != 0 {
+		t.Errorf("%s exited %d, want 0:\n%s", exited.Name, code, exited.Log())
+	}
+
+	var runs []string
+	deadline := time.Now().Add(20 * time.Second)
+	for len(runs) == 0 {
+		runs = lines(cronLog)
+		select {
+		case <-running.Done():
+			t.Fatalf("%s exited (%d) before cron ran:\n%s", running.Name, running.ExitCode(), running.Log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cron.php never ran:\n%s", running.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := running.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	runs = lines(cronLog)
+	if len(runs) != 1 {
+		t.Errorf("cron.php ran %d times within one interval, want once: %q", len(runs), runs)
+	}
+	for _, r := range runs {
+		if sid := strings.Fields(r)[0]; sid != strconv.Itoa(running.Pid()) {
+			t.Errorf("cron.php ran under runner %s, want %s (%s)", sid, strconv.Itoa(running.Pid()), running.Name)
+		}
+	}
+	if hooks := lines(hookLog); len(hooks) != 1 || hooks[0] != strconv.Itoa(running.Pid()) {
+		t.Errorf("the install hook ran as %q, want once by %d", hooks, running.Pid())
+	}
+	if got := statusOf(t, c.URL+"/probe.php?action=node"); got != http.StatusOK {
+		t.Errorf("after the install: GET /probe.php answers %d, want 200", got)
+	}
+}
+
+// statusOf returns the status a plain GET of url answers with.
+func statusOf(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// writeRunnerFiles writes the rendered runner and an install hook that records the
+// runner (its session) that ran it.
+func writeRunnerFiles(t *testing.T, c *loopback.Cluster, dir, hookLog string) string {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runner := filepath.Join(dir, "cron-runner.sh")
+	if err := os.WriteFile(runner, []byte(render.CronRunner(c.Spec)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hook := "#!/bin/sh\ncut -d' ' -f6 /proc/$$/stat >> " + hookLog + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "install-hook.sh"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return runner
+}
+
+func lines(path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if l := strings.TrimSpace(s.Text()); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
