@@ -58,5 +58,5 @@ engine: bin/pulumi ## The real Pulumi engine over the program, with in-process f
 workflows: bin/actionlint
 	actionlint .github/workflows/*.yml
 
-bench: deps ## Load balancer vs direct php-fpm, pool RSS against its limit, engine time
+bench: deps bin/pulumi ## Load balancer vs direct php-fpm, pool RSS against its limit, engine time
 	bash bench/run.sh

@@ -158,25 +158,23 @@ func runWrk(r *run, dir, url string, threads, connections int, duration time.Dur
 }
 
 // directSite is the baseline's nginx: per pool a server that passes every request
-// straight to it, with nothing of the rendered configuration in between but the same
-// FastCGI connection reuse (keepalive) the load balancer has.
-func directSite(public string, ports []int, pools []render.HostPort, keepalive int) string {
+// straight to it, with nothing of the rendered configuration in between and, like
+// the load balancer, a new FastCGI connection per request.
+func directSite(public string, ports []int, pools []render.HostPort) string {
 	var b strings.Builder
 	for i, p := range pools {
 		fmt.Fprintf(&b, `upstream direct_%d {
     server %s;
-    keepalive %d;
 }
 server {
     listen 127.0.0.1:%d;
     location / {
         include fastcgi_params;
         fastcgi_param SCRIPT_FILENAME %s$fastcgi_script_name;
-        fastcgi_keep_conn on;
         fastcgi_pass direct_%d;
     }
 }
-`, i, p, keepalive, ports[i], public, i)
+`, i, p, ports[i], public, i)
 	}
 	return b.String()
 }
@@ -205,7 +203,7 @@ func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB int
 	}
 	loopback.ExpectPortsClosed(r, ports...)
 	loopback.StartNginx(r, filepath.Join(c.Root, "direct"), "nginx-direct",
-		directSite(c.Spec.Paths.PublicDir(), ports, pools, c.Spec.Web.Keepalive), ports[len(ports)-1], c.As)
+		directSite(c.Spec.Paths.PublicDir(), ports, pools), ports[len(ports)-1], c.As)
 
 	const page = "/probe.php?action=node"
 	threads := len(c.Nodes)
@@ -258,7 +256,7 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int)
 	fpm := loopback.StartFPM(r, filepath.Join(c.Root, "saturated"), "saturated",
 		render.PHPFPMPool(spec, addr.String()), fpmPort, c.PHPEnv("fpm"), c.As)
 	loopback.StartNginx(r, filepath.Join(c.Root, "saturated-web"), "nginx-saturated",
-		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}, spec.Web.Keepalive), webPort, c.As)
+		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}), webPort, c.As)
 
 	allocMB := spec.App.PHPFPM.WorkerMemoryMB * 3 / 4
 	stop := make(chan struct{})

@@ -14,7 +14,6 @@ type nginxData struct {
 	// Upstream lists the app nodes; empty for the per-node variant.
 	Upstream     []HostPort
 	UpstreamName string
-	Keepalive    int
 	// Pass is the fastcgi_pass target: the upstream name or NodeFastCGI.
 	Pass string
 	// Edge is set when clients reach this nginx directly (the load balancer).
@@ -43,7 +42,6 @@ func nginx(s topology.Spec, upstream []HostPort, pass string, edge bool) string 
 	return execute("nginx.conf.tmpl", nginxData{
 		Upstream:        upstream,
 		UpstreamName:    upstreamName,
-		Keepalive:       s.Web.Keepalive,
 		Pass:            pass,
 		Edge:            edge,
 		Port:            s.Web.Port,

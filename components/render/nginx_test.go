@@ -23,10 +23,11 @@ func TestNginxLoadBalancerHasOneServerLinePerBackend(t *testing.T) {
 				}
 			}
 			upstream := blockAfter(t, conf, "upstream moodle_backend {")
-			for _, want := range []string{"least_conn;", "zone moodle_backend 64k;", "keepalive 32;"} {
-				if !strings.Contains(upstream, want) {
-					t.Errorf("upstream lacks %q:\n%s", want, upstream)
-				}
+			assertContains(t, upstream, "least_conn;", "zone moodle_backend 64k;")
+			// Reused FastCGI connections race php-fpm's recycling of children, and
+			// every lost race counts against max_fails of a healthy node.
+			if strings.Contains(upstream, "keepalive") {
+				t.Errorf("upstream keeps FastCGI connections:\n%s", upstream)
 			}
 		})
 	}
@@ -70,7 +71,7 @@ func TestNginxServerBlockFollowsSpec(t *testing.T) {
 				"index index.php;",
 				"client_max_body_size 512m;",
 				"fastcgi_read_timeout 300s;",
-				"fastcgi_keep_conn on;",
+				"fastcgi_keep_conn off;",
 				"fastcgi_split_path_info ^(.+\\.php)(/.+)$;",
 				"fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;",
 				"fastcgi_param PATH_INFO $path_info;",

@@ -24,7 +24,6 @@ func devSpec() topology.Spec {
 			Port:               8080,
 			ClientMaxBodyMB:    512,
 			FastCGIReadTimeout: 300,
-			Keepalive:          32,
 			StatusAllow:        []string{"127.0.0.1", "172.16.0.0/12"},
 		},
 		App: topology.App{

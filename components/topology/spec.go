@@ -86,8 +86,6 @@ type Web struct {
 	ClientMaxBodyMB int `json:"clientMaxBodyMb"`
 	// FastCGIReadTimeout in seconds; the AWS ALB idle timeout is at least this.
 	FastCGIReadTimeout int `json:"fastcgiReadTimeout"`
-	// Keepalive is the number of idle upstream connections nginx keeps per worker.
-	Keepalive int `json:"keepalive"`
 	// StatusAllow lists the CIDRs allowed to read stub_status and php-fpm status.
 	StatusAllow []string `json:"statusAllow"`
 	// Resources limit the load balancer container on the Docker host. On AWS nginx

@@ -58,7 +58,6 @@ func shared(t topology.Target) topology.Spec {
 			Port:               8080,
 			ClientMaxBodyMB:    512,
 			FastCGIReadTimeout: 300,
-			Keepalive:          32,
 			StatusAllow:        []string{"127.0.0.1/32"},
 		},
 		App: topology.App{

@@ -128,10 +128,10 @@ func TestDefaultsPerTarget(t *testing.T) {
 		{"cron", topology.Cron{Resources: topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}, IntervalSeconds: 60, RunTimeoutSeconds: 3600},
 			topology.Cron{Resources: topology.Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}, IntervalSeconds: 60, RunTimeoutSeconds: 3600},
 			func(s topology.Spec) any { return s.Cron }},
-		{"web", [5]any{8080, 512, 300, 32, []string{"127.0.0.1/32", "172.16.0.0/12"}},
-			[5]any{8080, 512, 300, 32, []string{"127.0.0.1/32"}}, func(s topology.Spec) any {
+		{"web", [4]any{8080, 512, 300, []string{"127.0.0.1/32", "172.16.0.0/12"}},
+			[4]any{8080, 512, 300, []string{"127.0.0.1/32"}}, func(s topology.Spec) any {
 				w := s.Web
-				return [5]any{w.Port, w.ClientMaxBodyMB, w.FastCGIReadTimeout, w.Keepalive, w.StatusAllow}
+				return [4]any{w.Port, w.ClientMaxBodyMB, w.FastCGIReadTimeout, w.StatusAllow}
 			}},
 		{"paths", topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
 			topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},

@@ -186,7 +186,6 @@ func (p *problems) web(s topology.Spec) {
 	}
 	p.intRange("web.clientMaxBodyMb", w.ClientMaxBodyMB, 1, 4096)
 	p.intRange("web.fastcgiReadTimeout", w.FastCGIReadTimeout, 30, 3600)
-	p.intRange("web.keepalive", w.Keepalive, 1, 1024)
 	for i, c := range w.StatusAllow {
 		key := fmt.Sprintf("web.statusAllow[%d]", i)
 		_, n, err := net.ParseCIDR(c)
