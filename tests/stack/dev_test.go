@@ -12,7 +12,6 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
 
 // Type tokens of the resources the dev stack registers.
@@ -44,23 +43,6 @@ var (
 		"database.pooler":   "pgbouncer",
 	}
 )
-
-// devSpec loads the Spec the program sees for the dev stack with edits applied.
-func devSpec(t *testing.T, edits map[string]any) topology.Spec {
-	t.Helper()
-	cfg := stackConfig(t, "dev")
-	for path, value := range edits {
-		setConfig(t, cfg, path, value)
-	}
-	spec, err := config.Load(func(key string) (string, bool) {
-		v, ok := cfg[config.Namespace+":"+key]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatalf("dev stack with %v does not load: %v", edits, err)
-	}
-	return spec
-}
 
 // containers returns the registered containers by their key ("db", "app-2", "lb").
 func containers(t *testing.T, rec *recorder) map[string]registered {
@@ -189,7 +171,7 @@ func TestDevInventoryCountsEveryResourceByType(t *testing.T) {
 		{name: "image overrides", edits: imageEdits, images: 0, remoteImages: 5, pooler: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := devSpec(t, tc.edits)
+			spec := stackSpec(t, "dev", tc.edits)
 			rec := mustRun(t, "dev", tc.edits)
 			want := map[string]int{
 				tCluster:   1,
@@ -229,7 +211,7 @@ func TestDevAppNodesCronAndUpstreamsFollowReplicas(t *testing.T) {
 	for n := 1; n <= 10; n++ {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			edits := map[string]any{"app.replicas": n}
-			spec := devSpec(t, edits)
+			spec := stackSpec(t, "dev", edits)
 			cs := containers(t, mustRun(t, "dev", edits))
 
 			var apps, crons []string
@@ -276,7 +258,7 @@ func TestDevAppNodesCronAndUpstreamsFollowReplicas(t *testing.T) {
 
 func TestDevOnlyLoadBalancerPublishesPorts(t *testing.T) {
 	for _, edits := range []map[string]any{nil, pgbouncerEdits} {
-		spec := devSpec(t, edits)
+		spec := stackSpec(t, "dev", edits)
 		for key, c := range containers(t, mustRun(t, "dev", edits)) {
 			ports := field(c.Inputs, "ports")
 			published := ports.IsArray() && len(ports.ArrayValue()) > 0
@@ -353,7 +335,7 @@ func TestDevEveryContainerIsLimitedHealthCheckedAndHardened(t *testing.T) {
 		edits map[string]any
 	}{{"default", nil}, {"pgbouncer", pgbouncerEdits}, {"host path", hostPathEdits}} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := devSpec(t, tc.edits)
+			spec := stackSpec(t, "dev", tc.edits)
 			limits := limitsByKey(spec)
 			cs := containers(t, mustRun(t, "dev", tc.edits))
 			if got, want := keys(cs), keys(limits); !slices.Equal(got, want) {
@@ -503,7 +485,7 @@ func TestDevGeneratedPasswordsReachContainersOnlyAsSecrets(t *testing.T) {
 }
 
 func TestDevPgBouncerSitsBetweenMoodleAndPostgres(t *testing.T) {
-	spec := devSpec(t, pgbouncerEdits)
+	spec := stackSpec(t, "dev", pgbouncerEdits)
 	cs := containers(t, mustRun(t, "dev", pgbouncerEdits))
 	pb := cs["pgbouncer"]
 	if got := aliases(pb, devPrefix+"backend"); !slices.Equal(got, []string{"pgbouncer"}) {
@@ -560,7 +542,7 @@ func TestDevPostgresIsSizedForMaxReplicasWithoutPooler(t *testing.T) {
 }
 
 func TestDevMoodledataOnNFSUsesTheSeedsDriverOptions(t *testing.T) {
-	spec := devSpec(t, nfsEdits)
+	spec := stackSpec(t, "dev", nfsEdits)
 	rec := mustRun(t, "dev", nfsEdits)
 	v := rec.named(t, devPrefix+"moodledata")
 	opts := field(v.Inputs, "driverOpts")
@@ -586,7 +568,7 @@ func TestDevMoodledataOnNFSUsesTheSeedsDriverOptions(t *testing.T) {
 
 func TestDevCodeSources(t *testing.T) {
 	t.Run("build", func(t *testing.T) {
-		spec := devSpec(t, nil)
+		spec := stackSpec(t, "dev", nil)
 		rec := mustRun(t, "dev", nil)
 		imgs := rec.ofType(tImage)
 		if len(imgs) != 1 {
@@ -618,7 +600,7 @@ func TestDevCodeSources(t *testing.T) {
 		}
 	})
 	t.Run("hostPath", func(t *testing.T) {
-		spec := devSpec(t, hostPathEdits)
+		spec := stackSpec(t, "dev", hostPathEdits)
 		rec := mustRun(t, "dev", hostPathEdits)
 		if n := len(rec.ofType(tImage)); n != 0 {
 			t.Errorf("%d images built; hostPath builds none", n)
@@ -686,7 +668,7 @@ func TestDevImageOverridesAreUsedAsConfigured(t *testing.T) {
 }
 
 func TestDevClusterOutputsCarrySecretsOnlyAsSecrets(t *testing.T) {
-	spec := devSpec(t, nil)
+	spec := stackSpec(t, "dev", nil)
 	type observed struct {
 		siteURL, lbURL string
 		containers     []string
@@ -749,7 +731,7 @@ func dependsOn(res registered, name string) bool {
 }
 
 func TestDevLoadBalancerOpensOnlyAfterCronHasInstalledMoodle(t *testing.T) {
-	spec := devSpec(t, nil)
+	spec := stackSpec(t, "dev", nil)
 	rec := mustRun(t, "dev", nil)
 	cs := containers(t, rec)
 	cron := cs["cron"]

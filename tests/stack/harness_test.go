@@ -141,10 +141,7 @@ func stackSpec(t *testing.T, stack string, edits map[string]any) topology.Spec {
 	for path, value := range edits {
 		setConfig(t, cfg, path, value)
 	}
-	spec, err := config.Load(func(key string) (string, bool) {
-		v, ok := cfg[config.Namespace+":"+key]
-		return v, ok
-	})
+	spec, err := config.Load(stackfile.Getter(cfg))
 	if err != nil {
 		t.Fatalf("stack %s with %v does not load: %v", stack, edits, err)
 	}
