@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
@@ -11,7 +13,7 @@ import (
 func deployAWS(ctx *pulumi.Context, spec topology.Spec) error {
 	cluster, err := awscloud.NewCluster(ctx, "moodle", &awscloud.ClusterArgs{Spec: spec})
 	if err != nil {
-		return err
+		return fmt.Errorf("aws target: %w", err)
 	}
 	ctx.Export("siteUrl", cluster.SiteURL)
 	ctx.Export("loadBalancerDns", cluster.LoadBalancerDNS)
