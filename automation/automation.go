@@ -224,8 +224,9 @@ func (s *Stack) Refresh(ctx context.Context) (auto.RefreshResult, error) {
 	return res, err
 }
 
-// Destroy deletes the stack's resources. Protected resources make it fail before
-// anything is deleted; the stack itself stays, empty, in the backend.
+// Destroy deletes the stack's resources. Protected resources are never deleted: the
+// engine deletes every unprotected resource it can (dependents first) and then
+// fails, naming the protected ones, which stay in the stack's state.
 func (s *Stack) Destroy(ctx context.Context) (auto.DestroyResult, error) {
 	var res auto.DestroyResult
 	err := s.run(ctx, "destroy", func(w io.Writer, ev chan<- events.EngineEvent) (err error) {
