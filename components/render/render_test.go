@@ -24,24 +24,20 @@ func TestPHPFPMPoolSizedFromTheMemoryLimit(t *testing.T) {
 			s.App.MemoryMB = c.memoryMB
 			s.App.PHPFPM.MaxChildren = c.maxChildrenOverride
 			pool := PHPFPMPool(s, "127.0.0.1:9000")
-			for _, want := range []string{
+			assertLines(t, pool,
 				"[moodle]",
 				"listen = 127.0.0.1:9000",
 				"pm = dynamic",
-				"pm.max_children = " + strconv.Itoa(c.maxChildren),
-				"pm.start_servers = " + strconv.Itoa(c.start),
-				"pm.min_spare_servers = " + strconv.Itoa(c.minS),
-				"pm.max_spare_servers = " + strconv.Itoa(c.maxS),
+				"pm.max_children = "+strconv.Itoa(c.maxChildren),
+				"pm.start_servers = "+strconv.Itoa(c.start),
+				"pm.min_spare_servers = "+strconv.Itoa(c.minS),
+				"pm.max_spare_servers = "+strconv.Itoa(c.maxS),
 				"pm.max_requests = 500",
 				"pm.status_path = /fpm-status",
 				"ping.path = /fpm-ping",
 				"clear_env = no",
 				"catch_workers_output = yes",
-			} {
-				if !strings.Contains(pool, want+"\n") {
-					t.Errorf("missing %q", want)
-				}
-			}
+			)
 			if got := strings.Contains(pool, "= floor(("+strconv.Itoa(c.memoryMB)+" MB - 192 MB) / 96 MB) = "+strconv.Itoa(c.maxChildren)); got != c.derived {
 				t.Errorf("formula with numbers shown: %v, want %v", got, c.derived)
 			}
@@ -57,7 +53,7 @@ func TestPHPIniMatchesNginxAndMoodle(t *testing.T) {
 	s.Web.ClientMaxBodyMB = 1024
 	s.App.PHP.OPcacheValidateFiles = false
 	ini := PHPIni(s)
-	for _, want := range []string{
+	assertLines(t, ini,
 		"upload_max_filesize = 1024M",
 		"post_max_size = 1024M",
 		"memory_limit = 256M",
@@ -72,11 +68,7 @@ func TestPHPIniMatchesNginxAndMoodle(t *testing.T) {
 		"opcache.save_comments = 1",
 		"opcache.enable_file_override = 0",
 		"session.gc_probability = 0",
-	} {
-		if !strings.Contains(ini, want+"\n") {
-			t.Errorf("missing %q", want)
-		}
-	}
+	)
 	s.App.PHP.OPcacheValidateFiles = true
 	if !strings.Contains(PHPIni(s), "opcache.validate_timestamps = 1\n") {
 		t.Error("validate_timestamps does not follow the spec")
@@ -190,12 +182,29 @@ func TestNgxValueQuotesOnlyWhatNginxWouldSplit(t *testing.T) {
 	}
 }
 
-// assertContains reports every wanted line or fragment that text lacks.
+// assertContains reports every wanted fragment that text lacks, then the text.
 func assertContains(t *testing.T, text string, wants ...string) {
 	t.Helper()
+	assertEach(t, text, wants, "")
+}
+
+// assertLines reports every wanted line (a fragment ending the line) that text
+// lacks, then the text.
+func assertLines(t *testing.T, text string, wants ...string) {
+	t.Helper()
+	assertEach(t, text, wants, "\n")
+}
+
+func assertEach(t *testing.T, text string, wants []string, suffix string) {
+	t.Helper()
+	missing := false
 	for _, want := range wants {
-		if !strings.Contains(text, want) {
+		if !strings.Contains(text, want+suffix) {
 			t.Errorf("missing %q", want)
+			missing = true
 		}
+	}
+	if missing {
+		t.Logf("in:\n%s", text)
 	}
 }
