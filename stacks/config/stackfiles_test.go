@@ -42,10 +42,7 @@ func loadStackFile(t *testing.T, path string) topology.Spec {
 // The dev stack is the seed's topology: three app nodes with the seed's limits.
 func TestDevStackLoadsTheSeedTopology(t *testing.T) {
 	s := loadStackFile(t, devFile)
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	assertFields(t, []field{
 		{"target", s.Target, topology.TargetDocker},
 		{"siteUrl", s.SiteURL, "http://localhost:8080"},
 		{"app nodes", s.AppNodes(), []string{"app-1", "app-2", "app-3"}},
@@ -63,22 +60,14 @@ func TestDevStackLoadsTheSeedTopology(t *testing.T) {
 		// 10 never restarts PostgreSQL.
 		{"max_connections", s.ServerConnections(), 10*83 + 2 + 10},
 		{"no aws settings", s.AWS, topology.AWSTarget{}},
-	}
-	for _, c := range checks {
-		if !reflect.DeepEqual(c.got, c.want) {
-			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
-		}
-	}
+	})
 }
 
 // The prod stack is highly available across three zones and sized for a few
 // thousand users.
 func TestProdStackLoadsAnHighlyAvailableAWSCluster(t *testing.T) {
 	s := loadStackFile(t, prodFile)
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	assertFields(t, []field{
 		{"target", s.Target, topology.TargetAWS},
 		{"siteUrl", s.SiteURL, "https://moodle.example.edu"},
 		{"https", s.HTTPS(), true},
@@ -101,12 +90,7 @@ func TestProdStackLoadsAnHighlyAvailableAWSCluster(t *testing.T) {
 		{"protected", s.AWS.Protect, true},
 		{"waf", s.AWS.WAF, true},
 		{"no docker settings", s.Docker, topology.DockerTarget{}},
-	}
-	for _, c := range checks {
-		if !reflect.DeepEqual(c.got, c.want) {
-			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
-		}
-	}
+	})
 }
 
 // A moodle:* key the program does not read is a typo that would be silently ignored.
@@ -251,4 +235,19 @@ func sameJSON(a, b string) bool {
 	}
 	var x, y any
 	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// field is one value a stack file must load to.
+type field struct {
+	name      string
+	got, want any
+}
+
+func assertFields(t *testing.T, fields []field) {
+	t.Helper()
+	for _, f := range fields {
+		if !reflect.DeepEqual(f.got, f.want) {
+			t.Errorf("%s = %#v, want %#v", f.name, f.got, f.want)
+		}
+	}
 }
