@@ -169,14 +169,6 @@ func (s *server) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) (
 	if err != nil {
 		return nil, err
 	}
-	// Older engines send the configuration only as "pkg:config:key" variables.
-	for k, v := range req.GetVariables() {
-		if key, ok := strings.CutPrefix(k, s.pkg.Name+":config:"); ok {
-			if _, set := args[resource.PropertyKey(key)]; !set {
-				args[resource.PropertyKey(key)] = resource.NewStringProperty(v)
-			}
-		}
-	}
 	s.mu.Lock()
 	s.config = args
 	s.mu.Unlock()
