@@ -29,7 +29,7 @@ test: deps tools lint unit integration engine workflows ## Everything CI runs
 deps: ## Debian packages the real-program tests need (nginx, php-fpm, Redis, PostgreSQL, wrk)
 	bash scripts/install-test-deps.sh
 
-tools: bin/pulumi bin/actionlint
+tools: bin/pulumi bin/actionlint bin/staticcheck
 
 # The Pulumi CLI, built from the Go module proxy at the SDK's version; the version
 # flag is what lets the Automation API accept it.
@@ -39,12 +39,18 @@ bin/pulumi: tools/pulumi/go.mod
 bin/actionlint: tools/actionlint/go.mod
 	cd tools/actionlint && go build -o $(BIN)/actionlint github.com/rhysd/actionlint/cmd/actionlint
 
-lint:
+bin/staticcheck: tools/staticcheck/go.mod
+	cd tools/staticcheck && go build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
+
+lint: bin/staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	go vet -tags integration ./tests/realprograms/... ./bench/...
 	go vet -tags engine ./tests/engine/...
+	staticcheck ./...
+	staticcheck -tags integration ./tests/realprograms/... ./bench/...
+	staticcheck -tags engine ./tests/engine/...
 
 unit: ## Model, renderers, config validation and both stacks under Pulumi mocks
 	$(GO_TEST) ./...
