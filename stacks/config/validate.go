@@ -473,7 +473,7 @@ func (p *problems) images(s topology.Spec) {
 	}
 	if s.Target == topology.TargetDocker {
 		// Without a supported database.version (reported) there is no default image.
-		if im.Database != "" || databaseImage(s.Database.Version) != "" {
+		if im.Database != "" || topology.DatabaseImage(s.Database.Version) != "" {
 			used = append(used, image{"images.database", im.Database})
 		}
 		used = append(used, image{"images.cache", im.Cache})

@@ -291,7 +291,7 @@ func TestDecodeAndValidationProblemsComeTogether(t *testing.T) {
 
 // Validate serves callers that build a Spec in code.
 func TestValidateASpecBuiltInCode(t *testing.T) {
-	s, err := config.Defaults(topology.TargetAWS)
+	s, err := topology.Defaults(topology.TargetAWS)
 	if err != nil {
 		t.Fatal(err)
 	}
