@@ -3,7 +3,6 @@
 package stack_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -152,45 +151,9 @@ func stackSpec(t *testing.T, stack string, edits map[string]any) topology.Spec {
 // ("app.replicas", "aws.waf"); a nil value deletes it.
 func setConfig(t *testing.T, cfg map[string]string, path string, value any) {
 	t.Helper()
-	top, field, nested := strings.Cut(path, ".")
-	key := "moodle:" + top
-	if !nested {
-		if value == nil {
-			delete(cfg, key)
-			return
-		}
-		cfg[key] = fmt.Sprint(value)
-		return
-	}
-	obj := map[string]any{}
-	if raw, ok := cfg[key]; ok {
-		if err := json.Unmarshal([]byte(raw), &obj); err != nil {
-			t.Fatalf("config %s is not an object: %v", key, err)
-		}
-	}
-	setField(obj, strings.Split(field, "."), value)
-	b, err := json.Marshal(obj)
-	if err != nil {
+	if err := stackfile.Set(cfg, path, value); err != nil {
 		t.Fatal(err)
 	}
-	cfg[key] = string(b)
-}
-
-func setField(obj map[string]any, path []string, value any) {
-	if len(path) == 1 {
-		if value == nil {
-			delete(obj, path[0])
-		} else {
-			obj[path[0]] = value
-		}
-		return
-	}
-	child, ok := obj[path[0]].(map[string]any)
-	if !ok {
-		child = map[string]any{}
-		obj[path[0]] = child
-	}
-	setField(child, path[1:], value)
 }
 
 // ofType returns the registered resources of one type token, in name order.
