@@ -155,6 +155,7 @@ func TestConfigPHPObjectFSOnlyForS3(t *testing.T) {
 		t.Error("tool_objectfs settings for volume storage")
 	}
 	aws, e := awsSpec()
+	aws.Storage.S3 = topology.S3Storage{SizeThresholdBytes: 102400, MinimumAgeSeconds: 600, DeleteLocal: true}
 	conf := ConfigPHP(aws, e)
 	assertContains(t, conf,
 		"if (file_exists('/var/www/moodle/public/admin/tool/objectfs/version.php')) {",
