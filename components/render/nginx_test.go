@@ -72,7 +72,7 @@ func TestNginxServerBlockFollowsSpec(t *testing.T) {
 				"client_max_body_size 512m;",
 				"fastcgi_read_timeout 300s;",
 				"fastcgi_keep_conn off;",
-				"fastcgi_split_path_info ^(.+\\.php)(/.+)$;",
+				"fastcgi_split_path_info ^(.+?\\.php)(/.*)$;",
 				"fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;",
 				"fastcgi_param PATH_INFO $path_info;",
 			)
@@ -97,70 +97,110 @@ func TestNginxFallsBackToMoodleRouterNotIndex(t *testing.T) {
 
 // TestNginxRoutesEachPathToTheIntendedLocation selects locations the way nginx
 // does (exact, longest prefix unless "^~", then regexes in order) over the
-// rendered file, so a deny rule placed after the PHP location would fail here.
+// rendered file, and runs the PHP location's check of the script (split from the
+// path by its own fastcgi_split_path_info), so a deny rule placed after the PHP
+// location, or one that reads slash arguments, would fail here.
 func TestNginxRoutesEachPathToTheIntendedLocation(t *testing.T) {
 	const (
 		php      = "~ [^/]\\.php(/|$)"
 		router   = "/"
-		dotfile  = "~ /\\."
 		dataroot = "^~ /dataroot/"
 		wellKnwn = "^~ /.well-known/"
-		install  = "~ ^/(install\\.php|admin/cli/)"
 	)
-	deny := "~ (/vendor/|/node_modules/|composer\\.json|/readme|/README|readme\\.txt|/upgrade\\.txt|/UPGRADING\\.md|db/install\\.xml|/fixtures/|/behat/|phpunit\\.xml|\\.lock|environment\\.xml)"
-	cases := []struct{ path, want string }{
-		{"/login/index.php", php},
-		{"/pluginfile.php/1/mod_resource/content/0/a.pdf", php},
-		{"/course/42/manage", router},
-		{"/theme/boost/pix/favicon.ico", router},
-		{"/vendor/autoload.php", deny},
-		{"/lib/vendor/x.php", deny},
-		{"/node_modules/x/index.js", deny},
-		{"/composer.json", deny},
-		{"/composer.lock", deny},
-		{"/yarn.lock", deny},
-		{"/README.md", deny},
-		{"/readme.txt", deny},
-		{"/mod/forum/upgrade.txt", deny},
-		{"/UPGRADING.md", deny},
-		{"/mod/forum/db/install.xml", deny},
-		{"/lib/tests/fixtures/x.php", deny},
-		{"/lib/tests/behat/x.php", deny},
-		{"/phpunit.xml", deny},
-		{"/environment.xml", deny},
-		{"/install.php", install},
-		{"/admin/cli/install_database.php", install},
-		{"/admin/cli/cron.php", install},
-		{"/admin/index.php", php},
-		{"/admin/tool/installaddon/index.php", php},
-		{"/.git/config", dotfile},
-		{"/.env", dotfile},
-		{"/admin/.htaccess.php", dotfile},
-		{"/.well-known/acme-challenge/token", wellKnwn},
-		{"/dataroot/filedir/ab/cd/abcdef", dataroot},
-		{"/dataroot/x.php", dataroot},
-		{HealthPath, "= " + HealthPath},
-		{FPMPingPath, "= " + FPMPingPath},
-		{FPMStatusPath, "= " + FPMStatusPath},
-		{NginxStatusPath, "= " + NginxStatusPath},
+	cases := []struct {
+		path, want string
+		// script is the script php-fpm runs, for paths that reach PHP.
+		script string
+	}{
+		{path: "/login/index.php", want: php, script: "/login/index.php"},
+		{path: "/admin/index.php", want: php, script: "/admin/index.php"},
+		{path: "/admin/tool/installaddon/index.php", want: php, script: "/admin/tool/installaddon/index.php"},
+		{path: "/course/42/manage", want: router},
+		{path: "/theme/boost/pix/favicon.ico", want: router},
+		{path: "/theme/boost/pix/padlock.locked.png", want: router},
+		{path: "/mod/forum/pix/myreadme.txt", want: router},
+		// Slash arguments are a user's file: whatever they are called, PHP serves them.
+		{path: "/pluginfile.php/1/mod_resource/content/0/a.pdf", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/README.txt", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/x.locked.pdf", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/fixtures/a.pdf", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/vendor/a.xlsx", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/behat/a.feature", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/db/install.xml", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/.hidden.txt", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/notes.php/report.pdf", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/admin/cli/cron.php", want: php, script: "/pluginfile.php"},
+		{path: "/draftfile.php/5/user/draft/1/composer.json", want: php, script: "/draftfile.php"},
+		{path: "/webservice/pluginfile.php/1/mod_folder/content/0/UPGRADING.md", want: php, script: "/webservice/pluginfile.php"},
+		{path: "/tokenpluginfile.php/abc/1/mod_folder/content/0/node_modules/x.js", want: php, script: "/tokenpluginfile.php"},
+		// Moodle's own files on the deny list: served as files or run as scripts.
+		{path: "/vendor/autoload.php", want: refused},
+		{path: "/lib/vendor/x.php", want: refused},
+		{path: "/node_modules/x/index.js", want: refused},
+		{path: "/composer.json", want: refused},
+		{path: "/composer.lock", want: refused},
+		{path: "/yarn.lock", want: refused},
+		{path: "/README.md", want: refused},
+		{path: "/readme.txt", want: refused},
+		{path: "/lib/scssphp/readme_moodle.txt", want: refused},
+		{path: "/mod/book/README.md", want: refused},
+		{path: "/mod/forum/upgrade.txt", want: refused},
+		{path: "/UPGRADING.md", want: refused},
+		{path: "/UPGRADING-CURRENT.md", want: refused},
+		{path: "/reportbuilder/UPGRADING.md", want: refused},
+		{path: "/mod/forum/db/install.xml", want: refused},
+		{path: "/lib/tests/fixtures/x.php", want: refused},
+		{path: "/lib/tests/fixtures/x.php/extra", want: refused},
+		{path: "/privacy/tests/fixtures/logo.png", want: refused},
+		{path: "/lib/tests/behat/x.php", want: refused},
+		{path: "/blog/tests/behat/delete.feature", want: refused},
+		{path: "/phpunit.xml", want: refused},
+		{path: "/phpunit.xml.dist", want: refused},
+		{path: "/admin/environment.xml", want: refused},
+		{path: "/.git/config", want: refused},
+		{path: "/.env", want: refused},
+		{path: "/admin/.htaccess.php", want: refused},
+		{path: "/install.php", want: refused},
+		{path: "/admin/cli/install_database.php", want: refused},
+		{path: "/admin/cli/cron.php", want: refused},
+		{path: "/.well-known/acme-challenge/token", want: wellKnwn},
+		{path: "/dataroot/filedir/ab/cd/abcdef", want: dataroot},
+		{path: "/dataroot/x.php", want: dataroot},
+		{path: HealthPath, want: "= " + HealthPath},
+		{path: FPMPingPath, want: "= " + FPMPingPath},
+		{path: FPMStatusPath, want: "= " + FPMStatusPath},
+		{path: NginxStatusPath, want: "= " + NginxStatusPath},
 	}
 	s := devSpec()
 	for name, conf := range map[string]string{"lb": NginxLoadBalancer(s, devBackends(s)), "node": NginxNode(s)} {
-		locs := parseLocations(t, conf)
 		for _, c := range cases {
 			t.Run(name+c.path, func(t *testing.T) {
-				if got := selectLocation(t, locs, c.path); got.header != c.want {
-					t.Errorf("%s goes to location %q, want %q", c.path, got.header, c.want)
+				got, script := route(t, conf, c.path)
+				if got != c.want || script != c.script {
+					t.Errorf("%s goes to %q running %q, want %q running %q", c.path, got, script, c.want, c.script)
 				}
 			})
 		}
 	}
-	for _, denied := range []string{deny, dotfile, install} {
-		body := blockAfter(t, NginxNode(s), "location "+denied+" {")
-		if strings.TrimSpace(body) != "return 404;" {
-			t.Errorf("location %s does not answer 404: %q", denied, body)
+}
+
+// refused is where route sends a path a deny rule answers 404 for.
+const refused = "404"
+
+// The PHP location refuses scripts by the same list as the location for every
+// other file, so the two cannot drift apart.
+func TestNginxDenyListIsOneListForScriptsAndFiles(t *testing.T) {
+	conf := NginxNode(devSpec())
+	m := scriptCheck.FindStringSubmatch(conf)
+	if m == nil {
+		t.Fatalf("the PHP location does not check the script against a deny list:\n%s", conf)
+	}
+	for _, l := range parseLocations(t, conf) {
+		if l.modifier == "~" && l.pattern == m[1] && strings.TrimSpace(l.body) == "return 404;" {
+			return
 		}
 	}
+	t.Errorf("no location refuses the files of the PHP location's deny list %q", m[1])
 }
 
 // Until the cron runner has installed the site, PHP answers 503 (no web installer
@@ -259,7 +299,7 @@ func TestNginxQuotesUnusualValues(t *testing.T) {
 	}
 }
 
-type location struct{ modifier, pattern, header string }
+type location struct{ modifier, pattern, header, body string }
 
 // parseLocations lists the location blocks of the server block in file order.
 func parseLocations(t *testing.T, conf string) []location {
@@ -267,10 +307,11 @@ func parseLocations(t *testing.T, conf string) []location {
 	var locs []location
 	re := regexp.MustCompile(`(?m)^\s*location (?:(=|\^~|~\*|~) )?(\S+) \{$`)
 	for _, m := range re.FindAllStringSubmatch(conf, -1) {
-		l := location{modifier: m[1], pattern: m[2], header: m[2]}
+		l := location{modifier: m[1], pattern: strings.Trim(m[2], `"`), header: m[2]}
 		if m[1] != "" {
 			l.header = m[1] + " " + m[2]
 		}
+		l.body = blockAfter(t, conf, "location "+l.header+" {")
 		locs = append(locs, l)
 	}
 	if len(locs) == 0 {
@@ -278,6 +319,35 @@ func parseLocations(t *testing.T, conf string) []location {
 	}
 	return locs
 }
+
+// route is what nginx does with a request for path: refused when the location it
+// selects answers 404 and nothing else (a deny rule), or when that location checks
+// the script against a regex and refuses it; else the header of the location and,
+// for one that passes to PHP, the script php-fpm runs, split from path by the
+// location's own fastcgi_split_path_info as nginx does.
+func route(t *testing.T, conf, path string) (where, script string) {
+	t.Helper()
+	l := selectLocation(t, parseLocations(t, conf), path)
+	if strings.TrimSpace(l.body) == "return 404;" {
+		return refused, ""
+	}
+	if strings.HasPrefix(l.header, "= ") || !strings.Contains(l.body, "fastcgi_pass ") {
+		return l.header, ""
+	}
+	script = path
+	if m := regexp.MustCompile(`fastcgi_split_path_info (\S+);`).FindStringSubmatch(l.body); m != nil {
+		if parts := regexp.MustCompile(m[1]).FindStringSubmatch(path); parts != nil {
+			script = parts[1]
+		}
+	}
+	if m := scriptCheck.FindStringSubmatch(l.body); m != nil && regexp.MustCompile(m[1]).MatchString(script) {
+		return refused, ""
+	}
+	return l.header, script
+}
+
+// scriptCheck is a PHP location's refusal of scripts by a regex.
+var scriptCheck = regexp.MustCompile(`if \(\$fastcgi_script_name ~ "([^"]+)"\) \{\s*return 404;\s*\}`)
 
 // selectLocation is nginx's location selection for a request path.
 func selectLocation(t *testing.T, locs []location, path string) location {
