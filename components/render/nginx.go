@@ -10,6 +10,12 @@ import (
 // upstreamName is the load balancer's upstream block.
 const upstreamName = "moodle_backend"
 
+// lookupRecheckSeconds is how long an nginx worker trusts a file it found in the
+// PHP location (the installed marker, the script) before it looks again. Lookups
+// that fail are not cached: the site opens at the first request after the marker
+// is written, whatever this is.
+const lookupRecheckSeconds = 10
+
 type nginxData struct {
 	// Upstream lists the app nodes; empty for the per-node variant.
 	Upstream     []HostPort
@@ -30,6 +36,7 @@ type nginxData struct {
 	SitePort        int
 
 	InstalledMarker string
+	LookupRecheck   int
 
 	HealthPath, NginxStatusPath, FPMStatusPath, FPMPingPath, DataRootAlias string
 }
@@ -55,6 +62,7 @@ func nginx(s topology.Spec, upstream []HostPort, pass string, edge bool) string 
 		Scheme:          scheme,
 		SitePort:        sitePort(s),
 		InstalledMarker: s.Paths.InstalledMarker(),
+		LookupRecheck:   lookupRecheckSeconds,
 		HealthPath:      HealthPath,
 		NginxStatusPath: NginxStatusPath,
 		FPMStatusPath:   FPMStatusPath,

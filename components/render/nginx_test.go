@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -218,6 +219,27 @@ func TestNginxClosesPHPUntilTheSiteIsInstalled(t *testing.T) {
 				if body := blockAfter(t, conf, "location = "+path+" {"); strings.Contains(body, ".moodle-installed") {
 					t.Errorf("%s waits for the install; health checks would fail during it", path)
 				}
+			}
+		})
+	}
+}
+
+// The marker check costs a lookup of the marker per worker every
+// lookupRecheckSeconds, not a stat per request (on NFS in the nfs mode); a missing
+// marker is never cached, so the site still opens at the first request after the
+// install.
+func TestNginxLooksUpTheInstalledMarkerThroughACache(t *testing.T) {
+	s := devSpec()
+	for name, conf := range map[string]string{"lb": NginxLoadBalancer(s, devBackends(s)), "node": NginxNode(s)} {
+		t.Run(name, func(t *testing.T) {
+			php := blockAfter(t, conf, "location ~ [^/]\\.php(/|$) {")
+			assertLines(t, php,
+				"open_file_cache max=1000 inactive=60s;",
+				"open_file_cache_valid "+strconv.Itoa(lookupRecheckSeconds)+"s;",
+				"open_file_cache_errors off;",
+			)
+			if strings.Contains(conf, "open_file_cache_errors on") {
+				t.Error("failed lookups are cached: the site would stay closed after the install")
 			}
 		})
 	}
