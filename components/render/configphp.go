@@ -2,14 +2,13 @@ package render
 
 import "github.com/moodle-cluster/moodle-pulumi/components/topology"
 
-// systemCABundle is the Debian trust store in the app image, which verifies
-// ElastiCache's certificates.
-const systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
-
 type configData struct {
 	ConfigPath, FileSuffix string
 
-	DB                     HostPort
+	DB         HostPort
+	DatabaseCA string
+	// PGSSLRootCert is the environment entry that names DatabaseCA to libpq.
+	PGSSLRootCert          string
 	DBName, DBUser         string
 	Pooler                 bool
 	PoolerName             string
@@ -28,7 +27,7 @@ type configData struct {
 	CachePrefix             string
 	LockExpire              int
 	RedisTLS                bool
-	SystemCABundle          string
+	CacheCA                 string
 	ForcedCacheVersion      string
 	ObjectFSVersion         string
 	S3                      bool
@@ -36,7 +35,7 @@ type configData struct {
 	DataRootAlias, SetupPHP string
 
 	EnvDBPassword, EnvRedisPassword, EnvUpgradeKey string
-	EnvS3Bucket, EnvS3Region, EnvRedisCAFile       string
+	EnvS3Bucket, EnvS3Region                       string
 }
 
 func configPHP(s topology.Spec, e Endpoints) string {
@@ -46,6 +45,8 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		ConfigPath:         ConfigPHPPath,
 		FileSuffix:         FileSuffix,
 		DB:                 e.Database,
+		DatabaseCA:         s.Paths.DatabaseCA,
+		PGSSLRootCert:      "PGSSLROOTCERT=" + s.Paths.DatabaseCA,
 		DBName:             db.Name,
 		DBUser:             db.User,
 		Pooler:             db.Pooler == topology.PoolerPgBouncer || db.Pooler == topology.PoolerRDSProxy,
@@ -67,7 +68,7 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		CachePrefix:        s.Cache.CachePrefix,
 		LockExpire:         s.Web.FastCGIReadTimeout,
 		RedisTLS:           s.Cache.TLS,
-		SystemCABundle:     systemCABundle,
+		CacheCA:            s.Paths.CacheCA,
 		ForcedCacheVersion: pluginVersionFile(s, "admin/tool/forcedcache"),
 		ObjectFSVersion:    pluginVersionFile(s, "admin/tool/objectfs"),
 		S3:                 s.Storage.Kind == topology.StorageS3,
@@ -79,7 +80,6 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		EnvUpgradeKey:      EnvUpgradeKey,
 		EnvS3Bucket:        EnvS3Bucket,
 		EnvS3Region:        EnvS3Region,
-		EnvRedisCAFile:     EnvRedisCAFile,
 	})
 }
 

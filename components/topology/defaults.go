@@ -51,6 +51,9 @@ func shared(t Target) Spec {
 			CodeDir:       "/var/www/moodle",
 			DataRoot:      "/var/www/moodledata",
 			LocalCacheDir: "/var/cache/moodle",
+			// The Debian trust store of the app image: ElastiCache's certificates
+			// chain to Amazon's public roots.
+			CacheCA: SystemCABundle,
 		},
 		Web: Web{
 			// Above 1024 so nginx binds it without root or CAP_NET_BIND_SERVICE.
@@ -127,6 +130,9 @@ func dockerBase() Spec {
 
 func awsBase() Spec {
 	s := shared(TargetAWS)
+	// RDS signs its instances' certificates with its own CAs; RDS Proxy presents
+	// a certificate that chains to Amazon's public roots. The bundle holds both.
+	s.Paths.DatabaseCA = DatabaseCABundle
 	// ECS runs what a registry holds; nothing is built during a deployment.
 	s.Moodle.CodeSource = CodeImage
 	s.App.MinReplicas = 2
@@ -166,6 +172,15 @@ func awsBase() Spec {
 	}
 	return s
 }
+
+// CA bundles in the app image (docker/Dockerfile).
+const (
+	// SystemCABundle is Debian's trust store (package ca-certificates).
+	SystemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+	// DatabaseCABundle holds the Amazon RDS CAs (the RDS global bundle) and
+	// Amazon's public roots (Amazon Root CA 1 to 4, for RDS Proxy).
+	DatabaseCABundle = "/usr/local/share/moodle/database-ca.pem"
+)
 
 // ApplyCodeSourceDefaults sets the defaults that depend on where the code comes
 // from. A loader runs it after moodle:moodle is read and before moodle:app is, so

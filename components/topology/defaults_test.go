@@ -68,8 +68,10 @@ func TestDefaultsPerTarget(t *testing.T) {
 				w := s.Web
 				return [4]any{w.Port, w.ClientMaxBodyMB, w.FastCGIReadTimeout, w.StatusAllow}
 			}},
-		{"paths", Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
-			Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
+		{"paths", Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle",
+			CacheCA: "/etc/ssl/certs/ca-certificates.crt"},
+			Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle",
+				CacheCA: "/etc/ssl/certs/ca-certificates.crt", DatabaseCA: "/usr/local/share/moodle/database-ca.pem"},
 			func(s Spec) any { return s.Paths }},
 		{"moodle", [2]string{"5.1", CodeBuild}, [2]string{"5.1", CodeImage}, func(s Spec) any {
 			return [2]string{s.Moodle.Version, s.Moodle.CodeSource}

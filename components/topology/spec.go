@@ -76,6 +76,14 @@ type Paths struct {
 	DataRoot string
 	// LocalCacheDir is per node, on local disk, never shared.
 	LocalCacheDir string
+	// DatabaseCA is the bundle of CAs that sign the database's server certificates
+	// (the primary, its replicas, a pooler in front). When set, Moodle connects with
+	// TLS and verifies the certificate and the host name (libpq sslmode
+	// verify-full); when empty, without TLS (the Docker host's internal network).
+	DatabaseCA string
+	// CacheCA is the bundle of CAs that sign Redis's certificate, verified when
+	// Cache.TLS is on.
+	CacheCA string
 }
 
 // Web holds what the load balancer and the per-node web server share.
