@@ -96,7 +96,8 @@ func tlsCases(p testPKI) []tlsCase {
 }
 
 // TestDatabaseConnectionIsVerified runs the prod stack's config.php with PHP's pgsql,
-// connecting the way Moodle's pgsql driver does, against a real PostgreSQL with TLS:
+// connecting the way Moodle's pgsql driver does and the way the app image's install
+// check (docker/site-installed.php) does, against a real PostgreSQL with TLS:
 // with the CA bundle the model names and the server's name it connects; with another
 // CA or another name libpq refuses, where sslmode prefer (no 'ssl' in dboptions)
 // would have connected without checking anything.
@@ -144,6 +145,12 @@ SELECT pg_reload_conf();`, "user="+spec.Database.User, "password="+password, "db
 			}
 			if c.refused && !strings.Contains(out, "cannot connect to PostgreSQL") {
 				t.Errorf("refused for another reason than the connection: %s", out)
+			}
+			// The image's install check connects on its own, with the same settings.
+			out, err = loopback.Run(as, append(env, "MOODLE_DIRROOT="+s.Paths.CodeDir), loopback.PHPBin,
+				filepath.Join(loopback.RepoRoot(), "docker", "site-installed.php"))
+			if connected := err == nil && strings.TrimSpace(out) == "empty"; connected == c.refused {
+				t.Errorf("site-installed.php connected: %v, want %v (%v): %s", connected, !c.refused, err, out)
 			}
 		})
 	}
