@@ -175,10 +175,10 @@ func TestDevInventoryCountsEveryResourceByType(t *testing.T) {
 			spec := stackSpec(t, "dev", tc.edits)
 			rec := mustRun(t, "dev", tc.edits)
 			want := map[string]int{
-				tCluster:   1,
-				tPassword:  4, // database, Redis, admin, upgrade key
-				tNetwork:   3, // internal back end, front (LB), egress (app, cron)
-				tVolume:    4, // pgdata, redisdata, moodledata, the load balancer's configuration
+				tCluster:  1,
+				tPassword: 4, // database, Redis, admin, upgrade key
+				tNetwork:  3, // internal back end, front (LB), egress (app, cron)
+				tVolume:   4, // pgdata, redisdata, moodledata, the load balancer's configuration
 				// db, redis, cron, lb and its configuration, the app nodes, PgBouncer
 				tContainer: spec.App.Replicas + 5 + tc.pooler,
 			}
@@ -782,8 +782,10 @@ func TestDevLoadBalancerOpensOnlyAfterCronHasInstalledMoodle(t *testing.T) {
 				t.Errorf("%s starts without waiting for %s", key, backend)
 			}
 		}
-		if field(cs[key].Inputs, "wait").BoolValue() && key != "cron" {
-			t.Errorf("%s makes the deployment wait", key)
+		// Each app node must answer before the load balancer's configuration
+		// lists it.
+		if !field(cs[key].Inputs, "wait").BoolValue() {
+			t.Errorf("the deployment does not wait for %s to answer", key)
 		}
 	}
 	for _, backend := range []string{"db", "redis"} {
