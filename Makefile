@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 GO_TEST ?= go test -count=1
 
-.PHONY: up preview destroy outputs test lint unit integration engine workflows bench deps tools
+.PHONY: up preview destroy outputs test lint unit integration engine realdocker realdocker-setup workflows bench deps tools
 
 up: bin/pulumi ## Deploy the dev stack on the local Docker engine
 	go run ./cmd/moodlectl up --stack dev
@@ -24,7 +24,7 @@ destroy: bin/pulumi ## Destroy the dev stack
 outputs: bin/pulumi
 	go run ./cmd/moodlectl outputs --stack $(or $(STACK),dev)
 
-test: deps tools lint unit integration engine workflows ## Everything CI runs
+test: deps tools lint unit integration engine realdocker workflows ## Everything CI runs
 
 deps: ## Debian packages the real-program tests need (nginx, php-fpm, Redis, PostgreSQL, wrk)
 	bash scripts/install-test-deps.sh
@@ -48,9 +48,11 @@ lint: bin/staticcheck
 	go vet ./...
 	go vet -tags integration ./tests/realprograms/... ./bench/...
 	go vet -tags engine ./tests/engine/...
+	go vet -tags realdocker ./tests/realdocker/...
 	staticcheck ./...
 	staticcheck -tags integration ./tests/realprograms/... ./bench/...
 	staticcheck -tags engine ./tests/engine/...
+	staticcheck -tags realdocker ./tests/realdocker/...
 
 unit: ## Model, renderers, config validation and both stacks under Pulumi mocks
 	$(GO_TEST) ./...
@@ -60,6 +62,12 @@ integration: ## The rendered files under real nginx, php-fpm, PHP, Redis and Pos
 
 engine: bin/pulumi ## The real Pulumi engine over the program, with in-process fake providers
 	$(GO_TEST) -tags engine -timeout 20m ./tests/engine/...
+
+realdocker-setup: deps bin/pulumi ## The real Docker tier's engine, provider plugins and stand-in images (root)
+	bash tests/realdocker/setup.sh
+
+realdocker: realdocker-setup ## The dev stack deployed with the real plugins on a real Docker engine
+	$(GO_TEST) -tags realdocker -timeout 60m -v ./tests/realdocker/...
 
 workflows: bin/actionlint
 	actionlint .github/workflows/*.yml

@@ -61,6 +61,7 @@ func New(ctx context.Context, name string, opts ...Option) (*Stack, error) {
 		stateDir:        DefaultStateDir,
 		secretsProvider: passphraseProvider,
 		env:             map[string]string{},
+		cancelGrace:     defaultCancelGrace,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -128,7 +129,7 @@ func newStack(ctx context.Context, name string, o options) (*Stack, error) {
 		// told where the project is.
 		program = stacks.NewProgram(stacks.Options{ProjectDir: projectDir, DockerHost: o.dockerHost})
 	}
-	cli, err := findPulumi(projectDir)
+	cli, err := findPulumi(projectDir, o.cancelGrace)
 	if err != nil {
 		return nil, err
 	}
