@@ -49,19 +49,32 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(report(ctx, err, os.Stderr))
+}
+
+// report prints err once and returns the exit status. A failed stack step ends
+// with one line (stack, step, first error, what to do): the engine's log above it
+// was already streamed, so it is not printed again.
+func report(ctx context.Context, err error, stderr io.Writer) int {
+	var stepErr *automation.Error
 	switch {
 	case err == nil:
-		return
+		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "moodlectl:", strings.TrimPrefix(err.Error(), "usage: "))
-		os.Exit(2)
-	case ctx.Err() != nil:
-		fmt.Fprintln(os.Stderr, "moodlectl: interrupted:", err)
-		os.Exit(130)
+		fmt.Fprintln(stderr, "moodlectl:", strings.TrimPrefix(err.Error(), "usage: "))
+		return 2
+	case errors.As(err, &stepErr):
+		if stepErr.Detail != "" {
+			fmt.Fprintln(stderr, "moodlectl:", stepErr.Error())
+		}
+		fmt.Fprintln(stderr, "moodlectl:", stepErr.Summary())
 	default:
-		fmt.Fprintln(os.Stderr, "moodlectl:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "moodlectl:", err)
 	}
+	if ctx.Err() != nil {
+		return 130
+	}
+	return 1
 }
 
 type flags struct {
