@@ -18,6 +18,7 @@ package automation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
@@ -260,6 +262,20 @@ func (s *Stack) Destroy(ctx context.Context) (auto.DestroyResult, error) {
 func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
 	out, err := s.stack.Outputs(ctx)
 	return out, s.wrap(ctx, "outputs", err)
+}
+
+// Deployment returns the stack's state: every resource with its inputs and
+// outputs. Like `pulumi stack export --show-secrets`, it holds secrets in clear.
+func (s *Stack) Deployment(ctx context.Context) (apitype.DeploymentV3, error) {
+	var d apitype.DeploymentV3
+	exported, err := s.stack.Export(ctx)
+	if err != nil {
+		return d, s.wrap(ctx, "export", err)
+	}
+	if err := json.Unmarshal(exported.Deployment, &d); err != nil {
+		return d, s.wrap(ctx, "export", fmt.Errorf("read the deployment: %w", err))
+	}
+	return d, nil
 }
 
 // run gives op the progress writer and a channel of the operation's engine

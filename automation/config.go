@@ -153,6 +153,17 @@ func configValue(v any) (config.Value, error) {
 	return config.NewObjectValue(string(b)), nil
 }
 
+// Values is the config as the engine hands it to the program: keys namespaced
+// (bare keys get project's namespace), structured values as JSON text. It is
+// what pulumi.RunInfo.Config takes to run the program without an engine.
+func (c Config) Values(project string) (map[string]string, error) {
+	m, err := c.toMap(project)
+	if err != nil {
+		return nil, err
+	}
+	return engineValues(m)
+}
+
 // engineValues is the config as the engine hands it to the program: every key
 // namespaced, structured values as JSON text (what stackfile.Read gives).
 func engineValues(m config.Map) (map[string]string, error) {
