@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 GO_TEST ?= go test -count=1
 
-.PHONY: up preview destroy outputs test lint unit integration engine workflows bench deps tools
+.PHONY: up preview destroy outputs diagram test lint unit integration engine workflows bench deps tools
 
 up: bin/pulumi ## Deploy the dev stack on the local Docker engine
 	go run ./cmd/moodlectl up --stack dev
@@ -23,6 +23,14 @@ destroy: bin/pulumi ## Destroy the dev stack
 
 outputs: bin/pulumi
 	go run ./cmd/moodlectl outputs --stack $(or $(STACK),dev)
+
+# The topology drawings the README shows, from what each committed stack's program
+# registers; a unit test fails when they are out of date.
+diagram:
+	mkdir -p docs/diagram
+	for stack in dev prod; do \
+		go run ./cmd/moodlectl diagram --stack $$stack --mermaid docs/diagram/$$stack.mmd --svg docs/diagram/$$stack.svg; \
+	done
 
 test: deps tools lint unit integration engine workflows ## Everything CI runs
 
