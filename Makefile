@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 GO_TEST ?= go test -count=1
 
-.PHONY: up preview destroy outputs diagram test lint unit integration engine workflows bench deps tools
+.PHONY: up preview destroy outputs diagram test lint unit integration engine dockerapi workflows bench deps tools
 
 up: bin/pulumi ## Deploy the dev stack on the local Docker engine
 	go run ./cmd/moodlectl up --stack dev
@@ -32,7 +32,7 @@ diagram:
 		go run ./cmd/moodlectl diagram --stack $$stack --mermaid docs/diagram/$$stack.mmd --svg docs/diagram/$$stack.svg; \
 	done
 
-test: deps tools lint unit integration engine workflows ## Everything CI runs
+test: deps tools lint unit integration engine dockerapi workflows ## Everything CI runs
 
 deps: ## Debian packages the real-program tests need (nginx, php-fpm, Redis, PostgreSQL, wrk)
 	bash scripts/install-test-deps.sh
@@ -56,9 +56,11 @@ lint: bin/staticcheck
 	go vet ./...
 	go vet -tags integration ./tests/realprograms/... ./bench/...
 	go vet -tags engine ./tests/engine/...
+	go vet -tags docker ./internal/dockerapi/...
 	staticcheck ./...
 	staticcheck -tags integration ./tests/realprograms/... ./bench/...
 	staticcheck -tags engine ./tests/engine/...
+	staticcheck -tags docker ./internal/dockerapi/...
 
 unit: ## Model, renderers, config validation and both stacks under Pulumi mocks
 	$(GO_TEST) ./...
@@ -68,6 +70,10 @@ integration: ## The rendered files under real nginx, php-fpm, PHP, Redis and Pos
 
 engine: bin/pulumi ## The real Pulumi engine over the program, with in-process fake providers
 	$(GO_TEST) -tags engine -timeout 20m ./tests/engine/...
+
+dockerapi: ## The Docker Engine API client against the machine's daemon (started if none runs)
+	bash scripts/start-dockerd.sh
+	$(GO_TEST) -tags docker -timeout 10m ./internal/dockerapi/...
 
 workflows: bin/actionlint
 	actionlint .github/workflows/*.yml

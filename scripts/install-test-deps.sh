@@ -2,12 +2,14 @@
 # Installs the Debian 12 packages the real-program tests (tests/realprograms) and the
 # benchmark (bench/) run: nginx, php-fpm with the extensions the probe app uses,
 # Redis, PostgreSQL 15 and wrk (flock, timeout and hostname, which the cron runner
-# uses, are in Debian's essential set). Quiet, idempotent, and a no-op when all are
+# uses, are in Debian's essential set); and for the Docker Engine API tests
+# (internal/dockerapi, build tag docker) the daemon and busybox-static, from which
+# they make their image. Quiet, idempotent, and a no-op when all are
 # present.
 set -eu
 
 packages="nginx-light php8.2-fpm php8.2-cli php8.2-opcache php8.2-pgsql php8.2-redis
-redis-server postgresql-15 wrk"
+redis-server postgresql-15 wrk docker.io busybox-static"
 
 missing=""
 for p in $packages; do

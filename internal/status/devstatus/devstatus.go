@@ -7,14 +7,15 @@ package devstatus
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status"
 )
 
-// Docker is what the collector needs from the Docker host.
+// Docker is what the collector needs from the Docker host; *dockerapi.Client
+// is the real one.
 type Docker interface {
 	// Exec runs cmd in container as its own user and returns its standard output;
 	// a command that exits non-zero is an error carrying its standard error.
@@ -23,13 +24,7 @@ type Docker interface {
 	Health(ctx context.Context, container string) (string, error)
 	// Logs returns the container's last lines, each with the time Docker
 	// received it.
-	Logs(ctx context.Context, container string, tail int) ([]LogLine, error)
-}
-
-// LogLine is one line of a container's output.
-type LogLine struct {
-	Time time.Time
-	Text string
+	Logs(ctx context.Context, container string, tail int) ([]dockerapi.LogLine, error)
 }
 
 // Collector reads the containers of one dev stack, named <Prefix>-<role>.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status"
 )
 
@@ -33,7 +34,7 @@ type recorded struct {
 	outputs map[string]string // "<container> <argv[0]>" -> output
 	fail    map[string]error  // container -> error of every exec
 	health  map[string]string
-	logs    []LogLine
+	logs    []dockerapi.LogLine
 	ran     []string
 }
 
@@ -60,7 +61,9 @@ func (d *recorded) Health(_ context.Context, container string) (string, error) {
 	return "", errors.New("no such container")
 }
 
-func (d *recorded) Logs(context.Context, string, int) ([]LogLine, error) { return d.logs, nil }
+func (d *recorded) Logs(context.Context, string, int) ([]dockerapi.LogLine, error) {
+	return d.logs, nil
+}
 
 func devCluster(t *testing.T) (*recorded, Collector) {
 	t.Helper()
@@ -68,14 +71,14 @@ func devCluster(t *testing.T) (*recorded, Collector) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs []LogLine
+	var logs []dockerapi.LogLine
 	for _, l := range strings.Split(strings.TrimSpace(testdata(t, "cron.log")), "\n") {
 		ts, text, _ := strings.Cut(l, " ")
 		at, err := time.Parse(time.RFC3339Nano, ts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		logs = append(logs, LogLine{Time: at, Text: text})
+		logs = append(logs, dockerapi.LogLine{Time: at, Text: text})
 	}
 	d := &recorded{t: t, logs: logs,
 		outputs: map[string]string{

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status"
 )
 
@@ -148,7 +149,7 @@ func parseDF(out string) (*status.Files, error) {
 var tookRe = regexp.MustCompile(`Execution took ([0-9.]+) seconds`)
 
 // lastRun finds the last finished cron.php run in the runner's log.
-func lastRun(lines []LogLine) status.Cron {
+func lastRun(lines []dockerapi.LogLine) status.Cron {
 	for i := len(lines) - 1; i >= 0; i-- {
 		if m := tookRe.FindStringSubmatch(lines[i].Text); m != nil {
 			secs, _ := strconv.ParseFloat(m[1], 64)
