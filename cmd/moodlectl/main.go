@@ -171,6 +171,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if f.secretsProvider == "" && localDevPassphrase(f) {
 		fmt.Fprintf(stderr, "moodlectl: PULUMI_CONFIG_PASSPHRASE is not set; the %s stack's secrets are encrypted with the passphrase in %s (created on first use, keep it with the state)\n", f.stack, passphraseFile(f))
 	}
+	if cmd == "up" {
+		return up(ctx, f, stdout)
+	}
 	s, err := automation.New(ctx, f.stack, stackOptions(f, stdout)...)
 	if err != nil {
 		return err
@@ -178,8 +181,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "preview":
 		_, err = s.Preview(ctx)
-	case "up":
-		_, err = s.Up(ctx)
 	case "refresh":
 		_, err = s.Refresh(ctx)
 	case "destroy":

@@ -4,73 +4,17 @@ package dockerapi_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi/dockertest"
 )
 
 // These tests run against the Docker daemon of the machine (DOCKER_HOST or the
-// default socket), with an image made here from Debian's busybox-static: no
-// image is pulled.
-
-const image = "moodle-pulumi-test/busybox:1"
-
-// busyboxImage imports a rootfs of /bin/busybox and its applets once.
-func busyboxImage(t *testing.T) {
-	t.Helper()
-	if exec.Command("docker", "image", "inspect", image).Run() == nil {
-		return
-	}
-	root := t.TempDir()
-	bin := filepath.Join(root, "bin")
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatalf("%v (install busybox-static)", err)
-	}
-	if err := os.WriteFile(filepath.Join(bin, "busybox"), raw, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, applet := range []string{"sh", "cat", "echo", "sleep", "seq", "date"} {
-		if err := os.Symlink("busybox", filepath.Join(bin, applet)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tar := exec.Command("tar", "-C", root, "-c", ".")
-	imp := exec.Command("docker", "import", "-", image)
-	imp.Stdin, _ = tar.StdoutPipe()
-	if err := imp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tar.Run(); err != nil {
-		t.Fatal(err)
-	}
-	if err := imp.Wait(); err != nil {
-		t.Fatalf("docker import: %v", err)
-	}
-}
-
-// container runs script in a new container named after the test, removed after.
-func container(t *testing.T, script string) string {
-	t.Helper()
-	busyboxImage(t)
-	name := "moodle-pulumi-test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	_ = exec.Command("docker", "rm", "-f", name).Run()
-	out, err := exec.Command("docker", "run", "-d", "--name", name, image, "/bin/sh", "-c", script).CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker run: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
-	return name
-}
+// default socket), in containers of dockertest's busybox image.
 
 func client(t *testing.T) *dockerapi.Client {
 	t.Helper()
@@ -82,7 +26,7 @@ func client(t *testing.T) *dockerapi.Client {
 }
 
 func TestExec_ReturnsStdoutAndFailsWithStderrOnANonZeroExit(t *testing.T) {
-	name := container(t, "sleep 300")
+	name := dockertest.Container(t, "sleep 300")
 	c := client(t)
 	out, err := c.Exec(context.Background(), name, "sh", "-c", "echo one; echo two; echo ignored >&2")
 	if err != nil || out != "one\ntwo\n" {
@@ -99,7 +43,7 @@ func TestExec_ReturnsStdoutAndFailsWithStderrOnANonZeroExit(t *testing.T) {
 }
 
 func TestHealth_IsTheRunStateWithoutAHealthCheck(t *testing.T) {
-	name := container(t, "sleep 300")
+	name := dockertest.Container(t, "sleep 300")
 	got, err := client(t).Health(context.Background(), name)
 	if err != nil || got != "running" {
 		t.Errorf("got %q, %v; want running", got, err)
@@ -107,7 +51,7 @@ func TestHealth_IsTheRunStateWithoutAHealthCheck(t *testing.T) {
 }
 
 func TestLogs_ReturnsTheLastLinesWithTheirTimes(t *testing.T) {
-	name := container(t, "for i in $(seq 1 50); do echo line $i; done; echo to-stderr >&2; sleep 300")
+	name := dockertest.Container(t, "for i in $(seq 1 50); do echo line $i; done; echo to-stderr >&2; sleep 300")
 	c := client(t)
 	var lines []dockerapi.LogLine
 	// The script's output is written at once, but the daemon may not have
@@ -130,7 +74,7 @@ func TestLogs_ReturnsTheLastLinesWithTheirTimes(t *testing.T) {
 // TestFollow_PassesEachLineUntilTheContainerStops follows a container that
 // writes a line at a time and exits: every line arrives, then Follow returns.
 func TestFollow_PassesEachLineUntilTheContainerStops(t *testing.T) {
-	name := container(t, "for i in 1 2 3 4 5; do echo step $i; sleep 0.2; done")
+	name := dockertest.Container(t, "for i in 1 2 3 4 5; do echo step $i; sleep 0.2; done")
 	var mu sync.Mutex
 	var got []string
 	err := client(t).Follow(context.Background(), name, time.Unix(0, 0), func(l dockerapi.LogLine) {
