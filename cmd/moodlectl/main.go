@@ -7,9 +7,11 @@
 //	moodlectl outputs --stack dev [--show-secrets]
 //	moodlectl cost --stack prod [--json | --compare base.json]
 //	moodlectl diagram --stack prod [--svg FILE] [--mermaid FILE]
+//	moodlectl status --stack dev|prod [--json]
 //
 // Exit status: 0 on success, 1 when the operation fails, 2 on a usage error or a
-// declined confirmation, 130 when interrupted.
+// declined confirmation, 130 when interrupted; status exits 3, 4 or 5 when its
+// worst verdict is warn, unknown or crit.
 package main
 
 import (
@@ -43,6 +45,7 @@ commands:
   outputs   print the stack's outputs
   cost      monthly cost estimate of the stack's resources (--json, --compare base.json)
   diagram   the stack's topology as Mermaid (stdout or --mermaid FILE) and SVG (--svg FILE)
+  status    the live cluster, a verdict per check (--json); exit 0 ok, 3 warn, 4 unknown, 5 crit
 
 cost and diagram run the stack's program offline (no credentials, no state);
 --from state reads a deployed stack instead.
@@ -65,9 +68,12 @@ func main() {
 // was already streamed, so it is not printed again.
 func report(ctx context.Context, err error, stderr io.Writer) int {
 	var stepErr *automation.Error
+	var exit exitStatus
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &exit):
+		return int(exit)
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(stderr, "moodlectl:", strings.TrimPrefix(err.Error(), "usage: "))
 		return 2
@@ -108,6 +114,7 @@ var commandFlags = map[string][]string{
 	"outputs": {"state", "backend", "secrets-provider", "show-secrets"},
 	"cost":    {"state", "backend", "secrets-provider", "from", "json", "compare"},
 	"diagram": {"state", "backend", "secrets-provider", "from", "svg", "mermaid"},
+	"status":  {"state", "backend", "secrets-provider", "json"},
 }
 
 func parse(args []string, stderr io.Writer) (string, flags, error) {
@@ -126,7 +133,7 @@ func parse(args []string, stderr io.Writer) (string, flags, error) {
 	fs.StringVar(&f.secretsProvider, "secrets-provider", "", "secrets provider for a new stack instead of a passphrase (awskms://...)")
 	fs.BoolVar(&f.yes, "yes", false, "do not ask before changing prod or destroying")
 	fs.BoolVar(&f.showSecrets, "show-secrets", false, "print secret outputs in clear")
-	fs.BoolVar(&f.json, "json", false, "cost: print JSON")
+	fs.BoolVar(&f.json, "json", false, "cost, status: print JSON")
 	fs.StringVar(&f.compare, "compare", "", "cost: print the change from this `cost --json` file, as Markdown")
 	fs.StringVar(&f.from, "from", "program", "cost, diagram: the resources the program registers (program) or the deployed stack's (state)")
 	fs.StringVar(&f.svg, "svg", "", "diagram: also write the SVG to this file")
@@ -167,6 +174,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCost(ctx, f, stdout)
 	case "diagram":
 		return runDiagram(ctx, f, stdout)
+	case "status":
+		return runStatus(ctx, f, stdout)
 	}
 	if f.secretsProvider == "" && localDevPassphrase(f) {
 		fmt.Fprintf(stderr, "moodlectl: PULUMI_CONFIG_PASSPHRASE is not set; the %s stack's secrets are encrypted with the passphrase in %s (created on first use, keep it with the state)\n", f.stack, passphraseFile(f))

@@ -29,6 +29,17 @@ func (v View) Region() string { return v.Values["aws:region"] }
 // Load reads the stack file of stack, changed by edits ("moodle:app.replicas"
 // -> 5, as automation.Config.Set takes them), and runs its program offline.
 func Load(stackFile, stack string, edits map[string]any) (View, error) {
+	v, err := Config(stackFile, stack, edits)
+	if err != nil {
+		return v, err
+	}
+	v.Resources, err = inventory.FromProgram(stacks.Program, config.Namespace, stack, v.Values)
+	return v, err
+}
+
+// Config reads the stack file and validates it, without running the program:
+// the View has no Resources.
+func Config(stackFile, stack string, edits map[string]any) (View, error) {
 	var v View
 	cfg, err := automation.LoadConfig(stackFile)
 	if err != nil {
@@ -45,6 +56,5 @@ func Load(stackFile, stack string, edits map[string]any) (View, error) {
 	if v.Spec, err = config.Load(stackfile.Getter(v.Values)); err != nil {
 		return v, fmt.Errorf("stack %s: %w", stack, err)
 	}
-	v.Resources, err = inventory.FromProgram(stacks.Program, config.Namespace, stack, v.Values)
-	return v, err
+	return v, nil
 }

@@ -59,11 +59,15 @@ func evalLB(rep *Report, spec topology.Spec, pool topology.Pool, r Readings) {
 	}
 	lb := r.LB
 	rep.add(Check{Tier: TierLB, Subject: "all", Name: "requests", Value: fmt.Sprintf("%d %s", lb.Requests, lb.Period), Verdict: OK})
-	// Every worker of every running node can hold one request; more open
-	// connections than that queue in front of php-fpm.
-	capacity := float64(spec.App.Replicas * pool.MaxChildren)
-	v, rule := share(float64(lb.Active), capacity)
-	rep.add(Check{Tier: TierLB, Subject: "all", Name: "active connections", Value: fmt.Sprintf("%d (%s of %d workers)", lb.Active, percent(float64(lb.Active), capacity), int(capacity)), Verdict: v, Rule: rule})
+	if lb.Concurrent {
+		// Every worker of every running node can hold one request; more open
+		// connections than that queue in front of php-fpm.
+		capacity := float64(spec.App.Replicas * pool.MaxChildren)
+		v, rule := share(float64(lb.Active), capacity)
+		rep.add(Check{Tier: TierLB, Subject: "all", Name: "active connections", Value: fmt.Sprintf("%d (%s of %d workers)", lb.Active, percent(float64(lb.Active), capacity), int(capacity)), Verdict: v, Rule: rule})
+	} else {
+		rep.add(Check{Tier: TierLB, Subject: "all", Name: "connections", Value: fmt.Sprintf("%d %s", lb.Active, lb.Period), Verdict: OK})
+	}
 	healthy := 0
 	for _, u := range lb.Upstreams {
 		v := OK

@@ -28,7 +28,7 @@ func devSpec(t *testing.T) topology.Spec {
 // healthy is a dev cluster with every reading well inside its limits.
 func healthy() status.Readings {
 	return status.Readings{
-		LB: &status.LB{Requests: 1200, Period: "since start", Active: 40, Upstreams: []status.Upstream{
+		LB: &status.LB{Requests: 1200, Period: "since start", Active: 40, Concurrent: true, Upstreams: []status.Upstream{
 			{Name: "app-1", Healthy: true, State: "healthy"}, {Name: "app-2", Healthy: true, State: "healthy"}, {Name: "app-3", Healthy: true, State: "healthy"}}},
 		Nodes:  []status.Node{{Name: "app-1", Pool: true, Active: 5, Idle: 9}, {Name: "app-2", Pool: true, Active: 3, Idle: 11}},
 		DB:     &status.Database{Connections: 120, Replicas: nil},

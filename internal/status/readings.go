@@ -29,9 +29,11 @@ type LB struct {
 	// period (the ALB); Period says which.
 	Requests int64
 	Period   string
-	// Active is the connections open now (nginx) or opened in the period (ALB).
-	Active    int64
-	Upstreams []Upstream
+	// Active is the connections open now (nginx, Concurrent) or opened in the
+	// period (the ALB's ActiveConnectionCount), which no pool size bounds.
+	Active     int64
+	Concurrent bool
+	Upstreams  []Upstream
 }
 
 // Upstream is one app node as the load balancer sees it.

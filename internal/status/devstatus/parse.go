@@ -36,7 +36,7 @@ func parseStubStatus(text string) (*status.LB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stub_status requests: %w", err)
 	}
-	return &status.LB{Requests: requests, Period: "since nginx started", Active: active}, nil
+	return &status.LB{Requests: requests, Period: "since nginx started", Active: active, Concurrent: true}, nil
 }
 
 // parseFPMStatus reads php-fpm's status page in JSON, after the FastCGI headers
