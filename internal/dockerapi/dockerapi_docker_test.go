@@ -4,6 +4,7 @@ package dockerapi_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +38,7 @@ func TestExec_ReturnsStdoutAndFailsWithStderrOnANonZeroExit(t *testing.T) {
 		t.Errorf("got %v, want the exit status and stderr", err)
 	}
 	_, err = c.Exec(context.Background(), "moodle-pulumi-test-missing", "true")
-	if !dockerapi.IsNotFound(err) {
+	if !errors.Is(err, dockerapi.ErrNotFound) {
 		t.Errorf("got %v, want not found", err)
 	}
 }

@@ -2,6 +2,7 @@ package installlog
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -89,7 +90,7 @@ func (w *DockerWatcher) start(urn, container string) {
 			// Before the provider has created the container there is nothing to
 			// follow; after it, Follow returns when the container stops, and a
 			// restarted runner is followed again.
-			if err != nil && !dockerapi.IsNotFound(err) {
+			if err != nil && !errors.Is(err, dockerapi.ErrNotFound) {
 				p.Line(w.now(), "cannot follow "+container+": "+err.Error())
 				return
 			}

@@ -36,7 +36,7 @@ func (s *scripted) Follow(ctx context.Context, container string, _ time.Time, em
 	if s.notFounds > 0 {
 		s.notFounds--
 		s.mu.Unlock()
-		return &dockerapi.Error{Status: 404, Message: "No such container: " + container}
+		return fmt.Errorf("No such container: %s: %w", container, dockerapi.ErrNotFound)
 	}
 	s.mu.Unlock()
 	for _, l := range s.lines {

@@ -5,9 +5,12 @@ package stackview
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
@@ -33,9 +36,20 @@ func Load(stackFile, stack string, edits map[string]any) (View, error) {
 	if err != nil {
 		return v, err
 	}
-	v.Resources, err = inventory.FromProgram(stacks.Program, config.Namespace, stack, v.Values)
+	dir, err := filepath.Abs(filepath.Dir(stackFile))
+	if err != nil {
+		return v, err
+	}
+	// The docker target's preflight asks the Docker host for its capacity: an
+	// offline reading draws and prices the stack, not the host it would run on.
+	program := stacks.NewProgram(stacks.Options{ProjectDir: dir, DockerHost: dockerhost.StaticHost{Capacity: anyHost}})
+	v.Resources, err = inventory.FromProgram(program, config.Namespace, stack, v.Values)
 	return v, err
 }
+
+// anyHost is a Docker host larger than any valid stack asks for (64 CPUs and
+// 256 GiB per container at most).
+var anyHost = dockerapi.Info{CPUs: 1024, MemoryBytes: 1 << 50}
 
 // Config reads the stack file and validates it, without running the program:
 // the View has no Resources.

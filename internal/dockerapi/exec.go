@@ -1,8 +1,7 @@
-// Package dockerapi is the little of the Docker Engine API that moodlectl needs:
-// run a command in a container, read its health, and read or follow its log. It
-// speaks HTTP over the daemon's socket with the standard library, so that no
-// Docker SDK (and its dependency tree) is linked for four calls.
 package dockerapi
+
+// The calls moodlectl's status and the install progress of up make: run a
+// command in a container, read its health, read or follow its log.
 
 import (
 	"bufio"
@@ -13,24 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// apiVersion is the oldest API the commands need: Debian 12's docker.io (20.10)
-// speaks 1.41, and newer engines still accept it.
-const apiVersion = "v1.41"
-
-// Client talks to one Docker daemon.
-type Client struct {
-	http *http.Client
-	base string
-}
 
 // LogLine is one line of a container's output, with the time Docker received it.
 type LogLine struct {
@@ -38,35 +25,10 @@ type LogLine struct {
 	Text string
 }
 
-// New connects to host: a unix:// socket or a tcp:// address; "" means
-// DOCKER_HOST, else the default socket.
-func New(host string) (*Client, error) {
-	if host == "" {
-		host = os.Getenv("DOCKER_HOST")
-	}
-	if host == "" {
-		host = "unix:///var/run/docker.sock"
-	}
-	u, err := url.Parse(host)
-	if err != nil {
-		return nil, fmt.Errorf("docker host %q: %w", host, err)
-	}
-	switch u.Scheme {
-	case "unix":
-		socket := u.Path
-		tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
-		}}
-		return &Client{http: &http.Client{Transport: tr}, base: "http://docker/" + apiVersion}, nil
-	case "tcp", "http":
-		return &Client{http: &http.Client{}, base: "http://" + u.Host + "/" + apiVersion}, nil
-	}
-	return nil, fmt.Errorf("docker host %q: only unix:// and tcp:// are supported", host)
-}
-
-// do sends a request and fails on an error status with the daemon's message.
-func (c *Client) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
+// send sends a request whose answer may stream for long (a log being followed,
+// a command's output), so it has no timeout of its own; a missing container is
+// ErrNotFound.
+func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -84,38 +46,29 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("docker %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("docker engine at %s: %w", c.host, err)
 	}
-	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		var msg struct{ Message string }
-		raw, _ := io.ReadAll(resp.Body)
-		if json.Unmarshal(raw, &msg) != nil || msg.Message == "" {
-			msg.Message = strings.TrimSpace(string(raw))
-		}
-		return nil, &Error{Status: resp.StatusCode, Message: msg.Message}
+	if resp.StatusCode < 300 {
+		return resp, nil
 	}
-	return resp, nil
-}
-
-// Error is the daemon's answer to a failed call.
-type Error struct {
-	Status  int
-	Message string
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("docker: %s (HTTP %d)", e.Message, e.Status) }
-
-// IsNotFound reports a missing container.
-func IsNotFound(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Status == http.StatusNotFound
+	defer resp.Body.Close()
+	var msg struct {
+		Message string `json:"message"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if json.Unmarshal(raw, &msg) != nil || msg.Message == "" {
+		msg.Message = strings.TrimSpace(string(raw))
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("%s: %w", msg.Message, ErrNotFound)
+	}
+	return nil, fmt.Errorf("docker engine at %s: %s: %s", c.host, resp.Status, msg.Message)
 }
 
 // Exec runs cmd in container and returns its standard output. A non-zero exit is
 // an error carrying the command's standard error.
 func (c *Client) Exec(ctx context.Context, container string, cmd ...string) (string, error) {
-	resp, err := c.do(ctx, http.MethodPost, "/containers/"+url.PathEscape(container)+"/exec",
+	resp, err := c.send(ctx, http.MethodPost, "/containers/"+url.PathEscape(container)+"/exec",
 		map[string]any{"AttachStdout": true, "AttachStderr": true, "Cmd": cmd})
 	if err != nil {
 		return "", err
@@ -128,7 +81,7 @@ func (c *Client) Exec(ctx context.Context, container string, cmd ...string) (str
 	if err != nil {
 		return "", fmt.Errorf("docker exec in %s: %w", container, err)
 	}
-	resp, err = c.do(ctx, http.MethodPost, "/exec/"+created.ID+"/start", map[string]any{"Detach": false, "Tty": false})
+	resp, err = c.send(ctx, http.MethodPost, "/exec/"+created.ID+"/start", map[string]any{"Detach": false, "Tty": false})
 	if err != nil {
 		return "", err
 	}
@@ -144,7 +97,7 @@ func (c *Client) Exec(ctx context.Context, container string, cmd ...string) (str
 	if err != nil {
 		return "", fmt.Errorf("docker exec in %s: %w", container, err)
 	}
-	resp, err = c.do(ctx, http.MethodGet, "/exec/"+created.ID+"/json", nil)
+	resp, err = c.send(ctx, http.MethodGet, "/exec/"+created.ID+"/json", nil)
 	if err != nil {
 		return "", err
 	}
@@ -162,7 +115,7 @@ func (c *Client) Exec(ctx context.Context, container string, cmd ...string) (str
 // Health is the container's health state (healthy, unhealthy, starting), or its
 // run state (running, exited) when it has no health check.
 func (c *Client) Health(ctx context.Context, container string) (string, error) {
-	resp, err := c.do(ctx, http.MethodGet, "/containers/"+url.PathEscape(container)+"/json", nil)
+	resp, err := c.send(ctx, http.MethodGet, "/containers/"+url.PathEscape(container)+"/json", nil)
 	if err != nil {
 		return "", err
 	}
@@ -204,7 +157,7 @@ func (c *Client) logs(ctx context.Context, container string, q url.Values, emit 
 	q.Set("stdout", "1")
 	q.Set("stderr", "1")
 	q.Set("timestamps", "1")
-	resp, err := c.do(ctx, http.MethodGet, "/containers/"+url.PathEscape(container)+"/logs?"+q.Encode(), nil)
+	resp, err := c.send(ctx, http.MethodGet, "/containers/"+url.PathEscape(container)+"/logs?"+q.Encode(), nil)
 	if err != nil {
 		return err
 	}
