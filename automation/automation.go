@@ -102,6 +102,15 @@ func newStack(ctx context.Context, name string, o options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	env := map[string]string{"PULUMI_SKIP_UPDATE_CHECK": "true"}
+	if o.secretsProvider == passphraseProvider {
+		if err := passphraseEnv(o, env); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range o.env {
+		env[k] = v
+	}
 	// The program validates its config too, but from inside the engine, whose
 	// report wraps the message twice and comes after the engine has started; the
 	// same check here fails at once, with the validator's own words.
@@ -129,15 +138,6 @@ func newStack(ctx context.Context, name string, o options) (*Stack, error) {
 	}
 	project.Backend = &workspace.ProjectBackend{URL: backend}
 
-	env := map[string]string{"PULUMI_SKIP_UPDATE_CHECK": "true"}
-	if o.secretsProvider == passphraseProvider {
-		if err := passphraseEnv(o, env); err != nil {
-			return nil, err
-		}
-	}
-	for k, v := range o.env {
-		env[k] = v
-	}
 
 	program := o.program
 	if program == nil {
