@@ -5,6 +5,7 @@ package dockerapi_test
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -51,24 +52,37 @@ func TestHealth_IsTheRunStateWithoutAHealthCheck(t *testing.T) {
 	}
 }
 
-func TestLogs_ReturnsTheLastLinesWithTheirTimes(t *testing.T) {
-	name := dockertest.Container(t, "for i in $(seq 1 50); do echo line $i; done; echo to-stderr >&2; sleep 300")
-	c := client(t)
-	var lines []dockerapi.LogLine
-	// The script's output is written at once, but the daemon may not have
-	// stored all of it when the first call comes: ask until the last line is there.
-	for range 50 {
-		var err error
-		if lines, err = c.Logs(context.Background(), name, 3); err != nil {
-			t.Fatal(err)
-		}
-		if len(lines) == 3 && lines[2].Text == "to-stderr" {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+func TestLogs_TailsAndKeepsEachStreamsOrderWithTimes(t *testing.T) {
+	name := dockertest.Container(t, "for i in $(seq 1 50); do echo line $i; done; echo to-stderr >&2")
+	// Once the container has exited, the daemon has stored all of its output.
+	if out, err := exec.Command("docker", "wait", name).CombinedOutput(); err != nil {
+		t.Fatalf("docker wait: %v: %s", err, out)
 	}
-	if len(lines) != 3 || lines[0].Text != "line 49" || lines[2].Text != "to-stderr" || lines[0].Time.IsZero() {
-		t.Errorf("got %+v; want lines 49, 50 and stderr's, with times", lines)
+	c := client(t)
+	last, err := c.Logs(context.Background(), name, 3)
+	if err != nil || len(last) != 3 {
+		t.Fatalf("tail 3: %+v, %v", last, err)
+	}
+	// The daemon copies stdout and stderr concurrently: the stderr line may be
+	// stored before the last stdout lines, but each stream keeps its order.
+	all, err := c.Logs(context.Background(), name, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout []string
+	stderr := false
+	for _, l := range all {
+		if l.Time.IsZero() {
+			t.Errorf("no time on %q", l.Text)
+		}
+		if l.Text == "to-stderr" {
+			stderr = true
+		} else {
+			stdout = append(stdout, l.Text)
+		}
+	}
+	if len(all) != 51 || !stderr || stdout[0] != "line 1" || stdout[49] != "line 50" {
+		t.Errorf("got %d lines (stderr's: %v), stdout from %q to %q", len(all), stderr, stdout[0], stdout[len(stdout)-1])
 	}
 }
 
