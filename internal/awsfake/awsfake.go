@@ -2,8 +2,7 @@
 // speaks the three wire protocols the AWS SDK for Go v2 clients moodlectl uses
 // send: JSON 1.1 with X-Amz-Target (ECS, CloudWatch Logs), the query protocol
 // with XML answers (RDS) and Smithy RPC v2 CBOR (CloudWatch). Tests register an
-// answer per operation and point real SDK clients at URL; every request is
-// recorded, so a test can also check what was asked.
+// answer per operation and point real SDK clients at URL.
 package awsfake
 
 import (
@@ -28,7 +27,6 @@ type Server struct {
 	json  map[string]func(map[string]any) (any, error)
 	query map[string]func(url.Values) (string, error)
 	cbor  map[string]func(cbor.Map) (cbor.Value, error)
-	calls []string
 }
 
 // Start serves until Close.
@@ -78,17 +76,12 @@ func (s *Server) CBOR(operation string, answer func(req cbor.Map) (cbor.Value, e
 	s.cbor[operation] = answer
 }
 
-// Calls lists the operations asked for, in order.
-func (s *Server) Calls() []string {
+// lookup returns the answer registered for op.
+func lookup[T any](s *Server, answers map[string]T, op string) (T, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.calls...)
-}
-
-func (s *Server) record(op string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, op)
+	answer, ok := answers[op]
+	return answer, ok
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -113,10 +106,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveJSON(w http.ResponseWriter, target string, body []byte) {
-	s.record(target)
-	s.mu.Lock()
-	answer, ok := s.json[target]
-	s.mu.Unlock()
+	answer, ok := lookup(s, s.json, target)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	var req map[string]any
 	if !ok || json.Unmarshal(body, &req) != nil {
@@ -135,10 +125,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, target string, body []byte) {
 
 func (s *Server) serveQuery(w http.ResponseWriter, form url.Values) {
 	action := form.Get("Action")
-	s.record(action)
-	s.mu.Lock()
-	answer, ok := s.query[action]
-	s.mu.Unlock()
+	answer, ok := lookup(s, s.query, action)
 	w.Header().Set("Content-Type", "text/xml")
 	if !ok {
 		w.WriteHeader(http.StatusBadRequest)
@@ -155,10 +142,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, form url.Values) {
 }
 
 func (s *Server) serveCBOR(w http.ResponseWriter, op string, body []byte) {
-	s.record(op)
-	s.mu.Lock()
-	answer, ok := s.cbor[op]
-	s.mu.Unlock()
+	answer, ok := lookup(s, s.cbor, op)
 	w.Header().Set("Content-Type", "application/cbor")
 	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 	fail := func(typ, msg string) {
