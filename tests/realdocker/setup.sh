@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this machine for the real Docker tier (`make realdocker-setup`; root):
 #   1. Debian's Docker engine (docker.io) and debootstrap (scripts/install-test-deps.sh);
-#   2. the engine, started in the background when none answers;
+#   2. the engine, started in the background when none answers (scripts/start-dockerd.sh);
 #   3. the real pulumi-resource-docker and pulumi-resource-random plugins, built from
 #      the archived sources in ../shared/providers (or PULUMI_PROVIDER_SOURCES) and
 #      installed into the Pulumi plugin cache: no plugin can be downloaded here;
@@ -12,16 +12,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 sh "$repo/scripts/install-test-deps.sh"
 
-if ! docker info >/dev/null 2>&1; then
-    log=/var/log/moodle-test-dockerd.log
-    echo "realdocker: starting dockerd (log: $log)"
-    setsid dockerd >"$log" 2>&1 </dev/null &
-    for _ in $(seq 1 60); do
-        docker info >/dev/null 2>&1 && break
-        sleep 1
-    done
-    docker info >/dev/null 2>&1 || { tail -n 30 "$log" >&2; echo "realdocker: dockerd did not start" >&2; exit 1; }
-fi
+sh "$repo/scripts/start-dockerd.sh"
 
 sources=${PULUMI_PROVIDER_SOURCES:-$repo/../shared/providers}
 if [ ! -f "$sources/build.sh" ]; then
