@@ -81,7 +81,7 @@ func TestBuild_DrawsWhatEachVariantRegisters(t *testing.T) {
 		want, not []string
 	}{
 		{"dev scaled to five app nodes", "dev", map[string]any{"moodle:app.replicas": 5},
-			[]string{"app nodes × 5", "limit 4 CPU / 8192 MB"}, nil},
+			[]string{"app nodes × 5", "limit 2 CPU / 8192 MB"}, nil},
 		{"dev with PgBouncer between the app and PostgreSQL", "dev", map[string]any{"moodle:database.pooler": "pgbouncer"},
 			[]string{"PgBouncer", "app -->|\"SQL\"| pooler", "pooler --> db"}, []string{"app -->|\"SQL\"| db"}},
 		{"prod without read replicas", "prod", map[string]any{"moodle:database.readReplicas": 0, "moodle:aws.protect": false},
