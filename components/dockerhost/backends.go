@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -31,10 +32,10 @@ func endpoints(s topology.Spec) render.Endpoints {
 
 // The official postgres and redis entry points start as root to take ownership of
 // their data directory, then drop to their service user: they keep exactly those
-// capabilities.
+// capabilities, named as Docker stores them (see nginxCapabilities).
 var (
-	postgresCapabilities = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
-	redisCapabilities    = []string{"CHOWN", "SETGID", "SETUID"}
+	postgresCapabilities = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"}
+	redisCapabilities    = []string{"CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"}
 )
 
 // backendWaitSeconds bounds how long a deployment waits for a back end to report
@@ -74,7 +75,7 @@ func (b *builder) database() (*docker.Container, error) {
 		}},
 		limits:      d.Resources,
 		health:      []string{"CMD", "pg_isready", "-h", "127.0.0.1", "-U", d.User, "-d", d.Name},
-		startPeriod: "60s",
+		startPeriod: time.Minute,
 		capAdd:      postgresCapabilities,
 		waitSeconds: backendWaitSeconds,
 		// Parallel queries allocate from /dev/shm; Docker's 64 MB default is too small.
