@@ -48,6 +48,7 @@ const (
 	pgdataMount = "/var/lib/postgresql/data"
 	pgdata      = pgdataMount + "/pgdata"
 	redisConf   = "/usr/local/etc/redis/redis.conf"
+	redisData   = "/data"
 	// The PgBouncer image (edoburu/pgbouncer) uses the files in /etc/pgbouncer as
 	// they are when pgbouncer.ini exists, and runs as an unprivileged user.
 	pgbouncerIni      = "/etc/pgbouncer/pgbouncer.ini"
@@ -83,14 +84,14 @@ func (b *builder) database() (*docker.Container, error) {
 	})
 }
 
-// cache is Redis with append-only persistence. Its password is in redis.conf, which
-// is uploaded as a secret; the health check reads it from a file into REDISCLI_AUTH
-// so it never appears on a command line.
+// cache is Redis with append-only persistence (render.RedisConf). Its password is in
+// redis.conf, which is uploaded as a secret; the health check reads it from a file
+// into REDISCLI_AUTH so it never appears on a command line.
 func (b *builder) cache() (*docker.Container, error) {
 	c := b.spec.Cache
 	password := fileSecret("REDIS_PASSWORD", "redis-password", b.secrets.redis.Result)
 	conf := b.secrets.redis.Result.ApplyT(func(pw string) string {
-		return redisConfig(c, pw)
+		return render.RedisConf(b.spec, redisEndpoint.Port, redisData) + "requirepass " + pw + "\n"
 	}).(pulumi.StringOutput)
 	return b.container(service{
 		key:     "redis",
@@ -102,7 +103,7 @@ func (b *builder) cache() (*docker.Container, error) {
 		},
 		networks: []attachment{{network: b.nets.backend, aliases: []string{redisEndpoint.Host}}},
 		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
-			VolumeName: b.vols.redis.Name, ContainerPath: pulumi.String("/data"),
+			VolumeName: b.vols.redis.Name, ContainerPath: pulumi.String(redisData),
 		}},
 		limits: c.Resources,
 		health: []string{"CMD-SHELL", fmt.Sprintf(
@@ -110,24 +111,6 @@ func (b *builder) cache() (*docker.Container, error) {
 		capAdd:      redisCapabilities,
 		waitSeconds: backendWaitSeconds,
 	})
-}
-
-// redisConfig is redis.conf. Sessions must never be evicted, so Redis refuses writes
-// when full (noeviction) instead; maxmemory stays at three quarters of the container
-// limit to leave room for the append-only rewrite's copy-on-write pages.
-func redisConfig(c topology.Cache, password string) string {
-	lines := []string{
-		"bind * -::*",
-		"protected-mode yes",
-		"port " + strconv.Itoa(redisEndpoint.Port),
-		"dir /data",
-		"appendonly yes",
-		"appendfsync everysec",
-		"maxmemory " + strconv.Itoa(c.MemoryMB*3/4) + "mb",
-		"maxmemory-policy noeviction",
-		"requirepass " + password,
-	}
-	return strings.Join(lines, "\n") + "\n"
 }
 
 // pgbouncer pools Moodle's connections: max_client_conn covers every php-fpm child

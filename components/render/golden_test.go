@@ -25,6 +25,7 @@ func TestGoldenFiles(t *testing.T) {
 		"dev.php.ini":          PHPIni(dev),
 		"dev.config.php":       ConfigPHP(dev, devE),
 		"dev.cron-runner.sh":   CronRunner(dev),
+		"dev.redis.conf":       RedisConf(dev, 6379, "/data"),
 		"pgbouncer.config.php": ConfigPHP(pgb, pgbE),
 		"aws.nginx-node.conf":  NginxNode(aws),
 		"aws.php-fpm.conf":     PHPFPMPool(aws, NodeFastCGI.String()),

@@ -40,7 +40,7 @@ func TestLoopbackCluster(t *testing.T) {
 	t.Run("requests spread over every app node", func(t *testing.T) { requestsSpread(t, c) })
 	t.Run("every node queries PostgreSQL with the secret password", func(t *testing.T) { databaseFromEveryNode(t, c) })
 	t.Run("a session started on one node is read on another", func(t *testing.T) { sessionAcrossNodes(t, c) })
-	t.Run("a file written on one node is read on another", func(t *testing.T) { fileAcrossNodes(t, c) })
+	t.Run("every pool reads a file another pool wrote under the configured dataroot", func(t *testing.T) { dataRootFileReadByEveryPool(t, c) })
 	t.Run("nginx streams dataroot files and frees the worker", func(t *testing.T) { xAccelRedirect(t, c) })
 	t.Run("denied paths answer 404", func(t *testing.T) { deniedPaths(t, c) })
 	t.Run("a killed node drops out and comes back", func(t *testing.T) { nodeFailover(t, c) })
@@ -180,7 +180,13 @@ func sessionAcrossNodes(t *testing.T, c *loopback.Cluster) {
 	}
 }
 
-func fileAcrossNodes(t *testing.T, c *loopback.Cluster) {
+// dataRootFileReadByEveryPool writes a file through one node's PHP and reads it
+// through every node's. On loopback the pools share one directory by construction,
+// so this proves what config.php and the pools add: every node is given the same
+// dataroot, and what PHP writes there (a temporary name, then a rename) every other
+// pool's workers can read. That a volume reaches every container is the Docker
+// tier's to prove.
+func dataRootFileReadByEveryPool(t *testing.T, c *loopback.Cluster) {
 	client := newClient(t)
 	content := "written on one node, read on all: " + loopback.Password(t)
 	w := call(t, client, http.MethodPost, c.URL+"/probe.php?action=file-write&name=shared.txt", strings.NewReader(content))

@@ -99,7 +99,7 @@ CREATE DATABASE :"db" OWNER :"user";`, "user="+spec.Database.User, "password="+s
 		"db="+spec.Database.Name); err != nil {
 		t.Fatalf("create the Moodle database: %v", err)
 	}
-	c.Redis = StartRedis(t, filepath.Join(root, "redis"), redisPort, secrets[render.EnvRedisPassword], c.As)
+	c.Redis = StartRedis(t, spec, filepath.Join(root, "redis"), redisPort, secrets[render.EnvRedisPassword], c.As)
 
 	backends := make([]render.HostPort, len(nodes))
 	for i, node := range nodes {
