@@ -38,7 +38,7 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 	case "aws:rds/proxy:Proxy":
 		set("endpoint", name+".proxy-c0ffee.eu-west-1.rds.amazonaws.com")
 	case "aws:elasticache/replicationGroup:ReplicationGroup":
-		set("primaryEndpointAddress", "master."+name+".c0ffee.euw1.cache.amazonaws.com")
+		set("primaryEndpointAddress", mockRedisPrimary(name))
 		set("readerEndpointAddress", "replica."+name+".c0ffee.euw1.cache.amazonaws.com")
 	case "aws:lb/loadBalancer:LoadBalancer":
 		set("dnsName", name+"-1234567890.eu-west-1.elb.amazonaws.com")
@@ -53,6 +53,9 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 	}
 	return out
 }
+
+// mockRedisPrimary is the primary endpoint the mocks give a Redis replication group.
+func mockRedisPrimary(name string) string { return "master." + name + ".c0ffee.euw1.cache.amazonaws.com" }
 
 // mockARN is the ARN the mocks give a resource of most types.
 func mockARN(token, name string) string {
