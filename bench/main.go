@@ -7,16 +7,17 @@
 //     straight to one pool, one wrk thread per pool, so both runs use the same pools,
 //     the same wrk threads and connections and the same page;
 //  2. one pool sized for a memory limit (topology Sizing), saturated with requests that
-//     hold a worker's average RSS, against that limit: the peak sum of the pool's RSS
-//     and PSS (RSS counts shared pages, OPcache and libraries, once per process; PSS
-//     splits them, which is closer to what a cgroup charges).
+//     each make a worker as large as a heavy Moodle request does, against that limit:
+//     the peak sum of the pool's RSS and PSS (RSS counts shared pages, OPcache and
+//     libraries, once per process; PSS splits them, which is closer to what a cgroup
+//     charges). The run fails when the pool's PSS, with the OPcache segment counted
+//     full, exceeds the limit.
 //
 // Run it with bench/run.sh (make bench); the flags are listed by -help.
 package main
 
 import (
 	"bufio"
-	"cmp"
 	"flag"
 	"fmt"
 	"log"
@@ -38,12 +39,13 @@ func main() {
 	connections := flag.Int("connections", 24, "wrk connections (a multiple of the node count)")
 	rounds := flag.Int("rounds", 3, "alternating rounds of the load balancer and direct runs")
 	memoryMB := flag.Int("memory", 1024, "memory limit of the saturated app node, MB")
+	workerMB := flag.Int("worker-rss", moodleWorkerRSSMB, "RSS one worker reaches serving a heavy Moodle request, MB")
 	flag.Parse()
 	log.SetFlags(0)
 
 	r := &run{}
 	started := time.Now()
-	results := benchmark(r, *duration, *connections, max(1, *rounds), *memoryMB)
+	results := benchmark(r, *duration, *connections, max(1, *rounds), *memoryMB, *workerMB)
 	r.close()
 	fmt.Print(results)
 	log.Printf("bench wall time %s", time.Since(started).Round(time.Second))
@@ -182,14 +184,29 @@ server {
 // warmup precedes every measured run.
 const warmup = 3 * time.Second
 
-// median is the round with the median requests/s.
+// median is the median of each metric over the rounds, taken metric by metric: the
+// round with the median requests/s need not have the median latencies.
 func median(results []wrkResult) wrkResult {
-	sorted := slices.Clone(results)
-	slices.SortFunc(sorted, func(a, b wrkResult) int { return cmp.Compare(a.rps, b.rps) })
-	return sorted[len(sorted)/2]
+	of := func(metric func(wrkResult) float64) float64 {
+		values := make([]float64, len(results))
+		for i, r := range results {
+			values[i] = metric(r)
+		}
+		slices.Sort(values)
+		n := len(values)
+		if n%2 == 1 {
+			return values[n/2]
+		}
+		return (values[n/2-1] + values[n/2]) / 2
+	}
+	return wrkResult{
+		rps: of(func(r wrkResult) float64 { return r.rps }),
+		p50: time.Duration(of(func(r wrkResult) float64 { return float64(r.p50) })),
+		p99: time.Duration(of(func(r wrkResult) float64 { return float64(r.p99) })),
+	}
 }
 
-func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB int) string {
+func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB, workerMB int) string {
 	var out strings.Builder
 	fmt.Fprintf(&out, "## Load balancer against direct FastCGI\n\n")
 	c := loopback.StartCluster(r)
@@ -234,19 +251,29 @@ func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB int
 		}
 	}
 	mlb, mdirect := median(lb), median(direct)
-	fmt.Fprintf(&out, "\nMedian rounds, LB/direct: requests/s %.0f/%.0f = %.2f; p50 %s/%s; p99 %s/%s = %.2f\n\n",
-		mlb.rps, mdirect.rps, mlb.rps/mdirect.rps, mlb.p50, mdirect.p50, mlb.p99, mdirect.p99,
-		float64(mlb.p99)/float64(mdirect.p99))
+	fmt.Fprintf(&out, "\nMedians over the rounds, each metric on its own, LB/direct: requests/s %.0f/%.0f = %.2f; "+
+		"p50 %s/%s; p99 %s/%s = %.2f\n\n",
+		mlb.rps, mdirect.rps, mlb.rps/mdirect.rps, mlb.p50.Round(time.Microsecond), mdirect.p50.Round(time.Microsecond),
+		mlb.p99.Round(time.Microsecond), mdirect.p99.Round(time.Microsecond), float64(mlb.p99)/float64(mdirect.p99))
 
-	out.WriteString(saturate(r, c, duration, memoryMB))
+	out.WriteString(saturate(r, c, duration, memoryMB, workerMB))
 	return out.String()
 }
 
+// moodleWorkerRSSMB is how large a worker grows serving a heavy Moodle request:
+// measured Moodle processes averaged 50 MB and reached 100 MB of RSS, PHP runtime
+// included (Frédéric Nevers, "Optimizing a Moodle server, step 1: fine-tune Apache",
+// 2014). Moodle itself lets a standard page use up to 128 MB of PHP heap on 64-bit
+// (raise_memory_limit(MEMORY_STANDARD), lib/setuplib.php).
+const moodleWorkerRSSMB = 100
+
 // saturate runs one more pool, sized for memoryMB, behind its own bare nginx and
-// keeps twice as many requests in flight as it has workers, each holding three
-// quarters of the average worker RSS the sizing assumes for holdMS (the rest is the
-// PHP runtime itself), while /proc is sampled.
-func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int) string {
+// keeps twice as many requests in flight as it has workers. Each request holds, for
+// holdMS, what brings its worker from the probe page's own RSS to workerMB, while
+// /proc is sampled. The probe's code fills almost none of the OPcache segment,
+// which Moodle's code fills, so the segment is counted full on top of the pool's
+// PSS; the run fails when that exceeds the limit.
+func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB, workerMB int) string {
 	spec := c.Spec
 	spec.App.MemoryMB = memoryMB
 	pool := spec.App.Sizing()
@@ -258,7 +285,13 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int)
 	loopback.StartNginx(r, filepath.Join(c.Root, "saturated-web"), "nginx-saturated",
 		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}), webPort, c.As)
 
-	allocMB := spec.App.PHPFPM.WorkerMemoryMB * 3 / 4
+	const holdMS = 200
+	site := fmt.Sprintf("http://127.0.0.1:%d/probe.php?action=alloc&ms=%d", webPort, holdMS)
+	// The probe page's own cost: the largest worker after a warm-up that holds nothing.
+	runWrk(r, c.Root, site+"&mb=0", 1, 2*pool.MaxChildren, warmup)
+	baseMB := largestWorkerMB(fpm.Pid(), fpm.Tree())
+	allocMB := max(0, workerMB-baseMB)
+
 	stop := make(chan struct{})
 	var peak rss
 	var wg sync.WaitGroup
@@ -274,26 +307,44 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int)
 			}
 		}
 	}()
-	const holdMS = 200
-	url := fmt.Sprintf("http://127.0.0.1:%d/probe.php?action=alloc&mb=%d&ms=%d", webPort, allocMB, holdMS)
+	url := fmt.Sprintf("%s&mb=%d", site, allocMB)
 	runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, warmup)
 	res := runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, duration)
 	close(stop)
 	wg.Wait()
 
+	opcacheMB := spec.App.PHP.OPcacheMemoryMB
+	chargedMB := peak.pssKB>>10 + opcacheMB
+	if chargedMB > memoryMB {
+		r.Errorf("the saturated pool's PSS with a full OPcache segment, %d MB, exceeds its %d MB limit", chargedMB, memoryMB)
+	}
 	var out strings.Builder
 	fmt.Fprintf(&out, "## One pool saturated at its memory limit\n\n")
-	fmt.Fprintf(&out, "limit %d MB, reserve %d MB, average worker %d MB -> pm.max_children = %d; "+
-		"%d requests in flight, each holding %d MB for %d ms; wrk -t1 -c%d -d%s after a %s warm-up "+
+	fmt.Fprintf(&out, "limit %d MB, reserve %d MB, assumed average worker %d MB -> pm.max_children = %d; "+
+		"%d requests in flight, each growing its worker to a heavy Moodle request's %d MB RSS "+
+		"(the probe page's worker is %d MB, so each holds %d MB for %d ms); wrk -t1 -c%d -d%s after a %s warm-up "+
 		"(sampled throughout)\n\n",
 		memoryMB, spec.App.PHPFPM.ReserveMemoryMB, spec.App.PHPFPM.WorkerMemoryMB, pool.MaxChildren,
-		2*pool.MaxChildren, allocMB, holdMS, 2*pool.MaxChildren, duration, warmup)
+		2*pool.MaxChildren, workerMB, baseMB, allocMB, holdMS, 2*pool.MaxChildren, duration, warmup)
 	fmt.Fprintf(&out, "| measure | value |\n|---|---|\n")
-	fmt.Fprintf(&out, "| requests/s | %.0f (p50 %s, p99 %s, errors %s) |\n", res.rps, res.p50, res.p99, res.errorSummary())
+	fmt.Fprintf(&out, "| requests/s | %.1f (p50 %s, p99 %s, errors %s) |\n", res.rps, res.p50, res.p99, res.errorSummary())
 	fmt.Fprintf(&out, "| peak processes (master + workers) | %d |\n", peak.processes)
 	fmt.Fprintf(&out, "| peak total RSS | %d MB (%.0f%% of %d MB) |\n", peak.rssKB>>10, 100*float64(peak.rssKB>>10)/float64(memoryMB), memoryMB)
 	fmt.Fprintf(&out, "| peak total PSS | %d MB (%.0f%% of %d MB) |\n", peak.pssKB>>10, 100*float64(peak.pssKB>>10)/float64(memoryMB), memoryMB)
+	fmt.Fprintf(&out, "| peak PSS + full OPcache segment (%d MB) | %d MB (%.0f%% of %d MB) |\n",
+		opcacheMB, chargedMB, 100*float64(chargedMB)/float64(memoryMB), memoryMB)
 	return out.String()
+}
+
+// largestWorkerMB is the largest RSS among the pool's workers, the master left out.
+func largestWorkerMB(master int, tree []int) int {
+	largest := 0
+	for _, pid := range tree {
+		if pid != master {
+			largest = max(largest, sample([]int{pid}).rssKB>>10)
+		}
+	}
+	return largest
 }
 
 // rss is one sample of a process tree's memory.
