@@ -40,14 +40,14 @@ func Load(get Getter) (topology.Spec, error) {
 		p.add("target", nil, "not set; allowed: %s", list(targets()))
 		return topology.Spec{}, p.err()
 	}
-	s, err := base(topology.Target(target))
+	s, err := topology.Base(topology.Target(target))
 	if err != nil {
 		p.add("target", target, "allowed: %s", list(targets()))
 		return topology.Spec{}, p.err()
 	}
 
 	p.decode(get, "moodle", &s.Moodle)
-	applyCodeSource(&s)
+	s.ApplyCodeSourceDefaults()
 	p.decode(get, "web", &s.Web)
 	p.decode(get, "app", &s.App)
 	p.decode(get, "database", &s.Database)
@@ -66,7 +66,7 @@ func Load(get Getter) (topology.Spec, error) {
 	if url, ok := get("siteUrl"); ok {
 		s.SiteURL = url
 	}
-	complete(&s)
+	s.FillDerived()
 
 	p = append(p, validate(s)...)
 	if len(p) > 0 {

@@ -71,99 +71,9 @@ func assertProblems(t *testing.T, err error, want ...string) {
 	}
 }
 
-func TestDefaultsPerTarget(t *testing.T) {
-	docker, err := config.Defaults(topology.TargetDocker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aws, err := config.Defaults(topology.TargetAWS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name        string
-		docker, aws any
-		got         func(topology.Spec) any
-	}{
-		{"app replicas min/now/max", [3]int{0, 3, 10}, [3]int{2, 3, 10}, func(s topology.Spec) any {
-			return [3]int{s.App.MinReplicas, s.App.Replicas, s.App.MaxReplicas}
-		}},
-		{"app limits", topology.Resources{CPUs: 4, MemoryMB: 8192, ReservedCPUs: 2, ReservedMemoryMB: 4096},
-			topology.Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 2, ReservedMemoryMB: 4096},
-			func(s topology.Spec) any { return s.App.Resources }},
-		{"launch type", "", topology.LaunchFargate, func(s topology.Spec) any { return s.App.LaunchType }},
-		{"php-fpm", topology.PHPFPM{MaxRequests: 500, WorkerMemoryMB: 96, ReserveMemoryMB: 192},
-			topology.PHPFPM{MaxRequests: 500, WorkerMemoryMB: 96, ReserveMemoryMB: 256},
-			func(s topology.Spec) any { return s.App.PHPFPM }},
-		{"php", topology.PHP{MemoryLimitMB: 256, OPcacheMemoryMB: 128, MaxInputVars: 5000, MaxExecutionTime: 300},
-			topology.PHP{MemoryLimitMB: 256, OPcacheMemoryMB: 128, MaxInputVars: 5000, MaxExecutionTime: 300},
-			func(s topology.Spec) any { return s.App.PHP }},
-		{"database limits", topology.Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 1, ReservedMemoryMB: 2048},
-			topology.Resources{}, func(s topology.Spec) any { return s.Database.Resources }},
-		{"database", [5]any{"16", "moodle", "moodle", topology.PoolerNone, topology.PoolModeTransaction},
-			[5]any{"16", "moodle", "moodle", topology.PoolerNone, topology.PoolModeTransaction},
-			func(s topology.Spec) any {
-				d := s.Database
-				return [5]any{d.Version, d.Name, d.User, d.Pooler, d.PoolMode}
-			}},
-		{"pool size and read replicas", [2]int{25, 0}, [2]int{0, 1}, func(s topology.Spec) any {
-			return [2]int{s.Database.PoolSize, s.Database.ReadReplicas}
-		}},
-		{"rds", [5]any{"", 0, 0, 0, false}, [5]any{"db.r6g.large", 100, 1000, 14, true}, func(s topology.Spec) any {
-			d := s.Database
-			return [5]any{d.InstanceClass, d.StorageGB, d.MaxStorageGB, d.BackupRetentionDays, d.MultiAZ}
-		}},
-		{"cache", [5]any{"7.2", 0, "mdl_muc_", "mdl_sess_", false}, [5]any{"7.1", 0, "mdl_muc_", "mdl_sess_", true}, func(s topology.Spec) any {
-			c := s.Cache
-			return [5]any{c.Version, c.SessionDB, c.CachePrefix, c.SessionPrefix, c.TLS}
-		}},
-		{"cache limits", topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.5, ReservedMemoryMB: 512},
-			topology.Resources{}, func(s topology.Spec) any { return s.Cache.Resources }},
-		{"elasticache", [3]any{"", 0, 0}, [3]any{"cache.r6g.large", 2, 7}, func(s topology.Spec) any {
-			return [3]any{s.Cache.NodeType, s.Cache.Replicas, s.Cache.SnapshotRetentionDays}
-		}},
-		{"storage kind", topology.StorageVolume, topology.StorageEFS, func(s topology.Spec) any { return s.Storage.Kind }},
-		{"nfs", topology.NFSStorage{Device: ":/moodledata", Options: "rw,nfsvers=4"}, topology.NFSStorage{},
-			func(s topology.Spec) any { return s.Storage.NFS }},
-		{"cron", topology.Cron{Resources: topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}, IntervalSeconds: 60, RunTimeoutSeconds: 3600},
-			topology.Cron{Resources: topology.Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}, IntervalSeconds: 60, RunTimeoutSeconds: 3600},
-			func(s topology.Spec) any { return s.Cron }},
-		{"web", [4]any{8080, 512, 300, []string{"127.0.0.1/32", "172.16.0.0/12"}},
-			[4]any{8080, 512, 300, []string{"127.0.0.1/32"}}, func(s topology.Spec) any {
-				w := s.Web
-				return [4]any{w.Port, w.ClientMaxBodyMB, w.FastCGIReadTimeout, w.StatusAllow}
-			}},
-		{"paths", topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
-			topology.Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle"},
-			func(s topology.Spec) any { return s.Paths }},
-		{"moodle", [2]string{"5.1", topology.CodeBuild}, [2]string{"5.1", topology.CodeImage}, func(s topology.Spec) any {
-			return [2]string{s.Moodle.Version, s.Moodle.CodeSource}
-		}},
-		{"images", topology.Images{App: "moodle-cluster/app:5.1", Web: "moodle-cluster/app:5.1", Database: "postgres:16.6-bookworm", Cache: "redis:7.2.7-alpine", PgBouncer: "edoburu/pgbouncer:v1.25.1-p0"},
-			topology.Images{App: "moodle-cluster/app:5.1", Web: "moodle-cluster/app:5.1"},
-			func(s topology.Spec) any { return s.Images }},
-		{"docker host", topology.DockerTarget{HTTPPort: 8080, BindAddress: "127.0.0.1"}, topology.DockerTarget{},
-			func(s topology.Spec) any { return s.Docker }},
-		{"site url", "http://localhost:8080", "", func(s topology.Spec) any { return s.SiteURL }},
-		{"aws", topology.AWSTarget{}, topology.AWSTarget{AZCount: 3, NATGateways: topology.NATPerAZ, VPCCIDR: "10.0.0.0/16",
-			WAF: true, LogRetentionDays: 90, Protect: true, EC2InstanceType: "m6i.xlarge"},
-			func(s topology.Spec) any { return s.AWS }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := c.got(docker); !reflect.DeepEqual(got, c.docker) {
-				t.Errorf("docker: %#v, want %#v", got, c.docker)
-			}
-			if got := c.got(aws); !reflect.DeepEqual(got, c.aws) {
-				t.Errorf("aws: %#v, want %#v", got, c.aws)
-			}
-		})
-	}
-}
-
 // Setting only the target gives exactly the target's defaults, and they are valid.
 func TestLoadWithOnlyTheTargetGivesTheDefaults(t *testing.T) {
-	want, err := config.Defaults(topology.TargetDocker)
+	want, err := topology.Defaults(topology.TargetDocker)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,12 +82,6 @@ func TestLoadWithOnlyTheTargetGivesTheDefaults(t *testing.T) {
 	}
 	if err := config.Validate(want); err != nil {
 		t.Errorf("docker defaults invalid: %v", err)
-	}
-}
-
-func TestDefaultsOfAnUnknownTargetFail(t *testing.T) {
-	if _, err := config.Defaults("k8s"); err == nil || !strings.Contains(err.Error(), `"k8s"`) {
-		t.Errorf("Defaults(k8s) error = %v", err)
 	}
 }
 

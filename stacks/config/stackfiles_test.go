@@ -170,7 +170,7 @@ func TestProjectDefaultsMeanTargetDefaults(t *testing.T) {
 			}
 			m[key] = string(text)
 		}
-		want, err := config.Defaults(target)
+		want, err := topology.Defaults(target)
 		if err != nil {
 			t.Fatal(err)
 		}

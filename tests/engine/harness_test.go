@@ -19,6 +19,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/fakeprovider"
 )
 
@@ -26,6 +28,10 @@ import (
 const testPassphrase = "engine-tests-only"
 
 const projectDir = "../.."
+
+// fakeDockerHost is the Docker host the fake docker provider stands for, as the
+// program's preflight sees it: room for every committed stack, every image there.
+var fakeDockerHost = dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}
 
 // rig is one isolated deployment target: its own fakes and state folder.
 type rig struct {
@@ -62,6 +68,7 @@ func (r *rig) stack(t testing.TB, name string, cfg automation.Config, extra ...a
 		automation.WithEnv(map[string]string{"PULUMI_DEBUG_PROVIDERS": r.fakes.DebugProviders()}),
 		automation.WithProgress(progressTo(t)),
 		automation.WithEvents(r.steps.record),
+		automation.WithDockerHost(fakeDockerHost),
 	}
 	if cfg != nil {
 		opts = append(opts, automation.WithConfig(cfg))

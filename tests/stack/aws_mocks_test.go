@@ -55,7 +55,9 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 }
 
 // mockRedisPrimary is the primary endpoint the mocks give a Redis replication group.
-func mockRedisPrimary(name string) string { return "master." + name + ".c0ffee.euw1.cache.amazonaws.com" }
+func mockRedisPrimary(name string) string {
+	return "master." + name + ".c0ffee.euw1.cache.amazonaws.com"
+}
 
 // mockARN is the ARN the mocks give a resource of most types.
 func mockARN(token, name string) string {

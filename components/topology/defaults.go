@@ -1,124 +1,124 @@
-package config
+package topology
 
 import (
 	"fmt"
 	"strconv"
-
-	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
-// The defaults of both targets live in this file and nowhere else: docs/config.md
-// documents them and the tests pin them.
+// The defaults of both targets live in this file and nowhere else, beside the model
+// they fill: docs/config.md documents them, defaults_test.go pins them, and the
+// golden files of the renderers are rendered from them.
 
 // Defaults returns the complete Spec a stack of target t runs when it sets nothing
 // but moodle:target. Callers that build a Spec in code (Automation API embedding)
-// start from it, change what they need and call Validate.
-func Defaults(t topology.Target) (topology.Spec, error) {
-	s, err := base(t)
+// start from it, change what they need and validate it (stacks/config.Validate).
+func Defaults(t Target) (Spec, error) {
+	s, err := Base(t)
 	if err != nil {
-		return topology.Spec{}, err
+		return Spec{}, err
 	}
-	applyCodeSource(&s)
-	complete(&s)
+	s.ApplyCodeSourceDefaults()
+	s.FillDerived()
 	return s, nil
 }
 
-// base is the per-target starting point that the user's values are decoded onto.
+// Base is the per-target starting point that a stack's values are decoded onto.
 // Values derived from other settings (image tags from versions, the site URL from
-// the published port) stay empty here and are filled by complete.
-func base(t topology.Target) (topology.Spec, error) {
+// the published port) stay empty here and are filled by FillDerived.
+func Base(t Target) (Spec, error) {
 	switch t {
-	case topology.TargetDocker:
+	case TargetDocker:
 		return dockerBase(), nil
-	case topology.TargetAWS:
+	case TargetAWS:
 		return awsBase(), nil
 	}
-	return topology.Spec{}, fmt.Errorf("no defaults for target %q", t)
+	return Spec{}, fmt.Errorf("no defaults for target %q", t)
 }
 
 // shared holds the values both targets start from; each target then changes what
 // differs.
-func shared(t topology.Target) topology.Spec {
-	return topology.Spec{
+func shared(t Target) Spec {
+	return Spec{
 		Target: t,
-		Moodle: topology.Moodle{
+		Moodle: Moodle{
 			Version:    "5.1",
-			CodeSource: topology.CodeBuild,
+			CodeSource: CodeBuild,
+			Build:      Build{Context: "docker", Dockerfile: "Dockerfile"},
 			AdminUser:  "admin",
 			AdminEmail: "admin@example.com",
 			SiteName:   "Moodle",
 		},
-		Paths: topology.Paths{
+		Paths: Paths{
 			CodeDir:       "/var/www/moodle",
 			DataRoot:      "/var/www/moodledata",
 			LocalCacheDir: "/var/cache/moodle",
 		},
-		Web: topology.Web{
+		Web: Web{
 			// Above 1024 so nginx binds it without root or CAP_NET_BIND_SERVICE.
 			Port:               8080,
 			ClientMaxBodyMB:    512,
 			FastCGIReadTimeout: 300,
 			StatusAllow:        []string{"127.0.0.1/32"},
 		},
-		App: topology.App{
+		App: App{
 			Replicas: 3,
-			PHPFPM: topology.PHPFPM{
+			PHPFPM: PHPFPM{
 				MaxRequests:    500,
 				WorkerMemoryMB: 96,
 				// 64 MB for the fpm master and the OS share, plus the OPcache segment.
 				ReserveMemoryMB: 64 + 128,
 			},
-			PHP: topology.PHP{
+			PHP: PHP{
 				MemoryLimitMB:    256,
 				OPcacheMemoryMB:  128,
 				MaxInputVars:     5000,
 				MaxExecutionTime: 300,
 			},
 		},
-		Database: topology.Database{
+		Database: Database{
 			Version:  "16",
 			Name:     "moodle",
 			User:     "moodle",
-			Pooler:   topology.PoolerNone,
-			PoolMode: topology.PoolModeTransaction,
+			Pooler:   PoolerNone,
+			PoolMode: PoolModeTransaction,
 		},
-		Cache: topology.Cache{
+		Cache: Cache{
 			SessionDB:     0,
 			CachePrefix:   "mdl_muc_",
 			SessionPrefix: "mdl_sess_",
 		},
-		Cron: topology.Cron{
+		Cron: Cron{
 			IntervalSeconds:   60,
 			RunTimeoutSeconds: 3600,
 		},
 	}
 }
 
-func dockerBase() topology.Spec {
-	s := shared(topology.TargetDocker)
+func dockerBase() Spec {
+	s := shared(TargetDocker)
 	// The Docker bridge networks are carved out of 172.16.0.0/12: the load balancer
 	// reaches php-fpm's status page from there.
 	s.Web.StatusAllow = []string{"127.0.0.1/32", "172.16.0.0/12"}
-	s.Web.Resources = topology.Resources{CPUs: 1, MemoryMB: 256, ReservedCPUs: 0.25, ReservedMemoryMB: 64}
+	s.Web.Resources = Resources{CPUs: 1, MemoryMB: 256, ReservedCPUs: 0.25, ReservedMemoryMB: 64}
 	// The seed's vertical limits.
-	s.App.Resources = topology.Resources{CPUs: 4, MemoryMB: 8192, ReservedCPUs: 2, ReservedMemoryMB: 4096}
-	s.Database.Resources = topology.Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 1, ReservedMemoryMB: 2048}
+	s.App.Resources = Resources{CPUs: 4, MemoryMB: 8192, ReservedCPUs: 2, ReservedMemoryMB: 4096}
+	s.Database.Resources = Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 1, ReservedMemoryMB: 2048}
 	s.Database.PoolSize = 25
-	s.Database.PgBouncer = topology.Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32}
+	s.Database.PgBouncer = Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32}
 	s.Cache.Version = "7.2"
-	s.Cache.Resources = topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.5, ReservedMemoryMB: 512}
-	s.Storage = topology.Storage{
-		Kind: topology.StorageVolume,
-		NFS:  topology.NFSStorage{Device: ":/moodledata", Options: "rw,nfsvers=4"},
+	s.Cache.Resources = Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.5, ReservedMemoryMB: 512}
+	s.Storage = Storage{
+		Kind: StorageVolume,
+		NFS:  NFSStorage{Device: ":/moodledata", Options: "rw,nfsvers=4"},
 	}
-	s.Cron.Resources = topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
-	s.Images = topology.Images{
+	s.Cron.Resources = Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
+	s.Images = Images{
 		Cache:     "redis:7.2.7-alpine",
 		PgBouncer: "edoburu/pgbouncer:v1.25.1-p0",
 	}
 	// Published on the loopback address only: a dev stack is not a public site until
 	// its owner says so (bindAddress 0.0.0.0).
-	s.Docker = topology.DockerTarget{HTTPPort: 8080, BindAddress: "127.0.0.1"}
+	s.Docker = DockerTarget{HTTPPort: 8080, BindAddress: "127.0.0.1"}
 	// The connection budget (PostgreSQL's max_connections, PgBouncer's
 	// max_client_conn) is sized for this many nodes, so scaling app.replicas up to it
 	// never changes, and so never restarts, the database container.
@@ -126,15 +126,16 @@ func dockerBase() topology.Spec {
 	return s
 }
 
-func awsBase() topology.Spec {
-	s := shared(topology.TargetAWS)
+func awsBase() Spec {
+	s := shared(TargetAWS)
 	// ECS runs what a registry holds; nothing is built during a deployment.
-	s.Moodle.CodeSource = topology.CodeImage
+	s.Moodle.CodeSource = CodeImage
+	s.Moodle.Build = Build{}
 	s.App.MinReplicas = 2
 	s.App.MaxReplicas = 10
-	s.App.LaunchType = topology.LaunchFargate
+	s.App.LaunchType = LaunchFargate
 	// A Fargate task size; the task gets what it asks for, so reservations equal limits.
-	s.App.Resources = topology.Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 2, ReservedMemoryMB: 4096}
+	s.App.Resources = Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 2, ReservedMemoryMB: 4096}
 	// The nginx sidecar shares the task's memory: 64 MB more than on Docker.
 	s.App.PHPFPM.ReserveMemoryMB = 64 + 128 + 64
 	s.Database.ReadReplicas = 1
@@ -149,16 +150,16 @@ func awsBase() topology.Spec {
 	s.Cache.NodeType = "cache.r6g.large"
 	s.Cache.Replicas = 2
 	s.Cache.SnapshotRetentionDays = 7
-	s.Storage = topology.Storage{
-		Kind: topology.StorageEFS,
+	s.Storage = Storage{
+		Kind: StorageEFS,
 		// Files move to S3 after an hour so little stays on EFS; the local copy goes
 		// once it is safely in the bucket.
-		S3: topology.S3Storage{SizeThresholdBytes: 10 * 1024, MinimumAgeSeconds: 3600, DeleteLocal: true},
+		S3: S3Storage{SizeThresholdBytes: 10 * 1024, MinimumAgeSeconds: 3600, DeleteLocal: true},
 	}
-	s.Cron.Resources = topology.Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}
-	s.AWS = topology.AWSTarget{
+	s.Cron.Resources = Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}
+	s.AWS = AWSTarget{
 		AZCount:          3,
-		NATGateways:      topology.NATPerAZ,
+		NATGateways:      NATPerAZ,
 		VPCCIDR:          "10.0.0.0/16",
 		WAF:              true,
 		LogRetentionDays: 90,
@@ -168,17 +169,18 @@ func awsBase() topology.Spec {
 	return s
 }
 
-// applyCodeSource sets the defaults that depend on where the code comes from. It runs
-// after moodle:moodle is read and before moodle:app is, so an explicit value wins.
-func applyCodeSource(s *topology.Spec) {
+// ApplyCodeSourceDefaults sets the defaults that depend on where the code comes
+// from. A loader runs it after moodle:moodle is read and before moodle:app is, so
+// an explicit value wins.
+func (s *Spec) ApplyCodeSourceDefaults() {
 	// A bind-mounted host folder is edited in place: OPcache must notice. Code baked
 	// into an image never changes under a running container.
-	s.App.PHP.OPcacheValidateFiles = s.Moodle.CodeSource == topology.CodeHostPath
+	s.App.PHP.OPcacheValidateFiles = s.Moodle.CodeSource == CodeHostPath
 }
 
-// databaseImage pins one PostgreSQL release per supported major version; it is
-// empty for a version Validate rejects.
-func databaseImage(major string) string {
+// DatabaseImage pins one PostgreSQL release per supported major version; it is
+// empty for a version validation rejects.
+func DatabaseImage(major string) string {
 	switch major {
 	case "14":
 		return "postgres:14.15-bookworm"
@@ -192,17 +194,18 @@ func databaseImage(major string) string {
 	return ""
 }
 
-// complete fills the values derived from other settings that the user left empty.
-func complete(s *topology.Spec) {
+// FillDerived fills the values derived from other settings that the stack left
+// empty.
+func (s *Spec) FillDerived() {
 	if s.Images.App == "" {
 		s.Images.App = "moodle-cluster/app:" + s.Moodle.Version
 	}
 	if s.Images.Web == "" {
 		s.Images.Web = s.Images.App
 	}
-	if s.Target == topology.TargetDocker {
+	if s.Target == TargetDocker {
 		if s.Images.Database == "" {
-			s.Images.Database = databaseImage(s.Database.Version)
+			s.Images.Database = DatabaseImage(s.Database.Version)
 		}
 		if s.SiteURL == "" {
 			s.SiteURL = localSiteURL(s.Docker.HTTPPort)

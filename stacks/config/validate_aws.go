@@ -1,0 +1,196 @@
+package config
+
+import (
+	"net"
+	"net/url"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// awsTarget checks what only the AWS stack reads: https and the certificate, the
+// prebuilt image, autoscaling and Fargate sizes, RDS, ElastiCache, EFS or S3, and
+// the network.
+func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
+	a := s.AWS
+	if site != nil {
+		v := s.SiteURL
+		if site.Scheme == "http" && a.CertificateARN != "" {
+			p.add("siteUrl", v, "must be https when aws.certificateArn is set (port 80 only redirects to https)")
+		}
+		if site.Scheme == "http" && a.CertificateARN == "" && !a.AllowPlainHTTP {
+			p.add("siteUrl", v, "must be https on aws; allowed: https:// with aws.certificateArn, or http:// with aws.allowPlainHttp true")
+		}
+		if site.Scheme == "https" && a.CertificateARN == "" && a.AllowPlainHTTP {
+			p.add("siteUrl", v, "https needs aws.certificateArn; allowed without a certificate: http://")
+		}
+	}
+	if s.Moodle.CodeSource != topology.CodeImage {
+		p.add("moodle.codeSource", s.Moodle.CodeSource, "allowed on aws: image (ECS pulls images.app from a registry: build docker/Dockerfile and push it to ECR)")
+	}
+
+	app := s.App
+	p.intRange("app.minReplicas", app.MinReplicas, 1, maxReplicas)
+	if app.MinReplicas > app.Replicas {
+		p.add("app.minReplicas", app.MinReplicas, "must not exceed app.replicas (%d)", app.Replicas)
+	}
+	p.oneOf("app.launchType", app.LaunchType, topology.LaunchFargate, topology.LaunchEC2)
+	if app.LaunchType == topology.LaunchFargate {
+		p.fargate("app", app.Resources)
+		p.fargate("cron", s.Cron.Resources)
+	}
+
+	p.rds(s)
+	p.elastiCache(s.Cache)
+	st := s.Storage
+	p.oneOf("storage.kind", st.Kind, topology.StorageEFS, topology.StorageS3)
+	if st.S3.SizeThresholdBytes < 0 {
+		p.add("storage.s3.sizeThresholdBytes", st.S3.SizeThresholdBytes, "allowed: 0 or more")
+	}
+	if st.S3.MinimumAgeSeconds < 0 {
+		p.add("storage.s3.minimumAgeSeconds", st.S3.MinimumAgeSeconds, "allowed: 0 or more")
+	}
+	p.otherTarget(s, dockerOnly(s))
+
+	if a.AZCount != 2 && a.AZCount != 3 {
+		p.add("aws.azCount", a.AZCount, "allowed: 2 or 3 (Multi-AZ RDS, ElastiCache failover and the ALB need two zones)")
+	}
+	p.oneOf("aws.natGateways", a.NATGateways, topology.NATPerAZ, topology.NATSingle)
+	p.network(a)
+	switch {
+	case a.CertificateARN == "" && !a.AllowPlainHTTP:
+		p.add("aws.certificateArn", nil, "not set; the HTTPS listener needs an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID), or set aws.allowPlainHttp true for a test site")
+	case a.CertificateARN != "" && !acmARN.MatchString(a.CertificateARN):
+		p.add("aws.certificateArn", a.CertificateARN, "allowed: an ACM certificate ARN, arn:aws:acm:REGION:ACCOUNT:certificate/ID")
+	}
+	p.email("aws.alarmEmail", a.AlarmEmail, true)
+	if !logRetention(a.LogRetentionDays) {
+		p.add("aws.logRetentionDays", a.LogRetentionDays, "allowed: a CloudWatch retention of 30 days or more: 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653")
+	}
+	if !ec2InstanceType.MatchString(a.EC2InstanceType) {
+		p.add("aws.ec2InstanceType", a.EC2InstanceType, "allowed: an EC2 instance type such as m6i.xlarge")
+	}
+}
+
+// fargate checks that r is a task size Fargate runs (Linux, platform 1.4).
+func (p *problems) fargate(key string, r topology.Resources) {
+	sizes := []struct {
+		cpus            float64
+		low, high, step int
+	}{
+		{0.25, 512, 2048, 512}, {0.5, 1024, 4096, 1024}, {1, 2048, 8192, 1024}, {2, 4096, 16384, 1024},
+		{4, 8192, 30720, 1024}, {8, 16384, 61440, 4096}, {16, 32768, 122880, 8192},
+	}
+	for _, sz := range sizes {
+		if sz.cpus != r.CPUs {
+			continue
+		}
+		m := r.MemoryMB
+		// 0.25 vCPU takes 512, 1024 or 2048 only.
+		ok := m >= sz.low && m <= sz.high && m%sz.step == 0 && (sz.cpus != 0.25 || m != 1536)
+		if !ok {
+			p.add(key+".memoryMb", m, "not a Fargate size for %s vCPU (%s.cpus); allowed: %d..%d in steps of %d",
+				num(r.CPUs), key, sz.low, sz.high, sz.step)
+		}
+		return
+	}
+	p.add(key+".cpus", r.CPUs, "not a Fargate task size; allowed: 0.25, 0.5, 1, 2, 4, 8, 16")
+}
+
+// rds checks the RDS settings and the pooler AWS offers.
+func (p *problems) rds(s topology.Spec) {
+	d := s.Database
+	p.oneOf("database.pooler", d.Pooler, topology.PoolerNone, topology.PoolerRDSProxy)
+	// A protected stack is a production site: the read replica carries the safe reads
+	// and is the warm copy a failed Multi-AZ pair can be rebuilt from.
+	if s.AWS.Protect && d.ReadReplicas == 0 {
+		p.add("database.readReplicas", d.ReadReplicas, "a protected (production) aws stack needs at least one read replica; allowed: 1..%d, or aws.protect false for a test stack", maxReadReplicas)
+	}
+	if !instanceClass.MatchString(d.InstanceClass) {
+		p.add("database.instanceClass", d.InstanceClass, "allowed: an RDS instance class such as db.r6g.large")
+	}
+	p.intRange("database.storageGb", d.StorageGB, 20, 65536)
+	if d.MaxStorageGB <= d.StorageGB || d.MaxStorageGB > 65536 {
+		p.add("database.maxStorageGb", d.MaxStorageGB, "storage autoscaling needs a ceiling above database.storageGb; allowed: %d..65536", d.StorageGB+1)
+	}
+	p.intRange("database.backupRetentionDays", d.BackupRetentionDays, 7, 35)
+}
+
+func (p *problems) elastiCache(c topology.Cache) {
+	p.oneOf("cache.version", c.Version, "6.2", "7.0", "7.1")
+	if !c.TLS {
+		p.add("cache.tls", c.TLS, "ElastiCache runs with in-transit encryption (CKV_AWS_30); allowed on aws: true")
+	}
+	if !nodeType.MatchString(c.NodeType) {
+		p.add("cache.nodeType", c.NodeType, "allowed: an ElastiCache node type such as cache.r6g.large")
+	}
+	if c.Replicas < 2 || c.Replicas > 6 {
+		p.add("cache.replicas", c.Replicas, "automatic failover needs a primary and a replica; allowed: 2..6 nodes")
+	}
+	p.intRange("cache.snapshotRetentionDays", c.SnapshotRetentionDays, 1, 35)
+}
+
+// dockerOnly are the settings an aws stack must leave alone.
+func dockerOnly(s topology.Spec) []otherTargetField {
+	resources := func(key string, r topology.Resources, hint string) []otherTargetField {
+		return []otherTargetField{
+			{key + ".cpus", r.CPUs, hint}, {key + ".memoryMb", r.MemoryMB, hint},
+			{key + ".reservedCpus", r.ReservedCPUs, hint}, {key + ".reservedMemoryMb", r.ReservedMemoryMB, hint},
+		}
+	}
+	var fs []otherTargetField
+	fs = append(fs, resources("web", s.Web.Resources, "on aws nginx shares the app task's app.cpus and app.memoryMb")...)
+	fs = append(fs, resources("database", s.Database.Resources, "size the database with database.instanceClass")...)
+	fs = append(fs, resources("cache", s.Cache.Resources, "size Redis with cache.nodeType")...)
+	return append(fs,
+		otherTargetField{"moodle.build", s.Moodle.Build, "ECS runs images.app from a registry: build and push it first"},
+		otherTargetField{"database.pgbouncer", s.Database.PgBouncer, "aws pools connections with database.pooler rdsproxy"},
+		otherTargetField{"database.poolSize", s.Database.PoolSize, "aws pools connections with database.pooler rdsproxy"},
+		otherTargetField{"storage.nfs", s.Storage.NFS, "aws shares moodledata on EFS"},
+		otherTargetField{"images.database", s.Images.Database, "aws runs RDS"},
+		otherTargetField{"images.cache", s.Images.Cache, "aws runs ElastiCache"},
+		otherTargetField{"images.pgbouncer", s.Images.PgBouncer, "aws pools connections with database.pooler rdsproxy"},
+	)
+}
+
+func (p *problems) network(a topology.AWSTarget) {
+	if ip, n, err := net.ParseCIDR(a.VPCCIDR); err != nil || ip.To4() == nil {
+		p.add("aws.vpcCidr", a.VPCCIDR, "allowed: an IPv4 CIDR from /16 to /20, e.g. 10.0.0.0/16")
+	} else if ones, _ := n.Mask.Size(); ones < 16 || ones > 20 {
+		p.add("aws.vpcCidr", a.VPCCIDR, "allowed: an IPv4 CIDR from /16 to /20, e.g. 10.0.0.0/16")
+	}
+	subnets := []struct {
+		key string
+		ids []string
+	}{{"aws.publicSubnetIds", a.PublicSubnetIDs}, {"aws.privateSubnetIds", a.PrivateSubnetIDs}, {"aws.dataSubnetIds", a.DataSubnetIDs}}
+	if a.VPCID == "" {
+		for _, sn := range subnets {
+			if len(sn.ids) > 0 {
+				p.add(sn.key, sn.ids, "subnet ids belong to an existing VPC; set aws.vpcId too, or remove them to create a VPC")
+			}
+		}
+		return
+	}
+	if !vpcID.MatchString(a.VPCID) {
+		p.add("aws.vpcId", a.VPCID, "allowed: a VPC id such as vpc-0123456789abcdef0")
+	}
+	for _, sn := range subnets {
+		if len(sn.ids) < a.AZCount {
+			p.add(sn.key, sn.ids, "an existing VPC needs one subnet per zone; allowed: at least aws.azCount (%d) subnet ids", a.AZCount)
+		}
+		for _, id := range sn.ids {
+			if !subnetID.MatchString(id) {
+				p.add(sn.key, sn.ids, "%q is not a subnet id; allowed: ids such as subnet-0123456789abcdef0", id)
+			}
+		}
+	}
+}
+
+// logRetention reports a CloudWatch Logs retention of at least 30 days (CKV_AWS_338).
+func logRetention(days int) bool {
+	for _, d := range []int{30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653} {
+		if d == days {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,146 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"path"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// dockerTarget checks what only the Docker host reads: the code source and host
+// folder, every container's limits, PgBouncer, the Redis container, the volumes
+// and the images of the back ends.
+func (p *problems) dockerTarget(s topology.Spec, site *url.URL) {
+	if site != nil {
+		host := site.Hostname()
+		local := host == "localhost" || net.ParseIP(host).IsLoopback()
+		if port := urlPort(site); local && site.Scheme == "http" && port != s.Docker.HTTPPort {
+			p.add("siteUrl", s.SiteURL, "points at port %d of this host, but the load balancer publishes docker.httpPort %d; allowed: http://%s:%d",
+				port, s.Docker.HTTPPort, host, s.Docker.HTTPPort)
+		}
+	}
+	m := s.Moodle
+	p.oneOf("moodle.codeSource", m.CodeSource, topology.CodeBuild, topology.CodeImage, topology.CodeHostPath)
+	if m.CodeSource == topology.CodeHostPath && m.HostPath == "" {
+		p.add("moodle.hostPath", nil, "not set; codeSource hostPath needs the absolute path of the Moodle folder on the Docker host")
+	}
+	p.build(s)
+	p.resources("web", s.Web.Resources, 32)
+
+	d := s.Database
+	p.oneOf("database.pooler", d.Pooler, topology.PoolerNone, topology.PoolerPgBouncer)
+	if d.ReadReplicas > 0 {
+		p.add("database.readReplicas", d.ReadReplicas, "read replicas are provisioned on aws only; allowed on docker: 0")
+	}
+	p.resources("database", d.Resources, 256)
+	if d.Pooler == topology.PoolerPgBouncer {
+		p.intRange("database.poolSize", d.PoolSize, 1, 1000)
+		p.resources("database.pgbouncer", d.PgBouncer, 16)
+	}
+
+	c := s.Cache
+	if !majorMinor.MatchString(c.Version) {
+		p.add("cache.version", c.Version, "allowed: a Redis major.minor such as 7.2")
+	}
+	if c.TLS {
+		p.add("cache.tls", c.TLS, "the Redis container serves plain TCP on the internal network; allowed on docker: false")
+	}
+	p.resources("cache", c.Resources, 64)
+
+	p.dockerStorage(s.Storage)
+	p.dockerImages(s)
+	p.otherTarget(s, awsOnly(s))
+
+	dt := s.Docker
+	p.intRange("docker.httpPort", dt.HTTPPort, 1, 65535)
+	if net.ParseIP(dt.BindAddress) == nil {
+		p.add("docker.bindAddress", dt.BindAddress, "allowed: a host IP address, 127.0.0.1 (this host only) or 0.0.0.0 (every interface)")
+	}
+}
+
+var buildArg = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// build checks the app image's build: a context folder, a Dockerfile inside it and
+// build arguments that leave the ones the program sets from the Spec alone.
+func (p *problems) build(s topology.Spec) {
+	b := s.Moodle.Build
+	if s.Moodle.CodeSource != topology.CodeBuild {
+		if def, err := topology.Defaults(s.Target); err == nil && !reflect.DeepEqual(b, def.Moodle.Build) {
+			p.add("moodle.build", nil, "only read with moodle.codeSource build (codeSource is %q)", s.Moodle.CodeSource)
+		}
+		return
+	}
+	if strings.TrimSpace(b.Context) == "" {
+		p.add("moodle.build.context", b.Context, "allowed: the build context folder, relative to the project folder (docker) or absolute")
+	}
+	if df := path.Clean(b.Dockerfile); b.Dockerfile == "" || path.IsAbs(b.Dockerfile) || df == ".." || strings.HasPrefix(df, "../") {
+		p.add("moodle.build.dockerfile", b.Dockerfile, "allowed: a path inside moodle.build.context, e.g. Dockerfile")
+	}
+	reserved := s.BuildArgs()
+	for _, k := range sortedKeys(b.Args) {
+		switch _, own := reserved[k]; {
+		case !buildArg.MatchString(k):
+			p.add("moodle.build.args."+k, b.Args[k], "not a build argument name; allowed: letters, digits and _, not starting with a digit")
+		case own:
+			p.add("moodle.build.args."+k, b.Args[k], "set by the program from the stack config; allowed: any other build argument (change the setting it comes from instead)")
+		}
+	}
+}
+
+func (p *problems) dockerStorage(st topology.Storage) {
+	p.oneOf("storage.kind", st.Kind, topology.StorageVolume, topology.StorageNFS)
+	if st.Kind != topology.StorageNFS {
+		return
+	}
+	n := st.NFS
+	switch {
+	case n.Address == "":
+		p.add("storage.nfs.address", nil, "not set; storage kind nfs needs the NFS server's host name or IP address")
+	case !nfsHost.MatchString(n.Address):
+		p.add("storage.nfs.address", n.Address, "allowed: a host name or IP address")
+	}
+	if !strings.HasPrefix(n.Device, ":/") {
+		p.add("storage.nfs.device", n.Device, "allowed: the export as :/path, e.g. :/moodledata")
+	}
+	if n.Options == "" || strings.Contains(n.Options, "addr=") {
+		p.add("storage.nfs.options", n.Options, "allowed: mount options without addr= (set storage.nfs.address), e.g. rw,nfsvers=4")
+	}
+}
+
+// dockerImages checks the back ends' images: pinned, and running the versions
+// config declares.
+func (p *problems) dockerImages(s topology.Spec) {
+	im := s.Images
+	// Without a supported database.version (reported) there is no default image.
+	if im.Database != "" || topology.DatabaseImage(s.Database.Version) != "" {
+		p.pinned("images.database", im.Database)
+	}
+	p.pinned("images.cache", im.Cache)
+	if s.Database.Pooler == topology.PoolerPgBouncer {
+		p.pinned("images.pgbouncer", im.PgBouncer)
+	}
+	p.imageVersion("images.database", im.Database, "postgres", s.Database.Version, "database.version")
+	p.imageVersion("images.cache", im.Cache, "redis", s.Cache.Version, "cache.version")
+}
+
+// awsOnly are the settings a docker stack must leave alone.
+func awsOnly(s topology.Spec) []otherTargetField {
+	const replicas = "the Docker host runs app.replicas nodes, without autoscaling"
+	return []otherTargetField{
+		{"app.minReplicas", s.App.MinReplicas, replicas},
+		{"app.launchType", s.App.LaunchType, ""},
+		{"database.instanceClass", s.Database.InstanceClass, ""},
+		{"database.storageGb", s.Database.StorageGB, ""},
+		{"database.maxStorageGb", s.Database.MaxStorageGB, ""},
+		{"database.backupRetentionDays", s.Database.BackupRetentionDays, ""},
+		{"database.multiAz", s.Database.MultiAZ, ""},
+		{"cache.nodeType", s.Cache.NodeType, ""},
+		{"cache.replicas", s.Cache.Replicas, ""},
+		{"cache.snapshotRetentionDays", s.Cache.SnapshotRetentionDays, ""},
+		{"storage.s3", s.Storage.S3, "docker stores moodledata on a volume or NFS"},
+	}
+}
