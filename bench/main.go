@@ -40,12 +40,14 @@ func main() {
 	rounds := flag.Int("rounds", 3, "alternating rounds of the load balancer and direct runs")
 	memoryMB := flag.Int("memory", 1024, "memory limit of the saturated app node, MB")
 	workerMB := flag.Int("worker-rss", moodleWorkerRSSMB, "RSS one worker reaches serving a heavy Moodle request, MB")
+	saturation := flag.Duration("saturation", 30*time.Second,
+		"length of the saturated pool's run (each of its requests faults in its memory: slow on a busy machine)")
 	flag.Parse()
 	log.SetFlags(0)
 
 	r := &run{}
 	started := time.Now()
-	results := benchmark(r, *duration, *connections, max(1, *rounds), *memoryMB, *workerMB)
+	results := benchmark(r, *duration, *connections, max(1, *rounds), *memoryMB, *workerMB, *saturation)
 	r.close()
 	fmt.Print(results)
 	log.Printf("bench wall time %s", time.Since(started).Round(time.Second))
@@ -131,6 +133,30 @@ func (w wrkResult) errorSummary() string {
 }
 
 func runWrk(r *run, dir, url string, threads, connections int, duration time.Duration, env ...string) wrkResult {
+	out := wrk(r, dir, url, threads, connections, duration, env...)
+	for _, line := range strings.Split(out, "\n") {
+		var res wrkResult
+		var durationUS, p50, p99 int64
+		e := &res.errors
+		if _, err := fmt.Sscanf(line, "RESULT %d %d %d %d %d %d %d %d %d", &res.requests, &durationUS, &p50, &p99,
+			&e[0], &e[1], &e[2], &e[3], &e[4]); err == nil && res.requests > 0 {
+			res.rps = float64(res.requests) / (float64(durationUS) / 1e6)
+			res.p50, res.p99 = time.Duration(p50)*time.Microsecond, time.Duration(p99)*time.Microsecond
+			return res
+		}
+	}
+	r.Fatalf("no requests measured by wrk:\n%s", out)
+	return wrkResult{}
+}
+
+// warm runs wrk for the warm-up and keeps nothing of it: wrk counts only the
+// requests that completed, and slow ones may all still be in flight when it ends.
+func warm(r *run, dir, url string, threads, connections int, env ...string) {
+	wrk(r, dir, url, threads, connections, warmup, env...)
+}
+
+// wrk runs wrk with the reporting script and returns its output.
+func wrk(r *run, dir, url string, threads, connections int, duration time.Duration, env ...string) string {
 	script := filepath.Join(dir, "report.lua")
 	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
 		r.Fatalf("write wrk script: %v", err)
@@ -144,19 +170,7 @@ func runWrk(r *run, dir, url string, threads, connections int, duration time.Dur
 	if err != nil {
 		r.Fatalf("wrk %s: %v\n%s", url, err, out)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		var res wrkResult
-		var durationUS, p50, p99 int64
-		e := &res.errors
-		if _, err := fmt.Sscanf(line, "RESULT %d %d %d %d %d %d %d %d %d", &res.requests, &durationUS, &p50, &p99,
-			&e[0], &e[1], &e[2], &e[3], &e[4]); err == nil && res.requests > 0 {
-			res.rps = float64(res.requests) / (float64(durationUS) / 1e6)
-			res.p50, res.p99 = time.Duration(p50)*time.Microsecond, time.Duration(p99)*time.Microsecond
-			return res
-		}
-	}
-	r.Fatalf("no requests measured by wrk:\n%s", out)
-	return wrkResult{}
+	return string(out)
 }
 
 // directSite is the baseline's nginx: per pool a server that passes every request
@@ -206,7 +220,7 @@ func median(results []wrkResult) wrkResult {
 	}
 }
 
-func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB, workerMB int) string {
+func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB, workerMB int, saturation time.Duration) string {
 	var out strings.Builder
 	fmt.Fprintf(&out, "## Load balancer against direct FastCGI\n\n")
 	c := loopback.StartCluster(r)
@@ -227,7 +241,7 @@ func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB, wo
 	// Each path is warmed before it is measured: OPcache, and the dynamic pools
 	// spawning the workers the load needs (they start with pm.start_servers).
 	measure := func(url string, env ...string) wrkResult {
-		runWrk(r, c.Root, url, threads, connections, warmup, env...)
+		warm(r, c.Root, url, threads, connections, env...)
 		return runWrk(r, c.Root, url, threads, connections, duration, env...)
 	}
 	// The paths alternate, round after round, so that a noisy neighbour on a shared
@@ -256,7 +270,7 @@ func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB, wo
 		mlb.rps, mdirect.rps, mlb.rps/mdirect.rps, mlb.p50.Round(time.Microsecond), mdirect.p50.Round(time.Microsecond),
 		mlb.p99.Round(time.Microsecond), mdirect.p99.Round(time.Microsecond), float64(mlb.p99)/float64(mdirect.p99))
 
-	out.WriteString(saturate(r, c, duration, memoryMB, workerMB))
+	out.WriteString(saturate(r, c, saturation, memoryMB, workerMB))
 	return out.String()
 }
 
@@ -285,10 +299,12 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB, wor
 	loopback.StartNginx(r, filepath.Join(c.Root, "saturated-web"), "nginx-saturated",
 		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}), webPort, c.As)
 
-	const holdMS = 200
+	// Each request holds its memory long enough that every worker is at its peak at
+	// once: the worst case the limit must hold for.
+	const holdMS = 1000
 	site := fmt.Sprintf("http://127.0.0.1:%d/probe.php?action=alloc&ms=%d", webPort, holdMS)
 	// The probe page's own cost: the largest worker after a warm-up that holds nothing.
-	runWrk(r, c.Root, site+"&mb=0", 1, 2*pool.MaxChildren, warmup)
+	warm(r, c.Root, site+"&mb=0", 1, 2*pool.MaxChildren)
 	baseMB := largestWorkerMB(fpm.Pid(), fpm.Tree())
 	allocMB := max(0, workerMB-baseMB)
 
@@ -308,7 +324,7 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB, wor
 		}
 	}()
 	url := fmt.Sprintf("%s&mb=%d", site, allocMB)
-	runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, warmup)
+	warm(r, c.Root, url, 1, 2*pool.MaxChildren)
 	res := runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, duration)
 	close(stop)
 	wg.Wait()
