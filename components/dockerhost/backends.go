@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -31,10 +32,10 @@ func endpoints(s topology.Spec) render.Endpoints {
 
 // The official postgres and redis entry points start as root to take ownership of
 // their data directory, then drop to their service user: they keep exactly those
-// capabilities.
+// capabilities, named as Docker stores them (see nginxCapabilities).
 var (
-	postgresCapabilities = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
-	redisCapabilities    = []string{"CHOWN", "SETGID", "SETUID"}
+	postgresCapabilities = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"}
+	redisCapabilities    = []string{"CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"}
 )
 
 // backendWaitSeconds bounds how long a deployment waits for a back end to report
@@ -51,6 +52,7 @@ const (
 	pgdataMount = "/var/lib/postgresql/data"
 	pgdata      = pgdataMount + "/pgdata"
 	redisConf   = "/usr/local/etc/redis/redis.conf"
+	redisData   = "/data"
 	// The PgBouncer image (edoburu/pgbouncer) uses the files in /etc/pgbouncer as
 	// they are when pgbouncer.ini exists, and runs as an unprivileged user.
 	pgbouncerIni      = "/etc/pgbouncer/pgbouncer.ini"
@@ -78,7 +80,7 @@ func (b *builder) database() (*docker.Container, error) {
 		}},
 		limits:      d.Resources,
 		health:      []string{"CMD", "pg_isready", "-h", "127.0.0.1", "-U", d.User, "-d", d.Name},
-		startPeriod: "60s",
+		startPeriod: time.Minute,
 		capAdd:      postgresCapabilities,
 		waitSeconds: backendWaitSeconds,
 		// Fast shutdown: sessions are ended and the server checkpoints, so the next
@@ -90,14 +92,14 @@ func (b *builder) database() (*docker.Container, error) {
 	})
 }
 
-// cache is Redis with append-only persistence. Its password is in redis.conf, which
-// is uploaded as a secret; the health check reads it from a file into REDISCLI_AUTH
-// so it never appears on a command line.
+// cache is Redis with append-only persistence (render.RedisConf). Its password is in
+// redis.conf, which is uploaded as a secret; the health check reads it from a file
+// into REDISCLI_AUTH so it never appears on a command line.
 func (b *builder) cache() (*docker.Container, error) {
 	c := b.spec.Cache
 	password := fileSecret("REDIS_PASSWORD", "redis-password", b.secrets.redis.Result)
 	conf := b.secrets.redis.Result.ApplyT(func(pw string) string {
-		return redisConfig(c, pw)
+		return render.RedisConf(b.spec, redisEndpoint.Port, redisData) + "requirepass " + pw + "\n"
 	}).(pulumi.StringOutput)
 	return b.container(service{
 		key:     "redis",
@@ -109,7 +111,7 @@ func (b *builder) cache() (*docker.Container, error) {
 		},
 		networks: []attachment{{network: b.nets.backend, aliases: []string{redisEndpoint.Host}}},
 		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
-			VolumeName: b.vols.redis.Name, ContainerPath: pulumi.String("/data"),
+			VolumeName: b.vols.redis.Name, ContainerPath: pulumi.String(redisData),
 		}},
 		limits: c.Resources,
 		health: []string{"CMD-SHELL", fmt.Sprintf(
@@ -120,24 +122,6 @@ func (b *builder) cache() (*docker.Container, error) {
 		stopSignal:       "SIGTERM",
 		stopGraceSeconds: backendStopGraceSeconds,
 	})
-}
-
-// redisConfig is redis.conf. Sessions must never be evicted, so Redis refuses writes
-// when full (noeviction) instead; maxmemory stays at three quarters of the container
-// limit to leave room for the append-only rewrite's copy-on-write pages.
-func redisConfig(c topology.Cache, password string) string {
-	lines := []string{
-		"bind * -::*",
-		"protected-mode yes",
-		"port " + strconv.Itoa(redisEndpoint.Port),
-		"dir /data",
-		"appendonly yes",
-		"appendfsync everysec",
-		"maxmemory " + strconv.Itoa(c.MemoryMB*3/4) + "mb",
-		"maxmemory-policy noeviction",
-		"requirepass " + password,
-	}
-	return strings.Join(lines, "\n") + "\n"
 }
 
 // pgbouncer pools Moodle's connections: max_client_conn covers every php-fpm child

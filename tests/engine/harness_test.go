@@ -29,6 +29,10 @@ const testPassphrase = "engine-tests-only"
 
 const projectDir = "../.."
 
+// fakeDockerHost is the Docker host the fake docker provider stands for, as the
+// program's preflight sees it: room for every committed stack, every image there.
+var fakeDockerHost = dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}
+
 // rig is one isolated deployment target: its own fakes and state folder.
 type rig struct {
 	fakes *fakeprovider.Fakes
@@ -43,8 +47,11 @@ func newRig(t testing.TB) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		// A type served by its package's default guesses its replacement rules and
+		// outputs: what the test then proves about it is the guess.
 		if u := fakes.Untabled(); len(u) > 0 {
-			t.Logf("resource types the fakes served without a table of their own: %s", strings.Join(u, ", "))
+			t.Errorf("resource types the fakes served without a table of their own (add them to internal/fakeprovider): %s",
+				strings.Join(u, ", "))
 		}
 		fakes.Close()
 	})
@@ -64,6 +71,7 @@ func (r *rig) stack(t testing.TB, name string, cfg automation.Config, extra ...a
 		automation.WithDockerHost(dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}),
 		automation.WithProgress(progressTo(t)),
 		automation.WithEvents(r.steps.record),
+		automation.WithDockerHost(fakeDockerHost),
 	}
 	if cfg != nil {
 		opts = append(opts, automation.WithConfig(cfg))

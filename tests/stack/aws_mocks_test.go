@@ -38,7 +38,7 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 	case "aws:rds/proxy:Proxy":
 		set("endpoint", name+".proxy-c0ffee.eu-west-1.rds.amazonaws.com")
 	case "aws:elasticache/replicationGroup:ReplicationGroup":
-		set("primaryEndpointAddress", "master."+name+".c0ffee.euw1.cache.amazonaws.com")
+		set("primaryEndpointAddress", mockRedisPrimary(name))
 		set("readerEndpointAddress", "replica."+name+".c0ffee.euw1.cache.amazonaws.com")
 	case "aws:lb/loadBalancer:LoadBalancer":
 		set("dnsName", name+"-1234567890.eu-west-1.elb.amazonaws.com")
@@ -52,6 +52,11 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 		out["arn"] = resource.NewStringProperty(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s-a1b2c3", mockRegion, mockAccount, name))
 	}
 	return out
+}
+
+// mockRedisPrimary is the primary endpoint the mocks give a Redis replication group.
+func mockRedisPrimary(name string) string {
+	return "master." + name + ".c0ffee.euw1.cache.amazonaws.com"
 }
 
 // mockARN is the ARN the mocks give a resource of most types.

@@ -506,13 +506,32 @@ func checkRedis(t *testing.T, rec *recorder, spec topology.Spec) {
 			t.Errorf("%s: no snapshots kept", g.Name)
 		}
 	}
-	// The config.php the tasks get talks TLS to Redis.
-	cfg := rec.one(t, tTaskDef, appName).renderedFiles(t)["MOODLE_FILE_CONFIG_PHP"]
-	if !strings.Contains(cfg, "session_redis_encrypt") {
-		t.Error("config.php does not talk TLS to Redis")
+	// Every task that runs Moodle reaches that group over TLS: the config.php its
+	// task definition delivers points sessions and the MUC store at the group's
+	// primary endpoint, verifies the server's certificate for sessions and turns
+	// encryption on for the MUC store.
+	groups := rec.ofType(tRedis)
+	if len(groups) != 1 {
+		t.Fatalf("%d Redis replication groups, want 1", len(groups))
 	}
-	if !spec.Cache.TLS {
-		t.Error("the prod spec does not ask for Redis TLS")
+	primary, port := mockRedisPrimary(groups[0].Name), int(groups[0].number("port"))
+	want := []string{
+		"$CFG->session_redis_host = '" + primary + "';",
+		fmt.Sprintf("$CFG->session_redis_port = %d;", port),
+		fmt.Sprintf("$CFG->session_redis_encrypt = ['verify_peer' => true, 'verify_peer_name' => true, 'cafile' => '%s'];", spec.Paths.CacheCA),
+		fmt.Sprintf("'server' => '%s:%d',", primary, port),
+		"'encryption' => true,",
+	}
+	for _, task := range []string{appName, cronName} {
+		lines := map[string]bool{}
+		for _, l := range strings.Split(rec.one(t, tTaskDef, task).renderedFiles(t)["MOODLE_FILE_CONFIG_PHP"], "\n") {
+			lines[strings.TrimSpace(l)] = true
+		}
+		for _, l := range want {
+			if !lines[l] {
+				t.Errorf("%s: config.php lacks %s", task, l)
+			}
+		}
 	}
 }
 
