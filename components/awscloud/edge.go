@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -42,9 +43,11 @@ type Edge struct {
 	ARNSuffix            pulumi.StringOutput `pulumi:"arnSuffix"`
 	TargetGroupARN       pulumi.StringOutput `pulumi:"targetGroupArn"`
 	TargetGroupARNSuffix pulumi.StringOutput `pulumi:"targetGroupArnSuffix"`
+	// ZoneID is the ALB's hosted zone, the target of an alias record.
+	ZoneID pulumi.StringOutput `pulumi:"zoneId"`
 
-	// listeners must exist before an ECS service registers with the target group.
-	listeners []pulumi.Resource
+	// Listeners must exist before an ECS service registers with the target group.
+	Listeners []pulumi.Resource
 }
 
 // NewEdge creates the load balancer and everything in front of the app tasks.
@@ -74,7 +77,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		DesyncMitigationMode:    pulumi.String("defensive"),
 		// nginx gives php-fpm FastCGIReadTimeout seconds; the ALB must wait longer, or
 		// long requests (backups, reports) end in a 504 from the ALB instead of nginx.
-		IdleTimeout:              pulumi.Int(IdleTimeout(spec.Web)),
+		IdleTimeout:              pulumi.Int(spec.Web.LoadBalancerIdleTimeout()),
 		EnableDeletionProtection: pulumi.Bool(spec.AWS.Protect),
 		EnableHttp2:              pulumi.Bool(true),
 		AccessLogs: lb.LoadBalancerAccessLogsArgs{
@@ -94,7 +97,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		Protocol:   pulumi.String("HTTP"),
 		// The dev stack's nginx balances least_conn; this is the ALB's equivalent.
 		LoadBalancingAlgorithmType: pulumi.String("least_outstanding_requests"),
-		DeregistrationDelay:        pulumi.Int(30),
+		DeregistrationDelay:        pulumi.Int(DeregistrationDelay(spec.Web)),
 		// Sessions live in Redis: any task serves any user.
 		Stickiness: lb.TargetGroupStickinessArgs{Type: pulumi.String("lb_cookie"), Enabled: pulumi.Bool(false)},
 		HealthCheck: lb.TargetGroupHealthCheckArgs{
@@ -127,7 +130,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		if err != nil {
 			return nil, err
 		}
-		e.listeners = append(e.listeners, https)
+		e.Listeners = append(e.Listeners, https)
 		httpAction = lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
 			Type: pulumi.String("redirect"),
 			Redirect: lb.ListenerDefaultActionRedirectArgs{
@@ -147,29 +150,36 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	if err != nil {
 		return nil, err
 	}
-	e.listeners = append(e.listeners, http)
+	e.Listeners = append(e.Listeners, http)
 	if spec.AWS.WAF {
 		if err := newWebACL(ctx, name, alb.Arn, spec.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
 			return nil, err
 		}
 	}
 
-	e.DNSName, e.ARNSuffix = alb.DnsName, alb.ArnSuffix
+	e.DNSName, e.ARNSuffix, e.ZoneID = alb.DnsName, alb.ArnSuffix, alb.ZoneId
 	e.TargetGroupARN, e.TargetGroupARNSuffix = tg.Arn, tg.ArnSuffix
 	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
 		"dnsName":              e.DNSName,
 		"arnSuffix":            e.ARNSuffix,
 		"targetGroupArn":       e.TargetGroupARN,
 		"targetGroupArnSuffix": e.TargetGroupARNSuffix,
+		"zoneId":               e.ZoneID,
 	}); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// IdleTimeout is the ALB idle timeout for a web tier: a little above nginx's
-// fastcgi_read_timeout, and never below the ALB default of 60 seconds.
-func IdleTimeout(w topology.Web) int { return max(60, w.FastCGIReadTimeout+5) }
+// maxDeregistrationDelay is the target group's upper bound (deregistration_delay,
+// hashicorp/terraform-provider-aws internal/service/elbv2/target_group.go).
+const maxDeregistrationDelay = 3600
+
+// DeregistrationDelay is how long a task leaving the target group (a deployment, a
+// scale-in) keeps its requests before ECS stops it: as long as PHP may run one.
+func DeregistrationDelay(w topology.Web) int {
+	return min(maxDeregistrationDelay, w.FastCGIReadTimeout+5)
+}
 
 // albLogDelivery lets Elastic Load Balancing write access logs into the bucket.
 // Regions opened before August 2022 deliver as a per-region ELB account, newer ones
@@ -288,4 +298,23 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, rete
 		},
 	}, parent)
 	return err
+}
+
+// aliasRecord points the site's host name at the load balancer in the hosted zone
+// aws.hostedZoneId: an alias, so no CNAME at a zone apex is needed and Route 53
+// follows the ALB's addresses by itself.
+func aliasRecord(ctx *pulumi.Context, name string, spec topology.Spec, edge *Edge, parent pulumi.ResourceOption) error {
+	if _, err := route53.NewRecord(ctx, name, &route53.RecordArgs{
+		ZoneId: pulumi.String(spec.AWS.HostedZoneID),
+		Name:   pulumi.String(spec.Hostname()),
+		Type:   pulumi.String(string(route53.RecordTypeA)),
+		Aliases: route53.RecordAliasArray{route53.RecordAliasArgs{
+			Name:                 edge.DNSName,
+			ZoneId:               edge.ZoneID,
+			EvaluateTargetHealth: pulumi.Bool(true),
+		}},
+	}, parent); err != nil {
+		return fmt.Errorf("alias record %s: %w", name, err)
+	}
+	return nil
 }

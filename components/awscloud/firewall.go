@@ -31,6 +31,7 @@ const (
 	sgCache     = "redis"
 	sgFiles     = "efs"
 	sgInstances = "ecs-instances"
+	sgEndpoints = "vpc-endpoints"
 )
 
 // SecurityGroups are the ids of the groups, by role.
@@ -88,6 +89,15 @@ func firewallRules(s topology.Spec) []rule {
 			rule{client, anywhere, true, httpsPort, "HTTPS out: AWS APIs, ECR, plugin and feed downloads"},
 			rule{client, anywhere, true, httpPort, "HTTP out: feeds and repositories Moodle fetches"},
 			rule{client, anywhere, true, smtpPort, "SMTP submission for Moodle's mail"})
+	}
+	if s.AWS.VPCEndpoints {
+		clients := []string{sgApp, sgCron}
+		if s.App.LaunchType == topology.LaunchEC2 {
+			clients = append(clients, sgInstances)
+		}
+		for _, client := range clients {
+			rules = append(rules, rule{sgEndpoints, client, false, httpsPort, "HTTPS to the AWS API endpoints from the " + client + " group"})
+		}
 	}
 	if s.App.LaunchType == topology.LaunchEC2 {
 		// On EC2 the ECS agent on the host mounts EFS for the tasks.

@@ -140,7 +140,7 @@ func TestProdInventory(t *testing.T) {
 				tDB:             1 + spec.Database.ReadReplicas,
 				tProxy:          proxy,
 				tProxyTarget:    proxy,
-				tRedis:          1,
+				tRedis:          2,
 				tEFS:            1,
 				tEFSMount:       len(spec.AWS.PrivateSubnetIDs) + zones*created,
 				tBucket:         1 + s3,
@@ -424,10 +424,21 @@ func checkFlowLogs(t *testing.T, rec *recorder, _ topology.Spec) {
 }
 
 func checkDBEncryptedPrivate(t *testing.T, rec *recorder, _ topology.Spec) {
+	primary := rec.one(t, tDB, dbName)
 	for _, db := range rec.ofType(tDB) {
-		if !db.boolean("storageEncrypted") || db.str("kmsKeyId") == "" {
-			t.Errorf("%s: storage not encrypted with the cluster key", db.Name)
+		if !db.boolean("storageEncrypted") {
+			t.Errorf("%s: storage not encrypted", db.Name)
 		}
+		// A same-region replica is encrypted with its source's key, which RDS
+		// refuses to be given again.
+		if source := db.str("replicateSourceDb"); source != "" && (source != primary.str("identifier") || db.str("kmsKeyId") != "") {
+			t.Errorf("%s: a replica of %q with key %q, want the primary's key by inheritance", db.Name, source, db.str("kmsKeyId"))
+		}
+	}
+	if primary.str("kmsKeyId") == "" {
+		t.Error("the primary is not encrypted with the cluster key")
+	}
+	for _, db := range rec.ofType(tDB) {
 		if v := db.input("publiclyAccessible"); !v.IsBool() || v.BoolValue() {
 			t.Errorf("%s: publiclyAccessible %v", db.Name, v)
 		}
@@ -981,7 +992,7 @@ func TestProdAppCountsLeaveDataUntouched(t *testing.T) {
 	base := mustRun(t, "prod", nil)
 	for _, edits := range []map[string]any{
 		{"app.replicas": 6},
-		{"app.minReplicas": 2, "app.maxReplicas": 30},
+		{"app.minReplicas": 2, "app.maxReplicas": 18},
 		{"app.replicas": 4, "app.minReplicas": 4, "app.maxReplicas": 4},
 	} {
 		t.Run(fmt.Sprint(edits), func(t *testing.T) {
@@ -1150,9 +1161,11 @@ func TestProdAlarmsWatchEveryTier(t *testing.T) {
 		"AWS/RDS ReplicaLag":                            spec.Database.ReadReplicas,
 		"AWS/ElastiCache DatabaseMemoryUsagePercentage": spec.Cache.Replicas,
 		"AWS/ElastiCache Evictions":                     spec.Cache.Replicas,
-		"AWS/ElastiCache EngineCPUUtilization":          spec.Cache.Replicas,
+		"AWS/ElastiCache EngineCPUUtilization":          spec.Cache.Replicas + spec.Cache.MUC.Replicas,
 		"AWS/ECS CPUUtilization":                        2,
 		"AWS/ECS MemoryUtilization":                     2,
+		"ECS/ContainerInsights RunningTaskCount":        1,
+		"Moodle/moodle-prod CronRunsCompleted":          1,
 	}
 	if !reflect.DeepEqual(count, want) {
 		t.Errorf("alarms by metric:\n got %v\nwant %v", count, want)
