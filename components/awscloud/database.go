@@ -149,16 +149,16 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		"kmsKeyId": args.KMSKeyARN,
 	}
 	primary, err := instance(name, primaryKeepers, &rds.InstanceArgs{
-		KmsKeyId:          args.KMSKeyARN,
-		Engine:            pulumi.String("postgres"),
-		EngineVersion:     pulumi.String(db.Version),
-		AllocatedStorage:  pulumi.Int(db.StorageGB),
-		MultiAz:           pulumi.Bool(db.MultiAZ),
-		DbName:            pulumi.String(db.Name),
-		Username:          pulumi.String(db.User),
-		Password:          login.Password.Result,
-		DbSubnetGroupName: subnets.Name,
-		DeleteAutomatedBackups:  pulumi.Bool(false),
+		KmsKeyId:               args.KMSKeyARN,
+		Engine:                 pulumi.String("postgres"),
+		EngineVersion:          pulumi.String(db.Version),
+		AllocatedStorage:       pulumi.Int(db.StorageGB),
+		MultiAz:                pulumi.Bool(db.MultiAZ),
+		DbName:                 pulumi.String(db.Name),
+		Username:               pulumi.String(db.User),
+		Password:               login.Password.Result,
+		DbSubnetGroupName:      subnets.Name,
+		DeleteAutomatedBackups: pulumi.Bool(false),
 	})
 	if err != nil {
 		return nil, err

@@ -132,9 +132,9 @@ type App struct {
 	CPUArchitecture string `json:"cpuArchitecture"`
 	// SpotPercent is the share (0..100) of the app tasks above MinReplicas that run
 	// on Fargate Spot; the minimum always runs on regular Fargate. AWS only.
-	SpotPercent int `json:"spotPercent"`
-	PHPFPM     PHPFPM `json:"phpFpm"`
-	PHP        PHP    `json:"php"`
+	SpotPercent int    `json:"spotPercent"`
+	PHPFPM      PHPFPM `json:"phpFpm"`
+	PHP         PHP    `json:"php"`
 }
 
 // PHPFPM are the pool settings. Zero values are derived from the memory limit by

@@ -142,9 +142,9 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:cache.muc.nodeType = "r6g.large": allowed: an ElastiCache node type such as cache.r6g.large`}},
 		{"MUC group on docker", with(dockerStack(), "cache", `{"muc": {"nodeType": "cache.r6g.large"}}`), []string{
 			"moodle:cache.muc: only read on target aws; remove it from this docker stack (docker keeps the MUC cache beside the sessions, under cache.cachePrefix)"}},
-		{"endpoints in a VPC the stack does not own", with(awsStack(), "aws", `{"certificateArn": "` + testCertificate + `", "vpcEndpoints": true, "vpcId": "vpc-0abc123def4567890", "publicSubnetIds": ["subnet-0a100000000000000", "subnet-0a200000000000000", "subnet-0a300000000000000"], "privateSubnetIds": ["subnet-0b100000000000000", "subnet-0b200000000000000", "subnet-0b300000000000000"], "dataSubnetIds": ["subnet-0c100000000000000", "subnet-0c200000000000000", "subnet-0c300000000000000"]}`), []string{
+		{"endpoints in a VPC the stack does not own", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "vpcEndpoints": true, "vpcId": "vpc-0abc123def4567890", "publicSubnetIds": ["subnet-0a100000000000000", "subnet-0a200000000000000", "subnet-0a300000000000000"], "privateSubnetIds": ["subnet-0b100000000000000", "subnet-0b200000000000000", "subnet-0b300000000000000"], "dataSubnetIds": ["subnet-0c100000000000000", "subnet-0c200000000000000", "subnet-0c300000000000000"]}`), []string{
 			"moodle:aws.vpcEndpoints = true: interface endpoints go into a VPC the stack creates; allowed with aws.vpcId: false (add them to your VPC yourself)"}},
-		{"hosted zone id", with(awsStack(), "aws", `{"certificateArn": "` + testCertificate + `", "hostedZoneId": "example.edu"}`), []string{
+		{"hosted zone id", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "hostedZoneId": "example.edu"}`), []string{
 			`moodle:aws.hostedZoneId = "example.edu": allowed: a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ`}},
 
 		// database
