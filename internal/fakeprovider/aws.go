@@ -207,7 +207,17 @@ func awsPackage() *Package {
 				return resource.PropertyMap{"uniqueId": str("AROA" + randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17))}
 			},
 		},
-		"aws:iam/rolePolicy:RolePolicy":                     {force: only("name", "namePrefix", "role"), autoName: "name"},
+		"aws:iam/rolePolicy:RolePolicy": {force: only("name", "namePrefix", "role"), autoName: "name"},
+		"aws:iam/serviceLinkedRole:ServiceLinkedRole": {
+			force: only("awsServiceName", "customSuffix"), idIsARN: true,
+			arn: func(env Env, r Resource) string {
+				name := "AWSServiceRoleForAutoScaling"
+				if suffix := r.Str("customSuffix"); suffix != "" {
+					name += "_" + suffix
+				}
+				return "arn:aws:iam::" + env.Account + ":role/aws-service-role/" + r.Str("awsServiceName") + "/" + name
+			},
+		},
 		"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {force: only("role", "policyArn")},
 		"aws:iam/policy:Policy": {
 			force: only("name", "namePrefix", "path", "description"), autoName: "name", idIsARN: true,
@@ -344,7 +354,14 @@ func awsPackage() *Package {
 			force: only("name", "namePrefix", "logGroupClass"), autoName: "name", idFrom: "name",
 			arn: arnOf("logs", "log-group:", "name"),
 		},
-		"aws:cloudwatch/metricAlarm:MetricAlarm": {force: only("name"), autoName: "name", idFrom: "name", arn: arnOf("cloudwatch", "alarm:", "name")},
+		"aws:cloudwatch/metricAlarm:MetricAlarm":         {force: only("name"), autoName: "name", idFrom: "name", arn: arnOf("cloudwatch", "alarm:", "name")},
+		"aws:cloudwatch/logMetricFilter:LogMetricFilter": {force: only("name", "logGroupName"), autoName: "name", idFrom: "name"},
+		"aws:route53/record:Record": {
+			force: only("name", "type", "zoneId", "setIdentifier"),
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				return resource.PropertyMap{"fqdn": str(r.Str("name"))}
+			},
+		},
 		"aws:cloudwatch/dashboard:Dashboard": {
 			force: only("dashboardName"), idFrom: "dashboardName",
 			arn: globalARN("cloudwatch", "dashboard/", "dashboardName"),

@@ -14,6 +14,9 @@ const (
 	mockVPCCIDR   = "10.20.0.0/16" // an existing VPC's range (aws.vpcId)
 	mockAMI       = "ami-0ecs0optimised0"
 	mockELBAcount = "156460612806"
+	mockALBZone   = "Z32O12XQLNTSW2"
+	// mockSecondaryCIDR is a secondary range associated with the existing VPC.
+	mockSecondaryCIDR = "100.64.0.0/16"
 )
 
 var mockZones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
@@ -43,6 +46,7 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 	case "aws:lb/loadBalancer:LoadBalancer":
 		set("dnsName", name+"-1234567890.eu-west-1.elb.amazonaws.com")
 		set("arnSuffix", "app/"+name+"/50dc6c495c0c9188")
+		set("zoneId", mockALBZone)
 	case "aws:lb/targetGroup:TargetGroup":
 		set("arnSuffix", "targetgroup/"+name+"/73e2d6bc24d8a067")
 	case "aws:s3/bucketV2:BucketV2":
@@ -94,7 +98,12 @@ func awsInvoke(token string, args resource.PropertyMap) (resource.PropertyMap, e
 	case "aws:ssm/getParameter:getParameter":
 		return resource.PropertyMap{"name": args["name"], "value": str(mockAMI), "type": str("String"), "id": args["name"]}, nil
 	case "aws:ec2/getVpc:getVpc":
-		return resource.PropertyMap{"id": args["id"], "cidrBlock": str(mockVPCCIDR)}, nil
+		association := func(cidr, state string) resource.PropertyValue {
+			return resource.NewObjectProperty(resource.PropertyMap{"cidrBlock": str(cidr), "state": str(state), "associationId": str("vpc-cidr-assoc-" + state)})
+		}
+		return resource.PropertyMap{"id": args["id"], "cidrBlock": str(mockVPCCIDR), "cidrBlockAssociations": resource.NewArrayProperty([]resource.PropertyValue{
+			association(mockVPCCIDR, "associated"), association(mockSecondaryCIDR, "associated"), association("10.99.0.0/16", "disassociated"),
+		})}, nil
 	}
 	return nil, fmt.Errorf("unexpected invoke %s", token)
 }

@@ -89,8 +89,16 @@ func prodVariants() []prodVariant {
 		{"pooler rdsproxy", map[string]any{"database.pooler": topology.PoolerRDSProxy}},
 		{"existing vpc", existingVPC()},
 		{"single nat gateway", map[string]any{"aws.natGateways": topology.NATSingle}},
+		{"graviton", map[string]any{"app.cpuArchitecture": topology.ArchARM64}},
+		{"fargate spot", map[string]any{"app.spotPercent": 50}},
+		{"ecs exec", map[string]any{"aws.ecsExec": true}},
+		{"vpc endpoints", map[string]any{"aws.vpcEndpoints": true}},
+		{"route 53", map[string]any{"aws.hostedZoneId": mockZoneID}},
 	}
 }
+
+// mockZoneID is the hosted zone the route 53 variant names.
+const mockZoneID = "Z0123456789EXAMPLE"
 
 // existingVPC adopts a VPC instead of creating one.
 func existingVPC() map[string]any {

@@ -1,0 +1,59 @@
+package stack_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+const redisName = "moodle-redis"
+
+// ElastiCache names the family of Redis 6 "redis6.x" and of Redis 7 "redis7".
+func TestProdRedisParameterFamilyFollowsTheVersion(t *testing.T) {
+	want := map[string]string{"6.2": "redis6.x", "7.0": "redis7", "7.1": "redis7"}
+	for _, version := range topology.RedisVersions {
+		t.Run(version, func(t *testing.T) {
+			for _, p := range mustRun(t, "prod", map[string]any{"cache.version": version}).ofType(tRedisParams) {
+				if got := p.str("family"); got != want[version] {
+					t.Errorf("%s: family %q, want %q", p.Name, got, want[version])
+				}
+			}
+		})
+	}
+}
+
+// MUC keys have no TTL: in the sessions' noeviction server a full cache would make
+// session writes fail site-wide. The MUC has a group of its own that evicts, each
+// sized from its own settings, and config.php points each store at its group.
+func TestProdSessionsAndMUCLiveInSeparateRedisGroups(t *testing.T) {
+	edits := map[string]any{"cache.muc.nodeType": "cache.r6g.xlarge", "cache.muc.replicas": 3}
+	spec := stackSpec(t, "prod", edits)
+	rec := mustRun(t, "prod", edits)
+	for _, tc := range []struct {
+		group, policy, nodeType string
+		nodes                   int
+	}{
+		{redisName, awscloud.EvictionPolicy, spec.Cache.NodeType, spec.Cache.Replicas},
+		{redisName + "-muc", awscloud.MUCEvictionPolicy, spec.Cache.MUC.NodeType, spec.Cache.MUC.Replicas},
+	} {
+		g := rec.one(t, tRedis, tc.group)
+		if g.str("nodeType") != tc.nodeType || g.number("numCacheClusters") != float64(tc.nodes) {
+			t.Errorf("%s: %v × %s, want %d × %s", tc.group, g.number("numCacheClusters"), g.str("nodeType"), tc.nodes, tc.nodeType)
+		}
+		params := rec.one(t, tRedisParams, tc.group)
+		if g.str("parameterGroupName") != params.Name+"-a1b2c3" || params.str("parameters.0.value") != tc.policy {
+			t.Errorf("%s: parameter group %q with %q, want maxmemory-policy %s", tc.group, g.str("parameterGroupName"), params.str("parameters.0.value"), tc.policy)
+		}
+	}
+	cfg := rec.one(t, tTaskDef, appName).renderedFiles(t)["MOODLE_FILE_CONFIG_PHP"]
+	for _, want := range []string{
+		"$CFG->session_redis_host = 'master." + redisName + ".c0ffee.euw1.cache.amazonaws.com';",
+		"'server' => 'master." + redisName + "-muc.c0ffee.euw1.cache.amazonaws.com:6379',",
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config.php lacks %s", want)
+		}
+	}
+}
