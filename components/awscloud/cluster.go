@@ -20,8 +20,10 @@ type ClusterArgs struct {
 type Cluster struct {
 	pulumi.ResourceState
 
-	SiteURL          pulumi.StringOutput      `pulumi:"siteUrl"`
-	LoadBalancerDNS  pulumi.StringOutput      `pulumi:"loadBalancerDns"`
+	SiteURL         pulumi.StringOutput `pulumi:"siteUrl"`
+	LoadBalancerDNS pulumi.StringOutput `pulumi:"loadBalancerDns"`
+	// SiteDNS is what the site's name must point at: the distribution or the ALB.
+	SiteDNS          pulumi.StringOutput      `pulumi:"siteDns"`
 	DatabaseAddress  pulumi.StringOutput      `pulumi:"databaseAddress"`
 	ReplicaAddresses pulumi.StringArrayOutput `pulumi:"replicaAddresses"`
 	RedisAddress     pulumi.StringOutput      `pulumi:"redisAddress"`
@@ -181,14 +183,23 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+	// The site's name points at the distribution when there is one, else the ALB.
+	siteDNS, siteZone := edge.DNSName, edge.ZoneID
+	if spec.AWS.CloudFront.Enabled {
+		cdn, err := NewCDN(ctx, name+"-cdn", &CDNArgs{Spec: spec, Account: account, OriginDNSName: edge.DNSName}, parent)
+		if err != nil {
+			return nil, err
+		}
+		siteDNS, siteZone = cdn.DomainName, cdn.ZoneID
+	}
 	if spec.AWS.HostedZoneID != "" {
-		if err := aliasRecord(ctx, name+"-site", spec, edge, parent); err != nil {
+		if err := aliasRecord(ctx, name+"-site", spec, siteDNS, siteZone, parent); err != nil {
 			return nil, err
 		}
 	}
 
 	c.SiteURL = pulumi.String(spec.SiteURL).ToStringOutput()
-	c.LoadBalancerDNS = edge.DNSName
+	c.LoadBalancerDNS, c.SiteDNS = edge.DNSName, siteDNS
 	c.DatabaseAddress, c.ReplicaAddresses = db.Address, db.ReplicaAddresses
 	c.RedisAddress, c.MUCRedisAddress = cache.Address, cache.MUCAddress
 	c.FileSystemID, c.BucketName = files.FileSystemID, files.BucketName
@@ -197,6 +208,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"siteUrl":          c.SiteURL,
 		"loadBalancerDns":  c.LoadBalancerDNS,
+		"siteDns":          c.SiteDNS,
 		"databaseAddress":  c.DatabaseAddress,
 		"replicaAddresses": c.ReplicaAddresses,
 		"redisAddress":     c.RedisAddress,

@@ -152,7 +152,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	}
 	e.Listeners = append(e.Listeners, http)
 	if spec.AWS.WAF {
-		if err := newWebACL(ctx, name, alb.Arn, spec.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
+		if _, err := newWebACL(ctx, name, "REGIONAL", alb.Arn, spec.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -219,9 +219,10 @@ type managedRuleGroup struct {
 	countOn []string
 }
 
-// newWebACL creates a regional web ACL of the managed rule groups, attaches it to
-// the load balancer and logs its decisions.
-func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, retentionDays int, kmsKeyARN pulumi.StringInput, parent pulumi.ResourceOption) error {
+// newWebACL creates a web ACL of the managed rule groups in scope (REGIONAL for
+// the load balancer, which it is then attached to; CLOUDFRONT for a distribution,
+// which names it itself) and logs its decisions.
+func newWebACL(ctx *pulumi.Context, name, scope string, albARN pulumi.StringInput, retentionDays int, kmsKeyARN pulumi.StringInput, parent ...pulumi.ResourceOption) (*wafv2.WebAcl, error) {
 	visibility := func(metric string) wafv2.WebAclRuleVisibilityConfigArgs {
 		return wafv2.WebAclRuleVisibilityConfigArgs{
 			CloudwatchMetricsEnabled: pulumi.Bool(true),
@@ -255,7 +256,7 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, rete
 		})
 	}
 	acl, err := wafv2.NewWebAcl(ctx, name, &wafv2.WebAclArgs{
-		Scope:         pulumi.String("REGIONAL"),
+		Scope:         pulumi.String(scope),
 		DefaultAction: wafv2.WebAclDefaultActionArgs{Allow: wafv2.WebAclDefaultActionAllowArgs{}},
 		Rules:         rules,
 		VisibilityConfig: wafv2.WebAclVisibilityConfigArgs{
@@ -264,15 +265,17 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, rete
 			SampledRequestsEnabled:   pulumi.Bool(true),
 		},
 		Tags: tags(name),
-	}, parent)
+	}, parent...)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("web acl %s: %w", name, err)
 	}
-	if _, err := wafv2.NewWebAclAssociation(ctx, name, &wafv2.WebAclAssociationArgs{
-		ResourceArn: albARN,
-		WebAclArn:   acl.Arn,
-	}, parent); err != nil {
-		return err
+	if albARN != nil {
+		if _, err := wafv2.NewWebAclAssociation(ctx, name, &wafv2.WebAclAssociationArgs{
+			ResourceArn: albARN,
+			WebAclArn:   acl.Arn,
+		}, parent...); err != nil {
+			return nil, fmt.Errorf("web acl association %s: %w", name, err)
+		}
 	}
 	// WAF delivers only to log groups whose name starts with aws-waf-logs-.
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-waf", &cloudwatch.LogGroupArgs{
@@ -280,9 +283,9 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, rete
 		RetentionInDays: pulumi.Int(retentionDays),
 		KmsKeyId:        kmsKeyARN,
 		Tags:            tags(name + "-waf"),
-	}, parent)
+	}, parent...)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("web acl log group %s: %w", name, err)
 	}
 	// Session cookies and credentials never reach the logs.
 	redact := func(header string) wafv2.WebAclLoggingConfigurationRedactedFieldArgs {
@@ -290,28 +293,31 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, rete
 			SingleHeader: wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String(header)},
 		}
 	}
-	_, err = wafv2.NewWebAclLoggingConfiguration(ctx, name, &wafv2.WebAclLoggingConfigurationArgs{
+	if _, err = wafv2.NewWebAclLoggingConfiguration(ctx, name, &wafv2.WebAclLoggingConfigurationArgs{
 		ResourceArn:           acl.Arn,
 		LogDestinationConfigs: pulumi.StringArray{logs.Arn},
 		RedactedFields: wafv2.WebAclLoggingConfigurationRedactedFieldArray{
 			redact("cookie"), redact("authorization"),
 		},
-	}, parent)
-	return err
+	}, parent...); err != nil {
+		return nil, fmt.Errorf("web acl logging %s: %w", name, err)
+	}
+	return acl, nil
 }
 
-// aliasRecord points the site's host name at the load balancer in the hosted zone
-// aws.hostedZoneId: an alias, so no CNAME at a zone apex is needed and Route 53
-// follows the ALB's addresses by itself.
-func aliasRecord(ctx *pulumi.Context, name string, spec topology.Spec, edge *Edge, parent pulumi.ResourceOption) error {
+// aliasRecord points the site's host name at the load balancer (or the
+// distribution in front of it) in the hosted zone aws.hostedZoneId: an alias, so no
+// CNAME at a zone apex is needed and Route 53 follows the target's addresses.
+func aliasRecord(ctx *pulumi.Context, name string, spec topology.Spec, dnsName, zoneID pulumi.StringInput, parent pulumi.ResourceOption) error {
 	if _, err := route53.NewRecord(ctx, name, &route53.RecordArgs{
 		ZoneId: pulumi.String(spec.AWS.HostedZoneID),
 		Name:   pulumi.String(spec.Hostname()),
 		Type:   pulumi.String(string(route53.RecordTypeA)),
 		Aliases: route53.RecordAliasArray{route53.RecordAliasArgs{
-			Name:                 edge.DNSName,
-			ZoneId:               edge.ZoneID,
-			EvaluateTargetHealth: pulumi.Bool(true),
+			Name:   dnsName,
+			ZoneId: zoneID,
+			// Route 53 refuses target health for a CloudFront distribution.
+			EvaluateTargetHealth: pulumi.Bool(!spec.AWS.CloudFront.Enabled),
 		}},
 	}, parent); err != nil {
 		return fmt.Errorf("alias record %s: %w", name, err)

@@ -134,3 +134,18 @@ func TestShippedSizesAndPoliciesAreInTheProviderEnums(t *testing.T) {
 		}
 	}
 }
+
+// cloudFrontMinimumProtocolVersions are CloudFront's viewer security policies, from
+// aws/aws-sdk-js-v3 clients/client-cloudfront (the MinimumProtocolVersion enum).
+var cloudFrontMinimumProtocolVersions = []string{
+	"SSLv3", "TLSv1", "TLSv1_2016", "TLSv1.1_2016", "TLSv1.2_2018", "TLSv1.2_2019", "TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025",
+}
+
+func TestCloudFrontViewerPolicyIsOneCloudFrontOffers(t *testing.T) {
+	if !slices.Contains(cloudFrontMinimumProtocolVersions, cloudFrontTLSPolicy) {
+		t.Errorf("viewer policy %q is not one of %v", cloudFrontTLSPolicy, cloudFrontMinimumProtocolVersions)
+	}
+	if strings.HasPrefix(cloudFrontTLSPolicy, "SSL") || strings.HasPrefix(cloudFrontTLSPolicy, "TLSv1_") || strings.HasPrefix(cloudFrontTLSPolicy, "TLSv1.1") {
+		t.Errorf("viewer policy %q admits TLS below 1.2", cloudFrontTLSPolicy)
+	}
+}

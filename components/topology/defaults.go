@@ -167,6 +167,7 @@ func awsBase() Spec {
 		LogRetentionDays: 90,
 		Protect:          true,
 		EC2InstanceType:  "m6i.xlarge",
+		CloudFront:       CloudFront{OriginReadTimeout: 60},
 	}
 	return s
 }

@@ -336,4 +336,18 @@ type AWSTarget struct {
 	VPCEndpoints bool `json:"vpcEndpoints"`
 	// HostedZoneID, when set, gets an alias record for the site's host name.
 	HostedZoneID string `json:"hostedZoneId"`
+	// CloudFront puts a distribution in front of the ALB.
+	CloudFront CloudFront `json:"cloudFront"`
+}
+
+// CloudFront is the optional CDN in front of the ALB: it caches what Moodle marks
+// cacheable (theme, JavaScript, images), carries a web ACL of its own, and is the
+// only client the ALB then accepts.
+type CloudFront struct {
+	Enabled bool `json:"enabled"`
+	// CertificateARN is an ACM certificate in us-east-1 for the site's host name.
+	CertificateARN string `json:"certificateArn"`
+	// OriginReadTimeout is how long CloudFront waits for the ALB, in seconds: 60
+	// unless AWS raised the account's quota (180 at most).
+	OriginReadTimeout int `json:"originReadTimeout"`
 }

@@ -166,6 +166,18 @@ func awsPackage() *Package {
 			},
 		},
 		"aws:wafv2/webAclAssociation:WebAclAssociation": {force: only("resourceArn", "webAclArn")},
+		"aws:cloudfront/distribution:Distribution": {
+			idPrefix: "E", arn: globalARN("cloudfront", "distribution/", "id"),
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				return resource.PropertyMap{
+					"domainName":      str("d" + env.Random(13) + ".cloudfront.net"),
+					"hostedZoneId":    str("Z2FDTNDATAQYW2"),
+					"status":          str("Deployed"),
+					"etag":            str("E" + env.Random(13)),
+					"callerReference": str(env.Random(20)),
+				}
+			},
+		},
 		"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": {
 			force: only("resourceArn"),
 		},

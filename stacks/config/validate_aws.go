@@ -3,6 +3,7 @@ package config
 import (
 	"net"
 	"net/url"
+	"strings"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
@@ -67,6 +68,7 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	if a.VPCEndpoints && a.VPCID != "" {
 		p.add("aws.vpcEndpoints", a.VPCEndpoints, "interface endpoints go into a VPC the stack creates; allowed with aws.vpcId: false (add them to your VPC yourself)")
 	}
+	p.cloudFront(a)
 	if a.HostedZoneID != "" && !hostedZoneID.MatchString(a.HostedZoneID) {
 		p.add("aws.hostedZoneId", a.HostedZoneID, "allowed: a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
 	}
@@ -233,4 +235,24 @@ func logRetention(days int) bool {
 		}
 	}
 	return false
+}
+
+// cloudFront checks the CDN in front of the ALB: CloudFront takes certificates from
+// us-east-1 only, reaches the ALB over HTTPS (so the ALB needs its own), and waits
+// for the origin at most 180 s.
+func (p *problems) cloudFront(a topology.AWSTarget) {
+	cf := a.CloudFront
+	p.intRange("aws.cloudFront.originReadTimeout", cf.OriginReadTimeout, 1, 180)
+	if !cf.Enabled {
+		if cf.CertificateARN != "" {
+			p.add("aws.cloudFront.certificateArn", cf.CertificateARN, "only read with aws.cloudFront.enabled true")
+		}
+		return
+	}
+	if !acmARN.MatchString(cf.CertificateARN) || !strings.HasPrefix(strings.TrimPrefix(cf.CertificateARN, "arn:aws:acm:"), "us-east-1:") {
+		p.add("aws.cloudFront.certificateArn", cf.CertificateARN, "allowed: an ACM certificate ARN in us-east-1 (CloudFront takes no other), arn:aws:acm:us-east-1:ACCOUNT:certificate/ID")
+	}
+	if a.CertificateARN == "" {
+		p.add("aws.cloudFront.enabled", cf.Enabled, "CloudFront reaches the ALB over HTTPS; allowed with aws.certificateArn set")
+	}
 }

@@ -15,6 +15,8 @@ const (
 	mockAMI       = "ami-0ecs0optimised0"
 	mockELBAcount = "156460612806"
 	mockALBZone   = "Z32O12XQLNTSW2"
+	// mockCloudFrontPrefixList is CloudFront's origin-facing prefix list.
+	mockCloudFrontPrefixList = "pl-4fa04526"
 	// mockSecondaryCIDR is a secondary range associated with the existing VPC.
 	mockSecondaryCIDR = "100.64.0.0/16"
 )
@@ -49,6 +51,8 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 		set("zoneId", mockALBZone)
 	case "aws:lb/targetGroup:TargetGroup":
 		set("arnSuffix", "targetgroup/"+name+"/73e2d6bc24d8a067")
+	case "aws:cloudfront/distribution:Distribution":
+		set("domainName", "d111111abcdef8.cloudfront.net")
 	case "aws:s3/bucketV2:BucketV2":
 		set("bucket", name+"-a1b2c3")
 		out["arn"] = resource.NewStringProperty("arn:aws:s3:::" + name + "-a1b2c3")
@@ -93,6 +97,8 @@ func awsInvoke(token string, args resource.PropertyMap) (resource.PropertyMap, e
 			"accountId": str(mockAccount), "id": str(mockAccount),
 			"arn": str("arn:aws:iam::" + mockAccount + ":user/deployer"), "userId": str("AIDEXAMPLE"),
 		}, nil
+	case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+		return resource.PropertyMap{"id": str(mockCloudFrontPrefixList), "name": args["name"]}, nil
 	case "aws:elb/getServiceAccount:getServiceAccount":
 		return resource.PropertyMap{"arn": str("arn:aws:iam::" + mockELBAcount + ":root"), "id": str(mockELBAcount)}, nil
 	case "aws:ssm/getParameter:getParameter":

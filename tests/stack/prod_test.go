@@ -94,8 +94,18 @@ func prodVariants() []prodVariant {
 		{"ecs exec", map[string]any{"aws.ecsExec": true}},
 		{"vpc endpoints", map[string]any{"aws.vpcEndpoints": true}},
 		{"route 53", map[string]any{"aws.hostedZoneId": mockZoneID}},
+		{"cloudfront", cloudFront()},
 	}
 }
+
+// cloudFront puts the distribution in front of the ALB.
+func cloudFront() map[string]any {
+	return map[string]any{"aws.cloudFront": map[string]any{"enabled": true, "certificateArn": mockCloudFrontCertificate}}
+}
+
+// mockCloudFrontCertificate is an ACM certificate in us-east-1, where CloudFront
+// takes them from.
+const mockCloudFrontCertificate = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111"
 
 // mockZoneID is the hosted zone the route 53 variant names.
 const mockZoneID = "Z0123456789EXAMPLE"
@@ -136,6 +146,7 @@ func TestProdInventory(t *testing.T) {
 			ec2 := boolCount(spec.App.LaunchType == topology.LaunchEC2)
 			s3 := boolCount(spec.Storage.Kind == topology.StorageS3)
 			proxy := boolCount(spec.Database.Pooler == topology.PoolerRDSProxy)
+			cdn := boolCount(spec.AWS.CloudFront.Enabled)
 			want := map[string]int{
 				tVPC:            created,
 				tSubnet:         3 * zones * created,
@@ -144,7 +155,7 @@ func TestProdInventory(t *testing.T) {
 				tDefaultSG:      created,
 				tALB:            1,
 				tListener:       2,
-				tWebACL:         boolCount(spec.AWS.WAF),
+				tWebACL:         boolCount(spec.AWS.WAF) + cdn,
 				tDB:             1 + spec.Database.ReadReplicas,
 				tProxy:          proxy,
 				tProxyTarget:    proxy,
@@ -159,7 +170,8 @@ func TestProdInventory(t *testing.T) {
 				tCapacity:       ec2,
 				tSecret:         4,
 				tRandomPassword: 4,
-				tKey:            1,
+				tKey:            1 + cdn,
+				tDistribution:   cdn,
 			}
 			for token, n := range want {
 				if inv[token] != n {
