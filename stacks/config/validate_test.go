@@ -144,11 +144,11 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			"moodle:cache.muc: only read on target aws; remove it from this docker stack (docker keeps the MUC cache beside the sessions, under cache.cachePrefix)"}},
 		{"endpoints in a VPC the stack does not own", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "vpcEndpoints": true, "vpcId": "vpc-0abc123def4567890", "publicSubnetIds": ["subnet-0a100000000000000", "subnet-0a200000000000000", "subnet-0a300000000000000"], "privateSubnetIds": ["subnet-0b100000000000000", "subnet-0b200000000000000", "subnet-0b300000000000000"], "dataSubnetIds": ["subnet-0c100000000000000", "subnet-0c200000000000000", "subnet-0c300000000000000"]}`), []string{
 			"moodle:aws.vpcEndpoints = true: interface endpoints go into a VPC the stack creates; allowed with aws.vpcId: false (add them to your VPC yourself)"}},
-		{"cloudfront certificate outside us-east-1", with(awsStack(), "aws", `{"certificateArn": "` + testCertificate + `", "cloudFront": {"enabled": true, "certificateArn": "` + testCertificate + `"}}`), []string{
+		{"cloudfront certificate outside us-east-1", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "cloudFront": {"enabled": true, "certificateArn": "`+testCertificate+`"}}`), []string{
 			`moodle:aws.cloudFront.certificateArn = "` + testCertificate + `": allowed: an ACM certificate ARN in us-east-1 (CloudFront takes no other), arn:aws:acm:us-east-1:ACCOUNT:certificate/ID`}},
 		{"cloudfront in front of a plain-http ALB", with(awsStack(), "siteUrl", "http://moodle.example.edu", "aws", `{"allowPlainHttp": true, "cloudFront": {"enabled": true, "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111"}}`), []string{
 			"moodle:aws.cloudFront.enabled = true: CloudFront reaches the ALB over HTTPS; allowed with aws.certificateArn set"}},
-		{"cloudfront waits longer than it can", with(awsStack(), "aws", `{"certificateArn": "` + testCertificate + `", "cloudFront": {"originReadTimeout": 300}}`), []string{
+		{"cloudfront waits longer than it can", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "cloudFront": {"originReadTimeout": 300}}`), []string{
 			"moodle:aws.cloudFront.originReadTimeout = 300: allowed: 1..180"}},
 		{"hosted zone id", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "hostedZoneId": "example.edu"}`), []string{
 			`moodle:aws.hostedZoneId = "example.edu": allowed: a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ`}},
