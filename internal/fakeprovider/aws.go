@@ -1,6 +1,8 @@
 package fakeprovider
 
 import (
+	"strconv"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
@@ -187,11 +189,15 @@ func awsPackage() *Package {
 		"aws:ecs/capacityProvider:CapacityProvider":                 {force: only("name", "autoScalingGroupProvider"), autoName: "name", idIsARN: true, arn: arnOf("ecs", "capacity-provider/", "name")},
 		"aws:ecs/taskDefinition:TaskDefinition": {
 			force: allBut("tags", "tagsAll", "skipDestroy", "trackLatest"), idFrom: "family",
-			arn: func(env Env, r Resource) string { return env.ARN("ecs", "task-definition/"+r.Str("family")+":1") },
+			// Every registration is a new revision, so a service that runs the
+			// replacement sees its task definition ARN change, as on AWS.
 			extra: func(env Env, r Resource) resource.PropertyMap {
+				revision := randomFrom("123456789", 4)
+				n, _ := strconv.Atoi(revision)
 				return resource.PropertyMap{
+					"arn":                str(env.ARN("ecs", "task-definition/"+r.Str("family")+":"+revision)),
 					"arnWithoutRevision": str(env.ARN("ecs", "task-definition/"+r.Str("family"))),
-					"revision":           num(1),
+					"revision":           num(float64(n)),
 				}
 			},
 		},
