@@ -6,8 +6,8 @@
 //	if err != nil { ... }
 //	res, err := s.Up(ctx)
 //
-// The program is the same stacks.Program that main.go runs, executed inline in the
-// caller's process. Configuration comes from the committed Pulumi.<stack>.yaml (or
+// The program is the one main.go runs (stacks.NewProgram), executed inline in the
+// caller's process with the project folder it was given. Configuration comes from the committed Pulumi.<stack>.yaml (or
 // a Config built in code), state goes to a local file backend under the state
 // folder (default .state) unless another backend URL is given, and secrets are
 // encrypted with a passphrase unless another secrets provider is given.
@@ -61,7 +61,6 @@ func New(ctx context.Context, name string, opts ...Option) (*Stack, error) {
 		stateDir:        DefaultStateDir,
 		secretsProvider: passphraseProvider,
 		env:             map[string]string{},
-		program:         stacks.Program,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -123,11 +122,17 @@ func newStack(ctx context.Context, name string, o options) (*Stack, error) {
 		env[k] = v
 	}
 
+	program := o.program
+	if program == nil {
+		// An inline program runs in the workspace folder, not the project's: it is
+		// told where the project is.
+		program = stacks.NewProgram(stacks.Options{ProjectDir: projectDir, DockerHost: o.dockerHost})
+	}
 	cli, err := findPulumi(projectDir)
 	if err != nil {
 		return nil, err
 	}
-	st, err := auto.UpsertStackInlineSource(ctx, name, project.Name.String(), o.program,
+	st, err := auto.UpsertStackInlineSource(ctx, name, project.Name.String(), program,
 		auto.Project(*project),
 		auto.WorkDir(workDir),
 		auto.SecretsProvider(o.secretsProvider),

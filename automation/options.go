@@ -5,6 +5,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 )
 
 // Option configures how New selects the stack and where it keeps its state.
@@ -23,6 +25,7 @@ type options struct {
 	onEvent         func(events.EngineEvent)
 	env             map[string]string
 	program         pulumi.RunFunc
+	dockerHost      dockerhost.Host
 }
 
 // WithProjectDir names the folder holding Pulumi.yaml and the committed stack files.
@@ -81,5 +84,10 @@ func WithEnv(env map[string]string) Option {
 }
 
 // WithProgram runs program instead of the moodle program, for callers that wrap
-// stacks.Program with resources of their own.
+// stacks.NewProgram with resources of their own.
 func WithProgram(program pulumi.RunFunc) Option { return func(o *options) { o.program = program } }
+
+// WithDockerHost has the docker target's preflight ask host about the Docker host's
+// capacity and images instead of the Docker engine the provider uses (a test whose
+// Docker provider is a fake).
+func WithDockerHost(host dockerhost.Host) Option { return func(o *options) { o.dockerHost = host } }

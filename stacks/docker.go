@@ -1,18 +1,44 @@
 package stacks
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 )
 
-// deployDocker provisions spec on the Docker host and exports the stack outputs.
-// The cluster is named after the stack, so two stacks on one host never share a
-// container, network or volume name.
-func deployDocker(ctx *pulumi.Context, spec topology.Spec) error {
+// deployDocker checks that the Docker host can run spec, provisions it there and
+// exports the stack outputs. The cluster is named after the stack, so two stacks on
+// one host never share a container, network or volume name.
+func deployDocker(ctx *pulumi.Context, spec topology.Spec, o Options) error {
+	dir, err := o.projectDir(ctx)
+	if err != nil {
+		return fmt.Errorf("docker target: project folder: %w", err)
+	}
+	if b := &spec.Moodle.Build; spec.Moodle.CodeSource == topology.CodeBuild && !filepath.IsAbs(b.Context) {
+		if b.Context, err = filepath.Abs(filepath.Join(dir, b.Context)); err != nil {
+			return fmt.Errorf("docker target: moodle.build.context: %w", err)
+		}
+	}
+	host, name := o.DockerHost, "(given by the caller)"
+	if host == nil {
+		// The same engine the provider talks to.
+		addr, _ := ctx.GetConfig("docker:host")
+		client, err := dockerapi.New(addr)
+		if err != nil {
+			return fmt.Errorf("docker target: %w", err)
+		}
+		host, name = client, client.Host()
+	}
+	if err := dockerhost.Preflight(context.Background(), spec, host, name); err != nil {
+		return err
+	}
+
 	c, err := dockerhost.NewCluster(ctx, "moodle-"+ctx.Stack(), &dockerhost.ClusterArgs{Spec: spec})
 	if err != nil {
 		return fmt.Errorf("docker target: %w", err)

@@ -1,31 +1,61 @@
 // Package stacks is the Pulumi program: it loads and validates the stack config and
 // wires the components of the chosen target. main.go, the tests and Automation API
-// callers all run Program.
+// callers all run it.
 package stacks
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
 
-// Program is the stack's pulumi.RunFunc. Config errors are returned before any
-// resource is registered.
-func Program(ctx *pulumi.Context) error {
-	spec, err := config.Load(func(key string) (string, bool) {
-		return ctx.GetConfig("moodle:" + key)
-	})
-	if err != nil {
-		return err
+// Options adapt the program to where it runs.
+type Options struct {
+	// ProjectDir is the folder of Pulumi.yaml: relative paths in the stack config
+	// (moodle.build.context) resolve against it. Empty: the folder the engine names,
+	// which is the project under `pulumi up` but the workspace for an Automation API
+	// inline program, which must therefore set it.
+	ProjectDir string
+	// DockerHost answers the docker target's preflight. Nil: the engine the Docker
+	// provider uses (the docker:host config, else DOCKER_HOST, else the local socket).
+	DockerHost dockerhost.Host
+}
+
+// Program is the stack's pulumi.RunFunc under the pulumi CLI.
+func Program(ctx *pulumi.Context) error { return NewProgram(Options{})(ctx) }
+
+// NewProgram returns the program with o applied. Config errors, and a Docker host
+// that cannot run the stack, are returned before any resource is registered.
+func NewProgram(o Options) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		spec, err := config.Load(func(key string) (string, bool) {
+			return ctx.GetConfig("moodle:" + key)
+		})
+		if err != nil {
+			return err
+		}
+		switch spec.Target {
+		case topology.TargetDocker:
+			return deployDocker(ctx, spec, o)
+		case topology.TargetAWS:
+			return deployAWS(ctx, spec)
+		}
+		return fmt.Errorf("moodle:target %q: not a target this program provisions", spec.Target)
 	}
-	switch spec.Target {
-	case topology.TargetDocker:
-		return deployDocker(ctx, spec)
-	case topology.TargetAWS:
-		return deployAWS(ctx, spec)
+}
+
+// projectDir is the folder relative config paths resolve against.
+func (o Options) projectDir(ctx *pulumi.Context) (string, error) {
+	switch {
+	case o.ProjectDir != "":
+		return o.ProjectDir, nil
+	case ctx.RootDirectory() != "":
+		return ctx.RootDirectory(), nil
 	}
-	return fmt.Errorf("moodle:target %q: not a target this program provisions", spec.Target)
+	return os.Getwd()
 }

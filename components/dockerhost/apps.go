@@ -1,6 +1,7 @@
 package dockerhost
 
 import (
+	_ "embed"
 	"fmt"
 	"strconv"
 
@@ -26,6 +27,10 @@ const (
 	// installWaitSeconds bounds the first deployment's wait for the CLI install
 	// (several minutes on a small host) or an upgrade.
 	installWaitSeconds = 1800
+	// fpmStopSlackSeconds is what php-fpm gets beyond its longest request to stop.
+	fpmStopSlackSeconds = 10
+	// cronStopGraceSeconds is how long a stopping cron run may take to wind down.
+	cronStopGraceSeconds = 60
 )
 
 // The load balancer image's entry point (the official nginx image, or the app image)
@@ -76,19 +81,23 @@ func (b *builder) appNodes(backends []pulumi.Resource) ([]pulumi.Resource, error
 	var nodes []pulumi.Resource
 	for _, node := range b.spec.AppNodes() {
 		c, err := b.container(service{
-			key:       node,
-			image:     b.imgs.app,
-			command:   []string{"php-fpm"},
-			user:      appUser,
-			env:       b.moodleEnv(),
-			secrets:   b.secrets.moodleSecrets(),
-			uploads:   append(b.configUploads(), upload(fpmPoolPath, pulumi.String(pool), "0444")),
-			networks:  []attachment{{network: b.nets.backend, aliases: []string{node}}, {network: b.nets.egress}},
-			volumes:   b.moodleVolumes(false),
-			hostname:  node,
-			limits:    b.spec.App.Resources,
-			health:    []string{"CMD", healthcheck, "fpm"},
-			dependsOn: backends,
+			key:      node,
+			image:    b.imgs.app,
+			command:  []string{"php-fpm"},
+			user:     appUser,
+			env:      b.moodleEnv(),
+			secrets:  b.secrets.moodleSecrets(),
+			uploads:  append(b.configUploads(), upload(fpmPoolPath, pulumi.String(pool), "0444")),
+			networks: []attachment{{network: b.nets.backend, aliases: []string{node}}, {network: b.nets.egress}},
+			volumes:  b.moodleVolumes(false),
+			hostname: node,
+			limits:   b.spec.App.Resources,
+			health:   []string{"CMD", healthcheck, "fpm"},
+			// php-fpm's graceful stop lets every worker finish its request, which
+			// php-fpm itself bounds to the FastCGI timeout.
+			stopSignal:       "SIGQUIT",
+			stopGraceSeconds: b.spec.Web.FastCGIReadTimeout + fpmStopSlackSeconds,
+			dependsOn:        backends,
 		})
 		if err != nil {
 			return nil, err
@@ -121,12 +130,7 @@ func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 		env:     env,
 		secrets: append(b.secrets.moodleSecrets(),
 			fileSecret(render.EnvAdminPassword, "admin-password", b.secrets.admin.Result)),
-		uploads: append(b.configUploads(), docker.ContainerUploadArgs{
-			File:        pulumi.String(cronRunner),
-			Content:     pulumi.String(render.CronRunner(b.spec)),
-			Executable:  pulumi.Bool(true),
-			Permissions: pulumi.String("0555"),
-		}),
+		uploads:     append(b.configUploads(), script(cronRunner, render.CronRunner(b.spec))),
 		networks:    []attachment{{network: b.nets.backend}, {network: b.nets.egress}},
 		volumes:     b.moodleVolumes(false),
 		hostname:    "cron",
@@ -135,27 +139,79 @@ func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 		startPeriod: "60s",
 		waitSeconds: installWaitSeconds,
 		init:        true,
-		dependsOn:   backends,
+		// The runner passes SIGTERM on to cron.php, which stops after releasing its
+		// task locks.
+		stopSignal:       "SIGTERM",
+		stopGraceSeconds: cronStopGraceSeconds,
+		dependsOn:        backends,
+	})
+}
+
+// The load balancer's site configuration travels through a mailbox volume: the
+// configuration container (scripts/lb-config.sh) drops it there and the load
+// balancer (scripts/lb.sh) reloads nginx when it changes. Scaling the app tier then
+// replaces only the small configuration container; the load balancer, its port and
+// its connections stay.
+const (
+	lbScript        = "/usr/local/bin/moodle-lb"
+	lbConfigScript  = "/usr/local/bin/moodle-lb-config"
+	lbMailbox       = "/etc/nginx/moodle"
+	lbStagedConfig  = "/etc/moodle-lb/moodle.conf"
+	lbConfigTimeout = 120
+)
+
+//go:embed scripts/lb.sh
+var lbScriptText string
+
+//go:embed scripts/lb-config.sh
+var lbConfigScriptText string
+
+// LBConfigResources are the limits of the load balancer's configuration container,
+// which only copies a file and sleeps.
+func LBConfigResources() topology.Resources {
+	return topology.Resources{CPUs: 0.1, MemoryMB: 32, ReservedMemoryMB: 16}
+}
+
+// lbConfig delivers the load balancer's site configuration for the current app
+// nodes. It starts after them (nginx resolves their names when it loads the file)
+// and turns healthy once a running load balancer has loaded it, so the deployment
+// removes nodes scaled in only after nginx has stopped sending them requests.
+func (b *builder) lbConfig(apps []pulumi.Resource) (*docker.Container, error) {
+	var upstream []render.HostPort
+	for _, node := range b.spec.AppNodes() {
+		upstream = append(upstream, render.HostPort{Host: node, Port: fpmPort})
+	}
+	return b.container(service{
+		key:     "lb-config",
+		image:   b.imgs.web,
+		command: []string{lbConfigScript},
+		uploads: docker.ContainerUploadArray{
+			upload(lbStagedConfig, pulumi.String(render.NginxLoadBalancer(b.spec, upstream)), "0444"),
+			script(lbConfigScript, lbConfigScriptText),
+		},
+		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
+			VolumeName: b.vols.lbConfig.Name, ContainerPath: pulumi.String(lbMailbox),
+		}},
+		limits:         LBConfigResources(),
+		health:         []string{"CMD", lbConfigScript, "check"},
+		healthInterval: "3s",
+		waitSeconds:    lbConfigTimeout,
+		dependsOn:      apps,
 	})
 }
 
 // loadBalancer is nginx balancing over the app nodes (least_conn); it is the only
 // container that publishes a host port. It serves static files from the code in its
 // image (or the bind-mounted host folder) and dataroot files handed over by
-// X-Accel-Redirect from a read-only moodledata mount.
+// X-Accel-Redirect from a read-only moodledata mount. Its inputs do not depend on the
+// number of app nodes: their list reaches it through the configuration container.
 func (b *builder) loadBalancer(dependsOn []pulumi.Resource) (*docker.Container, error) {
-	var upstream []render.HostPort
-	for _, node := range b.spec.AppNodes() {
-		upstream = append(upstream, render.HostPort{Host: node, Port: fpmPort})
-	}
 	port := b.spec.Web.Port
 	return b.container(service{
-		key:     "lb",
-		image:   b.imgs.web,
-		command: []string{"nginx", "-e", "stderr", "-g", "daemon off;"},
-		uploads: docker.ContainerUploadArray{
-			upload(nginxConfPath, pulumi.String(render.NginxLoadBalancer(b.spec, upstream)), "0444"),
-		},
+		key:      "lb",
+		image:    b.imgs.web,
+		command:  []string{lbScript},
+		uploads:  docker.ContainerUploadArray{script(lbScript, lbScriptText)},
 		networks: []attachment{{network: b.nets.front}, {network: b.nets.backend}},
 		ports: docker.ContainerPortArray{docker.ContainerPortArgs{
 			Internal: pulumi.Int(port),
@@ -163,11 +219,17 @@ func (b *builder) loadBalancer(dependsOn []pulumi.Resource) (*docker.Container, 
 			Ip:       pulumi.String(b.spec.Docker.BindAddress),
 			Protocol: pulumi.String("tcp"),
 		}},
-		volumes: b.moodleVolumes(true),
-		limits:  b.spec.Web.Resources,
+		volumes: append(b.moodleVolumes(true), docker.ContainerVolumeArgs{
+			VolumeName: b.vols.lbConfig.Name, ContainerPath: pulumi.String(lbMailbox),
+		}),
+		limits: b.spec.Web.Resources,
 		health: []string{"CMD", "curl", "-fsS", "-o", "/dev/null", "--max-time", "4",
 			fmt.Sprintf("http://127.0.0.1:%d%s", port, render.HealthPath)},
-		capAdd:    nginxCapabilities,
-		dependsOn: dependsOn,
+		capAdd: nginxCapabilities,
+		// The script reloads nginx and must reap what it starts.
+		init:             true,
+		stopSignal:       "SIGQUIT",
+		stopGraceSeconds: b.spec.Web.FastCGIReadTimeout,
+		dependsOn:        dependsOn,
 	})
 }

@@ -23,8 +23,9 @@ type builder struct {
 }
 
 // build registers everything in dependency order: credentials, networks, volumes
-// and images first, then the back ends, the app nodes and cron that use them, and
-// last the load balancer, once the app nodes run and cron has installed Moodle.
+// and images first, then the back ends, the app nodes and cron that use them, the
+// load balancer's configuration for the app nodes, and last the load balancer, once
+// the app nodes run and cron has installed Moodle.
 func (b *builder) build() error {
 	var err error
 	if b.secrets, err = newSecrets(b.ctx, b.name, b.parent); err != nil {
@@ -51,7 +52,11 @@ func (b *builder) build() error {
 	if err != nil {
 		return err
 	}
-	_, err = b.loadBalancer(append(apps, cron))
+	lbConfig, err := b.lbConfig(apps)
+	if err != nil {
+		return err
+	}
+	_, err = b.loadBalancer([]pulumi.Resource{lbConfig, cron})
 	return err
 }
 

@@ -22,15 +22,17 @@ type service struct {
 	env     []string
 	secrets []secretFile
 	uploads docker.ContainerUploadArray
-	// networks are joined in order; the first is the container's network mode.
+	// networks are the networks joined, each with the container's DNS aliases there.
 	networks []attachment
 	volumes  docker.ContainerVolumeArray
 	ports    docker.ContainerPortArray
 	hostname string
 	limits   topology.Resources
 	// health is the Docker health check test, CMD or CMD-SHELL form.
-	health      []string
-	startPeriod string
+	health []string
+	// healthInterval and startPeriod default to 15s and 30s.
+	healthInterval string
+	startPeriod    string
 	// capAdd are the only capabilities kept; all others are dropped.
 	capAdd []string
 	// init runs a reaper as PID 1 for processes that spawn children and do not
@@ -40,8 +42,14 @@ type service struct {
 	// to become healthy, so the containers that depend on it start against a ready
 	// service.
 	waitSeconds int
-	shmSizeMB   int
-	dependsOn   []pulumi.Resource
+	// stopSignal asks the service to stop cleanly (php-fpm and nginx finish the
+	// requests in flight on SIGQUIT, PostgreSQL shuts down fast on SIGINT); Docker
+	// kills it stopGraceSeconds later. The image's own stop signal is not relied on:
+	// a site's image may not set one.
+	stopSignal       string
+	stopGraceSeconds int
+	shmSizeMB        int
+	dependsOn        []pulumi.Resource
 }
 
 // attachment is one network a container joins, with its DNS aliases there.
@@ -97,7 +105,7 @@ func (b *builder) container(s service) (*docker.Container, error) {
 		CpuShares:         pulumi.Int(cpuShares(s.limits.ReservedCPUs)),
 		Healthcheck: &docker.ContainerHealthcheckArgs{
 			Tests:       pulumi.ToStringArray(s.health),
-			Interval:    pulumi.String("15s"),
+			Interval:    pulumi.String(orDefault(s.healthInterval, "15s")),
 			Timeout:     pulumi.String("5s"),
 			Retries:     pulumi.Int(3),
 			StartPeriod: pulumi.String(orDefault(s.startPeriod, "30s")),
@@ -125,9 +133,17 @@ func (b *builder) container(s service) (*docker.Container, error) {
 	if s.shmSizeMB > 0 {
 		args.ShmSize = pulumi.Int(s.shmSizeMB)
 	}
-	if len(s.networks) > 0 {
-		args.NetworkMode = s.networks[0].network.Name
+	if s.stopSignal != "" {
+		args.StopSignal = pulumi.String(s.stopSignal)
 	}
+	if s.stopGraceSeconds > 0 {
+		args.StopTimeout = pulumi.Int(s.stopGraceSeconds)
+		args.DestroyGraceSeconds = pulumi.Int(s.stopGraceSeconds)
+	}
+	// No network mode: the provider then creates the container on Docker's default
+	// bridge, leaves it and joins each network below with its aliases. Naming a
+	// network as the mode instead attaches the container there without aliases, and
+	// the later join with aliases is ignored, so names like "db" would not resolve.
 	var nets docker.ContainerNetworksAdvancedArray
 	for _, a := range s.networks {
 		nets = append(nets, docker.ContainerNetworksAdvancedArgs{
@@ -142,6 +158,10 @@ func (b *builder) container(s service) (*docker.Container, error) {
 	opts := []pulumi.ResourceOption{b.parent, pulumi.DeleteBeforeReplace(true)}
 	if len(s.dependsOn) > 0 {
 		opts = append(opts, pulumi.DependsOn(s.dependsOn))
+	}
+	if len(s.networks) == 0 {
+		// A container that talks to nobody stays off Docker's default bridge.
+		args.NetworkMode = pulumi.String("none")
 	}
 	c, err := docker.NewContainer(b.ctx, name, args, opts...)
 	if err != nil {

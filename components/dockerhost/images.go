@@ -2,16 +2,13 @@ package dockerhost
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
-
-// buildContext is the app image's build context, relative to the project directory
-// (where `pulumi up` runs the program).
-const buildContext = "docker"
 
 // image is what a container runs: ref is the image reference handed to Docker, and
 // revision changes whenever the image content does, so containers are replaced when
@@ -62,21 +59,30 @@ func newImages(ctx *pulumi.Context, name string, spec topology.Spec, opts ...pul
 	return imgs, nil
 }
 
-// buildApp builds the app image on the Docker host, tagged spec.Images.App and never
-// pushed. The paths are build arguments so the image agrees with the Spec.
+// buildApp builds the app image on the Docker host from spec.Moodle.Build, tagged
+// spec.Images.App and never pushed. The paths and the release are build arguments
+// set from the Spec, so the image agrees with the rendered files.
 func buildApp(ctx *pulumi.Context, name string, spec topology.Spec, opts ...pulumi.ResourceOption) (image, error) {
+	b := spec.Moodle.Build
+	// The provider resolves relative paths against its own working directory, which
+	// is not the project folder under the Automation API.
+	if !filepath.IsAbs(b.Context) {
+		return image{}, fmt.Errorf("app image: build context %q is not absolute", b.Context)
+	}
+	args := pulumi.StringMap{}
+	for k, v := range b.Args {
+		args[k] = pulumi.String(v)
+	}
+	for k, v := range spec.BuildArgs() {
+		args[k] = pulumi.String(v)
+	}
 	img, err := docker.NewImage(ctx, name+"-app-image", &docker.ImageArgs{
 		ImageName: pulumi.String(spec.Images.App),
 		SkipPush:  pulumi.Bool(true),
 		Build: &docker.DockerBuildArgs{
-			Context:    pulumi.String(buildContext),
-			Dockerfile: pulumi.String(buildContext + "/Dockerfile"),
-			Args: pulumi.StringMap{
-				"MOODLE_VERSION":       pulumi.String(spec.Moodle.Version),
-				"MOODLE_DIRROOT":       pulumi.String(spec.Paths.CodeDir),
-				"MOODLE_DATAROOT":      pulumi.String(spec.Paths.DataRoot),
-				"MOODLE_LOCALCACHEDIR": pulumi.String(spec.Paths.LocalCacheDir),
-			},
+			Context:    pulumi.String(b.Context),
+			Dockerfile: pulumi.String(filepath.Join(b.Context, b.Dockerfile)),
+			Args:       args,
 		},
 	}, opts...)
 	if err != nil {

@@ -80,6 +80,16 @@ func (s secrets) moodleSecrets() []secretFile {
 	}
 }
 
+// script writes an executable file into the container before it starts.
+func script(file, content string) docker.ContainerUploadArgs {
+	return docker.ContainerUploadArgs{
+		File:        pulumi.String(file),
+		Content:     pulumi.String(content),
+		Executable:  pulumi.Bool(true),
+		Permissions: pulumi.String("0555"),
+	}
+}
+
 // upload writes content to file in the container before it starts.
 func upload(file string, content pulumi.StringInput, permissions string) docker.ContainerUploadArgs {
 	return docker.ContainerUploadArgs{

@@ -44,9 +44,10 @@ func newNetworks(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption
 	return n, nil
 }
 
-// volumes hold everything that must outlive a container.
+// volumes hold everything that must outlive a container, and the load balancer's
+// configuration mailbox.
 type volumes struct {
-	database, redis, moodledata *docker.Volume
+	database, redis, moodledata, lbConfig *docker.Volume
 }
 
 // newVolumes creates the named volumes. Their inputs depend only on the stack name
@@ -82,6 +83,9 @@ func newVolumes(ctx *pulumi.Context, name string, st topology.Storage, opts ...p
 		}
 	}
 	if v.moodledata, err = mk("moodledata", moodledataOpts); err != nil {
+		return v, err
+	}
+	if v.lbConfig, err = mk("lbconf", nil); err != nil {
 		return v, err
 	}
 	return v, nil

@@ -43,6 +43,7 @@ func shared(t Target) Spec {
 		Moodle: Moodle{
 			Version:    "5.1",
 			CodeSource: CodeBuild,
+			Build:      Build{Context: "docker", Dockerfile: "Dockerfile"},
 			AdminUser:  "admin",
 			AdminEmail: "admin@example.com",
 			SiteName:   "Moodle",
@@ -129,6 +130,7 @@ func awsBase() Spec {
 	s := shared(TargetAWS)
 	// ECS runs what a registry holds; nothing is built during a deployment.
 	s.Moodle.CodeSource = CodeImage
+	s.Moodle.Build = Build{}
 	s.App.MinReplicas = 2
 	s.App.MaxReplicas = 10
 	s.App.LaunchType = LaunchFargate

@@ -61,10 +61,38 @@ type Moodle struct {
 	CodeSource string `json:"codeSource"`
 	// HostPath is the folder mounted when CodeSource is CodeHostPath.
 	HostPath string `json:"hostPath"`
+	// Build is how the app image is built when CodeSource is CodeBuild.
+	Build Build `json:"build"`
 	// AdminUser and AdminEmail are used by the one-time CLI install.
 	AdminUser  string `json:"adminUser"`
 	AdminEmail string `json:"adminEmail"`
 	SiteName   string `json:"siteName"`
+}
+
+// Build is the app image's docker build: the project's docker/ folder by default, or
+// a site's own context (its code tree, plugins and themes beside a Dockerfile).
+type Build struct {
+	// Context is the build context folder. A stack file gives it relative to the
+	// project folder (where Pulumi.yaml is); the program makes it absolute before a
+	// component sees it, because the Docker provider resolves relative paths against
+	// its own working directory.
+	Context string `json:"context"`
+	// Dockerfile is the Dockerfile's path inside Context.
+	Dockerfile string `json:"dockerfile"`
+	// Args are build arguments on top of the ones the program sets from the Spec
+	// (BuildArgs): a site's own PHP_IMAGE base, MOODLE_SHA256, MOODLE_CODE.
+	Args map[string]string `json:"args"`
+}
+
+// BuildArgs are the build arguments the program sets itself, so the image agrees
+// with the Spec: the release to fetch and the paths config.php names.
+func (s Spec) BuildArgs() map[string]string {
+	return map[string]string{
+		"MOODLE_VERSION":       s.Moodle.Version,
+		"MOODLE_DIRROOT":       s.Paths.CodeDir,
+		"MOODLE_DATAROOT":      s.Paths.DataRoot,
+		"MOODLE_LOCALCACHEDIR": s.Paths.LocalCacheDir,
+	}
 }
 
 // Paths inside the containers. They are the same on every node: Moodle requires

@@ -73,6 +73,15 @@ func (p *problems) check(path string, v any, t reflect.Type) {
 		if _, ok := v.(float64); !ok {
 			p.add(path, jsonText(v), "must be a number")
 		}
+	case reflect.Map:
+		m, ok := v.(map[string]any)
+		if !ok {
+			p.add(path, jsonText(v), "must be an object")
+			return
+		}
+		for _, k := range sortedKeys(m) {
+			p.check(path+"."+k, m[k], t.Elem())
+		}
 	case reflect.Slice:
 		items, ok := v.([]any)
 		if !ok {

@@ -185,6 +185,7 @@ func dockerOnly(s topology.Spec) []otherTargetField {
 	fs = append(fs, resources("database", s.Database.Resources, "size the database with database.instanceClass")...)
 	fs = append(fs, resources("cache", s.Cache.Resources, "size Redis with cache.nodeType")...)
 	return append(fs,
+		otherTargetField{"moodle.build", s.Moodle.Build, "ECS runs images.app from a registry: build and push it first"},
 		otherTargetField{"database.pgbouncer", s.Database.PgBouncer, "aws pools connections with database.pooler rdsproxy"},
 		otherTargetField{"database.poolSize", s.Database.PoolSize, "aws pools connections with database.pooler rdsproxy"},
 		otherTargetField{"storage.nfs", s.Storage.NFS, "aws shares moodledata on EFS"},

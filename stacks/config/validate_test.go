@@ -61,6 +61,22 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:moodle.hostPath = "./html": must be an absolute path on the Docker host`}},
 		{"host path without hostPath source", with(dockerStack(), "moodle", `{"hostPath": "/srv/moodle"}`), []string{
 			`moodle:moodle.hostPath = "/srv/moodle": only read with moodle.codeSource hostPath (codeSource is "build")`}},
+		{"build context empty", with(dockerStack(), "moodle", `{"build": {"context": " "}}`), []string{
+			`moodle:moodle.build.context = " ": allowed: the build context folder, relative to the project folder (docker) or absolute`}},
+		{"dockerfile outside the context", with(dockerStack(), "moodle", `{"build": {"dockerfile": "../Dockerfile"}}`), []string{
+			`moodle:moodle.build.dockerfile = "../Dockerfile": allowed: a path inside moodle.build.context`}},
+		{"dockerfile absolute", with(dockerStack(), "moodle", `{"build": {"dockerfile": "/srv/Dockerfile"}}`), []string{
+			`moodle:moodle.build.dockerfile = "/srv/Dockerfile": allowed: a path inside moodle.build.context`}},
+		{"build argument the program sets", with(dockerStack(), "moodle", `{"build": {"args": {"MOODLE_VERSION": "4.5"}}}`), []string{
+			`moodle:moodle.build.args.MOODLE_VERSION = "4.5": set by the program from the stack config`}},
+		{"build argument badly named", with(dockerStack(), "moodle", `{"build": {"args": {"PHP-IMAGE": "php:8.3"}}}`), []string{
+			`moodle:moodle.build.args.PHP-IMAGE = "php:8.3": not a build argument name`}},
+		{"build argument not a string", with(dockerStack(), "moodle", `{"build": {"args": {"MOODLE_SHA256": 12}}}`), []string{
+			`moodle:moodle.build.args.MOODLE_SHA256 = 12: must be a string`}},
+		{"build settings without a build", with(dockerStack(), "moodle", `{"codeSource": "image", "build": {"context": "site"}}`), []string{
+			`moodle:moodle.build: only read with moodle.codeSource build (codeSource is "image")`}},
+		{"build settings on aws", with(awsStack(), "moodle", `{"build": {"context": "site"}}`), []string{
+			`moodle:moodle.build: only read on target docker; remove it from this aws stack`}},
 		{"admin email malformed", with(dockerStack(), "moodle", `{"adminEmail": "admin"}`), []string{
 			`moodle:moodle.adminEmail = "admin": not an e-mail address`}},
 

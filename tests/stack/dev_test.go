@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -177,8 +178,9 @@ func TestDevInventoryCountsEveryResourceByType(t *testing.T) {
 				tCluster:   1,
 				tPassword:  4, // database, Redis, admin, upgrade key
 				tNetwork:   3, // internal back end, front (LB), egress (app, cron)
-				tVolume:    3, // pgdata, redisdata, moodledata
-				tContainer: spec.App.Replicas + 4 + tc.pooler,
+				tVolume:    4, // pgdata, redisdata, moodledata, the load balancer's configuration
+				// db, redis, cron, lb and its configuration, the app nodes, PgBouncer
+				tContainer: spec.App.Replicas + 5 + tc.pooler,
 			}
 			if tc.images > 0 {
 				want[tImage] = tc.images
@@ -243,7 +245,9 @@ func TestDevAppNodesCronAndUpstreamsFollowReplicas(t *testing.T) {
 				}
 			}
 
-			conf := content(t, cs["lb"], "/etc/nginx/conf.d/moodle.conf")
+			// The load balancer's configuration container carries the upstream list;
+			// the load balancer itself does not change with the node count.
+			conf := content(t, cs["lb-config"], "/etc/moodle-lb/moodle.conf")
 			var servers []string
 			for _, m := range upstreamServer.FindAllStringSubmatch(conf, -1) {
 				servers = append(servers, m[1])
@@ -300,8 +304,14 @@ func TestDevBackEndsSitOnlyOnTheInternalNetwork(t *testing.T) {
 		if got := networkNames(cs[key]); !slices.Equal(got, []string{backend}) {
 			t.Errorf("%s joins %v, want only %s", key, got, backend)
 		}
-		if got := str(field(cs[key].Inputs, "networkMode")); got != backend {
-			t.Errorf("%s network mode = %q, want %s (not Docker's default bridge)", key, got, backend)
+		// A network mode naming the network would attach the container there
+		// without its aliases; unset, the provider leaves Docker's default bridge and
+		// joins the back end with them.
+		if got := str(field(cs[key].Inputs, "networkMode")); got != "" {
+			t.Errorf("%s network mode = %q, want none set", key, got)
+		}
+		if got := aliases(cs[key], backend); len(got) != 1 || got[0] != key {
+			t.Errorf("%s aliases on %s = %v, want [%s]", key, backend, got, key)
 		}
 	}
 	for key, c := range cs {
@@ -319,6 +329,8 @@ func limitsByKey(spec topology.Spec) map[string]topology.Resources {
 		"redis": spec.Cache.Resources,
 		"cron":  spec.Cron.Resources,
 		"lb":    spec.Web.Resources,
+		// The load balancer's configuration container: a copy and a sleep.
+		"lb-config": dockerhost.LBConfigResources(),
 	}
 	if spec.Database.Pooler == topology.PoolerPgBouncer {
 		out["pgbouncer"] = spec.Database.PgBouncer
@@ -581,8 +593,17 @@ func TestDevCodeSources(t *testing.T) {
 		if !field(in, "skipPush").BoolValue() {
 			t.Errorf("the built image would be pushed")
 		}
-		if got := str(field(in, "build", "dockerfile")); got != "docker/Dockerfile" {
-			t.Errorf("dockerfile = %q", got)
+		// Absolute: the provider resolves relative paths against its own working
+		// directory, which under the Automation API is not the project.
+		project, err := filepath.Abs(filepath.Join("..", ".."))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := str(field(in, "build", "context")), filepath.Join(project, "docker"); got != want {
+			t.Errorf("build context = %q, want %q", got, want)
+		}
+		if got, want := str(field(in, "build", "dockerfile")), filepath.Join(project, "docker", "Dockerfile"); got != want {
+			t.Errorf("dockerfile = %q, want %q", got, want)
 		}
 		if got := str(field(in, "build", "args", "MOODLE_VERSION")); got != spec.Moodle.Version {
 			t.Errorf("MOODLE_VERSION build arg = %q, want %q", got, spec.Moodle.Version)
@@ -718,7 +739,7 @@ func TestDevClusterOutputsCarrySecretsOnlyAsSecrets(t *testing.T) {
 	}
 	names := slices.Clone(got.containers)
 	slices.Sort(names)
-	if !slices.Equal(names, got.limitKeys) || len(names) != spec.App.Replicas+4 {
+	if !slices.Equal(names, got.limitKeys) || len(names) != spec.App.Replicas+5 {
 		t.Errorf("containers %v and limits %v disagree", names, got.limitKeys)
 	}
 	if got.maxChildren != spec.App.Sizing().MaxChildren {
@@ -742,10 +763,17 @@ func TestDevLoadBalancerOpensOnlyAfterCronHasInstalledMoodle(t *testing.T) {
 	if got := list(field(cron.Inputs, "healthcheck", "tests")); !slices.Contains(got, "cron") {
 		t.Errorf("cron health check %v does not check the install hook", got)
 	}
+	// The load balancer waits for cron and for its configuration, which waits for
+	// every app node it lists.
 	lb := cs["lb"]
-	for _, key := range append(spec.AppNodes(), "cron") {
+	for _, key := range []string{"cron", "lb-config"} {
 		if !dependsOn(lb, devPrefix+key) {
 			t.Errorf("the load balancer does not wait for %s; depends on %v", key, lb.DependsOn)
+		}
+	}
+	for _, key := range spec.AppNodes() {
+		if !dependsOn(cs["lb-config"], devPrefix+key) {
+			t.Errorf("the load balancer's configuration does not wait for %s; depends on %v", key, cs["lb-config"].DependsOn)
 		}
 	}
 	for _, key := range append(spec.AppNodes(), "cron") {

@@ -14,7 +14,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
@@ -114,11 +116,20 @@ func run(t *testing.T, stack string, edits map[string]any) (*recorder, error) {
 		setConfig(t, cfg, path, value)
 	}
 	rec := &recorder{}
-	err := pulumi.RunErr(stacks.Program,
+	err := pulumi.RunErr(program(roomyHost),
 		pulumi.WithMocks("moodle", stack, rec),
 		func(ri *pulumi.RunInfo) { ri.Config = cfg },
 	)
 	return rec, err
+}
+
+// roomyHost is a Docker host every committed stack fits on, holding every image.
+var roomyHost = dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}
+
+// program is the program as the pulumi CLI runs it from the project folder, with its
+// Docker preflight asking host.
+func program(host dockerhost.Host) pulumi.RunFunc {
+	return stacks.NewProgram(stacks.Options{ProjectDir: filepath.Join("..", ".."), DockerHost: host})
 }
 
 // mustRun is run for configs that must deploy.
@@ -150,6 +161,12 @@ func stackSpec(t *testing.T, stack string, edits map[string]any) topology.Spec {
 	spec, err := config.Load(stackfile.Getter(cfg))
 	if err != nil {
 		t.Fatalf("stack %s with %v does not load: %v", stack, edits, err)
+	}
+	// As the program does: components take the build context as an absolute path.
+	if spec.Moodle.Build.Context != "" {
+		if spec.Moodle.Build.Context, err = filepath.Abs(filepath.Join("..", "..", spec.Moodle.Build.Context)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return spec
 }
