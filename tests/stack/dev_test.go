@@ -175,10 +175,10 @@ func TestDevInventoryCountsEveryResourceByType(t *testing.T) {
 			spec := stackSpec(t, "dev", tc.edits)
 			rec := mustRun(t, "dev", tc.edits)
 			want := map[string]int{
-				tCluster:   1,
-				tPassword:  4, // database, Redis, admin, upgrade key
-				tNetwork:   3, // internal back end, front (LB), egress (app, cron)
-				tVolume:    4, // pgdata, redisdata, moodledata, the load balancer's configuration
+				tCluster:  1,
+				tPassword: 4, // database, Redis, admin, upgrade key
+				tNetwork:  3, // internal back end, front (LB), egress (app, cron)
+				tVolume:   4, // pgdata, redisdata, moodledata, the load balancer's configuration
 				// db, redis, cron, lb and its configuration, the app nodes, PgBouncer
 				tContainer: spec.App.Replicas + 5 + tc.pooler,
 			}
