@@ -57,3 +57,31 @@ func TestProdSessionsAndMUCLiveInSeparateRedisGroups(t *testing.T) {
 		}
 	}
 }
+
+func checkRedis(t *testing.T, rec *recorder, spec topology.Spec) {
+	for _, g := range rec.ofType(tRedis) {
+		if !g.boolean("atRestEncryptionEnabled") || g.str("kmsKeyId") == "" {
+			t.Errorf("%s: not encrypted at rest with the cluster key", g.Name)
+		}
+		if !g.boolean("transitEncryptionEnabled") || g.str("transitEncryptionMode") != "required" {
+			t.Errorf("%s: in-transit encryption not required", g.Name)
+		}
+		if token := g.Inputs["authToken"]; !token.IsSecret() || unwrap(token).StringValue() == "" {
+			t.Errorf("%s: AUTH token missing or not secret", g.Name)
+		}
+		if !g.boolean("automaticFailoverEnabled") || !g.boolean("multiAzEnabled") || g.number("numCacheClusters") < 2 {
+			t.Errorf("%s: no Multi-AZ failover (%v nodes)", g.Name, g.number("numCacheClusters"))
+		}
+		if g.number("snapshotRetentionLimit") < 1 {
+			t.Errorf("%s: no snapshots kept", g.Name)
+		}
+	}
+	// The config.php the tasks get talks TLS to Redis.
+	cfg := rec.one(t, tTaskDef, appName).renderedFiles(t)["MOODLE_FILE_CONFIG_PHP"]
+	if !strings.Contains(cfg, "session_redis_encrypt") {
+		t.Error("config.php does not talk TLS to Redis")
+	}
+	if !spec.Cache.TLS {
+		t.Error("the prod spec does not ask for Redis TLS")
+	}
+}

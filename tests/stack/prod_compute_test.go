@@ -1,10 +1,13 @@
 package stack_test
 
 import (
+	"encoding/base64"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
@@ -232,4 +235,111 @@ func allHavePrefix(items []string, prefix string) bool {
 		}
 	}
 	return len(items) > 0
+}
+
+func checkTaskDefinitions(t *testing.T, rec *recorder, _ topology.Spec) {
+	secretNames := []string{render.EnvDBPassword, render.EnvRedisPassword, render.EnvUpgradeKey}
+	for _, td := range rec.ofType(tTaskDef) {
+		if td.str("executionRoleArn") == "" || td.str("executionRoleArn") == td.str("taskRoleArn") {
+			t.Errorf("%s: execution role %q is the task role", td.Name, td.str("executionRoleArn"))
+		}
+		for _, c := range td.containers(t) {
+			if c.Privileged {
+				t.Errorf("%s/%s is privileged", td.Name, c.Name)
+			}
+			if !c.ReadOnly {
+				t.Errorf("%s/%s has a writable root filesystem", td.Name, c.Name)
+			}
+			for _, e := range c.Environment {
+				if slices.Contains(secretNames, e.Name) || e.Name == render.EnvAdminPassword {
+					t.Errorf("%s/%s gets %s in plain environment", td.Name, c.Name, e.Name)
+				}
+			}
+			if c.Name != "render-files" && (c.User == "0" || c.User == "" || strings.HasPrefix(c.User, "0:")) {
+				t.Errorf("%s/%s runs as %q", td.Name, c.Name, c.User)
+			}
+			// Only the containers that run PHP see secrets.
+			if c.Name == "render-files" || c.Name == "nginx" {
+				if len(c.Secrets) != 0 {
+					t.Errorf("%s/%s gets secrets", td.Name, c.Name)
+				}
+				continue
+			}
+			got := map[string]string{}
+			for _, s := range c.Secrets {
+				got[s.Name] = s.ValueFrom
+			}
+			for _, name := range secretNames {
+				if !strings.HasPrefix(got[name], "arn:aws:secretsmanager:") {
+					t.Errorf("%s/%s: %s from %q, want a Secrets Manager ARN", td.Name, c.Name, name, got[name])
+				}
+			}
+			_, admin := got[render.EnvAdminPassword]
+			if admin != (td.Name == cronName) {
+				t.Errorf("%s/%s: admin password given %v; only the cron runner installs Moodle", td.Name, c.Name, admin)
+			}
+		}
+	}
+}
+
+func checkServices(t *testing.T, rec *recorder, _ topology.Spec) {
+	cluster := rec.ofType(tECSCluster)[0]
+	if cluster.str("settings.0.name") != "containerInsights" || cluster.str("settings.0.value") != "enabled" {
+		t.Error("Container Insights is off")
+	}
+	private := map[string]bool{}
+	for _, s := range rec.ofType(tSubnet) {
+		if strings.Contains(s.Name, "-private-") {
+			private[s.id()] = true
+		}
+	}
+	for _, s := range rec.ofType(tService) {
+		if v := s.input("networkConfiguration.assignPublicIp"); !v.IsBool() || v.BoolValue() {
+			t.Errorf("%s: assignPublicIp %v", s.Name, v)
+		}
+		for _, sub := range s.strings("networkConfiguration.subnets") {
+			if !private[sub] {
+				t.Errorf("%s runs in %s, not a private subnet", s.Name, sub)
+			}
+		}
+		if !s.boolean("deploymentCircuitBreaker.enable") || !s.boolean("deploymentCircuitBreaker.rollback") {
+			t.Errorf("%s: no circuit breaker with rollback", s.Name)
+		}
+	}
+}
+
+func checkLaunchTemplate(t *testing.T, rec *recorder, _ topology.Spec) {
+	lt := rec.ofType(tLaunchTmpl)[0]
+	if lt.str("metadataOptions.httpTokens") != "required" || lt.number("metadataOptions.httpPutResponseHopLimit") != 1 {
+		t.Errorf("IMDS: tokens %q hop limit %v", lt.str("metadataOptions.httpTokens"), lt.number("metadataOptions.httpPutResponseHopLimit"))
+	}
+	if lt.str("blockDeviceMappings.0.ebs.encrypted") != "true" || lt.str("blockDeviceMappings.0.ebs.kmsKeyId") == "" {
+		t.Error("root volume not encrypted with the cluster key")
+	}
+	if lt.str("networkInterfaces.0.associatePublicIpAddress") != "false" {
+		t.Errorf("associatePublicIpAddress %q", lt.str("networkInterfaces.0.associatePublicIpAddress"))
+	}
+	if lt.str("iamInstanceProfile.arn") == "" {
+		t.Error("no instance profile")
+	}
+	if lt.str("imageId") != mockAMI {
+		t.Errorf("image %q, want the ECS-optimised AMI from SSM", lt.str("imageId"))
+	}
+	data, err := base64Decode(lt.str("userData"))
+	if err != nil || !strings.Contains(data, "ECS_CLUSTER=") {
+		t.Errorf("user data %q (%v) does not join the cluster", data, err)
+	}
+	for _, p := range rec.ofType(tRandomPassword) {
+		if strings.Contains(data, generatedSecret(p.Name)) {
+			t.Errorf("user data holds the %s secret", p.Name)
+		}
+	}
+	if !regexp.MustCompile(`^#!/bin/bash\n`).MatchString(data) {
+		t.Errorf("user data is not a script: %q", data)
+	}
+}
+
+func base64Decode(s string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	return string(b), err
 }

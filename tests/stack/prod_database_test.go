@@ -172,3 +172,123 @@ func TestProdLogGroupsAWSWritesToExistFirst(t *testing.T) {
 		})
 	}
 }
+
+func checkDBEncryptedPrivate(t *testing.T, rec *recorder, _ topology.Spec) {
+	primary := rec.one(t, tDB, dbName)
+	for _, db := range rec.ofType(tDB) {
+		if !db.boolean("storageEncrypted") {
+			t.Errorf("%s: storage not encrypted", db.Name)
+		}
+		// A same-region replica is encrypted with its source's key, which RDS
+		// refuses to be given again.
+		if source := db.str("replicateSourceDb"); source != "" && (source != primary.str("identifier") || db.str("kmsKeyId") != "") {
+			t.Errorf("%s: a replica of %q with key %q, want the primary's key by inheritance", db.Name, source, db.str("kmsKeyId"))
+		}
+	}
+	if primary.str("kmsKeyId") == "" {
+		t.Error("the primary is not encrypted with the cluster key")
+	}
+	for _, db := range rec.ofType(tDB) {
+		if v := db.input("publiclyAccessible"); !v.IsBool() || v.BoolValue() {
+			t.Errorf("%s: publiclyAccessible %v", db.Name, v)
+		}
+	}
+}
+
+func checkDBSafety(t *testing.T, rec *recorder, spec topology.Spec) {
+	dbs := rec.ofType(tDB)
+	if len(dbs) != 1+spec.Database.ReadReplicas {
+		t.Fatalf("%d DB instances, want the primary and %d replicas", len(dbs), spec.Database.ReadReplicas)
+	}
+	for _, db := range dbs {
+		if db.number("backupRetentionPeriod") < 7 {
+			t.Errorf("%s: backups kept %v days", db.Name, db.number("backupRetentionPeriod"))
+		}
+		if !db.boolean("deletionProtection") {
+			t.Errorf("%s: no deletion protection", db.Name)
+		}
+	}
+	primary := rec.one(t, tDB, dbName)
+	if !primary.boolean("multiAz") {
+		t.Error("the primary is not Multi-AZ")
+	}
+	if skip := primary.input("skipFinalSnapshot"); !skip.IsBool() || skip.BoolValue() || primary.str("finalSnapshotIdentifier") == "" {
+		t.Errorf("the primary takes no final snapshot (skip %v, id %q)", skip, primary.str("finalSnapshotIdentifier"))
+	}
+}
+
+func checkDBOperations(t *testing.T, rec *recorder, _ topology.Spec) {
+	params := rec.one(t, tDBParams, dbName)
+	forced := false
+	for i := range params.input("parameters").ArrayValue() {
+		if params.str(fmt.Sprintf("parameters.%d.name", i)) == "rds.force_ssl" {
+			forced = params.str(fmt.Sprintf("parameters.%d.value", i)) == "1"
+		}
+	}
+	if !forced {
+		t.Error("the parameter group does not set rds.force_ssl=1")
+	}
+	for _, db := range rec.ofType(tDB) {
+		for _, flag := range []string{"iamDatabaseAuthenticationEnabled", "performanceInsightsEnabled", "autoMinorVersionUpgrade", "copyTagsToSnapshot"} {
+			if !db.boolean(flag) {
+				t.Errorf("%s: %s is not true", db.Name, flag)
+			}
+		}
+		if db.str("performanceInsightsKmsKeyId") == "" {
+			t.Errorf("%s: Performance Insights not encrypted with the cluster key", db.Name)
+		}
+		if db.number("monitoringInterval") <= 0 || db.str("monitoringRoleArn") == "" {
+			t.Errorf("%s: no enhanced monitoring", db.Name)
+		}
+		if !slices.Contains(db.strings("enabledCloudwatchLogsExports"), "postgresql") {
+			t.Errorf("%s: PostgreSQL logs not exported", db.Name)
+		}
+		if db.str("parameterGroupName") != params.Name+"-a1b2c3" {
+			t.Errorf("%s: parameter group %q, want the TLS-forcing one", db.Name, db.str("parameterGroupName"))
+		}
+	}
+}
+
+func TestProdWiresReplicasIntoReadonly(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edits map[string]any
+	}{
+		{"one replica", nil},
+		{"three replicas", map[string]any{"database.readReplicas": 3}},
+		{"replicas behind rdsproxy", map[string]any{"database.readReplicas": 2, "database.pooler": topology.PoolerRDSProxy}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := stackSpec(t, "prod", tc.edits)
+			rec := mustRun(t, "prod", tc.edits)
+			primary := rec.one(t, tDB, dbName).str("address")
+			if primary == "" {
+				primary = dbName + ".c0ffee.eu-west-1.rds.amazonaws.com"
+			}
+			wantHost := primary
+			if spec.Database.Pooler == topology.PoolerRDSProxy {
+				wantHost = dbName + "-proxy.proxy-c0ffee.eu-west-1.rds.amazonaws.com"
+			}
+			for _, task := range []string{appName, cronName} {
+				cfg := rec.one(t, tTaskDef, task).renderedFiles(t)["MOODLE_FILE_CONFIG_PHP"]
+				if !strings.Contains(cfg, "$CFG->dbhost    = '"+wantHost+"'") {
+					t.Errorf("%s: config.php does not point dbhost at %s", task, wantHost)
+				}
+				_, readonly, ok := strings.Cut(cfg, "$CFG->dboptions['readonly']")
+				if !ok {
+					t.Fatalf("%s: config.php has no dboptions['readonly']:\n%s", task, cfg)
+				}
+				readonly, _, _ = strings.Cut(readonly, "];\n")
+				for i := 1; i <= spec.Database.ReadReplicas; i++ {
+					replica := fmt.Sprintf("%s-replica-%d.c0ffee.eu-west-1.rds.amazonaws.com", dbName, i)
+					if !strings.Contains(readonly, "'"+replica+"'") {
+						t.Errorf("%s: replica %s is not in dboptions['readonly']:\n%s", task, replica, readonly)
+					}
+				}
+				if strings.Contains(readonly, wantHost) {
+					t.Errorf("%s: the primary is listed as a read replica", task)
+				}
+			}
+		})
+	}
+}

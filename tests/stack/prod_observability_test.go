@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"reflect"
 	"strconv"
 	"testing"
 
@@ -50,5 +51,49 @@ func TestProdDeadCronRaisesAlarms(t *testing.T) {
 	}
 	if minutes*60 < spec.Cron.RunTimeoutSeconds {
 		t.Errorf("the alarm fires after %d minutes, before a run may end (%d s)", minutes, spec.Cron.RunTimeoutSeconds)
+	}
+}
+
+func TestProdAlarmsWatchEveryTier(t *testing.T) {
+	spec := stackSpec(t, "prod", nil)
+	rec := mustRun(t, "prod", nil)
+	topic := rec.ofType("aws:sns/topic:Topic")
+	if len(topic) != 1 || topic[0].str("kmsMasterKeyId") == "" {
+		t.Fatal("want one KMS-encrypted alarm topic")
+	}
+	subs := rec.ofType("aws:sns/topicSubscription:TopicSubscription")
+	if len(subs) != 1 || subs[0].str("endpoint") != spec.AWS.AlarmEmail || subs[0].str("protocol") != "email" {
+		t.Errorf("alarm e-mail subscription %v, want %s", subs, spec.AWS.AlarmEmail)
+	}
+	count := map[string]int{}
+	for _, a := range rec.ofType(tAlarm) {
+		count[a.str("namespace")+" "+a.str("metricName")]++
+		if actions := a.strings("alarmActions"); len(actions) != 1 || actions[0] != mockARN(topic[0].Type, topic[0].Name) {
+			t.Errorf("alarm %s notifies %v, not the topic", a.Name, actions)
+		}
+	}
+	dbInstances := 1 + spec.Database.ReadReplicas
+	want := map[string]int{
+		"AWS/ApplicationELB HTTPCode_ELB_5XX_Count":     1,
+		"AWS/ApplicationELB HTTPCode_Target_5XX_Count":  1,
+		"AWS/ApplicationELB TargetResponseTime":         1,
+		"AWS/ApplicationELB UnHealthyHostCount":         1,
+		"AWS/RDS CPUUtilization":                        dbInstances,
+		"AWS/RDS FreeStorageSpace":                      dbInstances,
+		"AWS/RDS DatabaseConnections":                   dbInstances,
+		"AWS/RDS ReplicaLag":                            spec.Database.ReadReplicas,
+		"AWS/ElastiCache DatabaseMemoryUsagePercentage": spec.Cache.Replicas,
+		"AWS/ElastiCache Evictions":                     spec.Cache.Replicas,
+		"AWS/ElastiCache EngineCPUUtilization":          spec.Cache.Replicas + spec.Cache.MUC.Replicas,
+		"AWS/ECS CPUUtilization":                        2,
+		"AWS/ECS MemoryUtilization":                     2,
+		"ECS/ContainerInsights RunningTaskCount":        1,
+		"Moodle/moodle-prod CronRunsCompleted":          1,
+	}
+	if !reflect.DeepEqual(count, want) {
+		t.Errorf("alarms by metric:\n got %v\nwant %v", count, want)
+	}
+	if n := len(rec.ofType("aws:cloudwatch/dashboard:Dashboard")); n != 1 {
+		t.Errorf("%d dashboards, want 1", n)
 	}
 }
