@@ -30,9 +30,8 @@ type service struct {
 	limits   topology.Resources
 	// health is the Docker health check test, CMD or CMD-SHELL form.
 	health []string
-	// healthInterval and startPeriod default to 15s and 30s.
-	healthInterval string
-	startPeriod    string
+	// startPeriod defaults to 30s.
+	startPeriod string
 	// capAdd are the only capabilities kept; all others are dropped.
 	capAdd []string
 	// init runs a reaper as PID 1 for processes that spawn children and do not
@@ -105,7 +104,7 @@ func (b *builder) container(s service) (*docker.Container, error) {
 		CpuShares:         pulumi.Int(cpuShares(s.limits.ReservedCPUs)),
 		Healthcheck: &docker.ContainerHealthcheckArgs{
 			Tests:       pulumi.ToStringArray(s.health),
-			Interval:    pulumi.String(orDefault(s.healthInterval, "15s")),
+			Interval:    pulumi.String(healthInterval(s.waitSeconds > 0)),
 			Timeout:     pulumi.String("5s"),
 			Retries:     pulumi.Int(3),
 			StartPeriod: pulumi.String(orDefault(s.startPeriod, "30s")),
@@ -193,6 +192,16 @@ func formatCPUs(cpus float64) string { return strconv.FormatFloat(cpus, 'f', -1,
 // minimum is 2.
 func cpuShares(reservedCPUs float64) int {
 	return max(2, int(math.Round(reservedCPUs*1024)))
+}
+
+// healthInterval is how often Docker checks a container's health: every 5 s for the
+// containers a deployment waits on, so the wait ends soon after they are ready (Docker
+// runs the first check one interval after the start), every 15 s for the others.
+func healthInterval(waited bool) string {
+	if waited {
+		return "5s"
+	}
+	return "15s"
 }
 
 func orDefault(v, def string) string {

@@ -19,6 +19,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/fakeprovider"
 )
 
@@ -57,6 +59,9 @@ func (r *rig) stack(t testing.TB, name string, cfg automation.Config, extra ...a
 		automation.WithStateDir(r.state),
 		automation.WithPassphrase(testPassphrase),
 		automation.WithEnv(map[string]string{"PULUMI_DEBUG_PROVIDERS": r.fakes.DebugProviders()}),
+		// The docker fake has no engine behind it: the preflight asks a host that
+		// fits every committed stack and holds every image.
+		automation.WithDockerHost(dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}),
 		automation.WithProgress(progressTo(t)),
 		automation.WithEvents(r.steps.record),
 	}
