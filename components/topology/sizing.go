@@ -204,3 +204,15 @@ func (s Spec) ReleaseMarker() string {
 // CronLockFile is the lock the cron runner holds for its whole life. It lives in the
 // shared dataroot so that two runners on two hosts exclude each other too.
 func (p Paths) CronLockFile() string { return p.DataRoot + "/.cron-runner.lock" }
+
+// MaxConnections is the max_connections the database runs with: on AWS what RDS's
+// formula gives the instance class (RDSMaxConnectionsFormula), elsewhere the
+// connection budget itself.
+func (s Spec) MaxConnections() int {
+	if s.Target == TargetAWS {
+		if n, ok := RDSMaxConnections(s.Database.InstanceClass); ok {
+			return n
+		}
+	}
+	return s.ServerConnections()
+}
