@@ -729,6 +729,20 @@ func singleCronRunner(t *testing.T, c *loopback.Cluster) {
 	if code := exited.ExitCode(); code != 0 {
 		t.Errorf("%s exited %d, want 0:\n%s", exited.Name, code, exited.Log())
 	}
+
+	// The runner logs each run that completed (on AWS a log metric filter counts
+	// these lines to tell a dead cron): the first one too arrives within the interval.
+	for !strings.Contains(running.Log(), render.CronCompleted) {
+		select {
+		case <-running.Done():
+			t.Fatalf("%s exited (%d) before its run completed:\n%s", running.Name, running.ExitCode(), running.Log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the completed run was not logged within one interval (%s):\n%s", interval, running.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := running.Stop(); err != nil {
 		t.Fatal(err)
 	}
