@@ -118,7 +118,7 @@ func containerLimits(spec topology.Spec) []limitedContainer {
 		{"web", 1, spec.Web.Resources},
 		{"app", spec.App.Replicas, spec.App.Resources},
 		{"cron", 1, spec.Cron.Resources},
-		{"database", 1, spec.Database.Resources},
+		{"database", 1 + spec.Database.ReadReplicas, spec.Database.Resources},
 		{"cache", 1, spec.Cache.Resources},
 	}
 	if spec.Database.Pooler == topology.PoolerPgBouncer {

@@ -33,9 +33,6 @@ func (p *problems) dockerTarget(s topology.Spec, site *url.URL) {
 
 	d := s.Database
 	p.oneOf("database.pooler", d.Pooler, topology.PoolerNone, topology.PoolerPgBouncer)
-	if d.ReadReplicas > 0 {
-		p.add("database.readReplicas", d.ReadReplicas, "read replicas are provisioned on aws only; allowed on docker: 0")
-	}
 	p.resources("database", d.Resources, 256)
 	if d.Pooler == topology.PoolerPgBouncer {
 		p.intRange("database.poolSize", d.PoolSize, 1, 1000)

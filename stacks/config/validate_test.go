@@ -180,8 +180,8 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:database.poolMode = "statement": allowed: session, transaction`}},
 		{"pgbouncer without a pool", with(dockerStack(), "database", `{"pooler": "pgbouncer", "poolSize": 0}`), []string{
 			"moodle:database.poolSize = 0: allowed: 1..1000"}},
-		{"read replicas on docker", with(dockerStack(), "database", `{"readReplicas": 1}`), []string{
-			"moodle:database.readReplicas = 1: read replicas are provisioned on aws only; allowed on docker: 0"}},
+		{"too many read replicas on docker", with(dockerStack(), "database", `{"readReplicas": 6}`), []string{
+			"moodle:database.readReplicas = 6: allowed: 0..5"}},
 		{"too many read replicas", with(awsStack(), "database", `{"readReplicas": 6}`), []string{
 			"moodle:database.readReplicas = 6: allowed: 0..5"}},
 		{"negative read replicas", with(awsStack(), "database", `{"readReplicas": -1}`), []string{
