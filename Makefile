@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 GO_TEST ?= go test -count=1
 
-.PHONY: up preview destroy outputs test lint unit integration engine workflows bench deps tools
+.PHONY: up preview destroy outputs diagram test lint unit integration engine dockerapi realdocker realdocker-setup workflows bench deps tools
 
 up: bin/pulumi ## Deploy the dev stack on the local Docker engine
 	go run ./cmd/moodlectl up --stack dev
@@ -24,7 +24,15 @@ destroy: bin/pulumi ## Destroy the dev stack
 outputs: bin/pulumi
 	go run ./cmd/moodlectl outputs --stack $(or $(STACK),dev)
 
-test: deps tools lint unit integration engine workflows ## Everything CI runs
+# The topology drawings the README shows, from what each committed stack's program
+# registers; a unit test fails when they are out of date.
+diagram:
+	mkdir -p docs/diagram
+	for stack in dev prod; do \
+		go run ./cmd/moodlectl diagram --stack $$stack --mermaid docs/diagram/$$stack.mmd --svg docs/diagram/$$stack.svg; \
+	done
+
+test: deps tools lint unit integration engine dockerapi realdocker workflows ## Everything CI runs
 
 deps: ## Debian packages the real-program tests need (nginx, php-fpm, Redis, PostgreSQL, wrk)
 	bash scripts/install-test-deps.sh
@@ -48,9 +56,13 @@ lint: bin/staticcheck
 	go vet ./...
 	go vet -tags integration ./tests/realprograms/... ./bench/...
 	go vet -tags engine ./tests/engine/...
+	go vet -tags docker ./internal/dockerapi/... ./internal/installlog/...
+	go vet -tags realdocker ./tests/realdocker/...
 	staticcheck ./...
 	staticcheck -tags integration ./tests/realprograms/... ./bench/...
 	staticcheck -tags engine ./tests/engine/...
+	staticcheck -tags docker ./internal/dockerapi/... ./internal/installlog/...
+	staticcheck -tags realdocker ./tests/realdocker/...
 
 # The config tests run the pinned CLI and fail without it.
 unit: bin/pulumi ## Model, renderers, config validation and both stacks under Pulumi mocks
@@ -61,6 +73,16 @@ integration: ## The rendered files under real nginx, php-fpm, PHP, Redis and Pos
 
 engine: bin/pulumi ## The real Pulumi engine over the program, with in-process fake providers
 	$(GO_TEST) -tags engine -timeout 20m ./tests/engine/...
+
+dockerapi: ## The Docker Engine API client against the machine's daemon (started if none runs)
+	bash scripts/start-dockerd.sh
+	$(GO_TEST) -tags docker -timeout 10m ./internal/dockerapi/... ./internal/installlog/...
+
+realdocker-setup: deps bin/pulumi ## The real Docker tier's engine, provider plugins and stand-in images (root)
+	bash tests/realdocker/setup.sh
+
+realdocker: realdocker-setup ## The dev stack deployed with the real plugins on a real Docker engine
+	$(GO_TEST) -tags realdocker -timeout 60m -v ./tests/realdocker/...
 
 workflows: bin/actionlint
 	actionlint .github/workflows/*.yml

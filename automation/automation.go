@@ -18,6 +18,7 @@ package automation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
@@ -61,13 +63,19 @@ func New(ctx context.Context, name string, opts ...Option) (*Stack, error) {
 		stateDir:        DefaultStateDir,
 		secretsProvider: passphraseProvider,
 		env:             map[string]string{},
+		cancelGrace:     defaultCancelGrace,
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	s, err := newStack(ctx, name, o)
+	var stepErr *Error
+	if errors.As(err, &stepErr) {
+		return nil, err
+	}
 	if err != nil {
-		return nil, fmt.Errorf("stack %s: select: %w", name, err)
+		return nil, &Error{Stack: name, Step: StepSelect, First: firstLine(err.Error()), Detail: err.Error(),
+			Hint: "check the project folder, the state backend and the passphrase, then try again", Err: err}
 	}
 	return s, nil
 }
@@ -82,11 +90,11 @@ func newStack(ctx context.Context, name string, o options) (*Stack, error) {
 		return nil, fmt.Errorf("load project: %w", err)
 	}
 	cfg := o.config
+	file := o.stackFile
+	if file == "" {
+		file = filepath.Join(projectDir, "Pulumi."+name+".yaml")
+	}
 	if cfg == nil {
-		file := o.stackFile
-		if file == "" {
-			file = filepath.Join(projectDir, "Pulumi."+name+".yaml")
-		}
 		if cfg, err = LoadConfig(file); err != nil {
 			return nil, err
 		}
@@ -94,6 +102,25 @@ func newStack(ctx context.Context, name string, o options) (*Stack, error) {
 	settings, err := cfg.toMap(project.Name.String())
 	if err != nil {
 		return nil, err
+	}
+	env := map[string]string{"PULUMI_SKIP_UPDATE_CHECK": "true"}
+	if o.secretsProvider == passphraseProvider {
+		if err := passphraseEnv(o, env); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range o.env {
+		env[k] = v
+	}
+	// The program validates its config too, but from inside the engine, whose
+	// report wraps the message twice and comes after the engine has started; the
+	// same check here fails at once, with the validator's own words.
+	if err := checkConfig(settings); err != nil {
+		source := file
+		if o.config != nil {
+			source = "the config given in code"
+		}
+		return nil, configError(name, source, err)
 	}
 
 	stateDir, err := filepath.Abs(o.stateDir)
@@ -112,23 +139,13 @@ func newStack(ctx context.Context, name string, o options) (*Stack, error) {
 	}
 	project.Backend = &workspace.ProjectBackend{URL: backend}
 
-	env := map[string]string{"PULUMI_SKIP_UPDATE_CHECK": "true"}
-	if o.secretsProvider == passphraseProvider {
-		if err := passphraseEnv(o, env); err != nil {
-			return nil, err
-		}
-	}
-	for k, v := range o.env {
-		env[k] = v
-	}
-
 	program := o.program
 	if program == nil {
 		// An inline program runs in the workspace folder, not the project's: it is
 		// told where the project is.
 		program = stacks.NewProgram(stacks.Options{ProjectDir: projectDir, DockerHost: o.dockerHost})
 	}
-	cli, err := findPulumi(projectDir)
+	cli, err := findPulumi(projectDir, o.cancelGrace)
 	if err != nil {
 		return nil, err
 	}
@@ -252,47 +269,75 @@ func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
 	return out, s.wrap(ctx, "outputs", err)
 }
 
-// run gives op the progress writer and, when the caller asked for events, a
-// channel the Automation API closes when the CLI's event stream ends; run waits
-// for the last event to be handled before returning. A CLI that failed before it
-// connected its event stream never closes the channel, so after a failure run
-// waits only briefly.
+// Deployment returns the stack's state: every resource with its inputs and
+// outputs. Like `pulumi stack export --show-secrets`, it holds secrets in clear.
+func (s *Stack) Deployment(ctx context.Context) (apitype.DeploymentV3, error) {
+	var d apitype.DeploymentV3
+	exported, err := s.stack.Export(ctx)
+	if err != nil {
+		return d, s.wrap(ctx, "export", err)
+	}
+	if err := json.Unmarshal(exported.Deployment, &d); err != nil {
+		return d, s.wrap(ctx, "export", fmt.Errorf("read the deployment: %w", err))
+	}
+	return d, nil
+}
+
+// run gives op the progress writer and a channel of the operation's engine
+// events, which the Automation API closes when the CLI's event stream ends. The
+// events go to the caller's handler, if any, and their error diagnostics name the
+// first error when the operation fails. run waits for the last event before
+// returning; a CLI that failed before it connected its event stream never closes
+// the channel, so after a failure run waits only briefly.
 func (s *Stack) run(ctx context.Context, step string, op func(io.Writer, chan<- events.EngineEvent) error) error {
 	w := s.opts.progress
 	if w == nil {
 		w = io.Discard
 	}
-	if s.opts.onEvent == nil {
-		return s.wrap(ctx, step, op(w, nil))
-	}
 	ch := make(chan events.EngineEvent)
 	done := make(chan struct{})
+	var diags []string
 	go func() {
 		defer close(done)
 		for e := range ch {
-			s.opts.onEvent(e)
+			if d := e.DiagnosticEvent; d != nil && d.Severity == "error" {
+				diags = append(diags, d.Message)
+			}
+			if s.opts.onEvent != nil {
+				s.opts.onEvent(e)
+			}
 		}
 	}()
 	err := op(w, ch)
 	if err == nil {
 		<-done
-	} else {
-		select {
-		case <-done:
-		case <-time.After(eventDrainTimeout):
-		}
+		return nil
 	}
-	return s.wrap(ctx, step, err)
+	select {
+	case <-done:
+		return s.fail(ctx, step, diags, err)
+	case <-time.After(eventDrainTimeout):
+		// The collector may still be appending: report from the CLI's output.
+		return s.fail(ctx, step, nil, err)
+	}
 }
 
-// wrap names the stack and the step, and keeps a canceled context visible to
-// errors.Is, since the CLI only reports that it was interrupted.
+// wrap reports a failed step that has no engine events (reading outputs).
 func (s *Stack) wrap(ctx context.Context, step string, err error) error {
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case ctx.Err() != nil:
-		return fmt.Errorf("stack %s: %s: %w: %w", s.name, step, ctx.Err(), err)
 	}
-	return fmt.Errorf("stack %s: %s: %w", s.name, step, err)
+	return s.fail(ctx, step, nil, err)
+}
+
+// fail describes a failed step, keeping a canceled context visible to errors.Is,
+// since the CLI only reports that it was interrupted.
+func (s *Stack) fail(ctx context.Context, step string, diags []string, err error) error {
+	e := opError(s.name, step, diags, err)
+	if ctx.Err() != nil {
+		e.First = fmt.Sprintf("%v: %s", ctx.Err(), e.First)
+		e.Hint = fmt.Sprintf("run moodlectl %s --stack %s again when ready; what was already done is kept in the state", step, s.name)
+		e.Err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	return e
 }

@@ -10,6 +10,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"gopkg.in/yaml.v3"
+
+	moodleconfig "github.com/moodle-cluster/moodle-pulumi/stacks/config"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
 )
 
 // Config is a stack's configuration given in code. Keys are full ("moodle:app",
@@ -148,4 +151,39 @@ func configValue(v any) (config.Value, error) {
 		return config.Value{}, err
 	}
 	return config.NewObjectValue(string(b)), nil
+}
+
+// Values is the config as the engine hands it to the program: keys namespaced
+// (bare keys get project's namespace), structured values as JSON text. It is
+// what pulumi.RunInfo.Config takes to run the program without an engine.
+func (c Config) Values(project string) (map[string]string, error) {
+	m, err := c.toMap(project)
+	if err != nil {
+		return nil, err
+	}
+	return engineValues(m)
+}
+
+// engineValues is the config as the engine hands it to the program: every key
+// namespaced, structured values as JSON text (what stackfile.Read gives).
+func engineValues(m config.Map) (map[string]string, error) {
+	out := make(map[string]string, len(m))
+	for key, v := range m {
+		text, err := v.Value(config.NopDecrypter)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", key, err)
+		}
+		out[key.String()] = text
+	}
+	return out, nil
+}
+
+// checkConfig runs the program's own validator over the config.
+func checkConfig(m config.Map) error {
+	values, err := engineValues(m)
+	if err != nil {
+		return err
+	}
+	_, err = moodleconfig.Load(stackfile.Getter(values))
+	return err
 }

@@ -2,6 +2,7 @@ package automation
 
 import (
 	"io"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -26,6 +27,7 @@ type options struct {
 	env             map[string]string
 	program         pulumi.RunFunc
 	dockerHost      dockerhost.Host
+	cancelGrace     time.Duration
 }
 
 // WithProjectDir names the folder holding Pulumi.yaml and the committed stack files.
@@ -86,6 +88,12 @@ func WithEnv(env map[string]string) Option {
 // WithProgram runs program instead of the moodle program, for callers that wrap
 // stacks.NewProgram with resources of their own.
 func WithProgram(program pulumi.RunFunc) Option { return func(o *options) { o.program = program } }
+
+// WithCancelGrace sets how long an operation whose context is cancelled may take to
+// wind down before the CLI is killed (default 10 minutes): the engine finishes the
+// steps in flight, records them and unlocks the stack, so the next operation starts
+// from a consistent state. Killing it earlier can leave the stack locked.
+func WithCancelGrace(d time.Duration) Option { return func(o *options) { o.cancelGrace = d } }
 
 // WithDockerHost has the docker target's preflight ask host about the Docker host's
 // capacity and images instead of the Docker engine the provider uses (a test whose

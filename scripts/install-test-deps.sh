@@ -2,12 +2,14 @@
 # Installs the Debian 12 packages the real-program tests (tests/realprograms) and the
 # benchmark (bench/) run: nginx, php-fpm with the extensions the probe app uses,
 # Redis, PostgreSQL 15 and wrk (flock, timeout and hostname, which the cron runner
-# uses, are in Debian's essential set). Quiet, idempotent, and a no-op when all are
-# present.
+# uses, are in Debian's essential set); the Docker engine, with busybox-static for
+# the Engine API tests (internal/dockerapi, build tag docker) and debootstrap for the
+# real Docker tier's images (tests/realdocker). Quiet, idempotent, and a no-op when
+# all are present.
 set -eu
 
 packages="nginx-light php8.2-fpm php8.2-cli php8.2-opcache php8.2-pgsql php8.2-redis
-redis-server postgresql-15 wrk"
+redis-server postgresql-15 wrk docker.io busybox-static debootstrap"
 
 missing=""
 for p in $packages; do

@@ -5,9 +5,13 @@
 //	moodlectl preview --stack prod
 //	moodlectl destroy --stack dev --yes
 //	moodlectl outputs --stack dev [--show-secrets]
+//	moodlectl cost --stack prod [--json | --compare base.json]
+//	moodlectl diagram --stack prod [--svg FILE] [--mermaid FILE]
+//	moodlectl status --stack dev|prod [--json]
 //
 // Exit status: 0 on success, 1 when the operation fails, 2 on a usage error or a
-// declined confirmation, 130 when interrupted.
+// declined confirmation, 130 when interrupted; status exits 3, 4 or 5 when its
+// worst verdict is warn, unknown or crit.
 package main
 
 import (
@@ -21,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -38,6 +43,12 @@ commands:
   refresh   read the real state of the resources into the stack's state
   destroy   delete the stack's resources (asks first unless --yes)
   outputs   print the stack's outputs
+  cost      monthly cost estimate of the stack's resources (--json, --compare base.json)
+  diagram   the stack's topology as Mermaid (stdout or --mermaid FILE) and SVG (--svg FILE)
+  status    the live cluster, a verdict per check (--json); exit 0 ok, 3 warn, 4 unknown, 5 crit
+
+cost and diagram run the stack's program offline (no credentials, no state);
+--from state reads a deployed stack instead.
 
 flags:
 `
@@ -49,19 +60,35 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(report(ctx, err, os.Stderr))
+}
+
+// report prints err once and returns the exit status. A failed stack step ends
+// with one line (stack, step, first error, what to do): the engine's log above it
+// was already streamed, so it is not printed again.
+func report(ctx context.Context, err error, stderr io.Writer) int {
+	var stepErr *automation.Error
+	var exit exitStatus
 	switch {
 	case err == nil:
-		return
+		return 0
+	case errors.As(err, &exit):
+		return int(exit)
 	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "moodlectl:", strings.TrimPrefix(err.Error(), "usage: "))
-		os.Exit(2)
-	case ctx.Err() != nil:
-		fmt.Fprintln(os.Stderr, "moodlectl: interrupted:", err)
-		os.Exit(130)
+		fmt.Fprintln(stderr, "moodlectl:", strings.TrimPrefix(err.Error(), "usage: "))
+		return 2
+	case errors.As(err, &stepErr):
+		if stepErr.Detail != "" {
+			fmt.Fprintln(stderr, "moodlectl:", stepErr.Error())
+		}
+		fmt.Fprintln(stderr, "moodlectl:", stepErr.Summary())
 	default:
-		fmt.Fprintln(os.Stderr, "moodlectl:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "moodlectl:", err)
 	}
+	if ctx.Err() != nil {
+		return 130
+	}
+	return 1
 }
 
 type flags struct {
@@ -71,6 +98,23 @@ type flags struct {
 	secretsProvider string
 	yes             bool
 	showSecrets     bool
+	json            bool
+	compare         string
+	from            string
+	svg             string
+	mermaid         string
+}
+
+// commandFlags are the flags each command takes beyond --stack.
+var commandFlags = map[string][]string{
+	"preview": {"state", "backend", "secrets-provider"},
+	"up":      {"state", "backend", "secrets-provider", "yes"},
+	"refresh": {"state", "backend", "secrets-provider", "yes"},
+	"destroy": {"state", "backend", "secrets-provider", "yes"},
+	"outputs": {"state", "backend", "secrets-provider", "show-secrets"},
+	"cost":    {"state", "backend", "secrets-provider", "from", "json", "compare"},
+	"diagram": {"state", "backend", "secrets-provider", "from", "svg", "mermaid"},
+	"status":  {"state", "backend", "secrets-provider", "json"},
 }
 
 func parse(args []string, stderr io.Writer) (string, flags, error) {
@@ -89,6 +133,16 @@ func parse(args []string, stderr io.Writer) (string, flags, error) {
 	fs.StringVar(&f.secretsProvider, "secrets-provider", "", "secrets provider for a new stack instead of a passphrase (awskms://...)")
 	fs.BoolVar(&f.yes, "yes", false, "do not ask before changing prod or destroying")
 	fs.BoolVar(&f.showSecrets, "show-secrets", false, "print secret outputs in clear")
+	fs.BoolVar(&f.json, "json", false, "cost, status: print JSON")
+	fs.StringVar(&f.compare, "compare", "", "cost: print the change from this `cost --json` file, as Markdown")
+	fs.StringVar(&f.from, "from", "program", "cost, diagram: the resources the program registers (program) or the deployed stack's (state)")
+	fs.StringVar(&f.svg, "svg", "", "diagram: also write the SVG to this file")
+	fs.StringVar(&f.mermaid, "mermaid", "", "diagram: write the Mermaid text to this file instead of stdout")
+	allowed, known := commandFlags[cmd]
+	if !known {
+		fmt.Fprint(stderr, usage)
+		return "", f, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return "", f, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -98,12 +152,13 @@ func parse(args []string, stderr io.Writer) (string, flags, error) {
 	if f.stack == "" {
 		return "", f, fmt.Errorf("%w: --stack is required (dev or prod)", errUsage)
 	}
-	switch cmd {
-	case "preview", "up", "refresh", "destroy", "outputs":
-		return cmd, f, nil
-	}
-	fmt.Fprint(stderr, usage)
-	return "", f, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	var misplaced error
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name != "stack" && !slices.Contains(allowed, fl.Name) && misplaced == nil {
+			misplaced = fmt.Errorf("%w: %s does not take --%s", errUsage, cmd, fl.Name)
+		}
+	})
+	return cmd, f, misplaced
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -114,26 +169,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := confirm(cmd, f, stdin, stderr); err != nil {
 		return err
 	}
-	opts := []automation.Option{automation.WithStateDir(f.state), automation.WithProgress(stdout)}
-	if f.backend != "" {
-		opts = append(opts, automation.WithBackendURL(f.backend))
+	switch cmd {
+	case "cost":
+		return runCost(ctx, f, stdout)
+	case "diagram":
+		return runDiagram(ctx, f, stdout)
+	case "status":
+		return runStatus(ctx, f, stdout)
 	}
-	if f.secretsProvider != "" {
-		opts = append(opts, automation.WithSecretsProvider(f.secretsProvider))
-	} else if localDevPassphrase(f) {
-		file := filepath.Join(f.state, f.stack+".passphrase")
-		fmt.Fprintf(stderr, "moodlectl: PULUMI_CONFIG_PASSPHRASE is not set; the %s stack's secrets are encrypted with the passphrase in %s (created on first use, keep it with the state)\n", f.stack, file)
-		opts = append(opts, automation.WithPassphraseFile(file))
+	if f.secretsProvider == "" && localDevPassphrase(f) {
+		fmt.Fprintf(stderr, "moodlectl: PULUMI_CONFIG_PASSPHRASE is not set; the %s stack's secrets are encrypted with the passphrase in %s (created on first use, keep it with the state)\n", f.stack, passphraseFile(f))
 	}
-	s, err := automation.New(ctx, f.stack, opts...)
+	if cmd == "up" {
+		return up(ctx, f, stdout)
+	}
+	s, err := automation.New(ctx, f.stack, stackOptions(f, stdout)...)
 	if err != nil {
 		return err
 	}
 	switch cmd {
 	case "preview":
 		_, err = s.Preview(ctx)
-	case "up":
-		_, err = s.Up(ctx)
 	case "refresh":
 		_, err = s.Refresh(ctx)
 	case "destroy":
@@ -143,6 +199,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	return err
 }
+
+// stackOptions select the state, the secrets and where the engine's progress goes.
+func stackOptions(f flags, progress io.Writer) []automation.Option {
+	opts := []automation.Option{automation.WithStateDir(f.state), automation.WithProgress(progress)}
+	if f.backend != "" {
+		opts = append(opts, automation.WithBackendURL(f.backend))
+	}
+	if f.secretsProvider != "" {
+		opts = append(opts, automation.WithSecretsProvider(f.secretsProvider))
+	} else if localDevPassphrase(f) {
+		opts = append(opts, automation.WithPassphraseFile(passphraseFile(f)))
+	}
+	return opts
+}
+
+func passphraseFile(f flags) string { return filepath.Join(f.state, f.stack+".passphrase") }
 
 // localDevPassphrase is true when the dev stack would otherwise stop for want of a
 // passphrase. Its state and the Docker host it describes are on this machine, so a

@@ -28,6 +28,8 @@ const (
 	// installWaitSeconds bounds the first deployment's wait for the CLI install
 	// (several minutes on a small host) or an upgrade.
 	installWaitSeconds = 1800
+	// appWaitSeconds bounds the wait for a new app node's php-fpm to answer.
+	appWaitSeconds = 120
 	// fpmStopSlackSeconds is what php-fpm gets beyond its longest request to stop.
 	fpmStopSlackSeconds = 10
 	// cronStopGraceSeconds is how long a stopping cron run may take to wind down.
@@ -96,6 +98,9 @@ func (b *builder) appNodes(backends []pulumi.Resource) ([]pulumi.Resource, error
 			hostname: node,
 			limits:   b.spec.App.Resources,
 			health:   []string{"CMD", healthcheck, "fpm"},
+			// The load balancer's configuration lists a node only once it answers,
+			// so a node scaled out never meets a request before it is ready.
+			waitSeconds: appWaitSeconds,
 			// php-fpm's graceful stop lets every worker finish its request, which
 			// php-fpm itself bounds to the FastCGI timeout.
 			stopSignal:       "SIGQUIT",
@@ -195,11 +200,10 @@ func (b *builder) lbConfig(apps []pulumi.Resource) (*docker.Container, error) {
 		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
 			VolumeName: b.vols.lbConfig.Name, ContainerPath: pulumi.String(lbMailbox),
 		}},
-		limits:         LBConfigResources(),
-		health:         []string{"CMD", lbConfigScript, "check"},
-		healthInterval: 3 * time.Second,
-		waitSeconds:    lbConfigTimeout,
-		dependsOn:      apps,
+		limits:      LBConfigResources(),
+		health:      []string{"CMD", lbConfigScript, "check"},
+		waitSeconds: lbConfigTimeout,
+		dependsOn:   apps,
 	})
 }
 

@@ -33,9 +33,9 @@ type service struct {
 	limits   topology.Resources
 	// health is the Docker health check test, CMD or CMD-SHELL form.
 	health []string
-	// healthInterval and startPeriod (how long failed checks do not count), when
-	// zero, are defaultHealthInterval and defaultStartPeriod.
-	healthInterval, startPeriod time.Duration
+	// startPeriod is how long failed checks do not count; zero means
+	// defaultStartPeriod.
+	startPeriod time.Duration
 	// capAdd are the only capabilities kept; all others are dropped.
 	capAdd []string
 	// init runs a reaper as PID 1 for processes that spawn children and do not
@@ -71,13 +71,12 @@ const (
 
 var logOptions = pulumi.StringMap{"max-size": pulumi.String("10m"), "max-file": pulumi.String("5")}
 
-// Health check timing. Docker keeps durations in nanoseconds and pulumi-docker reads
-// them back in Go's format (60 s as "1m0s"): written any other way ("60s"), every
-// `pulumi up` would update the container again.
+// Health check timing (and healthInterval). Docker keeps durations in nanoseconds and
+// pulumi-docker reads them back in Go's format (60 s as "1m0s"): written any other way
+// ("60s"), every `pulumi up` would update the container again.
 const (
-	defaultHealthInterval = 15 * time.Second
-	healthTimeout         = 5 * time.Second
-	defaultStartPeriod    = 30 * time.Second
+	healthTimeout      = 5 * time.Second
+	defaultStartPeriod = 30 * time.Second
 )
 
 // container registers s as a Docker container named <cluster>-<key>.
@@ -117,7 +116,7 @@ func (b *builder) container(s service) (*docker.Container, error) {
 		CpuShares:         pulumi.Int(cpuShares(s.limits.ReservedCPUs)),
 		Healthcheck: &docker.ContainerHealthcheckArgs{
 			Tests:       pulumi.ToStringArray(s.health),
-			Interval:    pulumi.String(cmp.Or(s.healthInterval, defaultHealthInterval).String()),
+			Interval:    pulumi.String(healthInterval(s.waitSeconds > 0).String()),
 			Timeout:     pulumi.String(healthTimeout.String()),
 			Retries:     pulumi.Int(3),
 			StartPeriod: pulumi.String(cmp.Or(s.startPeriod, defaultStartPeriod).String()),
@@ -218,4 +217,14 @@ func formatCPUs(cpus float64) string {
 // minimum is 2.
 func cpuShares(reservedCPUs float64) int {
 	return max(2, int(math.Round(reservedCPUs*1024)))
+}
+
+// healthInterval is how often Docker checks a container's health: every 5 s for the
+// containers a deployment waits on, so the wait ends soon after they are ready (Docker
+// runs the first check one interval after the start), every 15 s for the others.
+func healthInterval(waited bool) time.Duration {
+	if waited {
+		return 5 * time.Second
+	}
+	return 15 * time.Second
 }

@@ -1,5 +1,6 @@
 // Package dockerapi is the little of the Docker Engine API the program and its tools
-// read: the host's capacity and the images it holds. It speaks HTTP over the socket
+// read: the host's capacity and the images it holds; for moodlectl, a command's
+// output in a container, its health and its log. It speaks HTTP over the socket
 // DOCKER_HOST names, as the docker CLI and the Docker provider do, without pulling
 // the Docker client library into the program.
 package dockerapi

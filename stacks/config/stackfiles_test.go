@@ -39,14 +39,15 @@ func loadStackFile(t *testing.T, path string) topology.Spec {
 	return s
 }
 
-// The dev stack is the seed's topology: three app nodes with the seed's limits.
+// The dev stack is the seed's topology: three app nodes with the seed's memory
+// limits and CPU limits a 2-CPU host accepts.
 func TestDevStackLoadsTheSeedTopology(t *testing.T) {
 	s := loadStackFile(t, devFile)
 	assertFields(t, []field{
 		{"target", s.Target, topology.TargetDocker},
 		{"siteUrl", s.SiteURL, "http://localhost:8080"},
 		{"app nodes", s.AppNodes(), []string{"app-1", "app-2", "app-3"}},
-		{"app limits", s.App.Resources, topology.Resources{CPUs: 4, MemoryMB: 8192, ReservedCPUs: 2, ReservedMemoryMB: 4096}},
+		{"app limits", s.App.Resources, topology.Resources{CPUs: 2, MemoryMB: 8192, ReservedCPUs: 1, ReservedMemoryMB: 4096}},
 		{"database limits", s.Database.Resources, topology.Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 1, ReservedMemoryMB: 2048}},
 		{"cache limits", s.Cache.Resources, topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.5, ReservedMemoryMB: 512}},
 		{"cron limits", s.Cron.Resources, topology.Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}},

@@ -29,10 +29,6 @@ const testPassphrase = "engine-tests-only"
 
 const projectDir = "../.."
 
-// fakeDockerHost is the Docker host the fake docker provider stands for, as the
-// program's preflight sees it: room for every committed stack, every image there.
-var fakeDockerHost = dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}
-
 // rig is one isolated deployment target: its own fakes and state folder.
 type rig struct {
 	fakes *fakeprovider.Fakes
@@ -66,9 +62,11 @@ func (r *rig) stack(t testing.TB, name string, cfg automation.Config, extra ...a
 		automation.WithStateDir(r.state),
 		automation.WithPassphrase(testPassphrase),
 		automation.WithEnv(map[string]string{"PULUMI_DEBUG_PROVIDERS": r.fakes.DebugProviders()}),
+		// The docker fake has no engine behind it: the preflight asks a host that
+		// fits every committed stack and holds every image.
+		automation.WithDockerHost(dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}),
 		automation.WithProgress(progressTo(t)),
 		automation.WithEvents(r.steps.record),
-		automation.WithDockerHost(fakeDockerHost),
 	}
 	if cfg != nil {
 		opts = append(opts, automation.WithConfig(cfg))

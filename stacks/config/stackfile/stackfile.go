@@ -1,7 +1,8 @@
 // Package stackfile reads a committed Pulumi.<stack>.yaml the way the engine hands
 // its config to a program: every key namespaced ("moodle:app", "aws:region"),
 // structured values as JSON text, scalars as their text. Tests use it to run the
-// program (under mocks or the real engine) on the stack files users deploy.
+// program (under mocks or the real engine) on the stack files users deploy, and
+// the automation package's Getter to validate a config before the engine starts.
 package stackfile
 
 import (

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/automation"
+)
+
+func TestParse_RefusesFlagsTheCommandDoesNotTake(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string // "" when accepted
+	}{
+		{[]string{"cost", "--stack", "prod", "--json"}, ""},
+		{[]string{"diagram", "--stack", "prod", "--svg", "x.svg", "--mermaid", "x.mmd"}, ""},
+		{[]string{"status", "--stack", "dev", "--json"}, ""},
+		{[]string{"cost", "--stack", "prod", "--svg", "x.svg"}, "cost does not take --svg"},
+		{[]string{"up", "--stack", "dev", "--json"}, "up does not take --json"},
+		{[]string{"status", "--stack", "dev", "--yes"}, "status does not take --yes"},
+		{[]string{"inspect", "--stack", "dev"}, `unknown command "inspect"`},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			_, _, err := parse(c.args, io.Discard)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case c.want != "" && (err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("got %v, want a usage error saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestReport_EndsAFailedStepWithOneLineAndExitsByKind checks what the user sees
+// last and the status scripts read.
+func TestReport_EndsAFailedStepWithOneLineAndExitsByKind(t *testing.T) {
+	engineErr := errors.New("failed to run update: exit status 255\ncode: 255\nstdout: Updating (dev) ... the whole log ...\nstderr: ")
+	cases := []struct {
+		name string
+		err  error
+		want string
+		code int
+	}{
+		{"a failed up: the summary only, not the log again",
+			&automation.Error{Stack: "dev", Step: "up", First: "container moodle-dev-db: port is already allocated", Hint: "fix the cause and run moodlectl up --stack dev again", Err: engineErr},
+			"moodlectl: stack dev: up failed: container moodle-dev-db: port is already allocated; fix the cause and run moodlectl up --stack dev again\n", 1},
+		{"a bad stack file: every problem, then the summary",
+			&automation.Error{Stack: "dev", Step: automation.StepCheckConfig, First: "moodle:app.replicas = 0: allowed: 1..50 (and 1 more)",
+				Detail: "invalid stack config (2 problems):\n  - moodle:app.replicas = 0: allowed: 1..50\n  - moodle:storage.kind = \"efs\": allowed: volume, nfs", Hint: "correct Pulumi.dev.yaml"},
+			"moodlectl: stack dev: check config: invalid stack config (2 problems):\n  - moodle:app.replicas = 0: allowed: 1..50\n  - moodle:storage.kind = \"efs\": allowed: volume, nfs\n" +
+				"moodlectl: stack dev: check config failed: moodle:app.replicas = 0: allowed: 1..50 (and 1 more); correct Pulumi.dev.yaml\n", 1},
+		{"a usage error", fmt.Errorf("%w: --stack is required (dev or prod)", errUsage), "moodlectl: --stack is required (dev or prod)\n", 2},
+		{"status with a warning: nothing more to say", exitStatus(3), "", 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			code := report(context.Background(), c.err, &stderr)
+			if stderr.String() != c.want || code != c.code {
+				t.Errorf("exit %d, printed:\n%s\nwant exit %d:\n%s", code, stderr.String(), c.code, c.want)
+			}
+			if strings.Contains(stderr.String(), "the whole log") {
+				t.Error("the engine's log was printed again")
+			}
+		})
+	}
+}

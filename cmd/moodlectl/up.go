@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/internal/installlog"
+)
+
+// installWait bounds how long up follows the install or upgrade on AWS after
+// the engine is done: the docker target's own bound (the cron container's health
+// wait) is 30 minutes too.
+const installWait = 30 * time.Minute
+
+// up deploys the stack and shows the cron runner's install or upgrade step while
+// it runs: on docker the engine waits for it (the cron container turns healthy
+// when it is done), on AWS the engine does not, so up follows the cron task's
+// log afterwards until the step ends.
+func up(ctx context.Context, f flags, stdout io.Writer) (err error) {
+	cfg, err := automation.LoadConfig(f.stackFile())
+	if err != nil {
+		return err
+	}
+	printer := func(start time.Time) *installlog.Printer { return installlog.NewPrinter(stdout, start) }
+	opts := stackOptions(f, stdout)
+	switch cfg["moodle:target"] {
+	case "docker":
+		docker, err := dockerapi.New("")
+		if err != nil {
+			return err
+		}
+		w := installlog.NewDockerWatcher(ctx, docker, printer, time.Now)
+		defer w.Wait()
+		opts = append(opts, automation.WithEvents(w.Event))
+	case "aws":
+		w := installlog.NewAWSWatcher(time.Now)
+		opts = append(opts, automation.WithEvents(w.Event))
+		defer func() {
+			if err == nil {
+				err = followAWSInstall(ctx, w, fmt.Sprint(cfg["aws:region"]), printer)
+			}
+		}()
+	}
+	s, err := automation.New(ctx, f.stack, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = s.Up(ctx)
+	return err
+}
+
+// followAWSInstall follows the new cron task's log until the install or upgrade
+// ends; a failed step fails the command.
+func followAWSInstall(ctx context.Context, w *installlog.AWSWatcher, region string, printer func(time.Time) *installlog.Printer) error {
+	group, since, ok := w.Pending()
+	if !ok {
+		return nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	if err != nil {
+		return fmt.Errorf("follow the install: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, installWait)
+	defer cancel()
+	p := printer(since)
+	p.Line(since, "the cron task installs or upgrades Moodle; its log ("+group+") follows")
+	outcome, err := installlog.FollowCloudWatch(ctx, cloudwatchlogs.NewFromConfig(cfg), group, since, 5*time.Second, p)
+	switch {
+	case err != nil:
+		return fmt.Errorf("follow the install: %w", err)
+	case outcome == installlog.Failed:
+		return fmt.Errorf("the install or upgrade failed (log group %s); the site stays closed or in maintenance mode until it succeeds", group)
+	case outcome == installlog.Running:
+		return fmt.Errorf("the install or upgrade did not end within %v; follow it in log group %s", installWait, group)
+	}
+	return nil
+}

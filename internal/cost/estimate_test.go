@@ -1,0 +1,195 @@
+package cost_test
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/internal/cost"
+	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
+	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
+)
+
+// estimate prices the committed stack file with edits ("moodle:aws.natGateways"
+// -> "single"), run through the program as moodlectl cost does.
+func estimate(t *testing.T, stack string, edits map[string]any) cost.Estimate {
+	t.Helper()
+	v, err := stackview.Load("../../Pulumi."+stack+".yaml", stack, edits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := cost.Of(v.Resources, v.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return est
+}
+
+// monthly is hours of a rate, rounded as the estimate rounds.
+func monthly(hourly float64) float64 { return math.Round(hourly*cost.HoursPerMonth*100) / 100 }
+
+func near(a, b float64) bool { return math.Abs(a-b) < 0.015 }
+
+// sum adds the monthly cost of the lines whose description contains what.
+func sum(e cost.Estimate, what string) (total float64, n int) {
+	for _, l := range e.Lines {
+		if strings.Contains(l.What, what) {
+			total += l.Monthly
+			n++
+		}
+	}
+	return total, n
+}
+
+// TestEstimate_CommittedProdStackPricesEveryChargedResource checks the committed
+// prod stack line by line against the eu-west-1 table: a wrong rule, count or
+// rate shows here.
+func TestEstimate_CommittedProdStackPricesEveryChargedResource(t *testing.T) {
+	e := estimate(t, "prod", nil)
+	if len(e.Unpriced) > 0 {
+		t.Fatalf("resource types without a pricing rule: %v", e.Unpriced)
+	}
+	fargateTask := func(vcpu, gb float64) float64 { return vcpu*0.04048 + gb*0.004445 }
+	cases := []struct {
+		what  string
+		count int
+		want  float64
+	}{
+		{"Fargate 3 × 4 vCPU / 8 GB", 1, 3 * monthly(fargateTask(4, 8))},
+		{"Fargate 1 × 1 vCPU / 2 GB", 1, monthly(fargateTask(1, 2))},
+		{"db.r6g.xlarge Multi-AZ + 200 GB", 1, 2*monthly(0.504) + 2*200*0.127},
+		{"db.r6g.xlarge Single-AZ read replica + 200 GB", 1, monthly(0.504) + 200*0.127},
+		{"2 × cache.r6g.large", 1, 2 * monthly(0.229)},
+		{"NAT gateway", 3, 3 * monthly(0.048)},
+		{"public IPv4 address", 3, 3 * monthly(0.005)},
+		{"Application Load Balancer + 3 public IPv4", 1, monthly(0.0252 + 3*0.005)},
+		{"WAF web ACL with 4 rules", 1, 9},
+		{"standard-resolution alarm", 21, 2.10},
+		{"secret", 4, 1.60},
+		{"customer-managed key", 1, 1},
+		{"dashboard", 1, 3},
+	}
+	var total float64
+	for _, c := range cases {
+		got, n := sum(e, c.what)
+		if n != c.count || !near(got, c.want) {
+			t.Errorf("%q: %d lines, %.2f USD; want %d lines, %.2f USD", c.what, n, got, c.count, c.want)
+		}
+		total += got
+	}
+	if !near(total, e.Total) {
+		t.Errorf("the lines above add up to %.2f, the estimate's total is %.2f: a charged resource is not checked here", total, e.Total)
+	}
+	if app, _ := sum(e, "Fargate 3 ×"); !near(e.CeilingTotal-e.Total, app*12/3-app) {
+		t.Errorf("ceiling %.2f - total %.2f should be nine more app tasks (%.2f)", e.CeilingTotal, e.Total, app*3)
+	}
+}
+
+// TestEstimate_EachVariantChangesTheTotalByWhatItAdds runs every variant of the
+// prod stack through the program and checks the monthly difference it makes.
+func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
+	base := estimate(t, "prod", nil)
+	fargateApp, _ := sum(base, "Fargate 3 ×")
+	fargateCron, _ := sum(base, "Fargate 1 ×")
+	ec2 := func(n int) float64 { return float64(n) * (monthly(0.214) + 50*0.088) }
+	cases := []struct {
+		name  string
+		edits map[string]any
+		delta float64
+	}{
+		{"one NAT gateway instead of one per zone", map[string]any{"moodle:aws.natGateways": "single"},
+			-2 * (monthly(0.048) + monthly(0.005))},
+		{"EC2 instead of Fargate: 3 app tasks and cron need 4 m6i.xlarge", map[string]any{"moodle:app.launchType": "ec2"},
+			ec2(4) - fargateApp - fargateCron},
+		{"RDS Proxy bills the primary's 4 vCPUs", map[string]any{"moodle:database.pooler": "rdsproxy"},
+			monthly(4 * 0.0165)},
+		{"a second read replica", map[string]any{"moodle:database.readReplicas": 2},
+			monthly(0.504) + 200*0.127 + 4*0.10},
+		{"Single-AZ primary", map[string]any{"moodle:database.multiAz": false},
+			-(monthly(0.504) + 200*0.127)},
+		{"three Redis nodes", map[string]any{"moodle:cache.replicas": 3},
+			monthly(0.229) + 3*0.10},
+		{"S3 file pool: usage-based only", map[string]any{"moodle:storage.kind": "s3"}, 0},
+		{"no WAF", map[string]any{"moodle:aws.waf": false}, -9},
+		{"a larger database class", map[string]any{"moodle:database.instanceClass": "db.r6g.2xlarge"},
+			3 * (monthly(1.008) - monthly(0.504))},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := estimate(t, "prod", c.edits)
+			if len(e.Unpriced) > 0 {
+				t.Fatalf("resource types without a pricing rule: %v", e.Unpriced)
+			}
+			if got := e.Total - base.Total; !near(got, c.delta) {
+				var diff bytes.Buffer
+				if err := cost.WriteDiffMarkdown(&diff, base, e); err != nil {
+					t.Fatal(err)
+				}
+				t.Errorf("monthly difference %+.2f, want %+.2f:\n%s", got, c.delta, diff.String())
+			}
+		})
+	}
+}
+
+func TestEstimate_DevStackOnDockerCostsNothing(t *testing.T) {
+	e := estimate(t, "dev", nil)
+	if e.Total != 0 || len(e.Lines) != 0 || e.Free == 0 {
+		t.Errorf("dev: total %.2f, %d lines, %d free resources; want nothing charged", e.Total, len(e.Lines), e.Free)
+	}
+}
+
+func TestEstimate_RegionWithoutATableIsRefused(t *testing.T) {
+	inv := inventory.Inventory{Stack: "x", Resources: []inventory.Resource{{Type: "aws:kms/key:Key", Name: "k", Custom: true}}}
+	if _, err := cost.Of(inv, "ap-south-2"); err == nil || !strings.Contains(err.Error(), "ap-south-2") {
+		t.Errorf("got %v, want an error naming the region", err)
+	}
+}
+
+func TestEstimate_UnknownResourceTypeIsReportedNotIgnored(t *testing.T) {
+	inv := inventory.Inventory{Stack: "x", Resources: []inventory.Resource{
+		{Type: "aws:kms/key:Key", Name: "k", Custom: true},
+		{Type: "aws:opensearch/domain:Domain", Name: "search", Custom: true},
+	}}
+	e, err := cost.Of(inv, "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Unpriced) != 1 || e.Unpriced[0] != "aws:opensearch/domain:Domain" {
+		t.Errorf("unpriced %v, want the OpenSearch domain", e.Unpriced)
+	}
+	var out bytes.Buffer
+	if err := cost.WriteTable(&out, e); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "NOT PRICED") {
+		t.Errorf("the table does not warn about the unpriced type:\n%s", out.String())
+	}
+}
+
+func TestDiffMarkdown_NamesEachChangedResourceAndTheTotals(t *testing.T) {
+	base := cost.Estimate{Stack: "prod", Region: "eu-west-1", AsOf: "2025-06", Total: 110, CeilingTotal: 110, Lines: []cost.Line{
+		{Type: "aws:ec2/natGateway:NatGateway", Name: "nat-1", What: "NAT gateway", Monthly: 35},
+		{Type: "aws:ec2/natGateway:NatGateway", Name: "nat-2", What: "NAT gateway", Monthly: 35},
+		{Type: "aws:kms/key:Key", Name: "key", What: "key", Monthly: 40},
+	}}
+	head := cost.Estimate{Stack: "prod", Region: "eu-west-1", AsOf: "2025-06", Total: 85, CeilingTotal: 85, Lines: []cost.Line{
+		{Type: "aws:ec2/natGateway:NatGateway", Name: "nat-1", What: "NAT gateway", Monthly: 35},
+		{Type: "aws:kms/key:Key", Name: "key", What: "key", Monthly: 40},
+		{Type: "aws:rds/proxy:Proxy", Name: "proxy", What: "RDS Proxy", Monthly: 10},
+	}}
+	var out bytes.Buffer
+	if err := cost.WriteDiffMarkdown(&out, base, head); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"110.00 USD → 85.00 USD (-25.00 USD, -22.7 %)", "| `nat-2` | NAT gateway: 35.00 USD | removed | -35.00 USD",
+		"| `proxy` | – | RDS Proxy: 10.00 USD | +10.00 USD |"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the comment lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "nat-1") || strings.Contains(text, "`key`") {
+		t.Errorf("unchanged resources are listed:\n%s", text)
+	}
+}

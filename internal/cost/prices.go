@@ -1,0 +1,142 @@
+package cost
+
+import "fmt"
+
+// Rate is one published on-demand price and where it is published.
+type Rate struct {
+	USD    float64
+	Source string
+}
+
+// Table is the pinned price list of one region: on-demand, Linux, USD, before tax.
+// Every value is a published list price; an estimate names the table's date.
+type Table struct {
+	Region string
+	// AsOf is when the values were read from the pages their Source names.
+	AsOf string
+
+	FargateVCPUHour, FargateGBHour Rate
+	EC2Hour                        map[string]Rate // by instance type
+	EBSGp3GBMonth                  Rate
+
+	// RDSPostgresHour is the Single-AZ price by instance class; a Multi-AZ
+	// deployment (one standby) is billed at twice the Single-AZ price, for the
+	// instance and its storage alike.
+	RDSPostgresHour  map[string]Rate
+	RDSGp3GBMonth    Rate
+	RDSProxyVCPUHour Rate
+
+	ElastiCacheHour map[string]Rate // by node type
+
+	NATHour, NATDataGB   Rate
+	PublicIPv4Hour       Rate
+	ALBHour, ALBLCUHour  Rate
+	WAFACLMonth          Rate
+	WAFRuleMonth         Rate
+	WAFMillionRequests   Rate
+	KMSKeyMonth          Rate
+	SecretMonth          Rate
+	AlarmMonth           Rate
+	DashboardMonth       Rate
+	LogsIngestGB         Rate
+	LogsStoreGBMonth     Rate
+	EFSStandardGBMonth   Rate
+	EFSElasticTransferGB Rate
+	S3StandardGBMonth    Rate
+	InstanceVCPUs        map[string]float64 // RDS classes and EC2 types: vCPUs
+	InstanceMemoryGiB    map[string]float64 // EC2 types: memory, for task placement
+}
+
+// The AWS pricing pages the values were read from.
+const (
+	srcFargate     = "https://aws.amazon.com/fargate/pricing/ (EU (Ireland), Linux/x86)"
+	srcEC2         = "https://aws.amazon.com/ec2/pricing/on-demand/ (EU (Ireland), Linux)"
+	srcEBS         = "https://aws.amazon.com/ebs/pricing/ (EU (Ireland), gp3)"
+	srcRDS         = "https://aws.amazon.com/rds/postgresql/pricing/ (EU (Ireland), Single-AZ on-demand)"
+	srcRDSStorage  = "https://aws.amazon.com/rds/postgresql/pricing/ (EU (Ireland), gp3 storage)"
+	srcRDSProxy    = "https://aws.amazon.com/rds/proxy/pricing/ (EU (Ireland))"
+	srcElastiCache = "https://aws.amazon.com/elasticache/pricing/ (EU (Ireland), on-demand nodes)"
+	srcVPC         = "https://aws.amazon.com/vpc/pricing/ (EU (Ireland): NAT gateway, public IPv4)"
+	srcELB         = "https://aws.amazon.com/elasticloadbalancing/pricing/ (EU (Ireland), ALB)"
+	srcWAF         = "https://aws.amazon.com/waf/pricing/"
+	srcKMS         = "https://aws.amazon.com/kms/pricing/"
+	srcSecrets     = "https://aws.amazon.com/secrets-manager/pricing/"
+	srcCloudWatch  = "https://aws.amazon.com/cloudwatch/pricing/ (EU (Ireland))"
+	srcEFS         = "https://aws.amazon.com/efs/pricing/ (EU (Ireland), Standard, Elastic Throughput)"
+	srcS3          = "https://aws.amazon.com/s3/pricing/ (EU (Ireland), S3 Standard, first 50 TB)"
+)
+
+// euWest1 is the table of eu-west-1, the region of the committed prod stack.
+//
+// The values were transcribed from the AWS public pricing pages named in each
+// Source, as published in June 2025. They could not be re-read on the machine
+// this table was written on (no access to those pages; the stored copies the
+// search tool offered carried US East figures only, which agree with the
+// Fargate, WAF, KMS, Secrets Manager and public IPv4 values here, those being
+// the same in both regions). Check them against the AWS Pricing Calculator
+// before a budget decision, and change AsOf with the values.
+func euWest1() Table {
+	return Table{
+		Region: "eu-west-1",
+		AsOf:   "2025-06",
+
+		FargateVCPUHour: Rate{0.04048, srcFargate},
+		FargateGBHour:   Rate{0.004445, srcFargate},
+		EC2Hour: map[string]Rate{
+			"m6i.large":   {0.107, srcEC2},
+			"m6i.xlarge":  {0.214, srcEC2},
+			"m6i.2xlarge": {0.428, srcEC2},
+			"m6i.4xlarge": {0.856, srcEC2},
+		},
+		EBSGp3GBMonth: Rate{0.088, srcEBS},
+
+		RDSPostgresHour: map[string]Rate{
+			"db.r6g.large":   {0.252, srcRDS},
+			"db.r6g.xlarge":  {0.504, srcRDS},
+			"db.r6g.2xlarge": {1.008, srcRDS},
+			"db.r6g.4xlarge": {2.016, srcRDS},
+		},
+		RDSGp3GBMonth:    Rate{0.127, srcRDSStorage},
+		RDSProxyVCPUHour: Rate{0.0165, srcRDSProxy},
+
+		ElastiCacheHour: map[string]Rate{
+			"cache.r6g.large":   {0.229, srcElastiCache},
+			"cache.r6g.xlarge":  {0.457, srcElastiCache},
+			"cache.r6g.2xlarge": {0.914, srcElastiCache},
+		},
+
+		NATHour:              Rate{0.048, srcVPC},
+		NATDataGB:            Rate{0.048, srcVPC},
+		PublicIPv4Hour:       Rate{0.005, srcVPC},
+		ALBHour:              Rate{0.0252, srcELB},
+		ALBLCUHour:           Rate{0.008, srcELB},
+		WAFACLMonth:          Rate{5, srcWAF},
+		WAFRuleMonth:         Rate{1, srcWAF},
+		WAFMillionRequests:   Rate{0.60, srcWAF},
+		KMSKeyMonth:          Rate{1, srcKMS},
+		SecretMonth:          Rate{0.40, srcSecrets},
+		AlarmMonth:           Rate{0.10, srcCloudWatch},
+		DashboardMonth:       Rate{3, srcCloudWatch},
+		LogsIngestGB:         Rate{0.57, srcCloudWatch},
+		LogsStoreGBMonth:     Rate{0.03, srcCloudWatch},
+		EFSStandardGBMonth:   Rate{0.33, srcEFS},
+		EFSElasticTransferGB: Rate{0.03, srcEFS},
+		S3StandardGBMonth:    Rate{0.023, srcS3},
+
+		InstanceVCPUs: map[string]float64{
+			"db.r6g.large": 2, "db.r6g.xlarge": 4, "db.r6g.2xlarge": 8, "db.r6g.4xlarge": 16,
+			"m6i.large": 2, "m6i.xlarge": 4, "m6i.2xlarge": 8, "m6i.4xlarge": 16,
+		},
+		InstanceMemoryGiB: map[string]float64{
+			"m6i.large": 8, "m6i.xlarge": 16, "m6i.2xlarge": 32, "m6i.4xlarge": 64,
+		},
+	}
+}
+
+// TableFor returns the pinned table of region.
+func TableFor(region string) (Table, error) {
+	if t := euWest1(); t.Region == region {
+		return t, nil
+	}
+	return Table{}, fmt.Errorf("no pinned price table for region %q (there is one for eu-west-1): add one in internal/cost/prices.go", region)
+}

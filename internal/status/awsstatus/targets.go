@@ -1,0 +1,58 @@
+package awsstatus
+
+import (
+	"fmt"
+
+	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
+)
+
+// Logical names the prod program gives what status reads (components/awscloud).
+const (
+	appName  = "moodle-app"
+	cronName = "moodle-cron"
+)
+
+// FromState names the targets from a deployed prod stack's resources and outputs.
+func FromState(inv inventory.Inventory) (Targets, error) {
+	var t Targets
+	if !inv.Deployed {
+		return t, fmt.Errorf("stack %s: status reads a deployed stack's state", inv.Stack)
+	}
+	t.SiteURL = outStr(inv.Outputs, "siteUrl")
+	t.Cluster = outStr(inv.Outputs, "ecsClusterName")
+	for _, r := range inv.Resources {
+		switch {
+		case r.Type == "aws:ecs/service:Service" && r.Name == appName:
+			t.AppService = outStr(r.Outputs, "name")
+		case r.Type == "aws:ecs/service:Service" && r.Name == cronName:
+			t.CronService = outStr(r.Outputs, "name")
+		case r.Type == "aws:lb/loadBalancer:LoadBalancer":
+			t.LoadBalancer = outStr(r.Outputs, "arnSuffix")
+		case r.Type == "aws:rds/instance:Instance":
+			id := outStr(r.Outputs, "identifier")
+			if _, replica := r.Inputs["replicateSourceDb"]; replica {
+				t.DBInstances = append(t.DBInstances, id)
+			} else {
+				t.DBInstances = append([]string{id}, t.DBInstances...)
+			}
+		case r.Type == "aws:elasticache/replicationGroup:ReplicationGroup":
+			members, _ := r.Outputs["memberClusters"].([]any)
+			for _, m := range members {
+				if s, ok := m.(string); ok {
+					t.CacheNodes = append(t.CacheNodes, s)
+				}
+			}
+		case r.Type == "aws:cloudwatch/logGroup:LogGroup" && r.Name == cronName:
+			t.CronLogGroup = outStr(r.Outputs, "name")
+		}
+	}
+	if t.Cluster == "" || t.AppService == "" || t.CronService == "" || len(t.DBInstances) == 0 {
+		return t, fmt.Errorf("stack %s: its state lacks the ECS cluster, services or database (is it the prod program's?)", inv.Stack)
+	}
+	return t, nil
+}
+
+func outStr(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}

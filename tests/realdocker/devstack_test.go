@@ -1,0 +1,272 @@
+//go:build realdocker
+
+package realdocker_test
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// The dev stack's nginx upstream settings the failover assertions derive their
+// windows from (components/render/templates/nginx.conf.tmpl).
+const failTimeout = 30 * time.Second
+
+// TestDevStackOnARealDockerEngine deploys the committed dev stack (with the stand-in
+// images) and walks it through what its users do: the first up, a preview that must
+// plan nothing, the site's behaviour across nodes, scaling under load, a node
+// crash, an interrupted up, a switch to a prebuilt image, and destroy. The steps
+// share one deployment and run in order.
+func TestDevStackOnARealDockerEngine(t *testing.T) {
+	d := newDeployment(t)
+	ctx := context.Background()
+	nodes := func(n int) []string {
+		s := topology.Spec{App: topology.App{Replicas: n}}
+		return s.AppNodes()
+	}
+
+	t.Run("up from nothing serves the site through the load balancer", func(t *testing.T) {
+		start := time.Now()
+		res := d.up(ctx)
+		t.Logf("up took %s: %v", since(start), res.Summary.ResourceChanges)
+		b := newBrowser(t, d.url())
+		if got := b.get("/probe.php?action=site").json(t); got["installed"] != got["code"] || got["installed"] == nil {
+			t.Errorf("site = %v, want the code's version installed", got)
+		}
+		// The admin password the stack generated is the one the install used.
+		out, err := d.stack.Outputs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, _ := out["adminPassword"].Value.(string)
+		if !out["adminPassword"].Secret || pw == "" {
+			t.Fatalf("adminPassword output = %+v, want a secret", out["adminPassword"])
+		}
+		r, err := b.do(http.MethodPost, "/probe.php?action=admin-check&user=admin", pw)
+		if err != nil || r.json(t)["ok"] != true {
+			t.Errorf("the admin password output does not log in: %v %s", err, r.body)
+		}
+	})
+
+	t.Run("a preview right after up plans no change", func(t *testing.T) {
+		if got := d.changes(); len(got) > 0 {
+			t.Errorf("preview plans %v", got)
+		}
+	})
+
+	t.Run("every app node serves through the load balancer", func(t *testing.T) {
+		seen := nodesServing(t, d.url(), 60)
+		for _, n := range nodes(3) {
+			if seen[n] == 0 {
+				t.Errorf("%s served none of 60 requests: %v", n, seen)
+			}
+		}
+		if len(seen) != 3 {
+			t.Errorf("answers came from %v, want the 3 app nodes", seen)
+		}
+	})
+
+	t.Run("a session started on one node is seen by every node", func(t *testing.T) {
+		b := newBrowser(t, d.url())
+		b.get("/probe.php?action=session-set&value=kept")
+		seen := map[string]bool{}
+		for i := 0; i < 60 && len(seen) < 3; i++ {
+			got := b.get("/probe.php?action=session-get").json(t)
+			if got["value"] != "kept" {
+				t.Fatalf("node %v lost the session: %v", got["node"], got)
+			}
+			seen[got["node"].(string)] = true
+		}
+		if len(seen) != 3 {
+			t.Errorf("the session was read on %v only", seen)
+		}
+	})
+
+	t.Run("a file written through one node is served by every node with X-Accel-Redirect", func(t *testing.T) {
+		b := newBrowser(t, d.url())
+		payload := strings.Repeat("moodledata is shared ", 4096)
+		r, err := b.do(http.MethodPost, "/probe.php?action=file-write&name=shared.bin", payload)
+		if err != nil || r.status != http.StatusOK {
+			t.Fatalf("write: %v %d %s", err, r.status, r.body)
+		}
+		writer := r.header.Get("X-Probe-Node")
+		seen := map[string]bool{}
+		for i := 0; i < 60 && len(seen) < 3; i++ {
+			r := b.get("/probe.php?action=file-send&name=shared.bin")
+			if r.body != payload {
+				t.Fatalf("node %s sent %d bytes, want the %d written on %s", r.header.Get("X-Probe-Node"), len(r.body), len(payload), writer)
+			}
+			// nginx streamed it: the X-Accel-Redirect header never reaches the client,
+			// and of PHP's other headers only Content-Disposition (naming the node) does.
+			if r.header.Get("X-Accel-Redirect") != "" || r.header.Get("X-Probe-Node") != "" {
+				t.Fatalf("PHP's headers reached the client past X-Accel-Redirect: %v", r.header)
+			}
+			seen[r.header.Get("Content-Disposition")] = true
+		}
+		if len(seen) != 3 {
+			t.Errorf("the file was sent through %v only", seen)
+		}
+	})
+
+	t.Run("paths without a file reach Moodle's router", func(t *testing.T) {
+		if got := newBrowser(t, d.url()).get("/course/view/42").body; got != "routed\n" {
+			t.Errorf("router answered %q", got)
+		}
+	})
+
+	t.Run("the web installer and the CLI scripts are refused", func(t *testing.T) {
+		b := newBrowser(t, d.url())
+		for _, path := range []string{"/install.php", "/admin/cli/cron.php", "/admin/cli/install_database.php", "/.git/config"} {
+			r, err := b.do(http.MethodGet, path, "")
+			if err != nil || r.status != http.StatusNotFound {
+				t.Errorf("GET %s = %d %v, want 404", path, r.status, err)
+			}
+		}
+	})
+
+	t.Run("exactly one cron runner: a second one exits at once", func(t *testing.T) {
+		runners := 0
+		for _, c := range dockerList(t, "ps", "--format", "{{.Names}}", "--filter", "name="+prefix) {
+			// The host's view of each container's processes.
+			if strings.Contains(run(t, "docker", "top", c, "-eo", "args"), "/usr/local/bin/moodle-cron") {
+				runners++
+				if c != prefix+"cron" {
+					t.Errorf("a cron runner runs in %s", c)
+				}
+			}
+		}
+		if runners != 1 {
+			t.Errorf("%d containers run a cron runner, want 1", runners)
+		}
+		start := time.Now()
+		out, err := execIn(prefix+"cron", "/usr/local/bin/moodle-cron")
+		if err != nil || !strings.Contains(out, "another cron runner holds") {
+			t.Errorf("a second runner: %v\n%s", err, out)
+		}
+		t.Logf("the second runner exited after %s", since(start))
+	})
+
+	t.Run("scaling 3 to 5 to 3 under load drops no request and touches no data", func(t *testing.T) {
+		keep := []string{prefix + "db", prefix + "redis", prefix + "cron", prefix + "lb"}
+		before := ids(t, keep)
+		volumes := volumeIdentities(t)
+		session := newBrowser(t, d.url())
+		session.get("/probe.php?action=session-set&value=across-scaling")
+
+		l := startLoad(d.url(), "/probe.php?action=node", 4, 200_000, 10*time.Minute)
+		for _, n := range []int{5, 3} {
+			d.set(map[string]any{"moodle:app.replicas": n})
+			start := time.Now()
+			res := d.up(ctx)
+			t.Logf("scaled to %d in %s: %v", n, since(start), res.Summary.ResourceChanges)
+			seen := nodesServing(t, d.url(), 20*n)
+			if got := keys(seen); !slices.Equal(got, sorted(nodes(n))) {
+				t.Errorf("after scaling to %d, answers came from %v", n, got)
+			}
+		}
+		l.stop()
+		t.Logf("load across the scaling: %s", l)
+		if l.failed.Load() > 0 || l.ok.Load() == 0 {
+			t.Errorf("requests failed across the scaling: %s", l)
+		}
+		if after := ids(t, keep); !maps.Equal(before, after) {
+			t.Errorf("containers replaced by scaling: before %v, after %v", before, after)
+		}
+		if after := volumeIdentities(t); !maps.Equal(volumes, after) {
+			t.Errorf("volumes recreated by scaling: before %v, after %v", volumes, after)
+		}
+		if got := session.get("/probe.php?action=session-get").json(t)["value"]; got != "across-scaling" {
+			t.Errorf("session after scaling = %v", got)
+		}
+		if got := d.changes(); len(got) > 0 {
+			t.Errorf("preview after scaling plans %v", got)
+		}
+	})
+
+	t.Run("a node killed under load fails no request once nginx marks it down, and rejoins", func(t *testing.T) {
+		victim := prefix + "app-2"
+		l := startLoad(d.url(), "/probe.php?action=node", 4, 200_000, 5*time.Minute)
+		time.Sleep(2 * time.Second)
+		pid, err := strconv.Atoi(inspect(t, "{{.State.Pid}}", victim))
+		if err != nil {
+			t.Fatal(err)
+		}
+		restarts := inspect(t, "{{.RestartCount}}", victim)
+		killed := time.Now()
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill php-fpm of %s: %v", victim, err)
+		}
+		// Docker restarts it (unless-stopped); nginx sends it requests again once
+		// fail_timeout has passed and it answers.
+		waitFor(t, "the node to restart", 2*failTimeout, func() bool {
+			return inspect(t, "{{.RestartCount}}", victim) != restarts && inspect(t, "{{.State.Health.Status}}", victim) == "healthy"
+		})
+		served := l.served("app-2")
+		waitFor(t, "the node to serve again", 2*failTimeout, func() bool { return l.served("app-2") > served })
+		l.stop()
+		t.Logf("killed at %s; load: %s", killed.Format("15:04:05.000"), l)
+		if l.failed.Load() > 0 {
+			t.Errorf("requests failed around the crash: %s", l)
+		}
+	})
+
+	t.Run("an interrupted up followed by up converges", func(t *testing.T) {
+		d.set(map[string]any{"moodle:app.replicas": 4})
+		opCtx, cancel := context.WithCancel(ctx)
+		d.watch(func(e events.EngineEvent) {
+			if e.ResourcePreEvent != nil && strings.HasSuffix(e.ResourcePreEvent.Metadata.URN, "::"+prefix+"app-4") {
+				cancel()
+			}
+		})
+		_, err := d.stack.Up(opCtx)
+		d.watch(nil)
+		cancel()
+		if err == nil {
+			t.Fatal("the interrupted up succeeded")
+		}
+		t.Logf("interrupted: %v", err)
+		d.up(ctx)
+		if got := d.changes(); len(got) > 0 {
+			t.Errorf("preview after the repeated up plans %v", got)
+		}
+		if seen := nodesServing(t, d.url(), 40); len(seen) != 4 {
+			t.Errorf("after the repeated up, answers came from %v", seen)
+		}
+	})
+
+	t.Run("the prebuilt image it built runs the same site and plans no change after up", func(t *testing.T) {
+		d.set(map[string]any{"moodle:moodle.codeSource": topology.CodeImage, "moodle:moodle.build": nil})
+		d.up(ctx)
+		if got := d.changes(); len(got) > 0 {
+			t.Errorf("preview after up with codeSource image plans %v", got)
+		}
+		if got := newBrowser(t, d.url()).get("/probe.php?action=site").json(t); got["installed"] != got["code"] {
+			t.Errorf("site after the switch = %v", got)
+		}
+	})
+
+	t.Run("destroy leaves no container, volume or network", func(t *testing.T) {
+		if _, err := d.stack.Destroy(ctx); err != nil {
+			t.Fatalf("destroy: %v", err)
+		}
+		for _, kind := range []string{"container", "volume", "network"} {
+			args := []string{kind, "ls", "-q", "--filter", "name=" + prefix}
+			if kind == "container" {
+				args = []string{"ps", "-aq", "--filter", "name=" + prefix}
+			}
+			if left := dockerList(t, args...); len(left) > 0 {
+				t.Errorf("destroy left %d %ss: %v", len(left), kind, left)
+			}
+		}
+	})
+}

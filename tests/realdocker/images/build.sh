@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Builds the images the real Docker tier runs, from Debian packages alone: no
+# registry is reachable here. Each is a stand-in for an official image the dev stack
+# names, honouring the part of its contract the stack relies on (entry point, users,
+# data directories, env and *_FILE secrets, config file paths, ports):
+#
+#   moodle-test/postgres:15-bookworm     postgres:<version>-bookworm
+#   moodle-test/redis:7.0-bookworm       redis:<version>
+#   moodle-test/pgbouncer:1.18-bookworm  edoburu/pgbouncer
+#   moodle-test/php:8.2-fpm-bookworm     php:<version>-fpm-bookworm, the base docker/Dockerfile builds on
+#
+# Root file systems come from debootstrap against the mirror this machine's apt uses
+# and are imported with `docker import`; a short Dockerfile then adds what an import
+# cannot (stop signal, labels). The images carry their own names under moodle-test/,
+# so they never shadow a real official image on a developer's machine.
+#
+# usage: build.sh   (root; needs debootstrap and a running Docker engine)
+# Idempotent: an image whose recipe (this folder) has not changed is kept.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${MOODLE_TEST_CACHE:-/var/cache/moodle-test}
+suite=bookworm
+recipe=$(cd "$here" && cat build.sh ./*-entrypoint ./*-layout | sha256sum | cut -c1-16)
+
+# debian_mirror prints the Debian mirror apt uses for $suite: from the deb822
+# sources (a stanza whose Suites list $suite itself), else from sources.list.
+debian_mirror() {
+    local m=""
+    if compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
+        m=$(awk -v suite="$suite" '
+            /^[ \t]*$/ { if (uri != "" && hit) { print uri; exit } uri = ""; hit = 0; next }
+            /^URIs:/   { uri = $2 }
+            /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) hit = 1 }
+            END        { if (uri != "" && hit) print uri }' /etc/apt/sources.list.d/*.sources | head -n 1)
+    fi
+    if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
+        m=$(awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2; exit }' /etc/apt/sources.list)
+    fi
+    if [ -z "$m" ]; then
+        echo "images: no Debian mirror for $suite in apt's sources" >&2
+        exit 1
+    fi
+    printf '%s\n' "$m"
+}
+
+current() { # image -> true when it was built from this recipe
+    [ "$(docker image inspect --format '{{index .Config.Labels "org.moodle-cluster.test-recipe"}}' "$1" 2>/dev/null)" = "$recipe" ]
+}
+
+# rootfs NAME SETUP PACKAGE... builds $cache/rootfs-NAME: the packages, then the
+# script SETUP (or "-") run inside it. It is kept between runs while the packages and
+# the setup script stay the same.
+rootfs() {
+    local name=$1 setup=$2 dir="$cache/rootfs-$1" key
+    shift 2
+    key=$( { echo "$suite $*"; [ "$setup" = - ] || cat "$here/$setup"; } | sha256sum | cut -c1-16)
+    if [ -f "$dir/.key" ] && [ "$(cat "$dir/.key")" = "$key" ]; then
+        return
+    fi
+    rm -rf "$dir" "$dir.tmp"
+    mkdir -p "$cache/debs"
+    echo "images: debootstrap $name ($*)"
+    debootstrap --variant=minbase --cache-dir="$cache/debs" --include="$(IFS=,; echo "$*")" \
+        "$suite" "$dir.tmp" "$(debian_mirror)" >"$cache/debootstrap-$name.log" 2>&1 ||
+        { tail -n 30 "$cache/debootstrap-$name.log" >&2; exit 1; }
+    if [ "$setup" != - ]; then
+        install -m 0755 "$here/$setup" "$dir.tmp/tmp/$setup"
+        chroot "$dir.tmp" "/tmp/$setup"
+        rm -f "$dir.tmp/tmp/$setup"
+    fi
+    # No package index, cache or mirror address stays in the image.
+    rm -rf "$dir.tmp"/var/lib/apt/lists/* "$dir.tmp"/var/cache/apt/*.bin "$dir.tmp"/var/cache/apt/archives/*.deb
+    : >"$dir.tmp/etc/apt/sources.list"
+    echo "$key" >"$dir.tmp/.key"
+    mv "$dir.tmp" "$dir"
+}
+
+# image NAME BASE LINES [FILE...] builds NAME from the imported root file system BASE,
+# the Dockerfile LINES and, copied to /usr/local/bin, the FILEs of this folder.
+image() {
+    local name=$1 base=$2 lines=$3 ctx f log
+    shift 3
+    log="$cache/build-$(printf '%s' "$name" | tr '/:' '--').log"
+    if current "$name"; then
+        echo "images: $name is current"
+        return
+    fi
+    echo "images: building $name"
+    ctx=$(mktemp -d)
+    for f in "$@"; do
+        install -m 0755 "$here/$f" "$ctx/$f"
+        lines="COPY $f /usr/local/bin/$f
+$lines"
+    done
+    printf 'FROM %s\n%s\nLABEL org.moodle-cluster.test-recipe=%s\n' "$base" "$lines" "$recipe" >"$ctx/Dockerfile"
+    DOCKER_BUILDKIT=0 docker build --quiet -t "$name" "$ctx" >/dev/null 2>"$log" ||
+        { cat "$log" >&2; exit 1; }
+    rm -rf "$ctx"
+}
+
+# import NAME imports $cache/rootfs-NAME as moodle-test/rootfs-NAME:<its key>.
+import() {
+    local ref
+    ref="moodle-test/rootfs-$1:$(cat "$cache/rootfs-$1/.key")"
+    if ! docker image inspect "$ref" >/dev/null 2>&1; then
+        tar -C "$cache/rootfs-$1" --exclude=./.key -c . | docker import - "$ref" >/dev/null
+    fi
+    printf '%s\n' "$ref"
+}
+
+rootfs backends backends-layout postgresql-15 postgresql-client-15 redis-server redis-tools pgbouncer \
+    netcat-openbsd ca-certificates
+rootfs php php-layout php8.2-fpm php8.2-cli php8.2-pgsql php8.2-redis php8.2-intl php8.2-gd php8.2-zip \
+    php8.2-soap php8.2-xml php8.2-mbstring php8.2-curl php8.2-opcache \
+    nginx curl libfcgi-bin procps ca-certificates
+
+backends=$(import backends)
+php=$(import php)
+
+image moodle-test/postgres:15-bookworm "$backends" '
+ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
+ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]
+STOPSIGNAL SIGINT
+EXPOSE 5432
+CMD ["postgres"]' postgres-entrypoint
+
+image moodle-test/redis:7.0-bookworm "$backends" '
+WORKDIR /data
+ENTRYPOINT ["/usr/local/bin/redis-entrypoint"]
+EXPOSE 6379
+CMD ["redis-server"]' redis-entrypoint
+
+image moodle-test/pgbouncer:1.18-bookworm "$backends" '
+USER postgres
+EXPOSE 6432
+CMD ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]'
+
+image moodle-test/php:8.2-fpm-bookworm "$php" '
+ENV PHP_INI_DIR=/usr/local/etc/php
+WORKDIR /var/www/html
+STOPSIGNAL SIGQUIT
+EXPOSE 9000
+CMD ["php-fpm"]'
+
+echo "images: ready (recipe $recipe)"

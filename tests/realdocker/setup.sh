@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Prepares this machine for the real Docker tier (`make realdocker-setup`; root):
+#   1. Debian's Docker engine (docker.io) and debootstrap (scripts/install-test-deps.sh);
+#   2. the engine, started in the background when none answers (scripts/start-dockerd.sh);
+#   3. the real pulumi-resource-docker and pulumi-resource-random plugins, built from
+#      the archived sources in ../shared/providers (or PULUMI_PROVIDER_SOURCES) and
+#      installed into the Pulumi plugin cache: no plugin can be downloaded here;
+#   4. the stand-in images, built from Debian packages (images/build.sh).
+# Each step is skipped when its result is already there.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+
+sh "$repo/scripts/install-test-deps.sh"
+
+sh "$repo/scripts/start-dockerd.sh"
+
+sources=${PULUMI_PROVIDER_SOURCES:-$repo/../shared/providers}
+if [ ! -f "$sources/build.sh" ]; then
+    echo "realdocker: no provider sources in $sources (set PULUMI_PROVIDER_SOURCES)" >&2
+    exit 1
+fi
+PATH="$repo/bin:$PATH" bash "$sources/build.sh" "$repo/bin/plugins"
+
+bash "$repo/tests/realdocker/images/build.sh"
