@@ -24,6 +24,12 @@ $params = [
 if (!empty($CFG->dboptions['dbport'])) {
     $params['port'] = (string) $CFG->dboptions['dbport'];
 }
+// As Moodle's driver does: 'ssl' is libpq's sslmode (verify-full on AWS, with the CA
+// bundle config.php names in PGSSLROOTCERT), so this check sends the password only
+// to the verified server.
+if (!empty($CFG->dboptions['ssl'])) {
+    $params['sslmode'] = (string) $CFG->dboptions['ssl'];
+}
 $conninfo = [];
 foreach ($params as $k => $v) {
     $conninfo[] = $k . '=' . pg_quote_value($v);

@@ -33,7 +33,7 @@ type service struct {
 	limits   topology.Resources
 	// health is the Docker health check test, CMD or CMD-SHELL form.
 	health []string
-	// startPeriod is how long failed checks do not count; zero means
+	// startPeriod (how long failed checks do not count), when zero, is
 	// defaultStartPeriod.
 	startPeriod time.Duration
 	// capAdd are the only capabilities kept; all others are dropped.
@@ -71,12 +71,14 @@ const (
 
 var logOptions = pulumi.StringMap{"max-size": pulumi.String("10m"), "max-file": pulumi.String("5")}
 
-// Health check timing (and healthInterval). Docker keeps durations in nanoseconds and
-// pulumi-docker reads them back in Go's format (60 s as "1m0s"): written any other way
-// ("60s"), every `pulumi up` would update the container again.
+// Health check timing. Docker keeps durations in nanoseconds and pulumi-docker reads
+// them back in Go's format (60 s as "1m0s"): written any other way ("60s"), every
+// `pulumi up` would update the container again.
 const (
-	healthTimeout      = 5 * time.Second
-	defaultStartPeriod = 30 * time.Second
+	defaultHealthInterval = 15 * time.Second
+	waitedHealthInterval  = 5 * time.Second
+	healthTimeout         = 5 * time.Second
+	defaultStartPeriod    = 30 * time.Second
 )
 
 // container registers s as a Docker container named <cluster>-<key>.
@@ -219,12 +221,12 @@ func cpuShares(reservedCPUs float64) int {
 	return max(2, int(math.Round(reservedCPUs*1024)))
 }
 
-// healthInterval is how often Docker checks a container's health: every 5 s for the
+// healthInterval is how often Docker checks a container's health: often for the
 // containers a deployment waits on, so the wait ends soon after they are ready (Docker
-// runs the first check one interval after the start), every 15 s for the others.
+// runs the first check one interval after the start), less for the others.
 func healthInterval(waited bool) time.Duration {
 	if waited {
-		return 5 * time.Second
+		return waitedHealthInterval
 	}
-	return 15 * time.Second
+	return defaultHealthInterval
 }

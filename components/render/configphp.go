@@ -2,14 +2,13 @@ package render
 
 import "github.com/moodle-cluster/moodle-pulumi/components/topology"
 
-// systemCABundle is the Debian trust store in the app image, which verifies
-// ElastiCache's certificates.
-const systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
-
 type configData struct {
 	ConfigPath, FileSuffix string
 
-	DB                     HostPort
+	DB         HostPort
+	DatabaseCA string
+	// PGSSLRootCert is the environment entry that names DatabaseCA to libpq.
+	PGSSLRootCert          string
 	DBName, DBUser         string
 	Pooler                 bool
 	PoolerName             string
@@ -22,13 +21,13 @@ type configData struct {
 	TempDir, BackupTempDir string
 	LocalCacheDir          string
 
-	Redis                   HostPort
+	Redis, MUC              HostPort
 	SessionDB               int
 	SessionPrefix           string
 	CachePrefix             string
 	LockExpire              int
 	RedisTLS                bool
-	SystemCABundle          string
+	CacheCA                 string
 	ForcedCacheVersion      string
 	ObjectFSVersion         string
 	S3                      bool
@@ -36,7 +35,7 @@ type configData struct {
 	DataRootAlias, SetupPHP string
 
 	EnvDBPassword, EnvRedisPassword, EnvUpgradeKey string
-	EnvS3Bucket, EnvS3Region, EnvRedisCAFile       string
+	EnvS3Bucket, EnvS3Region                       string
 }
 
 func configPHP(s topology.Spec, e Endpoints) string {
@@ -46,6 +45,8 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		ConfigPath:         ConfigPHPPath,
 		FileSuffix:         FileSuffix,
 		DB:                 e.Database,
+		DatabaseCA:         s.Paths.DatabaseCA,
+		PGSSLRootCert:      "PGSSLROOTCERT=" + s.Paths.DatabaseCA,
 		DBName:             db.Name,
 		DBUser:             db.User,
 		Pooler:             db.Pooler == topology.PoolerPgBouncer || db.Pooler == topology.PoolerRDSProxy,
@@ -62,12 +63,13 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		BackupTempDir:      s.Paths.BackupTempDir(),
 		LocalCacheDir:      s.Paths.LocalCacheDir,
 		Redis:              e.Redis,
+		MUC:                mucEndpoint(e),
 		SessionDB:          s.Cache.SessionDB,
 		SessionPrefix:      s.Cache.SessionPrefix,
 		CachePrefix:        s.Cache.CachePrefix,
 		LockExpire:         s.Web.FastCGIReadTimeout,
 		RedisTLS:           s.Cache.TLS,
-		SystemCABundle:     systemCABundle,
+		CacheCA:            s.Paths.CacheCA,
 		ForcedCacheVersion: pluginVersionFile(s, "admin/tool/forcedcache"),
 		ObjectFSVersion:    pluginVersionFile(s, "admin/tool/objectfs"),
 		S3:                 s.Storage.Kind == topology.StorageS3,
@@ -79,8 +81,16 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		EnvUpgradeKey:      EnvUpgradeKey,
 		EnvS3Bucket:        EnvS3Bucket,
 		EnvS3Region:        EnvS3Region,
-		EnvRedisCAFile:     EnvRedisCAFile,
 	})
+}
+
+// mucEndpoint is where the MUC application cache lives: its own Redis when the
+// target gives it one, else the sessions' server.
+func mucEndpoint(e Endpoints) HostPort {
+	if e.MUC.Host == "" {
+		return e.Redis
+	}
+	return e.MUC
 }
 
 // MoodleFile is the absolute path of a file of the Moodle code. From Moodle 5.1

@@ -37,6 +37,36 @@ func TestConfigPHPDatabaseOptionsFollowThePooler(t *testing.T) {
 	}
 }
 
+// With a CA bundle in the model (AWS) Moodle connects to the database with TLS and
+// libpq verifies the certificate and the host name against that bundle; without one
+// (the Docker host's internal network) the connection stays plain.
+func TestConfigPHPVerifiesTheDatabaseCertificateWhereTheModelHasACA(t *testing.T) {
+	aws, e := awsSpec()
+	for _, c := range []struct {
+		name   string
+		spec   topology.Spec
+		verify bool
+	}{
+		{"docker defaults", devSpec(), false},
+		{"aws defaults", aws, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conf := ConfigPHP(c.spec, e)
+			for _, line := range []string{
+				"'ssl' => 'verify-full',",
+				"putenv('PGSSLROOTCERT=" + c.spec.Paths.DatabaseCA + "');",
+			} {
+				if got := strings.Contains(conf, line); got != c.verify {
+					t.Errorf("%s: present %v, want %v", line, got, c.verify)
+				}
+			}
+			if c.verify && strings.Index(conf, "putenv('PGSSLROOTCERT=") > strings.Index(conf, "require_once(") {
+				t.Error("PGSSLROOTCERT is set after Moodle connects")
+			}
+		})
+	}
+}
+
 func TestConfigPHPReadReplicasOnlyWhenTheStackHasThem(t *testing.T) {
 	s := devSpec()
 	e := devEndpoints()
@@ -123,10 +153,12 @@ func TestConfigPHPRedisSessionsKeptApartFromCache(t *testing.T) {
 		t.Error("TLS options without Cache.TLS")
 	}
 	s.Cache.TLS = true
+	s.Paths.CacheCA = "/etc/ssl/certs/redis-ca.pem"
 	tls := ConfigPHP(s, devEndpoints())
 	assertContains(t, tls,
-		"$CFG->session_redis_encrypt = ['verify_peer' => true, 'verify_peer_name' => true];",
+		"$CFG->session_redis_encrypt = ['verify_peer' => true, 'verify_peer_name' => true, 'cafile' => '/etc/ssl/certs/redis-ca.pem'];",
 		"'encryption' => true,",
+		"'cafile' => '/etc/ssl/certs/redis-ca.pem',",
 	)
 	if strings.Contains(tls, "'stream' =>") {
 		t.Error("session_redis_encrypt is wrapped in 'stream': Moodle adds that itself")
@@ -155,6 +187,7 @@ func TestConfigPHPObjectFSOnlyForS3(t *testing.T) {
 		t.Error("tool_objectfs settings for volume storage")
 	}
 	aws, e := awsSpec()
+	aws.Storage.S3 = topology.S3Storage{SizeThresholdBytes: 102400, MinimumAgeSeconds: 600, DeleteLocal: true}
 	conf := ConfigPHP(aws, e)
 	assertContains(t, conf,
 		"if (file_exists('/var/www/moodle/public/admin/tool/objectfs/version.php')) {",

@@ -19,9 +19,6 @@ const (
 	// time instead of baking them into the rendered text.
 	EnvS3Bucket = "MOODLE_S3_BUCKET"
 	EnvS3Region = "MOODLE_S3_REGION"
-	// EnvRedisCAFile optionally names a CA bundle that signs the Redis server
-	// certificate; without it the system trust store is used (ElastiCache).
-	EnvRedisCAFile = "MOODLE_REDIS_CAFILE"
 
 	// FileSuffix turns a variable name into the name of the variable that holds
 	// the path of a file with the value: MOODLE_DB_PASSWORD_FILE.

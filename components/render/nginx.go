@@ -10,6 +10,12 @@ import (
 // upstreamName is the load balancer's upstream block.
 const upstreamName = "moodle_backend"
 
+// lookupRecheckSeconds is how long an nginx worker trusts a file it found in the
+// PHP location (the installed marker, the script) before it looks again. Lookups
+// that fail are not cached: the site opens at the first request after the marker
+// is written, whatever this is.
+const lookupRecheckSeconds = 10
+
 type nginxData struct {
 	// Upstream lists the app nodes; empty for the per-node variant.
 	Upstream     []HostPort
@@ -24,12 +30,15 @@ type nginxData struct {
 	DataRoot        string
 	ClientMaxBodyMB int
 	ReadTimeout     int
-	StatusAllow     []string
-	HTTPS           bool
-	Scheme          string
-	SitePort        int
+	// KeepaliveTimeout outlasts the idle timeout of the load balancer in front.
+	KeepaliveTimeout int
+	StatusAllow      []string
+	HTTPS            bool
+	Scheme           string
+	SitePort         int
 
 	InstalledMarker string
+	LookupRecheck   int
 
 	HealthPath, NginxStatusPath, FPMStatusPath, FPMPingPath, DataRootAlias string
 }
@@ -40,26 +49,28 @@ func nginx(s topology.Spec, upstream []HostPort, pass string, edge bool) string 
 		scheme = "https"
 	}
 	return execute("nginx.conf.tmpl", nginxData{
-		Upstream:        upstream,
-		UpstreamName:    upstreamName,
-		Pass:            pass,
-		Edge:            edge,
-		Port:            s.Web.Port,
-		ServerName:      s.Hostname(),
-		Root:            s.Paths.PublicDir(),
-		DataRoot:        s.Paths.DataRoot,
-		ClientMaxBodyMB: s.Web.ClientMaxBodyMB,
-		ReadTimeout:     s.Web.FastCGIReadTimeout,
-		StatusAllow:     s.Web.StatusAllow,
-		HTTPS:           s.HTTPS(),
-		Scheme:          scheme,
-		SitePort:        sitePort(s),
-		InstalledMarker: s.Paths.InstalledMarker(),
-		HealthPath:      HealthPath,
-		NginxStatusPath: NginxStatusPath,
-		FPMStatusPath:   FPMStatusPath,
-		FPMPingPath:     FPMPingPath,
-		DataRootAlias:   DataRootAlias,
+		Upstream:         upstream,
+		UpstreamName:     upstreamName,
+		Pass:             pass,
+		Edge:             edge,
+		Port:             s.Web.Port,
+		ServerName:       s.Hostname(),
+		Root:             s.Paths.PublicDir(),
+		DataRoot:         s.Paths.DataRoot,
+		ClientMaxBodyMB:  s.Web.ClientMaxBodyMB,
+		ReadTimeout:      s.Web.FastCGIReadTimeout,
+		KeepaliveTimeout: s.Web.KeepaliveTimeout(),
+		StatusAllow:      s.Web.StatusAllow,
+		HTTPS:            s.HTTPS(),
+		Scheme:           scheme,
+		SitePort:         sitePort(s),
+		InstalledMarker:  s.ReleaseMarker(),
+		LookupRecheck:    lookupRecheckSeconds,
+		HealthPath:       HealthPath,
+		NginxStatusPath:  NginxStatusPath,
+		FPMStatusPath:    FPMStatusPath,
+		FPMPingPath:      FPMPingPath,
+		DataRootAlias:    DataRootAlias,
 	})
 }
 

@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,13 +47,14 @@ func TestNginxVariantsShareTheServerBlockAndDifferInFastCGITarget(t *testing.T) 
 	if strings.Contains(lb, "fastcgi_pass 127.0.0.1:9000;") || !strings.Contains(lb, "fastcgi_pass moodle_backend;") {
 		t.Error("the load balancer does not pass FastCGI to the upstream only")
 	}
-	// Apart from the upstream, the fastcgi_pass target and the X-Forwarded-For
-	// handling of the edge, the two server blocks are the same text.
+	// Apart from the upstream, the fastcgi_pass target, the X-Forwarded-For
+	// handling of the edge and the node's keep-alive behind a load balancer, the two
+	// server blocks are the same text.
 	normalise := func(conf string) string {
 		conf = conf[strings.Index(conf, "server {"):]
 		conf = strings.ReplaceAll(conf, "fastcgi_pass moodle_backend;", "fastcgi_pass X;")
 		conf = strings.ReplaceAll(conf, "fastcgi_pass 127.0.0.1:9000;", "fastcgi_pass X;")
-		conf = regexp.MustCompile(`(?m)^.*HTTP_X_FORWARDED_FOR.*\n`).ReplaceAllString(conf, "")
+		conf = regexp.MustCompile(`(?m)^.*(HTTP_X_FORWARDED_FOR|keepalive_timeout).*\n`).ReplaceAllString(conf, "")
 		return regexp.MustCompile(`(?m)^\s*#.*\n`).ReplaceAllString(conf, "")
 	}
 	if a, b := normalise(lb), normalise(node); a != b {
@@ -72,7 +74,7 @@ func TestNginxServerBlockFollowsSpec(t *testing.T) {
 				"client_max_body_size 512m;",
 				"fastcgi_read_timeout 300s;",
 				"fastcgi_keep_conn off;",
-				"fastcgi_split_path_info ^(.+\\.php)(/.+)$;",
+				"fastcgi_split_path_info ^(.+?\\.php)(/.*)$;",
 				"fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;",
 				"fastcgi_param PATH_INFO $path_info;",
 			)
@@ -97,78 +99,119 @@ func TestNginxFallsBackToMoodleRouterNotIndex(t *testing.T) {
 
 // TestNginxRoutesEachPathToTheIntendedLocation selects locations the way nginx
 // does (exact, longest prefix unless "^~", then regexes in order) over the
-// rendered file, so a deny rule placed after the PHP location would fail here.
+// rendered file, and runs the PHP location's check of the script (split from the
+// path by its own fastcgi_split_path_info), so a deny rule placed after the PHP
+// location, or one that reads slash arguments, would fail here.
 func TestNginxRoutesEachPathToTheIntendedLocation(t *testing.T) {
 	const (
 		php      = "~ [^/]\\.php(/|$)"
 		router   = "/"
-		dotfile  = "~ /\\."
 		dataroot = "^~ /dataroot/"
 		wellKnwn = "^~ /.well-known/"
-		install  = "~ ^/(install\\.php|admin/cli/)"
 	)
-	deny := "~ (/vendor/|/node_modules/|composer\\.json|/readme|/README|readme\\.txt|/upgrade\\.txt|/UPGRADING\\.md|db/install\\.xml|/fixtures/|/behat/|phpunit\\.xml|\\.lock|environment\\.xml)"
-	cases := []struct{ path, want string }{
-		{"/login/index.php", php},
-		{"/pluginfile.php/1/mod_resource/content/0/a.pdf", php},
-		{"/course/42/manage", router},
-		{"/theme/boost/pix/favicon.ico", router},
-		{"/vendor/autoload.php", deny},
-		{"/lib/vendor/x.php", deny},
-		{"/node_modules/x/index.js", deny},
-		{"/composer.json", deny},
-		{"/composer.lock", deny},
-		{"/yarn.lock", deny},
-		{"/README.md", deny},
-		{"/readme.txt", deny},
-		{"/mod/forum/upgrade.txt", deny},
-		{"/UPGRADING.md", deny},
-		{"/mod/forum/db/install.xml", deny},
-		{"/lib/tests/fixtures/x.php", deny},
-		{"/lib/tests/behat/x.php", deny},
-		{"/phpunit.xml", deny},
-		{"/environment.xml", deny},
-		{"/install.php", install},
-		{"/admin/cli/install_database.php", install},
-		{"/admin/cli/cron.php", install},
-		{"/admin/index.php", php},
-		{"/admin/tool/installaddon/index.php", php},
-		{"/.git/config", dotfile},
-		{"/.env", dotfile},
-		{"/admin/.htaccess.php", dotfile},
-		{"/.well-known/acme-challenge/token", wellKnwn},
-		{"/dataroot/filedir/ab/cd/abcdef", dataroot},
-		{"/dataroot/x.php", dataroot},
-		{HealthPath, "= " + HealthPath},
-		{FPMPingPath, "= " + FPMPingPath},
-		{FPMStatusPath, "= " + FPMStatusPath},
-		{NginxStatusPath, "= " + NginxStatusPath},
+	cases := []struct {
+		path, want string
+		// script is the script php-fpm runs, for paths that reach PHP.
+		script string
+	}{
+		{path: "/login/index.php", want: php, script: "/login/index.php"},
+		{path: "/admin/index.php", want: php, script: "/admin/index.php"},
+		{path: "/admin/tool/installaddon/index.php", want: php, script: "/admin/tool/installaddon/index.php"},
+		{path: "/course/42/manage", want: router},
+		{path: "/theme/boost/pix/favicon.ico", want: router},
+		{path: "/theme/boost/pix/padlock.locked.png", want: router},
+		{path: "/mod/forum/pix/myreadme.txt", want: router},
+		// Slash arguments are a user's file: whatever they are called, PHP serves them.
+		{path: "/pluginfile.php/1/mod_resource/content/0/a.pdf", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/README.txt", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/x.locked.pdf", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/fixtures/a.pdf", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/vendor/a.xlsx", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/behat/a.feature", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/db/install.xml", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/.hidden.txt", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/notes.php/report.pdf", want: php, script: "/pluginfile.php"},
+		{path: "/pluginfile.php/1/mod_folder/content/0/admin/cli/cron.php", want: php, script: "/pluginfile.php"},
+		{path: "/draftfile.php/5/user/draft/1/composer.json", want: php, script: "/draftfile.php"},
+		{path: "/webservice/pluginfile.php/1/mod_folder/content/0/UPGRADING.md", want: php, script: "/webservice/pluginfile.php"},
+		{path: "/tokenpluginfile.php/abc/1/mod_folder/content/0/node_modules/x.js", want: php, script: "/tokenpluginfile.php"},
+		// Moodle's own files on the deny list: served as files or run as scripts.
+		{path: "/vendor/autoload.php", want: refused},
+		{path: "/lib/vendor/x.php", want: refused},
+		{path: "/node_modules/x/index.js", want: refused},
+		{path: "/composer.json", want: refused},
+		{path: "/composer.lock", want: refused},
+		{path: "/yarn.lock", want: refused},
+		{path: "/README.md", want: refused},
+		{path: "/readme.txt", want: refused},
+		{path: "/lib/scssphp/readme_moodle.txt", want: refused},
+		{path: "/mod/book/README.md", want: refused},
+		{path: "/mod/forum/upgrade.txt", want: refused},
+		{path: "/UPGRADING.md", want: refused},
+		{path: "/UPGRADING-CURRENT.md", want: refused},
+		{path: "/reportbuilder/UPGRADING.md", want: refused},
+		{path: "/mod/forum/db/install.xml", want: refused},
+		{path: "/lib/tests/fixtures/x.php", want: refused},
+		{path: "/lib/tests/fixtures/x.php/extra", want: refused},
+		{path: "/privacy/tests/fixtures/logo.png", want: refused},
+		{path: "/lib/tests/behat/x.php", want: refused},
+		{path: "/blog/tests/behat/delete.feature", want: refused},
+		{path: "/phpunit.xml", want: refused},
+		{path: "/phpunit.xml.dist", want: refused},
+		{path: "/admin/environment.xml", want: refused},
+		{path: "/.git/config", want: refused},
+		{path: "/.env", want: refused},
+		{path: "/admin/.htaccess.php", want: refused},
+		{path: "/install.php", want: refused},
+		{path: "/admin/cli/install_database.php", want: refused},
+		{path: "/admin/cli/cron.php", want: refused},
+		{path: "/.well-known/acme-challenge/token", want: wellKnwn},
+		{path: "/dataroot/filedir/ab/cd/abcdef", want: dataroot},
+		{path: "/dataroot/x.php", want: dataroot},
+		{path: HealthPath, want: "= " + HealthPath},
+		{path: FPMPingPath, want: "= " + FPMPingPath},
+		{path: FPMStatusPath, want: "= " + FPMStatusPath},
+		{path: NginxStatusPath, want: "= " + NginxStatusPath},
 	}
 	s := devSpec()
 	for name, conf := range map[string]string{"lb": NginxLoadBalancer(s, devBackends(s)), "node": NginxNode(s)} {
-		locs := parseLocations(t, conf)
 		for _, c := range cases {
 			t.Run(name+c.path, func(t *testing.T) {
-				if got := selectLocation(t, locs, c.path); got.header != c.want {
-					t.Errorf("%s goes to location %q, want %q", c.path, got.header, c.want)
+				got, script := route(t, conf, c.path)
+				if got != c.want || script != c.script {
+					t.Errorf("%s goes to %q running %q, want %q running %q", c.path, got, script, c.want, c.script)
 				}
 			})
 		}
 	}
-	for _, denied := range []string{deny, dotfile, install} {
-		body := blockAfter(t, NginxNode(s), "location "+denied+" {")
-		if strings.TrimSpace(body) != "return 404;" {
-			t.Errorf("location %s does not answer 404: %q", denied, body)
-		}
-	}
 }
 
-// Until the cron runner has installed the site, PHP answers 503 (no web installer
-// for the first visitor) while the health endpoints keep answering, so the ALB and
+// refused is where route sends a path a deny rule answers 404 for.
+const refused = "404"
+
+// The PHP location refuses scripts by the same list as the location for every
+// other file, so the two cannot drift apart.
+func TestNginxDenyListIsOneListForScriptsAndFiles(t *testing.T) {
+	conf := NginxNode(devSpec())
+	m := scriptCheck.FindStringSubmatch(conf)
+	if m == nil {
+		t.Fatalf("the PHP location does not check the script against a deny list:\n%s", conf)
+	}
+	for _, l := range parseLocations(t, conf) {
+		if l.modifier == "~" && l.pattern == m[1] && strings.TrimSpace(l.body) == "return 404;" {
+			return
+		}
+	}
+	t.Errorf("no location refuses the files of the PHP location's deny list %q", m[1])
+}
+
+// Until the cron runner has installed the site for this node's release, PHP
+// answers 503 (no web installer for the first visitor, no code serving a database
+// of another release) while the health endpoints keep answering, so the ALB and
 // Docker do not kill nodes that wait for the install.
 func TestNginxClosesPHPUntilTheSiteIsInstalled(t *testing.T) {
 	s := devSpec()
-	guard := "if (!-f /var/www/moodledata/.moodle-installed) {\n            return 503;\n        }"
+	guard := "if (!-f " + s.ReleaseMarker() + ") {\n            return 503;\n        }"
 	for name, conf := range map[string]string{"lb": NginxLoadBalancer(s, devBackends(s)), "node": NginxNode(s)} {
 		t.Run(name, func(t *testing.T) {
 			if php := blockAfter(t, conf, "location ~ [^/]\\.php(/|$) {"); !strings.Contains(php, guard) {
@@ -178,6 +221,27 @@ func TestNginxClosesPHPUntilTheSiteIsInstalled(t *testing.T) {
 				if body := blockAfter(t, conf, "location = "+path+" {"); strings.Contains(body, ".moodle-installed") {
 					t.Errorf("%s waits for the install; health checks would fail during it", path)
 				}
+			}
+		})
+	}
+}
+
+// The marker check costs a lookup of the marker per worker every
+// lookupRecheckSeconds, not a stat per request (on NFS in the nfs mode); a missing
+// marker is never cached, so the site still opens at the first request after the
+// install.
+func TestNginxLooksUpTheInstalledMarkerThroughACache(t *testing.T) {
+	s := devSpec()
+	for name, conf := range map[string]string{"lb": NginxLoadBalancer(s, devBackends(s)), "node": NginxNode(s)} {
+		t.Run(name, func(t *testing.T) {
+			php := blockAfter(t, conf, "location ~ [^/]\\.php(/|$) {")
+			assertLines(t, php,
+				"open_file_cache max=1000 inactive=60s;",
+				"open_file_cache_valid "+strconv.Itoa(lookupRecheckSeconds)+"s;",
+				"open_file_cache_errors off;",
+			)
+			if strings.Contains(conf, "open_file_cache_errors on") {
+				t.Error("failed lookups are cached: the site would stay closed after the install")
 			}
 		})
 	}
@@ -259,7 +323,7 @@ func TestNginxQuotesUnusualValues(t *testing.T) {
 	}
 }
 
-type location struct{ modifier, pattern, header string }
+type location struct{ modifier, pattern, header, body string }
 
 // parseLocations lists the location blocks of the server block in file order.
 func parseLocations(t *testing.T, conf string) []location {
@@ -267,10 +331,11 @@ func parseLocations(t *testing.T, conf string) []location {
 	var locs []location
 	re := regexp.MustCompile(`(?m)^\s*location (?:(=|\^~|~\*|~) )?(\S+) \{$`)
 	for _, m := range re.FindAllStringSubmatch(conf, -1) {
-		l := location{modifier: m[1], pattern: m[2], header: m[2]}
+		l := location{modifier: m[1], pattern: strings.Trim(m[2], `"`), header: m[2]}
 		if m[1] != "" {
 			l.header = m[1] + " " + m[2]
 		}
+		l.body = blockAfter(t, conf, "location "+l.header+" {")
 		locs = append(locs, l)
 	}
 	if len(locs) == 0 {
@@ -278,6 +343,35 @@ func parseLocations(t *testing.T, conf string) []location {
 	}
 	return locs
 }
+
+// route is what nginx does with a request for path: refused when the location it
+// selects answers 404 and nothing else (a deny rule), or when that location checks
+// the script against a regex and refuses it; else the header of the location and,
+// for one that passes to PHP, the script php-fpm runs, split from path by the
+// location's own fastcgi_split_path_info as nginx does.
+func route(t *testing.T, conf, path string) (where, script string) {
+	t.Helper()
+	l := selectLocation(t, parseLocations(t, conf), path)
+	if strings.TrimSpace(l.body) == "return 404;" {
+		return refused, ""
+	}
+	if strings.HasPrefix(l.header, "= ") || !strings.Contains(l.body, "fastcgi_pass ") {
+		return l.header, ""
+	}
+	script = path
+	if m := regexp.MustCompile(`fastcgi_split_path_info (\S+);`).FindStringSubmatch(l.body); m != nil {
+		if parts := regexp.MustCompile(m[1]).FindStringSubmatch(path); parts != nil {
+			script = parts[1]
+		}
+	}
+	if m := scriptCheck.FindStringSubmatch(l.body); m != nil && regexp.MustCompile(m[1]).MatchString(script) {
+		return refused, ""
+	}
+	return l.header, script
+}
+
+// scriptCheck is a PHP location's refusal of scripts by a regex.
+var scriptCheck = regexp.MustCompile(`if \(\$fastcgi_script_name ~ "([^"]+)"\) \{\s*return 404;\s*\}`)
 
 // selectLocation is nginx's location selection for a request path.
 func selectLocation(t *testing.T, locs []location, path string) location {
@@ -342,4 +436,25 @@ func blockAfter(t *testing.T, conf, header string) string {
 	}
 	t.Fatalf("block %q is not closed", header)
 	return ""
+}
+
+// The ALB reuses its connections to a node until its idle timeout; a node that
+// closes an idle connection first races the next request on it (a 502). The load
+// balancer of the dev stack faces browsers and keeps nginx's default.
+func TestNginxNodeKeepsConnectionsLongerThanTheLoadBalancer(t *testing.T) {
+	for _, timeout := range []int{30, 300, 3600} {
+		s := devSpec()
+		s.Web.FastCGIReadTimeout = timeout
+		want := fmt.Sprintf("keepalive_timeout %ds;", s.Web.KeepaliveTimeout())
+		if !strings.Contains(NginxNode(s), want) {
+			t.Errorf("fastcgi_read_timeout %d: the node's nginx lacks %q", timeout, want)
+		}
+		if s.Web.KeepaliveTimeout() <= s.Web.LoadBalancerIdleTimeout() {
+			t.Errorf("fastcgi_read_timeout %d: keepalive %d s does not outlast the idle timeout %d s",
+				timeout, s.Web.KeepaliveTimeout(), s.Web.LoadBalancerIdleTimeout())
+		}
+		if strings.Contains(NginxLoadBalancer(s, devBackends(s)), "keepalive_timeout") {
+			t.Error("the dev load balancer changes nginx's keep-alive for browsers")
+		}
+	}
 }

@@ -52,6 +52,9 @@ func shared(t Target) Spec {
 			CodeDir:       "/var/www/moodle",
 			DataRoot:      "/var/www/moodledata",
 			LocalCacheDir: "/var/cache/moodle",
+			// The Debian trust store of the app image: ElastiCache's certificates
+			// chain to Amazon's public roots.
+			CacheCA: SystemCABundle,
 		},
 		Web: Web{
 			// Above 1024 so nginx binds it without root or CAP_NET_BIND_SERVICE.
@@ -128,12 +131,16 @@ func dockerBase() Spec {
 
 func awsBase() Spec {
 	s := shared(TargetAWS)
+	// RDS signs its instances' certificates with its own CAs; RDS Proxy presents
+	// a certificate that chains to Amazon's public roots. The bundle holds both.
+	s.Paths.DatabaseCA = DatabaseCABundle
 	// ECS runs what a registry holds; nothing is built during a deployment.
 	s.Moodle.CodeSource = CodeImage
 	s.Moodle.Build = Build{}
 	s.App.MinReplicas = 2
 	s.App.MaxReplicas = 10
 	s.App.LaunchType = LaunchFargate
+	s.App.CPUArchitecture = ArchX86
 	// A Fargate task size; the task gets what it asks for, so reservations equal limits.
 	s.App.Resources = Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 2, ReservedMemoryMB: 4096}
 	// The nginx sidecar shares the task's memory: 64 MB more than on Docker.
@@ -150,6 +157,9 @@ func awsBase() Spec {
 	s.Cache.NodeType = "cache.r6g.large"
 	s.Cache.Replicas = 2
 	s.Cache.SnapshotRetentionDays = 7
+	// The MUC working set outgrows the sessions: a node of the same size, evicting
+	// least recently used keys instead of refusing writes.
+	s.Cache.MUC = MUCCache{NodeType: "cache.r6g.large", Replicas: 2}
 	s.Storage = Storage{
 		Kind: StorageEFS,
 		// Files move to S3 after an hour so little stays on EFS; the local copy goes
@@ -165,9 +175,19 @@ func awsBase() Spec {
 		LogRetentionDays: 90,
 		Protect:          true,
 		EC2InstanceType:  "m6i.xlarge",
+		CloudFront:       CloudFront{OriginReadTimeout: 60},
 	}
 	return s
 }
+
+// CA bundles in the app image (docker/Dockerfile).
+const (
+	// SystemCABundle is Debian's trust store (package ca-certificates).
+	SystemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+	// DatabaseCABundle holds the Amazon RDS CAs (the RDS global bundle) and
+	// Amazon's public roots (Amazon Root CA 1 to 4, for RDS Proxy).
+	DatabaseCABundle = "/usr/local/share/moodle/database-ca.pem"
+)
 
 // ApplyCodeSourceDefaults sets the defaults that depend on where the code comes
 // from. A loader runs it after moodle:moodle is read and before moodle:app is, so

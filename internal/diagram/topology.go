@@ -172,12 +172,12 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// limits is a container's CPU and memory limit and reservation. cpus is written as
-// the Docker provider reads it back ("2.0", "10."); the drawing shows the number.
+// limits is a container's CPU and memory limit and reservation. The CPU count is
+// written the way Docker reads it back ("2.0"); a person reads "2".
 func limits(c inventory.Resource) string {
 	cpus := c.Str("cpus")
 	if n, err := strconv.ParseFloat(cpus, 64); err == nil {
-		cpus = strconv.FormatFloat(n, 'g', -1, 64)
+		cpus = strconv.FormatFloat(n, 'f', -1, 64)
 	}
 	return fmt.Sprintf("limit %s CPU / %g MB, reserved %g MB", cpus, c.Num("memory"), c.Num("memoryReservation"))
 }

@@ -133,6 +133,8 @@ func awsOnly(s topology.Spec) []otherTargetField {
 	return []otherTargetField{
 		{"app.minReplicas", s.App.MinReplicas, replicas},
 		{"app.launchType", s.App.LaunchType, ""},
+		{"app.cpuArchitecture", s.App.CPUArchitecture, "the Docker host runs the image built for its own architecture"},
+		{"app.spotPercent", s.App.SpotPercent, ""},
 		{"database.instanceClass", s.Database.InstanceClass, ""},
 		{"database.storageGb", s.Database.StorageGB, ""},
 		{"database.maxStorageGb", s.Database.MaxStorageGB, ""},
@@ -141,6 +143,7 @@ func awsOnly(s topology.Spec) []otherTargetField {
 		{"cache.nodeType", s.Cache.NodeType, ""},
 		{"cache.replicas", s.Cache.Replicas, ""},
 		{"cache.snapshotRetentionDays", s.Cache.SnapshotRetentionDays, ""},
+		{"cache.muc", s.Cache.MUC, "docker keeps the MUC cache beside the sessions, under cache.cachePrefix"},
 		{"storage.s3", s.Storage.S3, "docker stores moodledata on a volume or NFS"},
 	}
 }

@@ -45,6 +45,7 @@ func TestLoopbackCluster(t *testing.T) {
 	t.Run("every pool reads a file another pool wrote under the configured dataroot", func(t *testing.T) { dataRootFileReadByEveryPool(t, c) })
 	t.Run("nginx streams dataroot files and frees the worker", func(t *testing.T) { xAccelRedirect(t, c) })
 	t.Run("denied paths answer 404", func(t *testing.T) { deniedPaths(t, c) })
+	t.Run("users' files named like denied paths reach PHP", func(t *testing.T) { slashArgumentsReachPHP(t, c) })
 	t.Run("a killed node drops out and comes back", func(t *testing.T) { nodeFailover(t, c) })
 	t.Run("sessions survive a Redis restart", func(t *testing.T) { sessionsSurviveRedisRestart(t, c) })
 }
@@ -287,26 +288,46 @@ func xAccelRedirect(t *testing.T, c *loopback.Cluster) {
 }
 
 // deniedURIs hit every rule of the deny list Moodle asks web servers to enforce
-// (MDL-69333): code, dependencies, build and test files, documentation, dot-files;
-// and the web installer and CLI scripts, which only the cron runner runs.
+// (MDL-69333), with the paths Moodle's own check of a site requests and expects 404
+// for (core\check\environment\publicpaths in public/lib/classes/check/environment/
+// publicpaths.php): code, dependencies, build and test files, documentation,
+// dot-files; PHP scripts among them are refused, not run. Then the web installer and
+// CLI scripts, which only the cron runner runs.
 var deniedURIs = []string{
 	"/vendor/autoload.php",
+	"/vendor/bin/behat",
+	"/lib/vendor/x.php",
 	"/node_modules/pkg/index.js",
+	"/node_modules/cli/cli.js",
 	"/composer.json",
 	"/composer.lock",
 	"/yarn.lock",
 	"/README.md",
 	"/readme.txt",
-	"/mod/forum/README.txt",
+	"/mod/README.txt",
+	"/mod/book/README.md",
+	"/mod/resource/readme.txt",
+	"/lib/scssphp/readme_moodle.txt",
 	"/mod/forum/upgrade.txt",
+	"/auth/manual/upgrade.txt",
 	"/UPGRADING.md",
-	"/mod/forum/db/install.xml",
+	"/UPGRADING-CURRENT.md",
+	"/reportbuilder/UPGRADING.md",
+	"/lib/db/install.xml",
+	"/mod/assign/db/install.xml",
 	"/lib/tests/fixtures/sample.php",
+	"/privacy/tests/fixtures/logo.png",
+	"/enrol/lti/tests/fixtures/input.xml",
 	"/lib/tests/behat/behat_sample.php",
+	"/blog/tests/behat/delete.feature",
 	"/phpunit.xml",
 	"/phpunit.xml.dist",
 	"/admin/environment.xml",
 	"/.git/config",
+	"/.git/HEAD",
+	"/.github/FUNDING.yml",
+	"/.stylelintrc",
+	"/.upgradenotes/MDL-1.yml",
 	"/.env",
 	"/.htaccess",
 	"/mod/forum/.hidden.php",
@@ -333,14 +354,8 @@ func deniedPaths(t *testing.T, c *loopback.Cluster) {
 		}
 	}
 	check := func(uri string, wantStatus int, wantSecret bool) {
-		resp, err := http.Get(c.URL + uri)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != wantStatus || strings.Contains(string(b), secret) != wantSecret {
-			t.Errorf("GET %s: %s %q, want %d", uri, resp.Status, b, wantStatus)
+		if status, body := fetch(t, c.URL+uri); status != wantStatus || strings.Contains(body, secret) != wantSecret {
+			t.Errorf("GET %s: %d %q, want %d", uri, status, body, wantStatus)
 		}
 	}
 	for _, uri := range deniedURIs {
@@ -356,10 +371,62 @@ func deniedPaths(t *testing.T, c *loopback.Cluster) {
 		t.Fatal(err)
 	}
 	check("/dataroot/filedir/stored.txt", http.StatusNotFound, false)
-	// The controls: files of the same kinds outside the deny list are served.
-	for _, uri := range []string{"/.well-known/security.txt", "/theme/styles.css", "/mod/forum/view.php"} {
+	// The controls: files of the same kinds outside the deny list are served, names
+	// that only contain a denied word too.
+	for _, uri := range []string{"/.well-known/security.txt", "/theme/styles.css", "/mod/forum/view.php",
+		"/theme/boost/pix/padlock.locked.png", "/mod/forum/pix/myreadme.txt"} {
 		put(uri)
 		check(uri, http.StatusOK, true)
+	}
+}
+
+// slashArgumentScripts serve files by slash arguments: the file's path, chosen by
+// users (a course file's name, a folder's name), follows the script as PATH_INFO.
+var slashArgumentScripts = map[string]string{
+	"/pluginfile.php":            "/1/mod_folder/content/0",
+	"/draftfile.php":             "/5/user/draft/123456",
+	"/webservice/pluginfile.php": "/1/mod_folder/content/0",
+	"/tokenpluginfile.php":       "/0123456789abcdef/1/mod_folder/content/0",
+}
+
+// userFileNames look like what the deny list refuses in Moodle's own code, but here
+// they are a user's files and folders, which PHP serves.
+var userFileNames = []string{
+	"README.txt",
+	"readme.md",
+	"x.locked.pdf",
+	"composer.lock",
+	"composer.json",
+	"fixtures/worksheet.pdf",
+	"tests/fixtures/data.csv",
+	"vendor/price-list.xlsx",
+	"node_modules/notes.txt",
+	"behat/scenario.feature",
+	"db/install.xml",
+	"upgrade.txt",
+	"UPGRADING.md",
+	"phpunit.xml",
+	"environment.xml",
+	".hidden.txt",
+	".git/notes.txt",
+	"notes.php/report.pdf",
+	"admin/cli/cron.php",
+}
+
+// slashArgumentsReachPHP asks every slash-argument script for every user file name and
+// expects PHP to answer with exactly that path, on every name the deny list would
+// refuse in the code itself.
+func slashArgumentsReachPHP(t *testing.T, c *loopback.Cluster) {
+	const script = "<?php header('Content-Type: text/plain'); echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['PATH_INFO'] ?? '';\n"
+	for name, prefix := range slashArgumentScripts {
+		writeFile(t, filepath.Join(c.Spec.Paths.PublicDir(), filepath.FromSlash(name)), script)
+		for _, file := range userFileNames {
+			pathInfo := prefix + "/" + file
+			uri := name + pathInfo
+			if status, body := fetch(t, c.URL+uri); status != http.StatusOK || body != name+" "+pathInfo {
+				t.Errorf("GET %s: %d %q, want 200 %q", uri, status, body, name+" "+pathInfo)
+			}
+		}
 	}
 }
 
@@ -662,6 +729,20 @@ func singleCronRunner(t *testing.T, c *loopback.Cluster) {
 	if code := exited.ExitCode(); code != 0 {
 		t.Errorf("%s exited %d, want 0:\n%s", exited.Name, code, exited.Log())
 	}
+
+	// The runner logs each run that completed (on AWS a log metric filter counts
+	// these lines to tell a dead cron): the first one too arrives within the interval.
+	for !strings.Contains(running.Log(), render.CronCompleted) {
+		select {
+		case <-running.Done():
+			t.Fatalf("%s exited (%d) before its run completed:\n%s", running.Name, running.ExitCode(), running.Log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the completed run was not logged within one interval (%s):\n%s", interval, running.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := running.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -706,13 +787,23 @@ func count(values ...bool) int {
 // statusOf returns the status a plain GET of url answers with.
 func statusOf(t *testing.T, url string) int {
 	t.Helper()
+	status, _ := fetch(t, url)
+	return status
+}
+
+// fetch returns the status and body a plain GET of url answers with.
+func fetch(t *testing.T, url string) (int, string) {
+	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read the body: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
 }
 
 // writeRunnerFiles writes the rendered runner and an install hook that records the

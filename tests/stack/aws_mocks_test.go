@@ -14,6 +14,11 @@ const (
 	mockVPCCIDR   = "10.20.0.0/16" // an existing VPC's range (aws.vpcId)
 	mockAMI       = "ami-0ecs0optimised0"
 	mockELBAcount = "156460612806"
+	mockALBZone   = "Z32O12XQLNTSW2"
+	// mockCloudFrontPrefixList is CloudFront's origin-facing prefix list.
+	mockCloudFrontPrefixList = "pl-4fa04526"
+	// mockSecondaryCIDR is a secondary range associated with the existing VPC.
+	mockSecondaryCIDR = "100.64.0.0/16"
 )
 
 var mockZones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
@@ -43,8 +48,11 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 	case "aws:lb/loadBalancer:LoadBalancer":
 		set("dnsName", name+"-1234567890.eu-west-1.elb.amazonaws.com")
 		set("arnSuffix", "app/"+name+"/50dc6c495c0c9188")
+		set("zoneId", mockALBZone)
 	case "aws:lb/targetGroup:TargetGroup":
 		set("arnSuffix", "targetgroup/"+name+"/73e2d6bc24d8a067")
+	case "aws:cloudfront/distribution:Distribution":
+		set("domainName", "d111111abcdef8.cloudfront.net")
 	case "aws:s3/bucketV2:BucketV2":
 		set("bucket", name+"-a1b2c3")
 		out["arn"] = resource.NewStringProperty("arn:aws:s3:::" + name + "-a1b2c3")
@@ -94,12 +102,19 @@ func awsInvoke(token string, args resource.PropertyMap) (resource.PropertyMap, e
 			"accountId": str(mockAccount), "id": str(mockAccount),
 			"arn": str("arn:aws:iam::" + mockAccount + ":user/deployer"), "userId": str("AIDEXAMPLE"),
 		}, nil
+	case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+		return resource.PropertyMap{"id": str(mockCloudFrontPrefixList), "name": args["name"]}, nil
 	case "aws:elb/getServiceAccount:getServiceAccount":
 		return resource.PropertyMap{"arn": str("arn:aws:iam::" + mockELBAcount + ":root"), "id": str(mockELBAcount)}, nil
 	case "aws:ssm/getParameter:getParameter":
 		return resource.PropertyMap{"name": args["name"], "value": str(mockAMI), "type": str("String"), "id": args["name"]}, nil
 	case "aws:ec2/getVpc:getVpc":
-		return resource.PropertyMap{"id": args["id"], "cidrBlock": str(mockVPCCIDR)}, nil
+		association := func(cidr, state string) resource.PropertyValue {
+			return resource.NewObjectProperty(resource.PropertyMap{"cidrBlock": str(cidr), "state": str(state), "associationId": str("vpc-cidr-assoc-" + state)})
+		}
+		return resource.PropertyMap{"id": args["id"], "cidrBlock": str(mockVPCCIDR), "cidrBlockAssociations": resource.NewArrayProperty([]resource.PropertyValue{
+			association(mockVPCCIDR, "associated"), association(mockSecondaryCIDR, "associated"), association("10.99.0.0/16", "disassociated"),
+		})}, nil
 	}
 	return nil, fmt.Errorf("unexpected invoke %s", token)
 }

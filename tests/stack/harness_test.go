@@ -3,7 +3,6 @@
 package stack_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -90,14 +89,20 @@ func invokeResult(token string, args resource.PropertyMap) (resource.PropertyMap
 // randomOutputs gives every generated secret a recognisable value, so tests can
 // search for it in places it must never appear in plain text.
 func randomOutputs(token, name string, _ resource.PropertyMap) resource.PropertyMap {
-	if token == "random:index/randomPassword:RandomPassword" {
+	switch token {
+	case "random:index/randomPassword:RandomPassword":
 		return resource.PropertyMap{
 			"result":     resource.MakeSecret(resource.NewStringProperty(generatedSecret(name))),
 			"bcryptHash": resource.MakeSecret(resource.NewStringProperty("$2a$10$" + name)),
 		}
+	case "random:index/randomId:RandomId":
+		return resource.PropertyMap{"hex": resource.NewStringProperty(mockHex), "b64Url": resource.NewStringProperty("ZmFrZQ")}
 	}
 	return nil
 }
+
+// mockHex is the hex every random id of the mocks has.
+const mockHex = "0a1b2c3d"
 
 func generatedSecret(name string) string { return "s3cr3t-" + name }
 
@@ -169,45 +174,9 @@ func stackSpec(t *testing.T, stack string, edits map[string]any) topology.Spec {
 // ("app.replicas", "aws.waf"); a nil value deletes it.
 func setConfig(t *testing.T, cfg map[string]string, path string, value any) {
 	t.Helper()
-	top, field, nested := strings.Cut(path, ".")
-	key := "moodle:" + top
-	if !nested {
-		if value == nil {
-			delete(cfg, key)
-			return
-		}
-		cfg[key] = fmt.Sprint(value)
-		return
-	}
-	obj := map[string]any{}
-	if raw, ok := cfg[key]; ok {
-		if err := json.Unmarshal([]byte(raw), &obj); err != nil {
-			t.Fatalf("config %s is not an object: %v", key, err)
-		}
-	}
-	setField(obj, strings.Split(field, "."), value)
-	b, err := json.Marshal(obj)
-	if err != nil {
+	if err := stackfile.Set(cfg, path, value); err != nil {
 		t.Fatal(err)
 	}
-	cfg[key] = string(b)
-}
-
-func setField(obj map[string]any, path []string, value any) {
-	if len(path) == 1 {
-		if value == nil {
-			delete(obj, path[0])
-		} else {
-			obj[path[0]] = value
-		}
-		return
-	}
-	child, ok := obj[path[0]].(map[string]any)
-	if !ok {
-		child = map[string]any{}
-		obj[path[0]] = child
-	}
-	setField(child, path[1:], value)
 }
 
 // ofType returns the registered resources of one type token, in name order.

@@ -76,3 +76,51 @@ func Getter(m map[string]string) config.Getter {
 		return v, ok
 	}
 }
+
+// Set changes one value of m (as Read returns it) the way `pulumi config set --path
+// moodle:<path> <value>` changes a stack file: "app.replicas" sets a field of the
+// moodle:app object, creating the object or the nested ones on the way, and
+// "siteUrl" sets a top-level key. A nil value removes the key or the field. Tests
+// use it to derive variants from the committed stack files.
+func Set(m map[string]string, path string, value any) error {
+	top, field, nested := strings.Cut(path, ".")
+	key := config.Namespace + ":" + top
+	if !nested {
+		if value == nil {
+			delete(m, key)
+		} else {
+			m[key] = fmt.Sprint(value)
+		}
+		return nil
+	}
+	obj := map[string]any{}
+	if text, ok := m[key]; ok && text != "" {
+		if err := json.Unmarshal([]byte(text), &obj); err != nil {
+			return fmt.Errorf("set %s: %s is not an object: %w", path, key, err)
+		}
+	}
+	setField(obj, strings.Split(field, "."), value)
+	text, err := json.Marshal(obj)
+	if err != nil {
+		return fmt.Errorf("set %s: %w", path, err)
+	}
+	m[key] = string(text)
+	return nil
+}
+
+func setField(obj map[string]any, path []string, value any) {
+	if len(path) == 1 {
+		if value == nil {
+			delete(obj, path[0])
+		} else {
+			obj[path[0]] = value
+		}
+		return
+	}
+	child, ok := obj[path[0]].(map[string]any)
+	if !ok {
+		child = map[string]any{}
+		obj[path[0]] = child
+	}
+	setField(child, path[1:], value)
+}

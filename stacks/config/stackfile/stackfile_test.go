@@ -84,3 +84,39 @@ func TestReadRefuses(t *testing.T) {
 		t.Errorf("missing file: error = %v", err)
 	}
 }
+
+// Set edits a stack's values the way `pulumi config set --path` does, so tests
+// can derive variants from the committed stack files.
+func TestSetChangesOneValueAndKeepsTheRest(t *testing.T) {
+	cases := []struct {
+		name, path string
+		value      any
+		want       map[string]string
+	}{
+		{"a field of an object", "database.pooler", "pgbouncer", map[string]string{
+			"moodle:target": "docker", "moodle:database": `{"cpus":2,"pooler":"pgbouncer"}`}},
+		{"a nested field, creating the object", "app.php.maxInputVars", 9000, map[string]string{
+			"moodle:target": "docker", "moodle:database": `{"cpus":2,"pooler":"none"}`,
+			"moodle:app": `{"php":{"maxInputVars":9000}}`}},
+		{"a top-level key", "siteUrl", "http://localhost:9090", map[string]string{
+			"moodle:target": "docker", "moodle:database": `{"cpus":2,"pooler":"none"}`,
+			"moodle:siteUrl": "http://localhost:9090"}},
+		{"a field removed", "database.pooler", nil, map[string]string{
+			"moodle:target": "docker", "moodle:database": `{"cpus":2}`}},
+		{"a key removed", "database", nil, map[string]string{"moodle:target": "docker"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := map[string]string{"moodle:target": "docker", "moodle:database": `{"cpus":2,"pooler":"none"}`}
+			if err := stackfile.Set(m, c.path, c.value); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(m, c.want) {
+				t.Errorf("Set(%s, %v) = %v, want %v", c.path, c.value, m, c.want)
+			}
+		})
+	}
+	if err := stackfile.Set(map[string]string{"moodle:target": "docker"}, "target.kind", "x"); err == nil {
+		t.Error("Set went into a scalar as if it were an object")
+	}
+}

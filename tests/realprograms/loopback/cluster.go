@@ -163,10 +163,10 @@ func (c *Cluster) layOut(e render.Endpoints) {
 }
 
 // MarkInstalled does what the cron runner does once the install hook has succeeded:
-// it writes the marker that opens PHP on the web servers.
+// it writes the marker of its release that opens PHP on the web servers.
 func (c *Cluster) MarkInstalled() {
 	c.t.Helper()
-	write(c.t, c.Spec.Paths.InstalledMarker(), "", 0o644)
+	write(c.t, c.Spec.ReleaseMarker(), "", 0o644)
 }
 
 // IniDir holds the rendered php.ini.

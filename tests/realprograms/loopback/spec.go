@@ -19,8 +19,9 @@ func RepoRoot() string {
 }
 
 // StackSpec is the Spec the program deploys for a committed stack file
-// (Pulumi.<stack>.yaml), loaded by the program's own config loader, with its paths
-// moved under root: the same app nodes, limits, pools and settings, on loopback.
+// (Pulumi.<stack>.yaml), loaded by the program's own config loader, with its
+// directories moved under root: the same app nodes, limits, pools and settings, on
+// loopback. The CA bundles keep their paths in the image.
 func StackSpec(t T, stack, root string) topology.Spec {
 	t.Helper()
 	path := filepath.Join(RepoRoot(), "Pulumi."+stack+".yaml")
@@ -32,11 +33,9 @@ func StackSpec(t T, stack, root string) topology.Spec {
 	if err != nil {
 		t.Fatalf("load the %s stack (%s): %v", stack, path, err)
 	}
-	s.Paths = topology.Paths{
-		CodeDir:       filepath.Join(root, "code"),
-		DataRoot:      filepath.Join(root, "moodledata"),
-		LocalCacheDir: filepath.Join(root, "localcache"),
-	}
+	s.Paths.CodeDir = filepath.Join(root, "code")
+	s.Paths.DataRoot = filepath.Join(root, "moodledata")
+	s.Paths.LocalCacheDir = filepath.Join(root, "localcache")
 	return s
 }
 

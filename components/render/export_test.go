@@ -1,0 +1,4 @@
+package render
+
+// FirstDiff serves the external tests (package render_test) too.
+var FirstDiff = firstDiff
