@@ -102,8 +102,10 @@ func (b *builder) cache() (*docker.Container, error) {
 		return render.RedisConf(b.spec, redisEndpoint.Port, redisData) + "requirepass " + pw + "\n"
 	}).(pulumi.StringOutput)
 	return b.container(service{
-		key:     "redis",
-		image:   b.imgs.cache,
+		key:   "redis",
+		image: b.imgs.cache,
+		// Operators' tools (redis-cli, moodlectl status) find the password here.
+		env:     []string{password.env},
 		command: []string{"redis-server", redisConf},
 		uploads: docker.ContainerUploadArray{
 			upload(redisConf, pulumi.ToSecret(conf).(pulumi.StringOutput), "0444"),

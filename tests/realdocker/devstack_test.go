@@ -14,8 +14,13 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/internal/installlog"
+	"github.com/moodle-cluster/moodle-pulumi/internal/status"
+	"github.com/moodle-cluster/moodle-pulumi/internal/status/devstatus"
 )
 
 // The dev stack's nginx upstream settings the failover assertions derive their
@@ -35,10 +40,25 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		return s.AppNodes()
 	}
 
-	t.Run("up from nothing serves the site through the load balancer", func(t *testing.T) {
+	t.Run("up from nothing shows the install and serves the site through the load balancer", func(t *testing.T) {
+		// What `moodlectl up` prints while the provider waits for the install.
+		var shown strings.Builder
+		client, err := dockerapi.New("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		watcher := installlog.NewDockerWatcher(ctx, client, func(start time.Time) *installlog.Printer {
+			return installlog.NewPrinter(&lockedWriter{w: &shown}, start)
+		}, time.Now)
+		d.watch(watcher.Event)
 		start := time.Now()
 		res := d.up(ctx)
+		d.watch(nil)
+		watcher.Wait()
 		t.Logf("up took %s: %v", since(start), res.Summary.ResourceChanges)
+		if !strings.Contains(shown.String(), "moodle-install-upgrade: installed") {
+			t.Errorf("the install was not shown while up waited for it:\n%s", shown.String())
+		}
 		b := newBrowser(t, d.url())
 		if got := b.get("/probe.php?action=site").json(t); got["installed"] != got["code"] || got["installed"] == nil {
 			t.Errorf("site = %v, want the code's version installed", got)
@@ -61,6 +81,53 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 	t.Run("a preview right after up plans no change", func(t *testing.T) {
 		if got := d.changes(); len(got) > 0 {
 			t.Errorf("preview plans %v", got)
+		}
+	})
+
+	t.Run("a refresh reads back no drift and a preview after it plans no change", func(t *testing.T) {
+		res, err := d.stack.Refresh(ctx)
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		for op, n := range *res.Summary.ResourceChanges {
+			if op != string(apitype.OpSame) && n > 0 {
+				t.Errorf("refresh found %d resources to %s", n, op)
+			}
+		}
+		if got := d.changes(); len(got) > 0 {
+			t.Errorf("preview after refresh plans %v", got)
+		}
+	})
+
+	t.Run("status reads every tier of the running stack and finds it healthy", func(t *testing.T) {
+		client, err := dockerapi.New("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := d.spec()
+		// The cron runner's first run ends right after the install; give it one
+		// interval to be in the log.
+		var rep status.Report
+		waitFor(t, "a cron run in the runner's log", time.Duration(spec.Cron.IntervalSeconds)*time.Second, func() bool {
+			rep = status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: "moodle-" + stackName}.Collect(ctx), time.Now())
+			return slices.ContainsFunc(rep.Checks, func(c status.Check) bool {
+				return c.Tier == status.TierCron && c.Name == "last run" && c.Verdict == status.OK
+			})
+		})
+		var table strings.Builder
+		if err := status.WriteTable(&table, rep); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("moodlectl status:\n%s", table.String())
+		for _, c := range rep.Checks {
+			if c.Verdict != status.OK {
+				t.Errorf("%s %s %s = %s: %s (%s)", c.Tier, c.Subject, c.Name, c.Value, c.Verdict, c.Rule)
+			}
+		}
+		for _, tier := range []string{status.TierLB, status.TierApp, status.TierDatabase, status.TierRedis, status.TierFiles, status.TierCron, status.TierMoodle} {
+			if !slices.ContainsFunc(rep.Checks, func(c status.Check) bool { return c.Tier == tier }) {
+				t.Errorf("no check of the %s tier", tier)
+			}
 		}
 	})
 
@@ -138,7 +205,7 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		runners := 0
 		for _, c := range dockerList(t, "ps", "--format", "{{.Names}}", "--filter", "name="+prefix) {
 			// The host's view of each container's processes.
-			if strings.Contains(run(t, "docker", "top", c, "-eo", "args"), "/usr/local/bin/moodle-cron") {
+			if strings.Contains(run(t, "docker", "top", c, "-eo", "pid,args"), "/usr/local/bin/moodle-cron") {
 				runners++
 				if c != prefix+"cron" {
 					t.Errorf("a cron runner runs in %s", c)
