@@ -186,14 +186,20 @@ func dockerTarget() automation.Config { return automation.Config{"moodle:target"
 
 // smallProgram registers one resource of each kind the fakes must get right: a
 // generated secret, containers that use it, and a volume that must survive scaling.
-// moodle:app sets the number of containers and their image.
+// moodle:app.replicas sets the number of containers, moodle:images.app their image.
 func smallProgram(ctx *pulumi.Context) error {
-	app := struct {
-		Replicas int    `json:"replicas"`
-		Image    string `json:"image"`
-	}{Image: "php:8.3-fpm"}
-	if err := config.New(ctx, "moodle").TryObject("app", &app); err != nil {
+	var app struct {
+		Replicas int `json:"replicas"`
+	}
+	images := struct {
+		App string `json:"app"`
+	}{App: "php:8.3-fpm"}
+	cfg := config.New(ctx, "moodle")
+	if err := cfg.TryObject("app", &app); err != nil {
 		return fmt.Errorf("moodle:app: %w", err)
+	}
+	if err := cfg.GetObject("images", &images); err != nil {
+		return fmt.Errorf("moodle:images: %w", err)
 	}
 	pw, err := random.NewRandomPassword(ctx, "db-password", &random.RandomPasswordArgs{
 		Length: pulumi.Int(24), Special: pulumi.Bool(false),
@@ -208,7 +214,7 @@ func smallProgram(ctx *pulumi.Context) error {
 	for i := 1; i <= app.Replicas; i++ {
 		_, err := docker.NewContainer(ctx, fmt.Sprintf("app-%d", i), &docker.ContainerArgs{
 			Name:  pulumi.Sprintf("app-%d", i),
-			Image: pulumi.String(app.Image),
+			Image: pulumi.String(images.App),
 			Envs:  pulumi.StringArray{pulumi.Sprintf("DB_PASSWORD=%s", pw.Result)},
 			Volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
 				VolumeName: vol.Name, ContainerPath: pulumi.String("/var/moodledata"),
@@ -260,7 +266,7 @@ func TestFakes_SmallProgramScalesAndChangesNothingTwice(t *testing.T) {
 	if err := cfg.Set("moodle:app.replicas", 2); err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Set("moodle:app.image", "php:8.4-fpm"); err != nil {
+	if err := cfg.Set("moodle:images.app", "php:8.4-fpm"); err != nil {
 		t.Fatal(err)
 	}
 	pre, err = open().Preview(ctx)

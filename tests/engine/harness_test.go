@@ -29,10 +29,6 @@ const testPassphrase = "engine-tests-only"
 
 const projectDir = "../.."
 
-// fakeDockerHost is the Docker host the fake docker provider stands for, as the
-// program's preflight sees it: room for every committed stack, every image there.
-var fakeDockerHost = dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}
-
 // rig is one isolated deployment target: its own fakes and state folder.
 type rig struct {
 	fakes *fakeprovider.Fakes
@@ -71,7 +67,6 @@ func (r *rig) stack(t testing.TB, name string, cfg automation.Config, extra ...a
 		automation.WithDockerHost(dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}),
 		automation.WithProgress(progressTo(t)),
 		automation.WithEvents(r.steps.record),
-		automation.WithDockerHost(fakeDockerHost),
 	}
 	if cfg != nil {
 		opts = append(opts, automation.WithConfig(cfg))
