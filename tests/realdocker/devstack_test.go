@@ -63,6 +63,7 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		if got := b.get("/probe.php?action=site").json(t); got["installed"] != got["code"] || got["installed"] == nil {
 			t.Errorf("site = %v, want the code's version installed", got)
 		}
+		t.Logf("the first 200 through the load balancer %s after up started", since(start))
 		// The admin password the stack generated is the one the install used.
 		out, err := d.stack.Outputs(ctx)
 		if err != nil {
@@ -79,9 +80,11 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 	})
 
 	t.Run("a preview right after up plans no change", func(t *testing.T) {
+		start := time.Now()
 		if got := d.changes(); len(got) > 0 {
 			t.Errorf("preview plans %v", got)
 		}
+		t.Logf("preview took %s", since(start))
 	})
 
 	t.Run("a refresh reads back no drift and a preview after it plans no change", func(t *testing.T) {
@@ -323,9 +326,11 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 	})
 
 	t.Run("destroy leaves no container, volume or network", func(t *testing.T) {
+		start := time.Now()
 		if _, err := d.stack.Destroy(ctx); err != nil {
 			t.Fatalf("destroy: %v", err)
 		}
+		t.Logf("destroy took %s", since(start))
 		for _, kind := range []string{"container", "volume", "network"} {
 			args := []string{kind, "ls", "-q", "--filter", "name=" + prefix}
 			if kind == "container" {
