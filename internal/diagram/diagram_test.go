@@ -84,6 +84,8 @@ func TestBuild_DrawsWhatEachVariantRegisters(t *testing.T) {
 			[]string{"app nodes × 5", "limit 2 CPU / 8192 MB"}, nil},
 		{"dev with PgBouncer between the app and PostgreSQL", "dev", map[string]any{"moodle:database.pooler": "pgbouncer"},
 			[]string{"PgBouncer", "app -->|\"SQL\"| pooler", "pooler --> db"}, []string{"app -->|\"SQL\"| db"}},
+		{"dev with two streaming read replicas", "dev", map[string]any{"moodle:database.readReplicas": 2},
+			[]string{"read replicas × 2", "db -->|\"WAL\"| replica", "app -->|\"reads\"| replica"}, nil},
 		{"prod without read replicas", "prod", map[string]any{"moodle:database.readReplicas": 0, "moodle:aws.protect": false},
 			[]string{"RDS PostgreSQL 16"}, []string{"read replicas"}},
 		{"prod with two replicas and RDS Proxy", "prod", map[string]any{"moodle:database.readReplicas": 2, "moodle:database.pooler": "rdsproxy"},
