@@ -1,6 +1,9 @@
 package render
 
-import "github.com/moodle-cluster/moodle-pulumi/components/topology"
+import (
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
 
 type cronData struct {
 	EnvPHPBin, EnvInstallHook string
@@ -13,7 +16,7 @@ func cronRunner(s topology.Spec) string {
 	return execute("cron-runner.sh.tmpl", cronData{
 		EnvPHPBin:       EnvPHPBin,
 		EnvInstallHook:  EnvInstallHook,
-		InstallHook:     InstallHookPath,
+		InstallHook:     appimage.InstallHook,
 		CronScript:      MoodleFile(s, "admin/cli/cron.php"),
 		LockFile:        s.Paths.CronLockFile(),
 		InstalledMarker: s.Paths.InstalledMarker(),
