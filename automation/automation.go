@@ -114,13 +114,16 @@ func newStack(ctx context.Context, name string, o options) (*Stack, error) {
 	}
 	// The program validates its config too, but from inside the engine, whose
 	// report wraps the message twice and comes after the engine has started; the
-	// same check here fails at once, with the validator's own words.
-	if err := checkConfig(settings); err != nil {
-		source := file
-		if o.config != nil {
-			source = "the config given in code"
+	// same check here fails at once, with the validator's own words. A program of
+	// the caller's own may read other keys: it checks them itself.
+	if o.program == nil {
+		if err := checkConfig(settings); err != nil {
+			source := file
+			if o.config != nil {
+				source = "the config given in code"
+			}
+			return nil, configError(name, source, err)
 		}
-		return nil, configError(name, source, err)
 	}
 
 	stateDir, err := filepath.Abs(o.stateDir)

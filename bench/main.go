@@ -10,16 +10,17 @@
 //     nginx with X-Accel-Redirect, relayed by PHP, and redirected to a presigned
 //     URL (S3 mode with tool_objectfs);
 //  3. one pool sized for a memory limit (topology Sizing), saturated with requests that
-//     hold a worker's average RSS, against that limit: the peak sum of the pool's RSS
-//     and PSS (RSS counts shared pages, OPcache and libraries, once per process; PSS
-//     splits them, which is closer to what a cgroup charges).
+//     each make a worker as large as a heavy Moodle request does, against that limit:
+//     the peak sum of the pool's RSS and PSS (RSS counts shared pages, OPcache and
+//     libraries, once per process; PSS splits them, which is closer to what a cgroup
+//     charges). The run fails when the pool's PSS, with the OPcache segment counted
+//     full, exceeds the limit.
 //
 // Run it with bench/run.sh (make bench); the flags are listed by -help.
 package main
 
 import (
 	"bufio"
-	"cmp"
 	"flag"
 	"fmt"
 	"log"
@@ -41,12 +42,15 @@ func main() {
 	connections := flag.Int("connections", 24, "wrk connections (a multiple of the node count)")
 	rounds := flag.Int("rounds", 3, "alternating rounds of the load balancer and direct runs")
 	memoryMB := flag.Int("memory", 1024, "memory limit of the saturated app node, MB")
+	workerMB := flag.Int("worker-rss", moodleWorkerRSSMB, "RSS one worker reaches serving a heavy Moodle request, MB")
+	saturation := flag.Duration("saturation", 30*time.Second,
+		"length of the saturated pool's run (each of its requests faults in its memory: slow on a busy machine)")
 	flag.Parse()
 	log.SetFlags(0)
 
 	r := &run{}
 	started := time.Now()
-	results := benchmark(r, *duration, *connections, max(1, *rounds), *memoryMB)
+	results := benchmark(r, *duration, *connections, max(1, *rounds), *memoryMB, *workerMB, *saturation)
 	r.close()
 	fmt.Print(results)
 	log.Printf("bench wall time %s", time.Since(started).Round(time.Second))
@@ -132,6 +136,43 @@ func (w wrkResult) errorSummary() string {
 }
 
 func runWrk(r *run, dir, url string, threads, connections int, duration time.Duration, env ...string) wrkResult {
+	out, err := wrk(r, dir, url, threads, connections, duration, env...)
+	if err != nil {
+		r.Fatalf("wrk %s: %v\n%s", url, err, out)
+	}
+	res, ok := parseWrk(out)
+	if !ok {
+		r.Fatalf("no requests measured by wrk:\n%s", out)
+	}
+	return res
+}
+
+// parseWrk reads the reporting script's line; ok is false when no request completed.
+func parseWrk(out string) (wrkResult, bool) {
+	for _, line := range strings.Split(out, "\n") {
+		var res wrkResult
+		var durationUS, p50, p99 int64
+		e := &res.errors
+		if _, err := fmt.Sscanf(line, "RESULT %d %d %d %d %d %d %d %d %d", &res.requests, &durationUS, &p50, &p99,
+			&e[0], &e[1], &e[2], &e[3], &e[4]); err == nil && res.requests > 0 {
+			res.rps = float64(res.requests) / (float64(durationUS) / 1e6)
+			res.p50, res.p99 = time.Duration(p50)*time.Microsecond, time.Duration(p99)*time.Microsecond
+			return res, true
+		}
+	}
+	return wrkResult{}, false
+}
+
+// warm runs wrk for the warm-up and keeps nothing of it: wrk counts only the
+// requests that completed, and slow ones may all still be in flight when it ends.
+func warm(r *run, dir, url string, threads, connections int, env ...string) {
+	if out, err := wrk(r, dir, url, threads, connections, warmup, env...); err != nil {
+		r.Fatalf("wrk %s: %v\n%s", url, err, out)
+	}
+}
+
+// wrk runs wrk with the reporting script and returns its output.
+func wrk(r *run, dir, url string, threads, connections int, duration time.Duration, env ...string) (string, error) {
 	script := filepath.Join(dir, "report.lua")
 	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
 		r.Fatalf("write wrk script: %v", err)
@@ -142,22 +183,7 @@ func runWrk(r *run, dir, url string, threads, connections int, duration time.Dur
 		"-d", duration.String(), "--timeout", "30s", "-s", script, url)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.Fatalf("wrk %s: %v\n%s", url, err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		var res wrkResult
-		var durationUS, p50, p99 int64
-		e := &res.errors
-		if _, err := fmt.Sscanf(line, "RESULT %d %d %d %d %d %d %d %d %d", &res.requests, &durationUS, &p50, &p99,
-			&e[0], &e[1], &e[2], &e[3], &e[4]); err == nil && res.requests > 0 {
-			res.rps = float64(res.requests) / (float64(durationUS) / 1e6)
-			res.p50, res.p99 = time.Duration(p50)*time.Microsecond, time.Duration(p99)*time.Microsecond
-			return res
-		}
-	}
-	r.Fatalf("no requests measured by wrk:\n%s", out)
-	return wrkResult{}
+	return string(out), err
 }
 
 // directSite is the baseline's nginx: per pool a server that passes every request
@@ -185,14 +211,29 @@ server {
 // warmup precedes every measured run.
 const warmup = 3 * time.Second
 
-// median is the round with the median requests/s.
+// median is the median of each metric over the rounds, taken metric by metric: the
+// round with the median requests/s need not have the median latencies.
 func median(results []wrkResult) wrkResult {
-	sorted := slices.Clone(results)
-	slices.SortFunc(sorted, func(a, b wrkResult) int { return cmp.Compare(a.rps, b.rps) })
-	return sorted[len(sorted)/2]
+	of := func(metric func(wrkResult) float64) float64 {
+		values := make([]float64, len(results))
+		for i, r := range results {
+			values[i] = metric(r)
+		}
+		slices.Sort(values)
+		n := len(values)
+		if n%2 == 1 {
+			return values[n/2]
+		}
+		return (values[n/2-1] + values[n/2]) / 2
+	}
+	return wrkResult{
+		rps: of(func(r wrkResult) float64 { return r.rps }),
+		p50: time.Duration(of(func(r wrkResult) float64 { return float64(r.p50) })),
+		p99: time.Duration(of(func(r wrkResult) float64 { return float64(r.p99) })),
+	}
 }
 
-func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB int) string {
+func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB, workerMB int, saturation time.Duration) string {
 	var out strings.Builder
 	fmt.Fprintf(&out, "## Load balancer against direct FastCGI\n\n")
 	c := loopback.StartCluster(r)
@@ -213,7 +254,7 @@ func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB int
 	// Each path is warmed before it is measured: OPcache, and the dynamic pools
 	// spawning the workers the load needs (they start with pm.start_servers).
 	measure := func(url string, env ...string) wrkResult {
-		runWrk(r, c.Root, url, threads, connections, warmup, env...)
+		warm(r, c.Root, url, threads, connections, env...)
 		return runWrk(r, c.Root, url, threads, connections, duration, env...)
 	}
 	// The paths alternate, round after round, so that a noisy neighbour on a shared
@@ -237,12 +278,13 @@ func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB int
 		}
 	}
 	mlb, mdirect := median(lb), median(direct)
-	fmt.Fprintf(&out, "\nMedian rounds, LB/direct: requests/s %.0f/%.0f = %.2f; p50 %s/%s; p99 %s/%s = %.2f\n\n",
-		mlb.rps, mdirect.rps, mlb.rps/mdirect.rps, mlb.p50, mdirect.p50, mlb.p99, mdirect.p99,
-		float64(mlb.p99)/float64(mdirect.p99))
+	fmt.Fprintf(&out, "\nMedians over the rounds, each metric on its own, LB/direct: requests/s %.0f/%.0f = %.2f; "+
+		"p50 %s/%s; p99 %s/%s = %.2f\n\n",
+		mlb.rps, mdirect.rps, mlb.rps/mdirect.rps, mlb.p50.Round(time.Microsecond), mdirect.p50.Round(time.Microsecond),
+		mlb.p99.Round(time.Microsecond), mdirect.p99.Round(time.Microsecond), float64(mlb.p99)/float64(mdirect.p99))
 
 	out.WriteString(downloads(r, c, duration, connections))
-	out.WriteString(saturate(r, c, duration, memoryMB))
+	out.WriteString(saturate(r, c, saturation, memoryMB, workerMB))
 	return out.String()
 }
 
@@ -299,11 +341,22 @@ func downloads(r *run, c *loopback.Cluster, duration time.Duration, connections 
 	return out.String()
 }
 
+// moodleWorkerRSSMB is how large a worker grows serving a heavy Moodle request:
+// measured Moodle processes averaged 50 MB and reached 100 MB of RSS, PHP runtime
+// included (Frédéric Nevers, "Optimizing a Moodle server, step 1: fine-tune Apache",
+// 2014). Moodle itself lets a standard page use up to 128 MB of PHP heap on 64-bit
+// (raise_memory_limit(MEMORY_STANDARD), lib/setuplib.php).
+const moodleWorkerRSSMB = 100
+
 // saturate runs one more pool, sized for memoryMB, behind its own bare nginx and
-// keeps twice as many requests in flight as it has workers, each holding three
-// quarters of the average worker RSS the sizing assumes for holdMS (the rest is the
-// PHP runtime itself), while /proc is sampled.
-func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int) string {
+// keeps twice as many requests in flight as it has workers. Each request holds, for
+// holdMS, what brings its worker from the probe page's own RSS to workerMB, while
+// /proc is sampled. The limit must hold for every worker at its peak at once, which
+// the scheduler of a busy machine may never line up: the worst case is the sum of
+// each process's own peak. The probe's code fills almost none of the OPcache
+// segment, which Moodle's code fills, so the segment is counted full on top; the
+// run fails when that exceeds the limit.
+func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB, workerMB int) string {
 	spec := c.Spec
 	spec.App.MemoryMB = memoryMB
 	pool := spec.App.Sizing()
@@ -315,45 +368,91 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB int)
 	loopback.StartNginx(r, filepath.Join(c.Root, "saturated-web"), "nginx-saturated",
 		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}), webPort, c.As)
 
-	allocMB := spec.App.PHPFPM.WorkerMemoryMB * 3 / 4
+	// Long enough for the sampler to see each worker at its peak.
+	const holdMS, every = 200, 50 * time.Millisecond
+	site := fmt.Sprintf("http://127.0.0.1:%d/probe.php?action=alloc&ms=%d", webPort, holdMS)
+	// The probe page's own cost: the largest worker after a warm-up that holds
+	// nothing, which also starts every worker the load will use.
+	warm(r, c.Root, site+"&mb=0", 1, 2*pool.MaxChildren)
+	var baseKB int
+	for pid, m := range sample(fpm.Tree()) {
+		if pid != fpm.Pid() {
+			baseKB = max(baseKB, m.rssKB)
+		}
+	}
+	allocMB := max(0, workerMB-baseKB>>10)
+
 	stop := make(chan struct{})
-	var peak rss
+	var together rss       // the largest simultaneous total
+	byPID := map[int]rss{} // each process's own largest sample
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for {
-			peak = peak.max(sample(fpm.Tree()))
+			now := sample(fpm.Tree())
+			together = together.max(total(now))
+			for pid, m := range now {
+				byPID[pid] = byPID[pid].max(m)
+			}
 			select {
 			case <-stop:
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(every):
 			}
 		}
 	}()
-	const holdMS = 200
-	url := fmt.Sprintf("http://127.0.0.1:%d/probe.php?action=alloc&mb=%d&ms=%d", webPort, allocMB, holdMS)
-	runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, warmup)
-	res := runWrk(r, c.Root, url, 1, 2*pool.MaxChildren, duration)
+	out, err := wrk(r, c.Root, fmt.Sprintf("%s&mb=%d", site, allocMB), 1, 2*pool.MaxChildren, duration)
 	close(stop)
 	wg.Wait()
+	rate := "none completed (each request faults in its memory: slow on a busy machine)"
+	if res, ok := parseWrk(out); ok {
+		rate = fmt.Sprintf("%.1f (p50 %s, p99 %s, errors %s)", res.rps, res.p50, res.p99, res.errorSummary())
+	} else if err != nil {
+		r.Fatalf("wrk: %v\n%s", err, out)
+	}
+	worst := total(byPID)
+	reached := 0
+	for pid, m := range byPID {
+		if pid != fpm.Pid() && m.rssKB>>10 >= workerMB*95/100 {
+			reached++
+		}
+	}
+	if reached < pool.MaxChildren {
+		r.Errorf("only %d of %d workers grew to %d MB in %s: the worst case is not measured (lengthen -saturation)",
+			reached, pool.MaxChildren, workerMB, duration)
+	}
 
-	var out strings.Builder
-	fmt.Fprintf(&out, "## One pool saturated at its memory limit\n\n")
-	fmt.Fprintf(&out, "limit %d MB, reserve %d MB, average worker %d MB -> pm.max_children = %d; "+
-		"%d requests in flight, each holding %d MB for %d ms; wrk -t1 -c%d -d%s after a %s warm-up "+
-		"(sampled throughout)\n\n",
+	opcacheMB := spec.App.PHP.OPcacheMemoryMB
+	chargedMB := worst.pssKB>>10 + opcacheMB
+	if chargedMB > memoryMB {
+		r.Errorf("the saturated pool's PSS, every process at its peak and the OPcache segment full, is %d MB: above its %d MB limit",
+			chargedMB, memoryMB)
+	}
+	percent := func(mb int) string {
+		return fmt.Sprintf("%d MB (%.0f%% of %d MB)", mb, 100*float64(mb)/float64(memoryMB), memoryMB)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "## One pool saturated at its memory limit\n\n")
+	fmt.Fprintf(&b, "limit %d MB, reserve %d MB, assumed average worker %d MB -> pm.max_children = %d; "+
+		"%d requests in flight, each growing its worker to a heavy Moodle request's %d MB RSS "+
+		"(the probe page's worker is %d MB, so each holds %d MB for %d ms); wrk -t1 -c%d -d%s after a %s warm-up "+
+		"with the probe page, "+
+		"sampled every %s\n\n",
 		memoryMB, spec.App.PHPFPM.ReserveMemoryMB, spec.App.PHPFPM.WorkerMemoryMB, pool.MaxChildren,
-		2*pool.MaxChildren, allocMB, holdMS, 2*pool.MaxChildren, duration, warmup)
-	fmt.Fprintf(&out, "| measure | value |\n|---|---|\n")
-	fmt.Fprintf(&out, "| requests/s | %.0f (p50 %s, p99 %s, errors %s) |\n", res.rps, res.p50, res.p99, res.errorSummary())
-	fmt.Fprintf(&out, "| peak processes (master + workers) | %d |\n", peak.processes)
-	fmt.Fprintf(&out, "| peak total RSS | %d MB (%.0f%% of %d MB) |\n", peak.rssKB>>10, 100*float64(peak.rssKB>>10)/float64(memoryMB), memoryMB)
-	fmt.Fprintf(&out, "| peak total PSS | %d MB (%.0f%% of %d MB) |\n", peak.pssKB>>10, 100*float64(peak.pssKB>>10)/float64(memoryMB), memoryMB)
-	return out.String()
+		2*pool.MaxChildren, workerMB, baseKB>>10, allocMB, holdMS, 2*pool.MaxChildren, duration, warmup, every)
+	fmt.Fprintf(&b, "| measure | value |\n|---|---|\n")
+	fmt.Fprintf(&b, "| requests/s | %s |\n", rate)
+	fmt.Fprintf(&b, "| processes (master + workers) | %d |\n", worst.processes)
+	fmt.Fprintf(&b, "| workers grown to %d MB | %d of %d; the largest %d MB RSS |\n",
+		workerMB, reached, pool.MaxChildren, largestWorker(byPID, fpm.Pid()).rssKB>>10)
+	fmt.Fprintf(&b, "| peak total seen at once | %s RSS, %s PSS |\n", percent(together.rssKB>>10), percent(together.pssKB>>10))
+	fmt.Fprintf(&b, "| every process at its own peak | %s RSS, %s PSS |\n", percent(worst.rssKB>>10), percent(worst.pssKB>>10))
+	fmt.Fprintf(&b, "| that PSS + the OPcache segment full (%d MB) | %s |\n", opcacheMB, percent(chargedMB))
+	return b.String()
 }
 
-// rss is one sample of a process tree's memory.
+// rss is the memory of one process, or the sum over several.
 type rss struct {
 	processes    int
 	rssKB, pssKB int
@@ -363,15 +462,37 @@ func (a rss) max(b rss) rss {
 	return rss{processes: max(a.processes, b.processes), rssKB: max(a.rssKB, b.rssKB), pssKB: max(a.pssKB, b.pssKB)}
 }
 
-// sample sums VmRSS and Pss over pids from /proc/<pid>/smaps_rollup.
-func sample(pids []int) rss {
-	var s rss
+// total sums the processes' memory.
+func total(byPID map[int]rss) rss {
+	var t rss
+	for _, m := range byPID {
+		t.processes++
+		t.rssKB += m.rssKB
+		t.pssKB += m.pssKB
+	}
+	return t
+}
+
+// largestWorker is the largest of the processes other than the master.
+func largestWorker(byPID map[int]rss, master int) rss {
+	var largest rss
+	for pid, m := range byPID {
+		if pid != master && m.rssKB > largest.rssKB {
+			largest = m
+		}
+	}
+	return largest
+}
+
+// sample reads VmRSS and Pss of each pid from /proc/<pid>/smaps_rollup.
+func sample(pids []int) map[int]rss {
+	out := map[int]rss{}
 	for _, pid := range pids {
 		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 		if err != nil {
 			continue // the worker was recycled between listing and reading
 		}
-		s.processes++
+		m := rss{processes: 1}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			fields := strings.Fields(sc.Text())
@@ -381,12 +502,13 @@ func sample(pids []int) rss {
 			kb, _ := strconv.Atoi(fields[1])
 			switch fields[0] {
 			case "Rss:":
-				s.rssKB += kb
+				m.rssKB = kb
 			case "Pss:":
-				s.pssKB += kb
+				m.pssKB = kb
 			}
 		}
 		f.Close()
+		out[pid] = m
 	}
-	return s
+	return out
 }

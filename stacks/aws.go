@@ -17,6 +17,8 @@ func deployAWS(ctx *pulumi.Context, spec topology.Spec) error {
 	}
 	ctx.Export("siteUrl", cluster.SiteURL)
 	ctx.Export("loadBalancerDns", cluster.LoadBalancerDNS)
+	ctx.Export("siteDns", cluster.SiteDNS)
+	ctx.Export("mucRedisAddress", cluster.MUCRedisAddress)
 	ctx.Export("databaseAddress", cluster.DatabaseAddress)
 	ctx.Export("replicaAddresses", cluster.ReplicaAddresses)
 	ctx.Export("redisAddress", cluster.RedisAddress)

@@ -45,10 +45,53 @@ func (a Account) managedPolicy(name string) string {
 
 // newDataKey is the customer-managed key that encrypts everything the cluster
 // stores: the database and its snapshots, Performance Insights, EFS, the objectfs
-// bucket, Redis, the secrets, the log groups and the alarm topic. Losing it loses
-// the data, so it is protected like the data.
-func newDataKey(ctx *pulumi.Context, name string, a Account, protect bool, opts ...pulumi.ResourceOption) (*kms.Key, error) {
-	keyPolicy := policy(
+// bucket, Redis, the secrets, the log groups, the alarm topic and (ec2) the
+// instances' volumes, which autoScalingRole creates. Losing it loses the data, so
+// it is protected like the data.
+func newDataKey(ctx *pulumi.Context, name string, a Account, autoScalingRole pulumi.StringInput, protect bool, opts ...pulumi.ResourceOption) (*kms.Key, error) {
+	statements := keyStatements(a)
+	if autoScalingRole != nil {
+		statements = append(statements, autoScalingKeyStatements(autoScalingRole)...)
+	}
+	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
+		Description:          pulumi.String("moodle data key (" + name + ")"),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+		Policy:               policy(statements...),
+		Tags:                 tags(name),
+	}, dataOptions(protect, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kms key %s: %w", name, err)
+	}
+	return key, nil
+}
+
+// autoScalingKeyStatements are what AWS requires of a key that encrypts the volumes
+// of instances an Auto Scaling group launches: its service-linked role uses the key
+// and hands grants to EC2 for the volumes.
+func autoScalingKeyStatements(role pulumi.StringInput) []map[string]any {
+	return []map[string]any{
+		{
+			"Sid":       "AutoScalingUsesKey",
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": role},
+			"Action":    list([]string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}),
+			"Resource":  "*",
+		},
+		{
+			"Sid":       "AutoScalingGrantsKeyToVolumes",
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": role},
+			"Action":    "kms:CreateGrant",
+			"Resource":  "*",
+			"Condition": map[string]any{"Bool": map[string]any{"kms:GrantIsForAWSResource": true}},
+		},
+	}
+}
+
+// keyStatements are the statements every data key has.
+func keyStatements(a Account) []map[string]any {
+	return []map[string]any{
 		map[string]any{
 			"Sid":       "AccountAdministers",
 			"Effect":    "Allow",
@@ -72,12 +115,5 @@ func newDataKey(ctx *pulumi.Context, name string, a Account, protect bool, opts 
 			"Action":    list([]string{"kms:Decrypt", "kms:GenerateDataKey*"}),
 			"Resource":  "*",
 		},
-	)
-	return kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:          pulumi.String("moodle data key (" + name + ")"),
-		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
-		Policy:               keyPolicy,
-		Tags:                 tags(name),
-	}, dataOptions(protect, opts...)...)
+	}
 }

@@ -1,24 +1,16 @@
 package awscloud
 
 import (
-	"encoding/base64"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appautoscaling"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
-
-// ecsAMIParameter is the SSM parameter AWS keeps pointed at the current
-// ECS-optimised Amazon Linux 2023 image.
-const ecsAMIParameter = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 
 // TaskEnvironment is what the app and cron tasks share: where they run, what they
 // read, and the rendered config.php.
@@ -35,32 +27,40 @@ type TaskEnvironment struct {
 	Secrets []TaskSecret
 	// Environment holds the plain run-time settings config.php reads (s3 bucket).
 	Environment map[string]pulumi.StringInput
+	// ExecLogGroupARN receives ECS Exec sessions; nil without aws.ecsExec.
+	ExecLogGroupARN pulumi.StringInput
 }
+
+// Deployment bounds of the app service: new tasks start before old ones stop, so
+// the site never runs below its count, and up to twice the count run meanwhile.
+// The connection budget and the instance ceiling count that surge.
+const (
+	appDeploymentMinimumPercent = 100
+	appDeploymentMaximumPercent = 200
+)
 
 // AppArgs configure the web tier.
 type AppArgs struct {
 	TaskEnvironment
 	SecurityGroupID pulumi.StringInput
-	// InstanceSecurityGroupID guards the container instances (launch type ec2).
-	InstanceSecurityGroupID pulumi.StringInput
+	// ClusterARN, ClusterName and Placement come from the Compute component.
+	ClusterARN, ClusterName pulumi.StringInput
+	Placement               Placement
 	Edge                    *Edge
+	// After are the resources a new app deployment waits for: the cron service,
+	// whose runner upgrades the database before new code serves it.
+	After []pulumi.Resource
 }
 
-// App is the ECS cluster and the web tier in it: tasks of nginx beside php-fpm
-// behind the ALB, scaled between the spec's bounds.
+// App is the web tier: tasks of nginx beside php-fpm behind the ALB, scaled
+// between the spec's bounds.
 type App struct {
 	pulumi.ResourceState
 
-	ClusterName pulumi.StringOutput `pulumi:"clusterName"`
-	ClusterARN  pulumi.StringOutput `pulumi:"clusterArn"`
 	ServiceName pulumi.StringOutput `pulumi:"serviceName"`
-
-	// capacity places services of launch type ec2 on the cluster's instances.
-	capacity ecs.ServiceCapacityProviderStrategyArray
 }
 
-// NewApp creates the ECS cluster (and its instances with launch type ec2), the web
-// task definition, the service and its autoscaling.
+// NewApp creates the web task definition, the service and its autoscaling.
 func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.ResourceOption) (*App, error) {
 	a := &App{}
 	if err := ctx.RegisterComponentResource("moodle:aws:App", name, a, opts...); err != nil {
@@ -69,25 +69,11 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	parent := pulumi.Parent(a)
 	spec := args.Spec
 
-	cluster, err := ecs.NewCluster(ctx, name, &ecs.ClusterArgs{
-		Settings: ecs.ClusterSettingArray{ecs.ClusterSettingArgs{Name: pulumi.String("containerInsights"), Value: pulumi.String("enabled")}},
-		Tags:     tags(name),
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	a.ClusterName, a.ClusterARN = cluster.Name, cluster.Arn
-	if spec.App.LaunchType == topology.LaunchEC2 {
-		if err := a.instances(ctx, name, cluster, args, parent); err != nil {
-			return nil, err
-		}
-	}
-
 	web := spec.Images.Web
 	if web == "" {
 		web = spec.Images.App
 	}
-	td, err := newTask(ctx, name, args.TaskEnvironment, spec.App.Resources,
+	td, _, err := newTask(ctx, name, args.TaskEnvironment, spec.App.Resources,
 		[]renderedFile{configPHPFile(args.ConfigPHP), phpIniFile(spec), fpmPoolFile(spec), nginxFile(spec)},
 		[]container{
 			{
@@ -115,12 +101,13 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
+	depends := append(append(append([]pulumi.Resource{}, args.Edge.Listeners...), args.Placement.DependsOn...), args.After...)
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
-		Cluster:                    cluster.Arn,
+		Cluster:                    args.ClusterARN,
 		TaskDefinition:             td.Arn,
 		DesiredCount:               pulumi.Int(spec.App.Replicas),
-		LaunchType:                 a.launchType(spec),
-		CapacityProviderStrategies: a.capacity,
+		LaunchType:                 args.Placement.LaunchType,
+		CapacityProviderStrategies: args.Placement.Strategies,
 		NetworkConfiguration: ecs.ServiceNetworkConfigurationArgs{
 			Subnets:        args.SubnetIDs,
 			SecurityGroups: pulumi.StringArray{args.SecurityGroupID},
@@ -133,28 +120,25 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		}},
 		// A deployment whose tasks never get healthy stops and rolls back by itself.
 		DeploymentCircuitBreaker:        ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
-		DeploymentMinimumHealthyPercent: pulumi.Int(100),
-		DeploymentMaximumPercent:        pulumi.Int(200),
+		DeploymentMinimumHealthyPercent: pulumi.Int(appDeploymentMinimumPercent),
+		DeploymentMaximumPercent:        pulumi.Int(appDeploymentMaximumPercent),
 		// OPcache warm-up and the first requests of a new task are slow.
 		HealthCheckGracePeriodSeconds: pulumi.Int(120),
+		EnableExecuteCommand:          pulumi.Bool(spec.AWS.ECSExec),
 		PropagateTags:                 pulumi.String("SERVICE"),
 		EnableEcsManagedTags:          pulumi.Bool(true),
 		Tags:                          tags(name),
-	}, parent, pulumi.DependsOn(args.Edge.listeners),
+	}, parent, pulumi.DependsOn(depends),
 		// Autoscaling owns the running count once the service exists.
 		pulumi.IgnoreChanges([]string{"desiredCount"}))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ecs service %s: %w", name, err)
 	}
 	a.ServiceName = service.Name
-	if err := autoscale(ctx, name, spec, cluster, service, args.Edge, parent); err != nil {
+	if err := autoscale(ctx, name, spec, args.ClusterName, service, args.Edge, parent); err != nil {
 		return nil, err
 	}
-	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{
-		"clusterName": a.ClusterName,
-		"clusterArn":  a.ClusterARN,
-		"serviceName": a.ServiceName,
-	}); err != nil {
+	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"serviceName": a.ServiceName}); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -190,15 +174,16 @@ func phpEnvironment(s topology.Spec, env map[string]pulumi.StringInput) map[stri
 	return out
 }
 
-// newTask creates the roles and the task definition of one kind of task.
-func newTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topology.Resources, files []renderedFile, containers []container, parent pulumi.ResourceOption) (*ecs.TaskDefinition, error) {
-	execution, task, err := newTaskRoles(ctx, name, env.Account, env.Secrets, env.KMSKeyARN, env.Files, parent)
+// newTask creates the roles, the log group and the task definition of one kind of
+// task.
+func newTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topology.Resources, files []renderedFile, containers []container, parent pulumi.ResourceOption) (*ecs.TaskDefinition, *cloudwatch.LogGroup, error) {
+	execution, task, err := newTaskRoles(ctx, name, env, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	logs, err := logGroup(ctx, name, env.Spec.AWS.LogRetentionDays, env.KMSKeyARN, parent)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t := taskDefinition{
 		Spec: env.Spec, Account: env.Account, Resources: res,
@@ -207,127 +192,11 @@ func newTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topology
 		LogGroup:         logs.Name,
 		ExecutionRoleARN: execution.Arn, TaskRoleARN: task.Arn,
 	}
-	return t.register(ctx, name, env.Files, parent)
-}
-
-// launchType is set for Fargate; with ec2 the capacity provider strategy places tasks.
-func (a *App) launchType(s topology.Spec) pulumi.StringPtrInput {
-	if s.App.LaunchType == topology.LaunchEC2 {
-		return nil
-	}
-	return pulumi.String("FARGATE")
-}
-
-// instances creates the container instances of launch type ec2: a launch template
-// (IMDSv2 only, encrypted root volume, no public address, the ECS-optimised image),
-// an Auto Scaling group and a capacity provider that scales it for the tasks.
-func (a *App) instances(ctx *pulumi.Context, name string, cluster *ecs.Cluster, args *AppArgs, parent pulumi.ResourceOption) error {
-	spec := args.Spec
-	ami, err := ssm.LookupParameter(ctx, &ssm.LookupParameterArgs{Name: ecsAMIParameter}, pulumi.Parent(a))
+	td, err := t.register(ctx, name, env.Files, parent)
 	if err != nil {
-		return fmt.Errorf("look up the ECS-optimised AMI: %w", err)
+		return nil, nil, fmt.Errorf("task definition %s: %w", name, err)
 	}
-	instName := name + "-instance"
-	role, err := iam.NewRole(ctx, instName, &iam.RoleArgs{
-		AssumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"),
-		ManagedPolicyArns: pulumi.ToStringArray([]string{
-			args.Account.managedPolicy("service-role/AmazonEC2ContainerServiceforEC2Role"),
-			// Session Manager replaces SSH: no key pair, no port 22.
-			args.Account.managedPolicy("AmazonSSMManagedInstanceCore"),
-		}),
-		Tags: tags(instName),
-	}, parent)
-	if err != nil {
-		return err
-	}
-	profile, err := iam.NewInstanceProfile(ctx, instName, &iam.InstanceProfileArgs{Role: role.Name, Tags: tags(instName)}, parent)
-	if err != nil {
-		return err
-	}
-	// The user data names the cluster and keeps the tasks away from the instance
-	// metadata; it carries no secret.
-	userData := cluster.Name.ApplyT(func(c string) string {
-		return base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf(
-			"#!/bin/bash\ncat >> /etc/ecs/ecs.config <<'EOF'\nECS_CLUSTER=%s\nECS_AWSVPC_BLOCK_IMDS=true\nECS_ENABLE_CONTAINER_METADATA=true\nEOF\n", c)))
-	}).(pulumi.StringOutput)
-	template, err := ec2.NewLaunchTemplate(ctx, instName, &ec2.LaunchTemplateArgs{
-		ImageId:            pulumi.String(ami.Value),
-		InstanceType:       pulumi.String(spec.AWS.EC2InstanceType),
-		IamInstanceProfile: ec2.LaunchTemplateIamInstanceProfileArgs{Arn: profile.Arn},
-		MetadataOptions: ec2.LaunchTemplateMetadataOptionsArgs{
-			HttpEndpoint: pulumi.String("enabled"),
-			HttpTokens:   pulumi.String("required"),
-			// Tasks use awsvpc and their task role: nothing in a container needs the
-			// instance's metadata, so one hop keeps it on the host.
-			HttpPutResponseHopLimit: pulumi.Int(1),
-		},
-		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{ec2.LaunchTemplateBlockDeviceMappingArgs{
-			DeviceName: pulumi.String("/dev/xvda"),
-			Ebs: ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
-				Encrypted:           pulumi.String("true"),
-				KmsKeyId:            args.KMSKeyARN,
-				VolumeType:          pulumi.String("gp3"),
-				VolumeSize:          pulumi.Int(50),
-				DeleteOnTermination: pulumi.String("true"),
-			},
-		}},
-		NetworkInterfaces: ec2.LaunchTemplateNetworkInterfaceArray{ec2.LaunchTemplateNetworkInterfaceArgs{
-			DeviceIndex:              pulumi.Int(0),
-			AssociatePublicIpAddress: pulumi.String("false"),
-			SecurityGroups:           pulumi.StringArray{args.InstanceSecurityGroupID},
-		}},
-		Monitoring:           ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
-		UserData:             userData,
-		UpdateDefaultVersion: pulumi.Bool(true),
-		Tags:                 tags(instName),
-	}, parent)
-	if err != nil {
-		return err
-	}
-	// At worst one app task per instance, plus the cron task.
-	group, err := autoscaling.NewGroup(ctx, instName, &autoscaling.GroupArgs{
-		VpcZoneIdentifiers: args.SubnetIDs,
-		MinSize:            pulumi.Int(1),
-		MaxSize:            pulumi.Int(spec.App.MaxReplicas + 1),
-		LaunchTemplate:     autoscaling.GroupLaunchTemplateArgs{Id: template.ID(), Version: pulumi.String("$Latest")},
-		// Managed termination protection: ECS decides which instance may go.
-		ProtectFromScaleIn: pulumi.Bool(true),
-		HealthCheckType:    pulumi.String("EC2"),
-		Tags: autoscaling.GroupTagArray{
-			autoscaling.GroupTagArgs{Key: pulumi.String("AmazonECSManaged"), Value: pulumi.String("true"), PropagateAtLaunch: pulumi.Bool(true)},
-			autoscaling.GroupTagArgs{Key: pulumi.String("Name"), Value: pulumi.String(instName), PropagateAtLaunch: pulumi.Bool(true)},
-		},
-	}, parent, pulumi.IgnoreChanges([]string{"desiredCapacity"}))
-	if err != nil {
-		return err
-	}
-	provider, err := ecs.NewCapacityProvider(ctx, name, &ecs.CapacityProviderArgs{
-		AutoScalingGroupProvider: ecs.CapacityProviderAutoScalingGroupProviderArgs{
-			AutoScalingGroupArn:          group.Arn,
-			ManagedTerminationProtection: pulumi.String("ENABLED"),
-			ManagedDraining:              pulumi.String("ENABLED"),
-			ManagedScaling: ecs.CapacityProviderAutoScalingGroupProviderManagedScalingArgs{
-				Status:                 pulumi.String("ENABLED"),
-				TargetCapacity:         pulumi.Int(100),
-				MinimumScalingStepSize: pulumi.Int(1),
-				MaximumScalingStepSize: pulumi.Int(2),
-			},
-		},
-		Tags: tags(name),
-	}, parent)
-	if err != nil {
-		return err
-	}
-	strategy := ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs{CapacityProvider: provider.Name, Weight: pulumi.Int(1)}
-	if _, err := ecs.NewClusterCapacityProviders(ctx, name, &ecs.ClusterCapacityProvidersArgs{
-		ClusterName:                       cluster.Name,
-		CapacityProviders:                 pulumi.StringArray{provider.Name},
-		DefaultCapacityProviderStrategies: ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArray{strategy},
-	}, parent); err != nil {
-		return err
-	}
-	a.capacity = ecs.ServiceCapacityProviderStrategyArray{ecs.ServiceCapacityProviderStrategyArgs{CapacityProvider: provider.Name, Weight: pulumi.Int(1)}}
-	return nil
+	return td, logs, nil
 }
 
 // RequestsPerTarget is the ALB requests per task and minute the service scales
@@ -339,11 +208,11 @@ const targetCPUPercent = 60
 
 // autoscale keeps the service between the spec's bounds, tracking CPU and the ALB
 // requests per task, whichever asks for more tasks.
-func autoscale(ctx *pulumi.Context, name string, s topology.Spec, cluster *ecs.Cluster, service *ecs.Service, edge *Edge, parent pulumi.ResourceOption) error {
+func autoscale(ctx *pulumi.Context, name string, s topology.Spec, clusterName pulumi.StringInput, service *ecs.Service, edge *Edge, parent pulumi.ResourceOption) error {
 	target, err := appautoscaling.NewTarget(ctx, name, &appautoscaling.TargetArgs{
 		ServiceNamespace:  pulumi.String("ecs"),
 		ScalableDimension: pulumi.String("ecs:service:DesiredCount"),
-		ResourceId:        pulumi.Sprintf("service/%s/%s", cluster.Name, service.Name),
+		ResourceId:        pulumi.Sprintf("service/%s/%s", clusterName, service.Name),
 		MinCapacity:       pulumi.Int(s.App.MinReplicas),
 		MaxCapacity:       pulumi.Int(s.App.MaxReplicas),
 	}, parent)

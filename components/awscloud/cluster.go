@@ -2,6 +2,7 @@ package awscloud
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -19,11 +20,14 @@ type ClusterArgs struct {
 type Cluster struct {
 	pulumi.ResourceState
 
-	SiteURL          pulumi.StringOutput      `pulumi:"siteUrl"`
-	LoadBalancerDNS  pulumi.StringOutput      `pulumi:"loadBalancerDns"`
+	SiteURL         pulumi.StringOutput `pulumi:"siteUrl"`
+	LoadBalancerDNS pulumi.StringOutput `pulumi:"loadBalancerDns"`
+	// SiteDNS is what the site's name must point at: the distribution or the ALB.
+	SiteDNS          pulumi.StringOutput      `pulumi:"siteDns"`
 	DatabaseAddress  pulumi.StringOutput      `pulumi:"databaseAddress"`
 	ReplicaAddresses pulumi.StringArrayOutput `pulumi:"replicaAddresses"`
 	RedisAddress     pulumi.StringOutput      `pulumi:"redisAddress"`
+	MUCRedisAddress  pulumi.StringOutput      `pulumi:"mucRedisAddress"`
 	FileSystemID     pulumi.StringOutput      `pulumi:"fileSystemId"`
 	BucketName       pulumi.StringOutput      `pulumi:"bucketName"`
 	ECSClusterName   pulumi.StringOutput      `pulumi:"ecsClusterName"`
@@ -31,8 +35,9 @@ type Cluster struct {
 	DashboardName    pulumi.StringOutput      `pulumi:"dashboardName"`
 }
 
-// NewCluster provisions spec: the network, the edge, the back ends, the web tier,
-// the cron runner and the alarms, in that order of dependence.
+// NewCluster provisions spec: the network, the edge, the back ends, the compute
+// capacity, the cron runner, the web tier and the alarms, in that order of
+// dependence.
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	c := &Cluster{}
 	if err := ctx.RegisterComponentResource("moodle:aws:Cluster", name, c, opts...); err != nil {
@@ -41,16 +46,27 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	parent := pulumi.Parent(c)
 	spec := args.Spec
 	protect := spec.AWS.Protect
+	retention := spec.AWS.LogRetentionDays
 
 	account, err := lookupAccount(ctx, pulumi.Parent(c))
 	if err != nil {
 		return nil, err
 	}
-	key, err := newDataKey(ctx, name+"-data", account, protect, parent)
+	// EC2 Auto Scaling launches the instances, and so creates their encrypted root
+	// volumes, with its service-linked role: the key must trust that role first.
+	var autoScalingRole pulumi.StringInput
+	if spec.App.LaunchType == topology.LaunchEC2 {
+		role, err := newAutoScalingRole(ctx, name+"-autoscaling", parent)
+		if err != nil {
+			return nil, err
+		}
+		autoScalingRole = role.Arn
+	}
+	key, err := newDataKey(ctx, name+"-data", account, autoScalingRole, protect, parent)
 	if err != nil {
 		return nil, err
 	}
-	net, err := NewNetwork(ctx, name+"-network", &NetworkArgs{Spec: spec, KMSKeyARN: key.Arn}, parent)
+	net, err := NewNetwork(ctx, name+"-network", &NetworkArgs{Spec: spec, Region: account.Region, KMSKeyARN: key.Arn}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -74,12 +90,13 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	slowLog, err := logGroup(ctx, name+"-redis-slow-log", spec.AWS.LogRetentionDays, key.Arn, parent)
+	slowLog, err := logGroup(ctx, name+"-redis-slow-log", retention, key.Arn, parent)
 	if err != nil {
 		return nil, err
 	}
 	cache, err := NewCache(ctx, name+"-redis", &CacheArgs{
-		Spec: spec, SubnetIDs: net.DataSubnetIDs, SecurityGroupID: sg[sgCache], KMSKeyARN: key.Arn, SlowLogGroup: slowLog.Name,
+		Cache: spec.Cache, AWS: spec.AWS, SubnetIDs: net.DataSubnetIDs, SecurityGroupID: sg[sgCache], KMSKeyARN: key.Arn,
+		SlowLogGroup: slowLog.Name,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -100,6 +117,32 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+
+	// Container Insights writes to a log group named after the ECS cluster, so
+	// both names are fixed before either exists.
+	clusterName := physicalName(ctx, name, 255)
+	insights, err := namedLogGroup(ctx, name+"-container-insights",
+		pulumi.String("/aws/ecs/containerinsights/"+clusterName+"/performance"), retention, key.Arn, parent)
+	if err != nil {
+		return nil, err
+	}
+	var execLogName, execLogARN pulumi.StringInput
+	if spec.AWS.ECSExec {
+		execLog, err := logGroup(ctx, name+"-ecs-exec", retention, key.Arn, parent)
+		if err != nil {
+			return nil, err
+		}
+		execLogName, execLogARN = execLog.Name, execLog.Arn
+	}
+	compute, err := NewCompute(ctx, name+"-compute", &ComputeArgs{
+		App: spec.App, AWS: spec.AWS, ClusterName: clusterName, Account: account, KMSKeyARN: key.Arn,
+		InsightsLogGroup: insights, ExecLogGroup: execLogName,
+		SubnetIDs: net.PrivateSubnetIDs, InstanceSecurityGroupID: sg[sgInstances], AutoScalingRoleARN: autoScalingRole,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
 	shared := []TaskSecret{
 		{Name: render.EnvDBPassword, ValueFrom: db.PasswordValueFrom, SecretARN: db.SecretARN},
 		{Name: render.EnvRedisPassword, ValueFrom: cache.AuthValueFrom, SecretARN: cache.SecretARN},
@@ -112,42 +155,64 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	tasks := TaskEnvironment{
 		Spec: spec, Account: account, SubnetIDs: net.PrivateSubnetIDs, KMSKeyARN: key.Arn, Files: files,
-		ConfigPHP: configPHP(spec, db, cache), Secrets: shared, Environment: environment,
-	}
-	app, err := NewApp(ctx, name+"-app", &AppArgs{
-		TaskEnvironment: tasks, SecurityGroupID: sg[sgApp], InstanceSecurityGroupID: sg[sgInstances], Edge: edge,
-	}, parent)
-	if err != nil {
-		return nil, err
+		ConfigPHP: configPHP(spec, db, cache), Secrets: shared, Environment: environment, ExecLogGroupARN: execLogARN,
 	}
 	// Only the runner installs Moodle, so only it may read the admin password.
 	cronTasks := tasks
 	cronTasks.Secrets = append(append([]TaskSecret{}, shared...),
 		TaskSecret{Name: render.EnvAdminPassword, ValueFrom: adminPassword.ValueFrom(), SecretARN: adminPassword.Secret.Arn})
-	cron, err := NewCron(ctx, name+"-cron", &CronArgs{TaskEnvironment: cronTasks, SecurityGroupID: sg[sgCron], App: app}, parent)
-	if err != nil {
-		return nil, err
-	}
-	obs, err := NewObservability(ctx, name+"-alarms", &ObservabilityArgs{
-		Spec: spec, Account: account, KMSKeyARN: key.Arn, Edge: edge, Database: db, Cache: cache, App: app, Cron: cron,
+	cron, err := NewCron(ctx, name+"-cron", &CronArgs{
+		TaskEnvironment: cronTasks, SecurityGroupID: sg[sgCron], ClusterARN: compute.ClusterARN, Placement: compute.Cron,
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
+	// New code reaches the web tier only after the runner of that code has
+	// upgraded the database (see docs/aws.md, "Upgrades").
+	app, err := NewApp(ctx, name+"-app", &AppArgs{
+		TaskEnvironment: tasks, SecurityGroupID: sg[sgApp], ClusterARN: compute.ClusterARN, ClusterName: compute.ClusterName,
+		Placement: compute.App, Edge: edge, After: []pulumi.Resource{cron.Service},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := NewObservability(ctx, name+"-alarms", &ObservabilityArgs{
+		Spec: spec, Account: account, KMSKeyARN: key.Arn, Edge: edge, Database: db, Cache: cache,
+		ClusterName: compute.ClusterName, App: app, Cron: cron,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// The site's name points at the distribution when there is one, else the ALB.
+	siteDNS, siteZone := edge.DNSName, edge.ZoneID
+	if spec.AWS.CloudFront.Enabled {
+		cdn, err := NewCDN(ctx, name+"-cdn", &CDNArgs{Spec: spec, Account: account, OriginDNSName: edge.DNSName}, parent)
+		if err != nil {
+			return nil, err
+		}
+		siteDNS, siteZone = cdn.DomainName, cdn.ZoneID
+	}
+	if spec.AWS.HostedZoneID != "" {
+		if err := aliasRecord(ctx, name+"-site", spec, siteDNS, siteZone, parent); err != nil {
+			return nil, err
+		}
+	}
 
 	c.SiteURL = pulumi.String(spec.SiteURL).ToStringOutput()
-	c.LoadBalancerDNS = edge.DNSName
+	c.LoadBalancerDNS, c.SiteDNS = edge.DNSName, siteDNS
 	c.DatabaseAddress, c.ReplicaAddresses = db.Address, db.ReplicaAddresses
-	c.RedisAddress = cache.Address
+	c.RedisAddress, c.MUCRedisAddress = cache.Address, cache.MUCAddress
 	c.FileSystemID, c.BucketName = files.FileSystemID, files.BucketName
-	c.ECSClusterName = app.ClusterName
+	c.ECSClusterName = compute.ClusterName
 	c.AlarmTopicARN, c.DashboardName = obs.TopicARN, obs.DashboardName
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"siteUrl":          c.SiteURL,
 		"loadBalancerDns":  c.LoadBalancerDNS,
+		"siteDns":          c.SiteDNS,
 		"databaseAddress":  c.DatabaseAddress,
 		"replicaAddresses": c.ReplicaAddresses,
 		"redisAddress":     c.RedisAddress,
+		"mucRedisAddress":  c.MUCRedisAddress,
 		"fileSystemId":     c.FileSystemID,
 		"bucketName":       c.BucketName,
 		"ecsClusterName":   c.ECSClusterName,
@@ -162,10 +227,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 // configPHP renders config.php once the endpoints are known. Endpoints are not
 // secret, and the renderer takes no secret, so neither is the text.
 func configPHP(spec topology.Spec, db *Database, cache *Cache) pulumi.StringOutput {
-	return pulumi.All(db.Address, db.ReplicaAddresses, cache.Address).ApplyT(func(v []any) string {
+	return pulumi.All(db.Address, db.ReplicaAddresses, cache.Address, cache.MUCAddress).ApplyT(func(v []any) string {
 		e := render.Endpoints{
 			Database: render.HostPort{Host: v[0].(string), Port: postgresPort},
 			Redis:    render.HostPort{Host: v[2].(string), Port: redisPort},
+			MUC:      render.HostPort{Host: v[3].(string), Port: redisPort},
 		}
 		for _, r := range v[1].([]string) {
 			e.ReadReplicas = append(e.ReadReplicas, render.HostPort{Host: r, Port: postgresPort})
@@ -175,18 +241,31 @@ func configPHP(spec topology.Spec, db *Database, cache *Cache) pulumi.StringOutp
 }
 
 // allowStatusFromVPC lets the ALB's health checks reach php-fpm's ping page: they
-// come straight from the load balancer's addresses inside the VPC.
+// come straight from the load balancer's addresses inside the VPC, which in an
+// existing VPC may sit in any of its ranges, the secondary ones too.
 func allowStatusFromVPC(ctx *pulumi.Context, spec topology.Spec, opt pulumi.InvokeOption) (topology.Spec, error) {
-	cidr := spec.AWS.VPCCIDR
+	cidrs := []string{spec.AWS.VPCCIDR}
 	if spec.AWS.VPCID != "" {
 		vpc, err := ec2.LookupVpc(ctx, &ec2.LookupVpcArgs{Id: pulumi.StringRef(spec.AWS.VPCID)}, opt)
 		if err != nil {
 			return spec, fmt.Errorf("look up aws.vpcId %s: %w", spec.AWS.VPCID, err)
 		}
-		cidr = vpc.CidrBlock
+		cidrs = vpcRanges(vpc)
 	}
-	spec.Web.StatusAllow = append(append([]string{}, spec.Web.StatusAllow...), cidr)
+	spec.Web.StatusAllow = append(append([]string{}, spec.Web.StatusAllow...), cidrs...)
 	return spec, nil
+}
+
+// vpcRanges are the IPv4 ranges of a VPC: the primary and every associated
+// secondary one (a range still being associated or removed holds no ALB node).
+func vpcRanges(vpc *ec2.LookupVpcResult) []string {
+	ranges := []string{vpc.CidrBlock}
+	for _, a := range vpc.CidrBlockAssociations {
+		if a.State == "associated" && !slices.Contains(ranges, a.CidrBlock) {
+			ranges = append(ranges, a.CidrBlock)
+		}
+	}
+	return ranges
 }
 
 // appSubnetCount is the number of private app subnets.

@@ -1,6 +1,8 @@
 package awscloud
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -9,8 +11,9 @@ import (
 type CronArgs struct {
 	TaskEnvironment
 	SecurityGroupID pulumi.StringInput
-	// App is the web tier whose cluster (and instances) the runner shares.
-	App *App
+	// ClusterARN and Placement come from the Compute component.
+	ClusterARN pulumi.StringInput
+	Placement  Placement
 }
 
 // Cron is the one cron runner of the cluster: an ECS service of exactly one task
@@ -24,6 +27,11 @@ type Cron struct {
 	pulumi.ResourceState
 
 	ServiceName pulumi.StringOutput `pulumi:"serviceName"`
+	// Service is what an app deployment waits for: pulumi up replaces the runner,
+	// and so upgrades the database, before it rolls the web tier.
+	Service pulumi.Resource
+	// LogGroupName holds the runner's log, whose completed runs the alarms count.
+	LogGroupName pulumi.StringOutput
 }
 
 // NewCron creates the cron task definition and its service.
@@ -34,7 +42,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	}
 	parent := pulumi.Parent(c)
 	spec := args.Spec
-	td, err := newTask(ctx, name, installerEnvironment(args.TaskEnvironment), spec.Cron.Resources,
+	td, logs, err := newTask(ctx, name, installerEnvironment(args.TaskEnvironment), spec.Cron.Resources,
 		[]renderedFile{configPHPFile(args.ConfigPHP), phpIniFile(spec), cronFile(spec)},
 		[]container{{
 			Name: "cron", Image: spec.Images.App, Command: []string{"/bin/sh", cronRunnerPath},
@@ -49,27 +57,31 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
-		Cluster:                         args.App.ClusterARN,
+		Cluster:                         args.ClusterARN,
 		TaskDefinition:                  td.Arn,
 		DesiredCount:                    pulumi.Int(1),
 		DeploymentMaximumPercent:        pulumi.Int(100),
 		DeploymentMinimumHealthyPercent: pulumi.Int(0),
 		DeploymentCircuitBreaker:        ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
-		LaunchType:                      args.App.launchType(spec),
-		CapacityProviderStrategies:      args.App.capacity,
+		LaunchType:                      args.Placement.LaunchType,
+		CapacityProviderStrategies:      args.Placement.Strategies,
 		NetworkConfiguration: ecs.ServiceNetworkConfigurationArgs{
 			Subnets:        args.SubnetIDs,
 			SecurityGroups: pulumi.StringArray{args.SecurityGroupID},
 			AssignPublicIp: pulumi.Bool(false),
 		},
+		// pulumi up returns, and the web tier rolls, only once the new runner runs;
+		// a runner whose upgrade fails rolls back and fails the update here.
+		WaitForSteadyState:   pulumi.Bool(true),
+		EnableExecuteCommand: pulumi.Bool(spec.AWS.ECSExec),
 		PropagateTags:        pulumi.String("SERVICE"),
 		EnableEcsManagedTags: pulumi.Bool(true),
 		Tags:                 tags(name),
-	}, parent)
+	}, parent, pulumi.DependsOn(args.Placement.DependsOn))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ecs service %s: %w", name, err)
 	}
-	c.ServiceName = service.Name
+	c.ServiceName, c.Service, c.LogGroupName = service.Name, service, logs.Name
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"serviceName": c.ServiceName}); err != nil {
 		return nil, err
 	}

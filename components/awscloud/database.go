@@ -2,10 +2,10 @@ package awscloud
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
@@ -41,6 +41,9 @@ type Database struct {
 	ReplicaIDs []pulumi.StringOutput
 }
 
+// postgresLogExports are the logs every instance exports to CloudWatch.
+var postgresLogExports = []string{"postgresql", "upgrade"}
+
 // Settings every instance of the cluster shares.
 const (
 	postgresLogRetention    = 7
@@ -73,7 +76,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	}
 	params, err := rds.NewParameterGroup(ctx, name, &rds.ParameterGroupArgs{
 		Family:     pulumi.String("postgres" + db.Version),
-		Parameters: parameters(args.Spec),
+		Parameters: parameters(),
 		Tags:       tags(name),
 	}, parent)
 	if err != nil {
@@ -89,13 +92,32 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	}
 
 	// instance fills the settings the primary and the replicas share, so a replica
-	// promoted after a failure is kept as well as the primary was.
-	instance := func(instanceName string, a *rds.InstanceArgs) (*rds.Instance, error) {
+	// promoted after a failure is kept as well as the primary was. Only settings a
+	// same-region PostgreSQL replica accepts are shared (replicaSettings lists them).
+	instance := func(instanceName string, keepers pulumi.StringMap, a *rds.InstanceArgs) (*rds.Instance, error) {
+		id, logs, err := instanceIdentity(ctx, instanceName, keepers, args.Spec.AWS.LogRetentionDays, args.KMSKeyARN, parent)
+		if err != nil {
+			return nil, err
+		}
+		a.Identifier = id
+		// A deleted primary leaves a final snapshot behind, named after the
+		// instance: every replacement has a name of its own, so no snapshot of an
+		// earlier one is in the way. RDS takes no final snapshot of a replica.
+		a.SkipFinalSnapshot = pulumi.Bool(a.ReplicateSourceDb != nil)
+		if a.ReplicateSourceDb == nil {
+			a.FinalSnapshotIdentifier = pulumi.Sprintf("%s-final", id)
+		}
 		a.InstanceClass = pulumi.String(db.InstanceClass)
 		a.StorageType = pulumi.String("gp3")
 		a.MaxAllocatedStorage = pulumi.Int(db.MaxStorageGB)
+		// A replica reports the encryption of its source; saying so keeps the
+		// provider from planning to replace it.
 		a.StorageEncrypted = pulumi.Bool(true)
-		a.KmsKeyId = args.KMSKeyARN
+		// Major versions (database.version) change in place, with the parameter
+		// group of the new family; the change applies at pulumi up, not in the
+		// maintenance window, so the old parameter group is free to go.
+		a.AllowMajorVersionUpgrade = pulumi.Bool(true)
+		a.ApplyImmediately = pulumi.Bool(true)
 		a.VpcSecurityGroupIds = pulumi.StringArray{args.SecurityGroupID}
 		a.ParameterGroupName = params.Name
 		a.PubliclyAccessible = pulumi.Bool(false)
@@ -108,28 +130,35 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		a.PerformanceInsightsRetentionPeriod = pulumi.Int(performanceInsightsDays)
 		a.MonitoringInterval = pulumi.Int(monitoringIntervalSecs)
 		a.MonitoringRoleArn = monitoring.Arn
-		a.EnabledCloudwatchLogsExports = pulumi.ToStringArray([]string{"postgresql", "upgrade"})
+		a.EnabledCloudwatchLogsExports = pulumi.ToStringArray(postgresLogExports)
 		a.IamDatabaseAuthenticationEnabled = pulumi.Bool(true)
 		a.AutoMinorVersionUpgrade = pulumi.Bool(true)
 		a.CopyTagsToSnapshot = pulumi.Bool(true)
 		a.Tags = tags(instanceName)
-		return rds.NewInstance(ctx, instanceName, a, dataOptions(protect, parent)...)
+		i, err := rds.NewInstance(ctx, instanceName, a, dataOptions(protect, parent, pulumi.DependsOn(logs))...)
+		if err != nil {
+			return nil, fmt.Errorf("db instance %s: %w", instanceName, err)
+		}
+		return i, nil
 	}
 
-	primary, err := instance(name, &rds.InstanceArgs{
-		Engine:            pulumi.String("postgres"),
-		EngineVersion:     pulumi.String(db.Version),
-		AllocatedStorage:  pulumi.Int(db.StorageGB),
-		MultiAz:           pulumi.Bool(db.MultiAZ),
-		DbName:            pulumi.String(db.Name),
-		Username:          pulumi.String(db.User),
-		Password:          login.Password.Result,
-		DbSubnetGroupName: subnets.Name,
-		// A deleted database leaves a final snapshot behind, named per stack so two
-		// stacks in one account never collide.
-		SkipFinalSnapshot:       pulumi.Bool(false),
-		FinalSnapshotIdentifier: pulumi.String(fmt.Sprintf("%s-%s-%s-final", ctx.Project(), ctx.Stack(), name)),
-		DeleteAutomatedBackups:  pulumi.Bool(false),
+	// The primary is replaced only when one of these changes (the provider's
+	// ForceNew arguments that the stack sets); its replacement gets a new name.
+	primaryKeepers := pulumi.StringMap{
+		"engine": pulumi.String("postgres"), "dbName": pulumi.String(db.Name), "username": pulumi.String(db.User),
+		"kmsKeyId": args.KMSKeyARN,
+	}
+	primary, err := instance(name, primaryKeepers, &rds.InstanceArgs{
+		KmsKeyId:               args.KMSKeyARN,
+		Engine:                 pulumi.String("postgres"),
+		EngineVersion:          pulumi.String(db.Version),
+		AllocatedStorage:       pulumi.Int(db.StorageGB),
+		MultiAz:                pulumi.Bool(db.MultiAZ),
+		DbName:                 pulumi.String(db.Name),
+		Username:               pulumi.String(db.User),
+		Password:               login.Password.Result,
+		DbSubnetGroupName:      subnets.Name,
+		DeleteAutomatedBackups: pulumi.Bool(false),
 	})
 	if err != nil {
 		return nil, err
@@ -139,11 +168,11 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 
 	var replicaAddresses pulumi.StringArray
 	for i := 1; i <= db.ReadReplicas; i++ {
-		// A replica inherits engine, version, storage size, subnets and login from its
-		// source; RDS takes no final snapshot of a replica.
-		replica, err := instance(fmt.Sprintf("%s-replica-%d", name, i), &rds.InstanceArgs{
+		// A replica inherits engine, version, storage size, subnets, login and its
+		// KMS key from its source (RDS refuses another key in the same region). It is
+		// replaced with its source.
+		replica, err := instance(fmt.Sprintf("%s-replica-%d", name, i), pulumi.StringMap{"source": primary.Identifier}, &rds.InstanceArgs{
 			ReplicateSourceDb: primary.Identifier,
-			SkipFinalSnapshot: pulumi.Bool(true),
 		})
 		if err != nil {
 			return nil, err
@@ -235,13 +264,42 @@ func newProxy(ctx *pulumi.Context, name string, args *DatabaseArgs, primary *rds
 	return proxy.Endpoint, nil
 }
 
-// parameters force TLS and size max_connections from the cluster's connection
-// budget, so the database admits every php-fpm child at the autoscaling ceiling.
-func parameters(s topology.Spec) rds.ParameterGroupParameterArray {
+// instanceIdentity names one DB instance before it exists: a random part that
+// changes exactly when keepers do (when the instance is replaced) makes the
+// identifier, and the final snapshot named after it, new for every replacement.
+// Knowing the name first lets the log groups RDS exports to be created first,
+// encrypted and retention-bound, instead of by RDS without either.
+func instanceIdentity(ctx *pulumi.Context, name string, keepers pulumi.StringMap, retentionDays int, kmsKeyARN pulumi.StringInput, parent pulumi.ResourceOption) (pulumi.StringOutput, []pulumi.Resource, error) {
+	suffix, err := random.NewRandomId(ctx, name, &random.RandomIdArgs{ByteLength: pulumi.Int(4), Keepers: keepers}, parent)
+	if err != nil {
+		return pulumi.StringOutput{}, nil, fmt.Errorf("db instance name %s: %w", name, err)
+	}
+	id := pulumi.Sprintf("%s-%s", physicalName(ctx, name, rdsIdentifierLength-9), suffix.Hex)
+	var logs []pulumi.Resource
+	for _, export := range postgresLogExports {
+		group, err := namedLogGroup(ctx, fmt.Sprintf("%s-%s", name, export),
+			pulumi.Sprintf("/aws/rds/instance/%s/%s", id, export), retentionDays, kmsKeyARN, parent)
+		if err != nil {
+			return pulumi.StringOutput{}, nil, err
+		}
+		logs = append(logs, group)
+	}
+	return id, logs, nil
+}
+
+// rdsIdentifierLength is the longest DB instance identifier RDS takes.
+const rdsIdentifierLength = 63
+
+// parameters force TLS and leave max_connections to the instance class (see
+// topology.RDSMaxConnectionsFormula); validation keeps the connection budget of
+// the app tier below it.
+func parameters() rds.ParameterGroupParameterArray {
 	return rds.ParameterGroupParameterArray{
 		rds.ParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
 		rds.ParameterGroupParameterArgs{
-			Name: pulumi.String("max_connections"), Value: pulumi.String(strconv.Itoa(s.ServerConnections())),
+			Name: pulumi.String("max_connections"), Value: pulumi.String(topology.RDSMaxConnectionsFormula),
+			// A static parameter: RDS takes it at the next restart, which a change
+			// of the instance class (the only thing that changes the value) is.
 			ApplyMethod: pulumi.String("pending-reboot"),
 		},
 		// Statements slower than a second are logged and exported to CloudWatch.

@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -42,9 +43,11 @@ type Edge struct {
 	ARNSuffix            pulumi.StringOutput `pulumi:"arnSuffix"`
 	TargetGroupARN       pulumi.StringOutput `pulumi:"targetGroupArn"`
 	TargetGroupARNSuffix pulumi.StringOutput `pulumi:"targetGroupArnSuffix"`
+	// ZoneID is the ALB's hosted zone, the target of an alias record.
+	ZoneID pulumi.StringOutput `pulumi:"zoneId"`
 
-	// listeners must exist before an ECS service registers with the target group.
-	listeners []pulumi.Resource
+	// Listeners must exist before an ECS service registers with the target group.
+	Listeners []pulumi.Resource
 }
 
 // NewEdge creates the load balancer and everything in front of the app tasks.
@@ -74,7 +77,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		DesyncMitigationMode:    pulumi.String("defensive"),
 		// nginx gives php-fpm FastCGIReadTimeout seconds; the ALB must wait longer, or
 		// long requests (backups, reports) end in a 504 from the ALB instead of nginx.
-		IdleTimeout:              pulumi.Int(IdleTimeout(spec.Web)),
+		IdleTimeout:              pulumi.Int(spec.Web.LoadBalancerIdleTimeout()),
 		EnableDeletionProtection: pulumi.Bool(spec.AWS.Protect),
 		EnableHttp2:              pulumi.Bool(true),
 		AccessLogs: lb.LoadBalancerAccessLogsArgs{
@@ -94,7 +97,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		Protocol:   pulumi.String("HTTP"),
 		// The dev stack's nginx balances least_conn; this is the ALB's equivalent.
 		LoadBalancingAlgorithmType: pulumi.String("least_outstanding_requests"),
-		DeregistrationDelay:        pulumi.Int(30),
+		DeregistrationDelay:        pulumi.Int(DeregistrationDelay(spec.Web)),
 		// Sessions live in Redis: any task serves any user.
 		Stickiness: lb.TargetGroupStickinessArgs{Type: pulumi.String("lb_cookie"), Enabled: pulumi.Bool(false)},
 		HealthCheck: lb.TargetGroupHealthCheckArgs{
@@ -127,7 +130,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		if err != nil {
 			return nil, err
 		}
-		e.listeners = append(e.listeners, https)
+		e.Listeners = append(e.Listeners, https)
 		httpAction = lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
 			Type: pulumi.String("redirect"),
 			Redirect: lb.ListenerDefaultActionRedirectArgs{
@@ -147,29 +150,36 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	if err != nil {
 		return nil, err
 	}
-	e.listeners = append(e.listeners, http)
+	e.Listeners = append(e.Listeners, http)
 	if spec.AWS.WAF {
-		if err := newWebACL(ctx, name, alb.Arn, spec.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
+		if _, err := newWebACL(ctx, name, "REGIONAL", alb.Arn, spec.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
 			return nil, err
 		}
 	}
 
-	e.DNSName, e.ARNSuffix = alb.DnsName, alb.ArnSuffix
+	e.DNSName, e.ARNSuffix, e.ZoneID = alb.DnsName, alb.ArnSuffix, alb.ZoneId
 	e.TargetGroupARN, e.TargetGroupARNSuffix = tg.Arn, tg.ArnSuffix
 	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
 		"dnsName":              e.DNSName,
 		"arnSuffix":            e.ARNSuffix,
 		"targetGroupArn":       e.TargetGroupARN,
 		"targetGroupArnSuffix": e.TargetGroupARNSuffix,
+		"zoneId":               e.ZoneID,
 	}); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// IdleTimeout is the ALB idle timeout for a web tier: a little above nginx's
-// fastcgi_read_timeout, and never below the ALB default of 60 seconds.
-func IdleTimeout(w topology.Web) int { return max(60, w.FastCGIReadTimeout+5) }
+// maxDeregistrationDelay is the target group's upper bound (deregistration_delay,
+// hashicorp/terraform-provider-aws internal/service/elbv2/target_group.go).
+const maxDeregistrationDelay = 3600
+
+// DeregistrationDelay is how long a task leaving the target group (a deployment, a
+// scale-in) keeps its requests before ECS stops it: as long as PHP may run one.
+func DeregistrationDelay(w topology.Web) int {
+	return min(maxDeregistrationDelay, w.FastCGIReadTimeout+5)
+}
 
 // albLogDelivery lets Elastic Load Balancing write access logs into the bucket.
 // Regions opened before August 2022 deliver as a per-region ELB account, newer ones
@@ -209,9 +219,10 @@ type managedRuleGroup struct {
 	countOn []string
 }
 
-// newWebACL creates a regional web ACL of the managed rule groups, attaches it to
-// the load balancer and logs its decisions.
-func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, retentionDays int, kmsKeyARN pulumi.StringInput, parent pulumi.ResourceOption) error {
+// newWebACL creates a web ACL of the managed rule groups in scope (REGIONAL for
+// the load balancer, which it is then attached to; CLOUDFRONT for a distribution,
+// which names it itself) and logs its decisions.
+func newWebACL(ctx *pulumi.Context, name, scope string, albARN pulumi.StringInput, retentionDays int, kmsKeyARN pulumi.StringInput, parent ...pulumi.ResourceOption) (*wafv2.WebAcl, error) {
 	visibility := func(metric string) wafv2.WebAclRuleVisibilityConfigArgs {
 		return wafv2.WebAclRuleVisibilityConfigArgs{
 			CloudwatchMetricsEnabled: pulumi.Bool(true),
@@ -245,7 +256,7 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, rete
 		})
 	}
 	acl, err := wafv2.NewWebAcl(ctx, name, &wafv2.WebAclArgs{
-		Scope:         pulumi.String("REGIONAL"),
+		Scope:         pulumi.String(scope),
 		DefaultAction: wafv2.WebAclDefaultActionArgs{Allow: wafv2.WebAclDefaultActionAllowArgs{}},
 		Rules:         rules,
 		VisibilityConfig: wafv2.WebAclVisibilityConfigArgs{
@@ -254,15 +265,17 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, rete
 			SampledRequestsEnabled:   pulumi.Bool(true),
 		},
 		Tags: tags(name),
-	}, parent)
+	}, parent...)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("web acl %s: %w", name, err)
 	}
-	if _, err := wafv2.NewWebAclAssociation(ctx, name, &wafv2.WebAclAssociationArgs{
-		ResourceArn: albARN,
-		WebAclArn:   acl.Arn,
-	}, parent); err != nil {
-		return err
+	if albARN != nil {
+		if _, err := wafv2.NewWebAclAssociation(ctx, name, &wafv2.WebAclAssociationArgs{
+			ResourceArn: albARN,
+			WebAclArn:   acl.Arn,
+		}, parent...); err != nil {
+			return nil, fmt.Errorf("web acl association %s: %w", name, err)
+		}
 	}
 	// WAF delivers only to log groups whose name starts with aws-waf-logs-.
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-waf", &cloudwatch.LogGroupArgs{
@@ -270,9 +283,9 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, rete
 		RetentionInDays: pulumi.Int(retentionDays),
 		KmsKeyId:        kmsKeyARN,
 		Tags:            tags(name + "-waf"),
-	}, parent)
+	}, parent...)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("web acl log group %s: %w", name, err)
 	}
 	// Session cookies and credentials never reach the logs.
 	redact := func(header string) wafv2.WebAclLoggingConfigurationRedactedFieldArgs {
@@ -280,12 +293,34 @@ func newWebACL(ctx *pulumi.Context, name string, albARN pulumi.StringInput, rete
 			SingleHeader: wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String(header)},
 		}
 	}
-	_, err = wafv2.NewWebAclLoggingConfiguration(ctx, name, &wafv2.WebAclLoggingConfigurationArgs{
+	if _, err = wafv2.NewWebAclLoggingConfiguration(ctx, name, &wafv2.WebAclLoggingConfigurationArgs{
 		ResourceArn:           acl.Arn,
 		LogDestinationConfigs: pulumi.StringArray{logs.Arn},
 		RedactedFields: wafv2.WebAclLoggingConfigurationRedactedFieldArray{
 			redact("cookie"), redact("authorization"),
 		},
-	}, parent)
-	return err
+	}, parent...); err != nil {
+		return nil, fmt.Errorf("web acl logging %s: %w", name, err)
+	}
+	return acl, nil
+}
+
+// aliasRecord points the site's host name at the load balancer (or the
+// distribution in front of it) in the hosted zone aws.hostedZoneId: an alias, so no
+// CNAME at a zone apex is needed and Route 53 follows the target's addresses.
+func aliasRecord(ctx *pulumi.Context, name string, spec topology.Spec, dnsName, zoneID pulumi.StringInput, parent pulumi.ResourceOption) error {
+	if _, err := route53.NewRecord(ctx, name, &route53.RecordArgs{
+		ZoneId: pulumi.String(spec.AWS.HostedZoneID),
+		Name:   pulumi.String(spec.Hostname()),
+		Type:   pulumi.String(string(route53.RecordTypeA)),
+		Aliases: route53.RecordAliasArray{route53.RecordAliasArgs{
+			Name:   dnsName,
+			ZoneId: zoneID,
+			// Route 53 refuses target health for a CloudFront distribution.
+			EvaluateTargetHealth: pulumi.Bool(!spec.AWS.CloudFront.Enabled),
+		}},
+	}, parent); err != nil {
+		return fmt.Errorf("alias record %s: %w", name, err)
+	}
+	return nil
 }

@@ -31,6 +31,7 @@ const (
 	sgCache     = "redis"
 	sgFiles     = "efs"
 	sgInstances = "ecs-instances"
+	sgEndpoints = "vpc-endpoints"
 )
 
 // SecurityGroups are the ids of the groups, by role.
@@ -38,6 +39,14 @@ type SecurityGroups map[string]pulumi.StringOutput
 
 // anywhere is the peer of rules that face the internet.
 const anywhere = "0.0.0.0/0"
+
+// cloudFrontOrigins is the peer of the ALB behind CloudFront: the AWS-managed
+// prefix list of CloudFront's origin-facing addresses. It weighs 55 rules against
+// the group's quota of 60, so the ALB takes it on one port only.
+const (
+	cloudFrontOrigins    = "cloudfront"
+	cloudFrontPrefixList = "com.amazonaws.global.cloudfront.origin-facing"
+)
 
 // rule is one ingress or egress rule: port on group, from or to peer (a group
 // role, or anywhere).
@@ -55,12 +64,19 @@ type rule struct {
 func firewallRules(s topology.Spec) []rule {
 	web := s.Web.Port
 	rules := []rule{
-		{sgALB, anywhere, false, httpPort, "HTTP from the internet (redirected to HTTPS unless plain HTTP is allowed)"},
 		{sgALB, sgApp, true, web, "to nginx in the app tasks"},
 		{sgApp, sgALB, false, web, "nginx from the load balancer"},
 	}
-	if s.AWS.CertificateARN != "" {
-		rules = append(rules, rule{sgALB, anywhere, false, httpsPort, "HTTPS from the internet"})
+	switch {
+	case s.AWS.CloudFront.Enabled:
+		// CloudFront redirects to HTTPS itself and is the ALB's only client.
+		rules = append(rules, rule{sgALB, cloudFrontOrigins, false, httpsPort, "HTTPS from CloudFront only"})
+	case s.AWS.CertificateARN != "":
+		rules = append(rules,
+			rule{sgALB, anywhere, false, httpPort, "HTTP from the internet (redirected to HTTPS)"},
+			rule{sgALB, anywhere, false, httpsPort, "HTTPS from the internet"})
+	default:
+		rules = append(rules, rule{sgALB, anywhere, false, httpPort, "HTTP from the internet (a plain-HTTP test site)"})
 	}
 	type backend struct {
 		group string
@@ -89,6 +105,15 @@ func firewallRules(s topology.Spec) []rule {
 			rule{client, anywhere, true, httpPort, "HTTP out: feeds and repositories Moodle fetches"},
 			rule{client, anywhere, true, smtpPort, "SMTP submission for Moodle's mail"})
 	}
+	if s.AWS.VPCEndpoints {
+		clients := []string{sgApp, sgCron}
+		if s.App.LaunchType == topology.LaunchEC2 {
+			clients = append(clients, sgInstances)
+		}
+		for _, client := range clients {
+			rules = append(rules, rule{sgEndpoints, client, false, httpsPort, "HTTPS to the AWS API endpoints from the " + client + " group"})
+		}
+	}
 	if s.App.LaunchType == topology.LaunchEC2 {
 		// On EC2 the ECS agent on the host mounts EFS for the tasks.
 		rules = append(rules,
@@ -101,12 +126,20 @@ func firewallRules(s topology.Spec) []rule {
 
 // newSecurityGroups creates one group per role in the rules and then every rule as
 // a resource of its own, so groups can refer to each other without a cycle.
-func newSecurityGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, s topology.Spec, parent pulumi.ResourceOption) (SecurityGroups, error) {
+func newSecurityGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, s topology.Spec, parent pulumi.ResourceOrInvokeOption) (SecurityGroups, error) {
 	rules := firewallRules(s)
+	prefixLists := map[string]string{}
+	if s.AWS.CloudFront.Enabled {
+		list, err := ec2.LookupManagedPrefixList(ctx, &ec2.LookupManagedPrefixListArgs{Name: pulumi.StringRef(cloudFrontPrefixList)}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("look up the prefix list %s: %w", cloudFrontPrefixList, err)
+		}
+		prefixLists[cloudFrontOrigins] = list.Id
+	}
 	groups := map[string]*ec2.SecurityGroup{}
 	for _, r := range rules {
 		for _, role := range []string{r.group, r.peer} {
-			if role == anywhere || groups[role] != nil {
+			if role == anywhere || prefixLists[role] != "" || groups[role] != nil {
 				continue
 			}
 			sgName := name + "-" + role
@@ -126,11 +159,14 @@ func newSecurityGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringInpu
 		if r.egress {
 			direction, preposition = "out", "to"
 		}
-		var cidr, peer pulumi.StringPtrInput
+		var cidr, peer, prefixList pulumi.StringPtrInput
 		peerName := r.peer
-		if r.peer == anywhere {
+		switch {
+		case r.peer == anywhere:
 			cidr, peerName = pulumi.String(anywhere), "anywhere"
-		} else {
+		case prefixLists[r.peer] != "":
+			prefixList = pulumi.String(prefixLists[r.peer])
+		default:
 			peer = groups[r.peer].ID()
 		}
 		ruleName := fmt.Sprintf("%s-%s-%s-%d-%s-%s", name, r.group, direction, r.port, preposition, peerName)
@@ -139,13 +175,13 @@ func newSecurityGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringInpu
 			_, err = vpc.NewSecurityGroupEgressRule(ctx, ruleName, &vpc.SecurityGroupEgressRuleArgs{
 				SecurityGroupId: groups[r.group].ID(), Description: pulumi.String(r.description),
 				IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
-				CidrIpv4: cidr, ReferencedSecurityGroupId: peer,
+				CidrIpv4: cidr, ReferencedSecurityGroupId: peer, PrefixListId: prefixList,
 			}, parent)
 		} else {
 			_, err = vpc.NewSecurityGroupIngressRule(ctx, ruleName, &vpc.SecurityGroupIngressRuleArgs{
 				SecurityGroupId: groups[r.group].ID(), Description: pulumi.String(r.description),
 				IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
-				CidrIpv4: cidr, ReferencedSecurityGroupId: peer,
+				CidrIpv4: cidr, ReferencedSecurityGroupId: peer, PrefixListId: prefixList,
 			}, parent)
 		}
 		if err != nil {

@@ -3,9 +3,9 @@ package awscloud
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -15,7 +15,8 @@ import (
 
 // NetworkArgs configure the VPC and its security groups.
 type NetworkArgs struct {
-	Spec topology.Spec
+	Spec   topology.Spec
+	Region string
 	// KMSKeyARN encrypts the flow-log group.
 	KMSKeyARN pulumi.StringInput
 }
@@ -54,6 +55,11 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, err
 	}
 	n.SecurityGroups = groups
+	if args.Spec.AWS.VPCEndpoints {
+		if err := newInterfaceEndpoints(ctx, name, args, n.VPCID, n.PrivateSubnetIDs, groups[sgEndpoints], pulumi.Parent(n)); err != nil {
+			return nil, err
+		}
+	}
 	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
 		"vpcId":            n.VPCID,
 		"publicSubnetIds":  n.PublicSubnetIDs,
@@ -198,18 +204,53 @@ func (n *Network) create(ctx *pulumi.Context, name string, args *NetworkArgs) er
 
 	// S3 traffic (objectfs, ECR image layers) skips the NAT gateways: cheaper, and
 	// it never leaves the AWS network.
-	region, err := aws.GetRegion(ctx, nil, parent)
-	if err != nil {
-		return fmt.Errorf("look up the region: %w", err)
-	}
-	_, err = ec2.NewVpcEndpoint(ctx, name+"-s3", &ec2.VpcEndpointArgs{
+	if _, err := ec2.NewVpcEndpoint(ctx, name+"-s3", &ec2.VpcEndpointArgs{
 		VpcId:           vpc.ID(),
-		ServiceName:     pulumi.Sprintf("com.amazonaws.%s.s3", region.Name),
+		ServiceName:     pulumi.String(serviceName(args.Region, "s3")),
 		VpcEndpointType: pulumi.String("Gateway"),
 		RouteTableIds:   append(gatewayRoutes, dataRT.ID()),
 		Tags:            tags(name + "-s3"),
-	}, parent)
-	return err
+	}, parent); err != nil {
+		return fmt.Errorf("s3 endpoint of %s: %w", name, err)
+	}
+	return nil
+}
+
+// serviceName is the VPC endpoint service name of an AWS service in a region.
+func serviceName(region, service string) string { return "com.amazonaws." + region + "." + service }
+
+// interfaceEndpoints are the AWS APIs the tasks call (aws.vpcEndpoints): pulling
+// images (ECR's API and registry), secrets, logs and SSM parameters; the channels
+// of ECS Exec; and on container instances the ECS agent and Session Manager.
+func interfaceEndpoints(s topology.Spec) []string {
+	services := []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"}
+	if s.AWS.ECSExec || s.App.LaunchType == topology.LaunchEC2 {
+		services = append(services, "ssmmessages")
+	}
+	if s.App.LaunchType == topology.LaunchEC2 {
+		services = append(services, "ec2messages", "ecs", "ecs-agent", "ecs-telemetry")
+	}
+	return services
+}
+
+// newInterfaceEndpoints puts an endpoint of each API into every private subnet,
+// with private DNS so that the SDKs and agents reach it under the usual names.
+func newInterfaceEndpoints(ctx *pulumi.Context, name string, args *NetworkArgs, vpcID pulumi.StringInput, subnets pulumi.StringArrayInput, group pulumi.StringInput, parent pulumi.ResourceOption) error {
+	for _, service := range interfaceEndpoints(args.Spec) {
+		endpointName := name + "-" + strings.ReplaceAll(service, ".", "-")
+		if _, err := ec2.NewVpcEndpoint(ctx, endpointName, &ec2.VpcEndpointArgs{
+			VpcId:             vpcID,
+			ServiceName:       pulumi.String(serviceName(args.Region, service)),
+			VpcEndpointType:   pulumi.String("Interface"),
+			SubnetIds:         subnets,
+			SecurityGroupIds:  pulumi.StringArray{group},
+			PrivateDnsEnabled: pulumi.Bool(true),
+			Tags:              tags(endpointName),
+		}, parent); err != nil {
+			return fmt.Errorf("%s endpoint of %s: %w", service, name, err)
+		}
+	}
+	return nil
 }
 
 // flowLogs records every accepted and rejected flow of the VPC in CloudWatch.
@@ -243,16 +284,6 @@ func flowLogs(ctx *pulumi.Context, name string, vpc *ec2.Vpc, retentionDays int,
 		Tags:                   tags(name),
 	}, parent)
 	return err
-}
-
-// logGroup is a CloudWatch log group with the stack's retention, encrypted with the
-// cluster key.
-func logGroup(ctx *pulumi.Context, name string, retentionDays int, kmsKeyARN pulumi.StringInput, opts ...pulumi.ResourceOption) (*cloudwatch.LogGroup, error) {
-	return cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
-		RetentionInDays: pulumi.Int(retentionDays),
-		KmsKeyId:        kmsKeyARN,
-		Tags:            tags(name),
-	}, opts...)
 }
 
 // subnetCIDR returns the index-th of the 16 equal subnets of the VPC range.

@@ -2,25 +2,28 @@ package awscloud
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 // ObservabilityArgs name what the alarms watch.
 type ObservabilityArgs struct {
-	Spec      topology.Spec
-	Account   Account
-	KMSKeyARN pulumi.StringInput
-	Edge      *Edge
-	Database  *Database
-	Cache     *Cache
-	App       *App
-	Cron      *Cron
+	Spec        topology.Spec
+	Account     Account
+	KMSKeyARN   pulumi.StringInput
+	Edge        *Edge
+	Database    *Database
+	Cache       *Cache
+	ClusterName pulumi.StringInput
+	App         *App
+	Cron        *Cron
 }
 
 // Observability is the alarm topic, the alarms and one dashboard.
@@ -43,6 +46,9 @@ type metricAlarm struct {
 	below                              bool
 	period, periods                    int
 	description                        string
+	// missingBreaches makes no data an alarm: the metric of something that should
+	// report all the time (a running task, completed cron runs).
+	missingBreaches bool
 }
 
 // NewObservability creates the topic (and its e-mail subscription) and every alarm.
@@ -63,7 +69,10 @@ func NewObservability(ctx *pulumi.Context, name string, args *ObservabilityArgs,
 			return nil, err
 		}
 	}
-	for _, al := range alarms(args) {
+	if err := cronMetricFilter(ctx, name+"-cron-completed", args.Cron.LogGroupName, parent); err != nil {
+		return nil, err
+	}
+	for _, al := range alarms(ctx, args) {
 		if err := al.create(ctx, name, topic.Arn, parent); err != nil {
 			return nil, err
 		}
@@ -100,7 +109,7 @@ func (m metricAlarm) create(ctx *pulumi.Context, prefix string, topic pulumi.Str
 		EvaluationPeriods:  pulumi.Int(m.periods),
 		Threshold:          pulumi.Float64(m.threshold),
 		ComparisonOperator: pulumi.String(comparison),
-		TreatMissingData:   pulumi.String("notBreaching"),
+		TreatMissingData:   pulumi.String(missingData(m.missingBreaches)),
 		AlarmActions:       pulumi.Array{topic},
 		OkActions:          pulumi.Array{topic},
 		Tags:               tags(prefix + "-" + m.name),
@@ -111,8 +120,52 @@ func (m metricAlarm) create(ctx *pulumi.Context, prefix string, topic pulumi.Str
 	} else {
 		args.Statistic = pulumi.String(m.statistic)
 	}
-	_, err := cloudwatch.NewMetricAlarm(ctx, prefix+"-"+m.name, args, parent)
-	return err
+	if _, err := cloudwatch.NewMetricAlarm(ctx, prefix+"-"+m.name, args, parent); err != nil {
+		return fmt.Errorf("alarm %s-%s: %w", prefix, m.name, err)
+	}
+	return nil
+}
+
+func missingData(breaches bool) string {
+	if breaches {
+		return "breaching"
+	}
+	return "notBreaching"
+}
+
+// cronCompletedMetric is the metric the runner's log publishes: one per cron.php
+// run that exited 0 (render.CronCompleted), counted by a log metric filter.
+const cronCompletedMetric = "CronRunsCompleted"
+
+// cronMetricNamespace keeps the metric of each stack apart: a metric filter
+// cannot add dimensions to lines that are plain text.
+func cronMetricNamespace(ctx *pulumi.Context) string {
+	return fmt.Sprintf("Moodle/%s-%s", ctx.Project(), ctx.Stack())
+}
+
+// CronSilenceMinutes is how long cron may go without a completed run before the
+// alarm fires: the longest a run may take (cron.runTimeoutSeconds) and two
+// intervals, so a long but healthy run never raises it.
+func CronSilenceMinutes(c topology.Cron) int {
+	return (c.RunTimeoutSeconds + 2*c.IntervalSeconds + 59) / 60
+}
+
+// cronMetricFilter counts the runner's completed runs in its log.
+func cronMetricFilter(ctx *pulumi.Context, name string, logGroup pulumi.StringInput, parent pulumi.ResourceOption) error {
+	if _, err := cloudwatch.NewLogMetricFilter(ctx, name, &cloudwatch.LogMetricFilterArgs{
+		LogGroupName: logGroup,
+		// A quoted term matches the phrase exactly, anywhere in the line.
+		Pattern: pulumi.String(strconv.Quote(render.CronCompleted)),
+		MetricTransformation: cloudwatch.LogMetricFilterMetricTransformationArgs{
+			Namespace: pulumi.String(cronMetricNamespace(ctx)),
+			Name:      pulumi.String(cronCompletedMetric),
+			Value:     pulumi.String("1"),
+			Unit:      pulumi.String("Count"),
+		},
+	}, parent); err != nil {
+		return fmt.Errorf("metric filter %s: %w", name, err)
+	}
+	return nil
 }
 
 // Alarm thresholds.
@@ -128,17 +181,19 @@ const (
 )
 
 // alarms lists every alarm of the cluster.
-func alarms(a *ObservabilityArgs) []metricAlarm {
+func alarms(ctx *pulumi.Context, a *ObservabilityArgs) []metricAlarm {
 	s := a.Spec
 	lbDims := dims{"LoadBalancer": a.Edge.ARNSuffix}
 	tgDims := dims{"LoadBalancer": a.Edge.ARNSuffix, "TargetGroup": a.Edge.TargetGroupARNSuffix}
 	out := []metricAlarm{
-		{"alb-5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum", lbDims, alarm5xxPer5Min, false, 300, 1, "The load balancer answers with 5xx errors (no healthy task, timeouts)."},
-		{"app-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", tgDims, alarm5xxPer5Min, false, 300, 1, "Moodle answers with 5xx errors."},
-		{"latency", "AWS/ApplicationELB", "TargetResponseTime", "p95", tgDims, alarmLatencySeconds, false, 300, 2, "p95 response time of Moodle is above 2 s."},
-		{"unhealthy-tasks", "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", tgDims, 0, false, 60, 3, "A task fails its health check."},
+		{"alb-5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum", lbDims, alarm5xxPer5Min, false, 300, 1, "The load balancer answers with 5xx errors (no healthy task, timeouts).", false},
+		{"app-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", tgDims, alarm5xxPer5Min, false, 300, 1, "Moodle answers with 5xx errors.", false},
+		{"latency", "AWS/ApplicationELB", "TargetResponseTime", "p95", tgDims, alarmLatencySeconds, false, 300, 2, "p95 response time of Moodle is above 2 s.", false},
+		{"unhealthy-tasks", "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", tgDims, 0, false, 60, 3, "A task fails its health check.", false},
 	}
 	dbInstances := append([]pulumi.StringOutput{a.Database.PrimaryID}, a.Database.ReplicaIDs...)
+	// What RDS allows on the instance class, which validation keeps the budget under.
+	maxConnections, _ := topology.RDSMaxConnections(s.Database.InstanceClass)
 	for i, id := range dbInstances {
 		role := "db"
 		if i > 0 {
@@ -146,31 +201,42 @@ func alarms(a *ObservabilityArgs) []metricAlarm {
 		}
 		d := dims{"DBInstanceIdentifier": id}
 		out = append(out,
-			metricAlarm{role + "-cpu", "AWS/RDS", "CPUUtilization", "Average", d, alarmCPUPercent, false, 300, 2, "Database CPU above 80 %."},
-			metricAlarm{role + "-free-storage", "AWS/RDS", "FreeStorageSpace", "Minimum", d, alarmFreeStorageShare * float64(s.Database.StorageGB) * (1 << 30), true, 300, 1, "Less than 10 % of the allocated database storage is free."},
-			metricAlarm{role + "-connections", "AWS/RDS", "DatabaseConnections", "Maximum", d, alarmConnectionsShare * float64(s.ServerConnections()), false, 300, 1, "Database connections above 80 % of max_connections."},
+			metricAlarm{role + "-cpu", "AWS/RDS", "CPUUtilization", "Average", d, alarmCPUPercent, false, 300, 2, "Database CPU above 80 %.", false},
+			metricAlarm{role + "-free-storage", "AWS/RDS", "FreeStorageSpace", "Minimum", d, alarmFreeStorageShare * float64(s.Database.StorageGB) * (1 << 30), true, 300, 1, "Less than 10 % of the allocated database storage is free.", false},
+			metricAlarm{role + "-connections", "AWS/RDS", "DatabaseConnections", "Maximum", d, alarmConnectionsShare * float64(maxConnections), false, 300, 1, "Database connections above 80 % of max_connections.", false},
 		)
 		if i > 0 {
-			out = append(out, metricAlarm{role + "-lag", "AWS/RDS", "ReplicaLag", "Maximum", d, alarmReplicaLagSecs, false, 60, 5, "The read replica lags the primary by more than a minute."})
+			out = append(out, metricAlarm{role + "-lag", "AWS/RDS", "ReplicaLag", "Maximum", d, alarmReplicaLagSecs, false, 60, 5, "The read replica lags the primary by more than a minute.", false})
 		}
 	}
 	for i, node := range a.Cache.Nodes {
 		d := dims{"CacheClusterId": node}
 		role := fmt.Sprintf("redis-%d", i+1)
 		out = append(out,
-			metricAlarm{role + "-memory", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Maximum", d, alarmRedisMemoryPercent, false, 300, 1, "Redis memory above 80 %: with noeviction a full node refuses session writes."},
-			metricAlarm{role + "-evictions", "AWS/ElastiCache", "Evictions", "Sum", d, 0, false, 300, 1, "Redis evicted keys: sessions may have been dropped."},
-			metricAlarm{role + "-cpu", "AWS/ElastiCache", "EngineCPUUtilization", "Average", d, alarmCPUPercent, false, 300, 2, "Redis engine CPU above 80 %."},
+			metricAlarm{role + "-memory", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Maximum", d, alarmRedisMemoryPercent, false, 300, 1, "Redis memory above 80 %: with noeviction a full node refuses session writes.", false},
+			metricAlarm{role + "-evictions", "AWS/ElastiCache", "Evictions", "Sum", d, 0, false, 300, 1, "Redis evicted keys: sessions may have been dropped.", false},
+			metricAlarm{role + "-cpu", "AWS/ElastiCache", "EngineCPUUtilization", "Average", d, alarmCPUPercent, false, 300, 2, "Redis engine CPU above 80 %.", false},
 		)
 	}
+	for i, node := range a.Cache.MUCNodes {
+		// The MUC evicts by design and fills its memory; only its CPU says trouble.
+		out = append(out, metricAlarm{fmt.Sprintf("redis-muc-%d-cpu", i+1), "AWS/ElastiCache", "EngineCPUUtilization", "Average", dims{"CacheClusterId": node}, alarmCPUPercent, false, 300, 2, "MUC Redis engine CPU above 80 %.", false})
+	}
+	cron := dims{"ClusterName": a.ClusterName, "ServiceName": a.Cron.ServiceName}
+	out = append(out,
+		metricAlarm{"cron-not-running", "ECS/ContainerInsights", "RunningTaskCount", "Minimum", cron, 1, true, 60, 3,
+			"The cron runner task is not running: no cron, no upgrade.", true},
+		metricAlarm{"cron-no-completed-run", cronMetricNamespace(ctx), cronCompletedMetric, "Sum", nil, 1, true, 60 * CronSilenceMinutes(s.Cron), 1,
+			fmt.Sprintf("No cron.php run completed for %d minutes: cron is stuck or failing.", CronSilenceMinutes(s.Cron)), true},
+	)
 	for _, svc := range []struct {
 		role string
 		name pulumi.StringOutput
 	}{{"app", a.App.ServiceName}, {"cron", a.Cron.ServiceName}} {
-		d := dims{"ClusterName": a.App.ClusterName, "ServiceName": svc.name}
+		d := dims{"ClusterName": a.ClusterName, "ServiceName": svc.name}
 		out = append(out,
-			metricAlarm{svc.role + "-cpu", "AWS/ECS", "CPUUtilization", "Average", d, alarmECSPercent, false, 300, 3, "ECS service CPU above 85 % (autoscaling at its ceiling?)."},
-			metricAlarm{svc.role + "-memory", "AWS/ECS", "MemoryUtilization", "Average", d, alarmECSPercent, false, 300, 3, "ECS service memory above 85 %."},
+			metricAlarm{svc.role + "-cpu", "AWS/ECS", "CPUUtilization", "Average", d, alarmECSPercent, false, 300, 3, "ECS service CPU above 85 % (autoscaling at its ceiling?).", false},
+			metricAlarm{svc.role + "-memory", "AWS/ECS", "MemoryUtilization", "Average", d, alarmECSPercent, false, 300, 3, "ECS service memory above 85 %.", false},
 		)
 	}
 	return out
@@ -180,6 +246,7 @@ func alarms(a *ObservabilityArgs) []metricAlarm {
 // service, the database and Redis.
 func dashboard(a *ObservabilityArgs) pulumi.StringOutput {
 	region := a.Account.Region
+	cluster := a.ClusterName
 	widget := func(title string, x, y int, metrics ...[]any) map[string]any {
 		ms := make([]any, len(metrics))
 		for i, m := range metrics {
@@ -200,8 +267,8 @@ func dashboard(a *ObservabilityArgs) pulumi.StringOutput {
 		widget("Response time p95", 12, 0,
 			[]any{"AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", lb, "TargetGroup", tg, map[string]any{"stat": "p95"}}),
 		widget("App tasks", 0, 6,
-			[]any{"AWS/ECS", "CPUUtilization", "ClusterName", a.App.ClusterName, "ServiceName", a.App.ServiceName},
-			[]any{"AWS/ECS", "MemoryUtilization", "ClusterName", a.App.ClusterName, "ServiceName", a.App.ServiceName},
+			[]any{"AWS/ECS", "CPUUtilization", "ClusterName", cluster, "ServiceName", a.App.ServiceName},
+			[]any{"AWS/ECS", "MemoryUtilization", "ClusterName", cluster, "ServiceName", a.App.ServiceName},
 			[]any{"AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", lb, "TargetGroup", tg, map[string]any{"stat": "Minimum"}}),
 		widget("Database", 12, 6,
 			[]any{"AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", a.Database.PrimaryID},

@@ -41,7 +41,20 @@ const (
 	volTmp        = "tmp"         // /tmp: uploads in flight, nginx buffers
 	volLocalCache = "local-cache" // Moodle's localcachedir, per task, never shared
 	volMoodledata = "moodledata"  // EFS
+	// The SSM agent ECS Exec injects writes its state and logs here; with these two
+	// writable, every root filesystem stays read-only (aws.ecsExec only).
+	volExecState = "exec-state"
+	volExecLogs  = "exec-logs"
 )
+
+// Where the SSM agent of ECS Exec writes inside a container.
+var execMounts = map[string]string{volExecState: "/var/lib/amazon/ssm", volExecLogs: "/var/log/amazon/ssm"}
+
+// stopTimeoutSeconds is how long ECS waits after SIGTERM before it kills a
+// container: the most Fargate allows. The web tier's requests have drained by then
+// (the target group's deregistration delay comes first); the cron runner gets the
+// time to end its cron.php run.
+const stopTimeoutSeconds = 120
 
 // Where the rendered files are read from inside the containers.
 var (
@@ -100,7 +113,7 @@ func initScript(files []renderedFile, volumes []string) string {
 		switch v {
 		case volFPMConf:
 			fmt.Fprintf(&b, "cp %s %s/\n", imageFPMGlobalConf, dir)
-		case volTmp:
+		case volTmp, volExecState, volExecLogs:
 			fmt.Fprintf(&b, "chmod 1777 %s\n", dir)
 		case volLocalCache:
 			fmt.Fprintf(&b, "chown %d:%d %s\nchmod 0750 %s\n", AppUID, AppGID, dir, dir)
@@ -205,6 +218,7 @@ func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringO
 	}
 	for _, c := range t.Containers {
 		var mounts []any
+		c.Mounts = t.withExec(c.Mounts)
 		for _, v := range sortedKeys(anyMap(c.Mounts)) {
 			mounts = append(mounts, map[string]any{"sourceVolume": v, "containerPath": c.Mounts[v], "readOnly": c.ReadOnly[v]})
 		}
@@ -233,6 +247,7 @@ func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringO
 				"capabilities":       map[string]any{"drop": list([]string{"ALL"})},
 			},
 			"ulimits":          []any{map[string]any{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}},
+			"stopTimeout":      stopTimeoutSeconds,
 			"logConfiguration": logs(streamPrefix + "-" + c.Name),
 		}
 		if c.Port != 0 {
@@ -248,6 +263,21 @@ func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringO
 	return jsonDocument(defs)
 }
 
+// withExec adds the SSM agent's writable directories to a container's mounts when
+// operators may exec into it.
+func (t taskDefinition) withExec(mounts map[string]string) map[string]string {
+	if !t.Spec.AWS.ECSExec {
+		return mounts
+	}
+	out := map[string]string{}
+	for _, m := range []map[string]string{mounts, execMounts} {
+		for v, p := range m {
+			out[v] = p
+		}
+	}
+	return out
+}
+
 // volumes lists the volumes any container mounts, in a stable order.
 func (t taskDefinition) volumes() []string {
 	seen := map[string]bool{}
@@ -255,7 +285,7 @@ func (t taskDefinition) volumes() []string {
 		seen[f.Volume] = true
 	}
 	for _, c := range t.Containers {
-		for v := range c.Mounts {
+		for v := range t.withExec(c.Mounts) {
 			seen[v] = true
 		}
 	}
@@ -291,6 +321,10 @@ func (t taskDefinition) register(ctx *pulumi.Context, name string, files *Files,
 	if t.Spec.App.LaunchType == topology.LaunchEC2 {
 		compat = "EC2"
 	}
+	arch := "X86_64"
+	if t.Spec.App.CPUArchitecture == topology.ArchARM64 {
+		arch = "ARM64"
+	}
 	return ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
 		// Families are account-wide: the project and stack keep two stacks apart.
 		Family:                  pulumi.String(fmt.Sprintf("%s-%s-%s", ctx.Project(), ctx.Stack(), name)),
@@ -304,7 +338,7 @@ func (t taskDefinition) register(ctx *pulumi.Context, name string, files *Files,
 		Volumes:                 volumes,
 		RuntimePlatform: ecs.TaskDefinitionRuntimePlatformArgs{
 			OperatingSystemFamily: pulumi.String("LINUX"),
-			CpuArchitecture:       pulumi.String("X86_64"),
+			CpuArchitecture:       pulumi.String(arch),
 		},
 		Tags: tags(name),
 	}, opts...)
@@ -312,8 +346,10 @@ func (t taskDefinition) register(ctx *pulumi.Context, name string, files *Files,
 
 // newTaskRoles creates the two roles of a task: the execution role ECS uses to pull
 // the image, write logs and read exactly the task's secrets, and the task role the
-// code runs as, which may use moodledata and nothing else.
-func newTaskRoles(ctx *pulumi.Context, name string, a Account, secrets []TaskSecret, kmsKeyARN pulumi.StringInput, files *Files, opts ...pulumi.ResourceOption) (execution, task *iam.Role, err error) {
+// code runs as, which may use moodledata and nothing else (and, with ECS Exec, open
+// the session channels and log them).
+func newTaskRoles(ctx *pulumi.Context, name string, env TaskEnvironment, opts ...pulumi.ResourceOption) (execution, task *iam.Role, err error) {
+	a, secrets, kmsKeyARN := env.Account, env.Secrets, env.KMSKeyARN
 	trust := policy(map[string]any{
 		"Effect":    "Allow",
 		"Principal": map[string]any{"Service": "ecs-tasks.amazonaws.com"},
@@ -345,13 +381,34 @@ func newTaskRoles(ctx *pulumi.Context, name string, a Account, secrets []TaskSec
 	if err != nil {
 		return nil, nil, err
 	}
+	statements := env.Files.taskStatements()
+	if env.ExecLogGroupARN != nil {
+		statements = append(statements, execStatements(a, env.ExecLogGroupARN, kmsKeyARN)...)
+	}
 	if _, err := iam.NewRolePolicy(ctx, name+"-task", &iam.RolePolicyArgs{
 		Role:   task.ID(),
-		Policy: policy(files.taskStatements()...),
+		Policy: policy(statements...),
 	}, opts...); err != nil {
 		return nil, nil, err
 	}
 	return execution, task, nil
+}
+
+// execStatements let the SSM agent of ECS Exec open its channels, write the
+// session log and use the data key the sessions are encrypted with. The
+// ssmmessages actions have no resource type of their own: "*" is the only
+// resource they accept.
+func execStatements(a Account, logGroupARN, kmsKeyARN pulumi.StringInput) []map[string]any {
+	return []map[string]any{
+		allow("ExecChannels", []string{
+			"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+			"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+		}, "*"),
+		allow("ExecFindLogGroup", []string{"logs:DescribeLogGroups"}, a.arn("logs", "log-group:*")),
+		allow("ExecWriteLog", []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
+			pulumi.Sprintf("%s:*", logGroupARN)),
+		allow("ExecEncrypt", []string{"kms:Decrypt", "kms:GenerateDataKey"}, kmsKeyARN),
+	}
 }
 
 func base64Text(text pulumi.StringInput) pulumi.StringOutput {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -38,7 +39,9 @@ const (
 
 // The load balancer image's entry point (the official nginx image, or the app image)
 // may start nginx as root, which then switches its workers to an unprivileged user.
-var nginxCapabilities = []string{"CHOWN", "SETGID", "SETUID"}
+// Capabilities are named as Docker stores them (CAP_ prefix), which is what the
+// provider reads back: another spelling would replace the container on every up.
+var nginxCapabilities = []string{"CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"}
 
 // moodleEnv is the environment config.php and the image's scripts read on every node
 // that runs Moodle code: paths only, secrets come as files.
@@ -144,7 +147,7 @@ func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 		hostname:    "cron",
 		limits:      b.spec.Cron.Resources,
 		health:      []string{"CMD", healthcheck, "cron"},
-		startPeriod: "60s",
+		startPeriod: time.Minute,
 		waitSeconds: installWaitSeconds,
 		init:        true,
 		// The runner passes SIGTERM on to cron.php, which stops after releasing its

@@ -1,9 +1,11 @@
 package dockerhost
 
 import (
+	_ "embed"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -20,21 +22,34 @@ var (
 )
 
 // endpoints are the addresses config.php points at: PgBouncer when it is in front
-// of PostgreSQL, else PostgreSQL itself.
+// of PostgreSQL, else PostgreSQL itself; the read replicas directly.
 func endpoints(s topology.Spec) render.Endpoints {
 	e := render.Endpoints{Database: databaseEndpoint, Redis: redisEndpoint}
 	if s.Database.Pooler == topology.PoolerPgBouncer {
 		e.Database = pgbouncerEndpoint
 	}
+	for _, r := range replicaNames(s.Database.ReadReplicas) {
+		e.ReadReplicas = append(e.ReadReplicas, render.HostPort{Host: r, Port: databaseEndpoint.Port})
+	}
 	return e
+}
+
+// replicaNames are the read replicas' names on the internal network (and their
+// container keys): db-replica-1 .. db-replica-N.
+func replicaNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-replica-%d", databaseEndpoint.Host, i+1)
+	}
+	return names
 }
 
 // The official postgres and redis entry points start as root to take ownership of
 // their data directory, then drop to their service user: they keep exactly those
-// capabilities.
+// capabilities, named as Docker stores them (see nginxCapabilities).
 var (
-	postgresCapabilities = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
-	redisCapabilities    = []string{"CHOWN", "SETGID", "SETUID"}
+	postgresCapabilities = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"}
+	redisCapabilities    = []string{"CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"}
 )
 
 // backendWaitSeconds bounds how long a deployment waits for a back end to report
@@ -51,34 +66,108 @@ const (
 	pgdataMount = "/var/lib/postgresql/data"
 	pgdata      = pgdataMount + "/pgdata"
 	redisConf   = "/usr/local/etc/redis/redis.conf"
+	// pgHBA is the client authentication file the primary and the replicas run
+	// with, instead of the one initdb leaves in PGDATA.
+	pgHBA = "/etc/postgresql/moodle-pg_hba.conf"
+	// replicaScript starts a read replica (scripts/pg-replica.sh).
+	replicaScript = "/usr/local/bin/moodle-pg-replica"
+	// walKeep is how much WAL the primary keeps for a replica that falls behind
+	// (no replication slot: a replica gone for good must not fill the primary's disk).
+	walKeep   = "1GB"
+	redisData = "/data"
 	// The PgBouncer image (edoburu/pgbouncer) uses the files in /etc/pgbouncer as
 	// they are when pgbouncer.ini exists, and runs as an unprivileged user.
 	pgbouncerIni      = "/etc/pgbouncer/pgbouncer.ini"
 	pgbouncerUserlist = "/etc/pgbouncer/userlist.txt"
 )
 
+//go:embed scripts/pg-replica.sh
+var replicaScriptText string
+
+// pgHBAConf lets local connections in (the image's own tools, health checks) and
+// every other client, replicas too, only with a password (scram-sha-256).
+const pgHBAConf = `# Rendered by moodle-pulumi; do not edit.
+local   all          all                 trust
+host    all          all   127.0.0.1/32  trust
+host    all          all   all           scram-sha-256
+host    replication  all   all           scram-sha-256
+`
+
+// postgresCommand is the server command of the primary and of its replicas: a hot
+// standby refuses to start with fewer max_connections than its primary.
+func (b *builder) postgresCommand() []string {
+	return []string{"postgres",
+		// The official image's postgresql.conf says so too; said here, it holds
+		// for any image and for the replicas.
+		"-c", "listen_addresses=*",
+		"-c", "max_connections=" + strconv.Itoa(b.spec.ServerConnections()),
+		"-c", "shared_buffers=" + strconv.Itoa(b.spec.Database.MemoryMB/4) + "MB",
+		"-c", "hba_file=" + pgHBA,
+		"-c", "wal_keep_size=" + walKeep,
+	}
+}
+
 // database is PostgreSQL, with max_connections from the cluster's connection budget
 // and a quarter of its memory limit as shared_buffers (PostgreSQL's own guidance).
 func (b *builder) database() (*docker.Container, error) {
 	d := b.spec.Database
-	return b.container(service{
-		key:   "db",
-		image: b.imgs.database,
-		command: []string{"postgres",
-			"-c", "max_connections=" + strconv.Itoa(b.spec.ServerConnections()),
-			"-c", "shared_buffers=" + strconv.Itoa(d.MemoryMB/4) + "MB",
-		},
-		env: []string{"POSTGRES_DB=" + d.Name, "POSTGRES_USER=" + d.User, "PGDATA=" + pgdata},
+	return b.container(b.postgres(postgresService{
+		key:     "db",
+		command: b.postgresCommand(),
+		env:     []string{"POSTGRES_DB=" + d.Name},
+		uploads: docker.ContainerUploadArray{upload(pgHBA, pulumi.String(pgHBAConf), "0444")},
+		aliases: []string{databaseEndpoint.Host},
+		volume:  b.vols.database,
+	}))
+}
+
+// replicas are PostgreSQL streaming replicas of db, wired into config.php's
+// dboptions['readonly']: Moodle sends them the reads that may lag, and keeps writes
+// (and reads of tables it just wrote) on the primary.
+func (b *builder) replicas(db pulumi.Resource) ([]pulumi.Resource, error) {
+	var out []pulumi.Resource
+	for i, name := range replicaNames(b.spec.Database.ReadReplicas) {
+		c, err := b.container(b.postgres(postgresService{
+			key:     name,
+			command: append([]string{replicaScript}, b.postgresCommand()...),
+			env:     []string{"PRIMARY_HOST=" + databaseEndpoint.Host, "REPLICA_NAME=" + b.name + "-" + name},
+			uploads: docker.ContainerUploadArray{
+				upload(pgHBA, pulumi.String(pgHBAConf), "0444"),
+				script(replicaScript, replicaScriptText),
+			},
+			aliases:   []string{name},
+			volume:    b.vols.replicas[i],
+			dependsOn: []pulumi.Resource{db},
+		}))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// postgres completes s as a PostgreSQL container: the database image, its user and
+// password, its data volume, the limits, health check and clean stop every server
+// of the cluster shares.
+func (b *builder) postgres(s postgresService) service {
+	d := b.spec.Database
+	return service{
+		key:     s.key,
+		image:   b.imgs.database,
+		command: s.command,
+		env:     append([]string{"POSTGRES_USER=" + d.User, "PGDATA=" + pgdata}, s.env...),
 		secrets: []secretFile{
 			fileSecret("POSTGRES_PASSWORD", "db-password", b.secrets.database.Result),
 		},
-		networks: []attachment{{network: b.nets.backend, aliases: []string{databaseEndpoint.Host}}},
+		uploads:  s.uploads,
+		networks: []attachment{{network: b.nets.backend, aliases: s.aliases}},
 		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
-			VolumeName: b.vols.database.Name, ContainerPath: pulumi.String(pgdataMount),
+			VolumeName: s.volume.Name, ContainerPath: pulumi.String(pgdataMount),
 		}},
 		limits:      d.Resources,
 		health:      []string{"CMD", "pg_isready", "-h", "127.0.0.1", "-U", d.User, "-d", d.Name},
-		startPeriod: "60s",
+		startPeriod: time.Minute,
 		capAdd:      postgresCapabilities,
 		waitSeconds: backendWaitSeconds,
 		// Fast shutdown: sessions are ended and the server checkpoints, so the next
@@ -87,21 +176,35 @@ func (b *builder) database() (*docker.Container, error) {
 		stopGraceSeconds: backendStopGraceSeconds,
 		// Parallel queries allocate from /dev/shm; Docker's 64 MB default is too small.
 		shmSizeMB: max(64, d.MemoryMB/8),
-	})
+		dependsOn: s.dependsOn,
+	}
 }
 
-// cache is Redis with append-only persistence. Its password is in redis.conf, which
-// is uploaded as a secret; the health check reads it from a file into REDISCLI_AUTH
-// so it never appears on a command line.
+// postgresService is what differs between the primary and a replica.
+type postgresService struct {
+	key       string
+	command   []string
+	env       []string
+	uploads   docker.ContainerUploadArray
+	aliases   []string
+	volume    *docker.Volume
+	dependsOn []pulumi.Resource
+}
+
+// cache is Redis with append-only persistence (render.RedisConf). Its password is in
+// redis.conf, which is uploaded as a secret; the health check reads it from a file
+// into REDISCLI_AUTH so it never appears on a command line.
 func (b *builder) cache() (*docker.Container, error) {
 	c := b.spec.Cache
 	password := fileSecret("REDIS_PASSWORD", "redis-password", b.secrets.redis.Result)
 	conf := b.secrets.redis.Result.ApplyT(func(pw string) string {
-		return redisConfig(c, pw)
+		return render.RedisConf(b.spec, redisEndpoint.Port, redisData) + "requirepass " + pw + "\n"
 	}).(pulumi.StringOutput)
 	return b.container(service{
-		key:     "redis",
-		image:   b.imgs.cache,
+		key:   "redis",
+		image: b.imgs.cache,
+		// Operators' tools (redis-cli, moodlectl status) find the password here.
+		env:     []string{password.env},
 		command: []string{"redis-server", redisConf},
 		uploads: docker.ContainerUploadArray{
 			upload(redisConf, pulumi.ToSecret(conf).(pulumi.StringOutput), "0444"),
@@ -109,7 +212,7 @@ func (b *builder) cache() (*docker.Container, error) {
 		},
 		networks: []attachment{{network: b.nets.backend, aliases: []string{redisEndpoint.Host}}},
 		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
-			VolumeName: b.vols.redis.Name, ContainerPath: pulumi.String("/data"),
+			VolumeName: b.vols.redis.Name, ContainerPath: pulumi.String(redisData),
 		}},
 		limits: c.Resources,
 		health: []string{"CMD-SHELL", fmt.Sprintf(
@@ -120,24 +223,6 @@ func (b *builder) cache() (*docker.Container, error) {
 		stopSignal:       "SIGTERM",
 		stopGraceSeconds: backendStopGraceSeconds,
 	})
-}
-
-// redisConfig is redis.conf. Sessions must never be evicted, so Redis refuses writes
-// when full (noeviction) instead; maxmemory stays at three quarters of the container
-// limit to leave room for the append-only rewrite's copy-on-write pages.
-func redisConfig(c topology.Cache, password string) string {
-	lines := []string{
-		"bind * -::*",
-		"protected-mode yes",
-		"port " + strconv.Itoa(redisEndpoint.Port),
-		"dir /data",
-		"appendonly yes",
-		"appendfsync everysec",
-		"maxmemory " + strconv.Itoa(c.MemoryMB*3/4) + "mb",
-		"maxmemory-policy noeviction",
-		"requirepass " + password,
-	}
-	return strings.Join(lines, "\n") + "\n"
 }
 
 // pgbouncer pools Moodle's connections: max_client_conn covers every php-fpm child

@@ -34,7 +34,7 @@ func (b *builder) build() error {
 	if b.nets, err = newNetworks(b.ctx, b.name, b.parent); err != nil {
 		return err
 	}
-	if b.vols, err = newVolumes(b.ctx, b.name, b.spec.Storage, b.parent); err != nil {
+	if b.vols, err = newVolumes(b.ctx, b.name, b.spec, b.parent); err != nil {
 		return err
 	}
 	if b.imgs, err = newImages(b.ctx, b.name, b.spec, b.parent); err != nil {
@@ -60,8 +60,8 @@ func (b *builder) build() error {
 	return err
 }
 
-// backends starts PostgreSQL, Redis and, when configured, PgBouncer, and returns
-// them for the containers that must start after them.
+// backends starts PostgreSQL with its read replicas, Redis and, when configured,
+// PgBouncer, and returns them for the containers that must start after them.
 func (b *builder) backends() ([]pulumi.Resource, error) {
 	db, err := b.database()
 	if err != nil {
@@ -71,7 +71,11 @@ func (b *builder) backends() ([]pulumi.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []pulumi.Resource{db, cache}
+	replicas, err := b.replicas(db)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]pulumi.Resource{db, cache}, replicas...)
 	if b.spec.Database.Pooler == topology.PoolerPgBouncer {
 		pooler, err := b.pgbouncer(db)
 		if err != nil {

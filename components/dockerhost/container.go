@@ -1,9 +1,12 @@
 package dockerhost
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -30,8 +33,9 @@ type service struct {
 	limits   topology.Resources
 	// health is the Docker health check test, CMD or CMD-SHELL form.
 	health []string
-	// startPeriod defaults to 30s.
-	startPeriod string
+	// startPeriod (how long failed checks do not count), when zero, is
+	// defaultStartPeriod.
+	startPeriod time.Duration
 	// capAdd are the only capabilities kept; all others are dropped.
 	capAdd []string
 	// init runs a reaper as PID 1 for processes that spawn children and do not
@@ -66,6 +70,16 @@ const (
 )
 
 var logOptions = pulumi.StringMap{"max-size": pulumi.String("10m"), "max-file": pulumi.String("5")}
+
+// Health check timing. Docker keeps durations in nanoseconds and pulumi-docker reads
+// them back in Go's format (60 s as "1m0s"): written any other way ("60s"), every
+// `pulumi up` would update the container again.
+const (
+	defaultHealthInterval = 15 * time.Second
+	waitedHealthInterval  = 5 * time.Second
+	healthTimeout         = 5 * time.Second
+	defaultStartPeriod    = 30 * time.Second
+)
 
 // container registers s as a Docker container named <cluster>-<key>.
 //
@@ -104,10 +118,10 @@ func (b *builder) container(s service) (*docker.Container, error) {
 		CpuShares:         pulumi.Int(cpuShares(s.limits.ReservedCPUs)),
 		Healthcheck: &docker.ContainerHealthcheckArgs{
 			Tests:       pulumi.ToStringArray(s.health),
-			Interval:    pulumi.String(healthInterval(s.waitSeconds > 0)),
-			Timeout:     pulumi.String("5s"),
+			Interval:    pulumi.String(healthInterval(s.waitSeconds > 0).String()),
+			Timeout:     pulumi.String(healthTimeout.String()),
 			Retries:     pulumi.Int(3),
-			StartPeriod: pulumi.String(orDefault(s.startPeriod, "30s")),
+			StartPeriod: pulumi.String(cmp.Or(s.startPeriod, defaultStartPeriod).String()),
 		},
 		Init:      pulumi.Bool(s.init),
 		Wait:      pulumi.Bool(s.waitSeconds > 0),
@@ -185,8 +199,21 @@ func (b *builder) record(name string, r topology.Resources) {
 	}
 }
 
-// formatCPUs writes a CPU count the way Docker's --cpus reads it ("1.5", "4").
-func formatCPUs(cpus float64) string { return strconv.FormatFloat(cpus, 'f', -1, 64) }
+// formatCPUs writes a CPU count the way pulumi-docker reads it back from Docker
+// (nanoInt64ToDecimalString in its helpers.go): the shortest decimal, whole counts
+// with ".0" ("4.0"), except those with a 0 digit, which keep a bare point ("10.").
+// cpus forces replacement: written any other way ("4"), every `pulumi up` would
+// replace the container.
+func formatCPUs(cpus float64) string {
+	text := strconv.FormatFloat(cpus, 'f', -1, 64)
+	switch {
+	case strings.Contains(text, "."):
+		return text
+	case strings.Contains(text, "0"):
+		return text + "."
+	}
+	return text + ".0"
+}
 
 // cpuShares converts reserved CPUs to Docker's relative CPU weight; Docker's
 // minimum is 2.
@@ -194,19 +221,12 @@ func cpuShares(reservedCPUs float64) int {
 	return max(2, int(math.Round(reservedCPUs*1024)))
 }
 
-// healthInterval is how often Docker checks a container's health: every 5 s for the
+// healthInterval is how often Docker checks a container's health: often for the
 // containers a deployment waits on, so the wait ends soon after they are ready (Docker
-// runs the first check one interval after the start), every 15 s for the others.
-func healthInterval(waited bool) string {
+// runs the first check one interval after the start), less for the others.
+func healthInterval(waited bool) time.Duration {
 	if waited {
-		return "5s"
+		return waitedHealthInterval
 	}
-	return "15s"
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
+	return defaultHealthInterval
 }

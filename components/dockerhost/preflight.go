@@ -56,7 +56,7 @@ func Preflight(ctx context.Context, spec topology.Spec, host Host, hostName stri
 	var parts []string
 	for _, c := range containerLimits(spec) {
 		if c.r.CPUs > float64(info.CPUs) {
-			add(c.key+".cpus", formatCPUs(c.r.CPUs), "the Docker host has %d CPUs and Docker refuses a limit above them; allowed: at most %d (lower %s.cpus, and %s.reservedCpus with it)",
+			add(c.key+".cpus", c.r.CPUs, "the Docker host has %d CPUs and Docker refuses a limit above them; allowed: at most %d (lower %s.cpus, and %s.reservedCpus with it)",
 				info.CPUs, info.CPUs, c.key, c.key)
 		}
 		if c.r.MemoryMB > info.MemoryMB() {
@@ -118,7 +118,7 @@ func containerLimits(spec topology.Spec) []limitedContainer {
 		{"web", 1, spec.Web.Resources},
 		{"app", spec.App.Replicas, spec.App.Resources},
 		{"cron", 1, spec.Cron.Resources},
-		{"database", 1, spec.Database.Resources},
+		{"database", 1 + spec.Database.ReadReplicas, spec.Database.Resources},
 		{"cache", 1, spec.Cache.Resources},
 	}
 	if spec.Database.Pooler == topology.PoolerPgBouncer {

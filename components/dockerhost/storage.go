@@ -48,13 +48,16 @@ func newNetworks(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption
 // configuration mailbox.
 type volumes struct {
 	database, redis, moodledata, lbConfig *docker.Volume
+	// replicas hold the read replicas' copies of the database, one each.
+	replicas []*docker.Volume
 }
 
 // newVolumes creates the named volumes. Their inputs depend only on the stack name
 // and the storage settings, so scaling or replacing containers never touches them.
 // moodledata is a local volume, or the seed's nfs-moodledata: the local driver
 // mounting an NFS export (the export must be writable by uid 33, www-data).
-func newVolumes(ctx *pulumi.Context, name string, st topology.Storage, opts ...pulumi.ResourceOption) (volumes, error) {
+func newVolumes(ctx *pulumi.Context, name string, spec topology.Spec, opts ...pulumi.ResourceOption) (volumes, error) {
+	st := spec.Storage
 	mk := func(suffix string, driverOpts pulumi.StringMap) (*docker.Volume, error) {
 		v, err := docker.NewVolume(ctx, name+"-"+suffix, &docker.VolumeArgs{
 			Name:       pulumi.String(name + "-" + suffix),
@@ -87,6 +90,13 @@ func newVolumes(ctx *pulumi.Context, name string, st topology.Storage, opts ...p
 	}
 	if v.lbConfig, err = mk("lbconf", nil); err != nil {
 		return v, err
+	}
+	for i := range spec.Database.ReadReplicas {
+		vol, err := mk(fmt.Sprintf("pgreplica-%d", i+1), nil)
+		if err != nil {
+			return v, err
+		}
+		v.replicas = append(v.replicas, vol)
 	}
 	return v, nil
 }

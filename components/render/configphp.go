@@ -21,7 +21,7 @@ type configData struct {
 	TempDir, BackupTempDir string
 	LocalCacheDir          string
 
-	Redis                   HostPort
+	Redis, MUC              HostPort
 	SessionDB               int
 	SessionPrefix           string
 	CachePrefix             string
@@ -63,6 +63,7 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		BackupTempDir:       s.Paths.BackupTempDir(),
 		LocalCacheDir:       s.Paths.LocalCacheDir,
 		Redis:               e.Redis,
+		MUC:                 mucEndpoint(e),
 		SessionDB:           s.Cache.SessionDB,
 		SessionPrefix:       s.Cache.SessionPrefix,
 		CachePrefix:         s.Cache.CachePrefix,
@@ -81,6 +82,15 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		EnvS3Bucket:         EnvS3Bucket,
 		EnvS3Region:         EnvS3Region,
 	})
+}
+
+// mucEndpoint is where the MUC application cache lives: its own Redis when the
+// target gives it one, else the sessions' server.
+func mucEndpoint(e Endpoints) HostPort {
+	if e.MUC.Host == "" {
+		return e.Redis
+	}
+	return e.MUC
 }
 
 // MoodleFile is the absolute path of a file of the Moodle code. From Moodle 5.1

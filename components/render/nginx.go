@@ -30,10 +30,12 @@ type nginxData struct {
 	DataRoot        string
 	ClientMaxBodyMB int
 	ReadTimeout     int
-	StatusAllow     []string
-	HTTPS           bool
-	Scheme          string
-	SitePort        int
+	// KeepaliveTimeout outlasts the idle timeout of the load balancer in front.
+	KeepaliveTimeout int
+	StatusAllow      []string
+	HTTPS            bool
+	Scheme           string
+	SitePort         int
 
 	InstalledMarker string
 	LookupRecheck   int
@@ -47,27 +49,28 @@ func nginx(s topology.Spec, upstream []HostPort, pass string, edge bool) string 
 		scheme = "https"
 	}
 	return execute("nginx.conf.tmpl", nginxData{
-		Upstream:        upstream,
-		UpstreamName:    upstreamName,
-		Pass:            pass,
-		Edge:            edge,
-		Port:            s.Web.Port,
-		ServerName:      s.Hostname(),
-		Root:            s.Paths.PublicDir(),
-		DataRoot:        s.Paths.DataRoot,
-		ClientMaxBodyMB: s.Web.ClientMaxBodyMB,
-		ReadTimeout:     s.Web.FastCGIReadTimeout,
-		StatusAllow:     s.Web.StatusAllow,
-		HTTPS:           s.HTTPS(),
-		Scheme:          scheme,
-		SitePort:        sitePort(s),
-		InstalledMarker: s.Paths.InstalledMarker(),
-		LookupRecheck:   lookupRecheckSeconds,
-		HealthPath:      HealthPath,
-		NginxStatusPath: NginxStatusPath,
-		FPMStatusPath:   FPMStatusPath,
-		FPMPingPath:     FPMPingPath,
-		DataRootAlias:   DataRootAlias,
+		Upstream:         upstream,
+		UpstreamName:     upstreamName,
+		Pass:             pass,
+		Edge:             edge,
+		Port:             s.Web.Port,
+		ServerName:       s.Hostname(),
+		Root:             s.Paths.PublicDir(),
+		DataRoot:         s.Paths.DataRoot,
+		ClientMaxBodyMB:  s.Web.ClientMaxBodyMB,
+		ReadTimeout:      s.Web.FastCGIReadTimeout,
+		KeepaliveTimeout: s.Web.KeepaliveTimeout(),
+		StatusAllow:      s.Web.StatusAllow,
+		HTTPS:            s.HTTPS(),
+		Scheme:           scheme,
+		SitePort:         sitePort(s),
+		InstalledMarker:  s.ReleaseMarker(),
+		LookupRecheck:    lookupRecheckSeconds,
+		HealthPath:       HealthPath,
+		NginxStatusPath:  NginxStatusPath,
+		FPMStatusPath:    FPMStatusPath,
+		FPMPingPath:      FPMPingPath,
+		DataRootAlias:    DataRootAlias,
 	})
 }
 

@@ -47,13 +47,14 @@ func TestNginxVariantsShareTheServerBlockAndDifferInFastCGITarget(t *testing.T) 
 	if strings.Contains(lb, "fastcgi_pass 127.0.0.1:9000;") || !strings.Contains(lb, "fastcgi_pass moodle_backend;") {
 		t.Error("the load balancer does not pass FastCGI to the upstream only")
 	}
-	// Apart from the upstream, the fastcgi_pass target and the X-Forwarded-For
-	// handling of the edge, the two server blocks are the same text.
+	// Apart from the upstream, the fastcgi_pass target, the X-Forwarded-For
+	// handling of the edge and the node's keep-alive behind a load balancer, the two
+	// server blocks are the same text.
 	normalise := func(conf string) string {
 		conf = conf[strings.Index(conf, "server {"):]
 		conf = strings.ReplaceAll(conf, "fastcgi_pass moodle_backend;", "fastcgi_pass X;")
 		conf = strings.ReplaceAll(conf, "fastcgi_pass 127.0.0.1:9000;", "fastcgi_pass X;")
-		conf = regexp.MustCompile(`(?m)^.*HTTP_X_FORWARDED_FOR.*\n`).ReplaceAllString(conf, "")
+		conf = regexp.MustCompile(`(?m)^.*(HTTP_X_FORWARDED_FOR|keepalive_timeout).*\n`).ReplaceAllString(conf, "")
 		return regexp.MustCompile(`(?m)^\s*#.*\n`).ReplaceAllString(conf, "")
 	}
 	if a, b := normalise(lb), normalise(node); a != b {
@@ -204,12 +205,13 @@ func TestNginxDenyListIsOneListForScriptsAndFiles(t *testing.T) {
 	t.Errorf("no location refuses the files of the PHP location's deny list %q", m[1])
 }
 
-// Until the cron runner has installed the site, PHP answers 503 (no web installer
-// for the first visitor) while the health endpoints keep answering, so the ALB and
+// Until the cron runner has installed the site for this node's release, PHP
+// answers 503 (no web installer for the first visitor, no code serving a database
+// of another release) while the health endpoints keep answering, so the ALB and
 // Docker do not kill nodes that wait for the install.
 func TestNginxClosesPHPUntilTheSiteIsInstalled(t *testing.T) {
 	s := devSpec()
-	guard := "if (!-f /var/www/moodledata/.moodle-installed) {\n            return 503;\n        }"
+	guard := "if (!-f " + s.ReleaseMarker() + ") {\n            return 503;\n        }"
 	for name, conf := range map[string]string{"lb": NginxLoadBalancer(s, devBackends(s)), "node": NginxNode(s)} {
 		t.Run(name, func(t *testing.T) {
 			if php := blockAfter(t, conf, "location ~ [^/]\\.php(/|$) {"); !strings.Contains(php, guard) {
@@ -434,4 +436,25 @@ func blockAfter(t *testing.T, conf, header string) string {
 	}
 	t.Fatalf("block %q is not closed", header)
 	return ""
+}
+
+// The ALB reuses its connections to a node until its idle timeout; a node that
+// closes an idle connection first races the next request on it (a 502). The load
+// balancer of the dev stack faces browsers and keeps nginx's default.
+func TestNginxNodeKeepsConnectionsLongerThanTheLoadBalancer(t *testing.T) {
+	for _, timeout := range []int{30, 300, 3600} {
+		s := devSpec()
+		s.Web.FastCGIReadTimeout = timeout
+		want := fmt.Sprintf("keepalive_timeout %ds;", s.Web.KeepaliveTimeout())
+		if !strings.Contains(NginxNode(s), want) {
+			t.Errorf("fastcgi_read_timeout %d: the node's nginx lacks %q", timeout, want)
+		}
+		if s.Web.KeepaliveTimeout() <= s.Web.LoadBalancerIdleTimeout() {
+			t.Errorf("fastcgi_read_timeout %d: keepalive %d s does not outlast the idle timeout %d s",
+				timeout, s.Web.KeepaliveTimeout(), s.Web.LoadBalancerIdleTimeout())
+		}
+		if strings.Contains(NginxLoadBalancer(s, devBackends(s)), "keepalive_timeout") {
+			t.Error("the dev load balancer changes nginx's keep-alive for browsers")
+		}
+	}
 }

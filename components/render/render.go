@@ -25,7 +25,10 @@ type Endpoints struct {
 	Database HostPort
 	// ReadReplicas go into $CFG->dboptions['readonly'].
 	ReadReplicas []HostPort
-	Redis        HostPort
+	// Redis holds the sessions; MUC, when set, is the separate Redis of the MUC
+	// application cache (AWS). Without it the cache shares the sessions' server.
+	Redis HostPort
+	MUC   HostPort
 }
 
 // NodeFastCGI is where a per-node nginx reaches php-fpm in the same task or pod.

@@ -92,6 +92,7 @@ func TestCronRunnerRunsCronOnceAtATime(t *testing.T) {
 		`timeout -k "$KILL_AFTER" "$RUN_TIMEOUT" "$PHP_BIN" "$CRON_SCRIPT"`,
 		"trap on_signal TERM INT HUP",
 		"INSTALLED_MARKER='/var/www/moodledata/.moodle-installed'\n",
+		"RELEASE_MARKER='"+s.ReleaseMarker()+"'\n",
 	)
 	// The runner takes the lock before it runs anything, and exits 0 without
 	// running anything when another runner holds it.
@@ -105,10 +106,20 @@ func TestCronRunnerRunsCronOnceAtATime(t *testing.T) {
 	// The site opens only once the hook has succeeded: a failed hook exits before
 	// the marker is written, and cron starts only after it.
 	failed := strings.Index(sh, `log "the install/upgrade hook failed`)
-	marker := strings.Index(sh, `touch "$INSTALLED_MARKER"`)
+	marker := strings.Index(sh, `touch "$RELEASE_MARKER"`)
 	loop := strings.Index(sh, `while [ "$stopping" -eq 0 ]; do`)
 	if !(failed < marker && marker < loop) {
 		t.Errorf("marker written at %d, want after the hook's failure exit (%d) and before the cron loop (%d)", marker, failed, loop)
+	}
+	// A new release closes PHP on the nodes of every other release before the hook
+	// upgrades the database.
+	if closed := strings.Index(sh, `[ "$marker" = "$RELEASE_MARKER" ] || rm -f "$marker"`); closed < 0 || closed > strings.Index(sh, `"$INSTALL_HOOK" 9>&-`) {
+		t.Errorf("the markers of other releases are removed at %d, not before the hook", closed)
+	}
+	// Only a run that exited 0 is logged as completed: the AWS alarm counts these.
+	completed := strings.Index(sh, `log "cron.php completed in`)
+	if branch := strings.LastIndex(sh[:max(completed, 0)], "if "); completed < 0 || !strings.HasPrefix(sh[branch:], `if [ "$status" -eq 0 ]; then`) {
+		t.Errorf("the runner does not log %q after a run that exited 0 only", CronCompleted)
 	}
 }
 

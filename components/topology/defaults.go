@@ -143,6 +143,7 @@ func awsBase() Spec {
 	s.App.MinReplicas = 2
 	s.App.MaxReplicas = 10
 	s.App.LaunchType = LaunchFargate
+	s.App.CPUArchitecture = ArchX86
 	// A Fargate task size; the task gets what it asks for, so reservations equal limits.
 	s.App.Resources = Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 2, ReservedMemoryMB: 4096}
 	// The nginx sidecar shares the task's memory: 64 MB more than on Docker.
@@ -159,6 +160,9 @@ func awsBase() Spec {
 	s.Cache.NodeType = "cache.r6g.large"
 	s.Cache.Replicas = 2
 	s.Cache.SnapshotRetentionDays = 7
+	// The MUC working set outgrows the sessions: a node of the same size, evicting
+	// least recently used keys instead of refusing writes.
+	s.Cache.MUC = MUCCache{NodeType: "cache.r6g.large", Replicas: 2}
 	s.Storage = Storage{
 		Kind: StorageEFS,
 		// Files move to S3 after an hour so little stays on EFS; the local copy goes
@@ -174,6 +178,7 @@ func awsBase() Spec {
 		LogRetentionDays: 90,
 		Protect:          true,
 		EC2InstanceType:  "m6i.xlarge",
+		CloudFront:       CloudFront{OriginReadTimeout: 60},
 	}
 	return s
 }

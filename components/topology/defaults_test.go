@@ -83,8 +83,14 @@ func TestDefaultsPerTarget(t *testing.T) {
 			func(s Spec) any { return s.Docker }},
 		{"site url", "http://localhost:8080", "", func(s Spec) any { return s.SiteURL }},
 		{"aws", AWSTarget{}, AWSTarget{AZCount: 3, NATGateways: NATPerAZ, VPCCIDR: "10.0.0.0/16",
-			WAF: true, LogRetentionDays: 90, Protect: true, EC2InstanceType: "m6i.xlarge"},
+			WAF: true, LogRetentionDays: 90, Protect: true, EC2InstanceType: "m6i.xlarge",
+			// The options are off; CloudFront, once on, waits the 60 s its quota allows.
+			CloudFront: CloudFront{OriginReadTimeout: 60}},
 			func(s Spec) any { return s.AWS }},
+		{"app architecture and spot share", [2]any{"", 0}, [2]any{ArchX86, 0}, func(s Spec) any {
+			return [2]any{s.App.CPUArchitecture, s.App.SpotPercent}
+		}},
+		{"MUC group", MUCCache{}, MUCCache{NodeType: "cache.r6g.large", Replicas: 2}, func(s Spec) any { return s.Cache.MUC }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,8 +1,11 @@
 package topology
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
+	"regexp"
 )
 
 // Pool is the php-fpm process manager configuration one app node runs.
@@ -64,15 +67,26 @@ const (
 	adminConnections = 10
 )
 
-// ClientConnections is the most database connections the cluster can open at once:
-// every php-fpm child of every app node at the autoscaling ceiling holds one, plus
-// the cron runner. With a pooler these are the pooler's client connections.
-func (s Spec) ClientConnections() int {
-	nodes := s.App.Replicas
-	if s.App.MaxReplicas > nodes {
-		nodes = s.App.MaxReplicas
+// AWSDeploymentMaximumPercent is the app service's deployment ceiling on AWS: a
+// deployment starts the new tasks before it stops the old ones, so up to twice the
+// running count serve at once.
+const AWSDeploymentMaximumPercent = 200
+
+// PeakNodes is the most app nodes that run at once: the autoscaling ceiling, and on
+// AWS the deployment surge on top of it.
+func (s Spec) PeakNodes() int {
+	nodes := max(s.App.Replicas, s.App.MaxReplicas)
+	if s.Target == TargetAWS {
+		nodes = (nodes*AWSDeploymentMaximumPercent + 99) / 100
 	}
-	return nodes*s.App.Sizing().MaxChildren + cronConnections
+	return nodes
+}
+
+// ClientConnections is the most database connections the cluster can open at once:
+// every php-fpm child of every app node at the peak holds one, plus the cron
+// runner. With a pooler these are the pooler's client connections.
+func (s Spec) ClientConnections() int {
+	return s.PeakNodes()*s.App.Sizing().MaxChildren + cronConnections
 }
 
 // ServerConnections is the max_connections PostgreSQL must allow: the clients (or
@@ -82,6 +96,60 @@ func (s Spec) ServerConnections() int {
 		return s.Database.PoolSize + adminConnections
 	}
 	return s.ClientConnections() + adminConnections
+}
+
+// RDSMaxConnectionsFormula is max_connections of the RDS parameter group: RDS for
+// PostgreSQL's own default, which RDS evaluates against the instance class. Unlike
+// a number derived from the app tier it never changes when the app scales, so the
+// static parameter never waits for a reboot that nothing does; a change of the
+// instance class restarts the instance and so applies the new value with it.
+const RDSMaxConnectionsFormula = "LEAST({DBInstanceClassMemory/9531392},5000)"
+
+// rdsClass splits an RDS instance class: db.r6g.xlarge -> r, r6g, xlarge.
+var rdsClass = regexp.MustCompile(`^db\.([a-z]+)[0-9][a-z0-9-]*\.([a-z0-9]+)$`)
+
+// vCPUs of the instance sizes RDS offers beyond the burstable classes.
+var sizeVCPUs = map[string]int{
+	"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48,
+	"16xlarge": 64, "24xlarge": 96, "32xlarge": 128, "48xlarge": 192,
+}
+
+// memoryPerVCPU is the GiB per vCPU of each class family; the burstable t classes
+// have memory by size instead (burstableGiB).
+var memoryPerVCPU = map[string]int{"m": 4, "r": 8, "z": 8, "x": 16}
+
+var burstableGiB = map[string]int{"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
+
+// RDSInstanceMemoryGiB is the memory of an RDS instance class, or false for a
+// class this table does not know.
+func RDSInstanceMemoryGiB(class string) (int, bool) {
+	g := rdsClass.FindStringSubmatch(class)
+	if g == nil {
+		return 0, false
+	}
+	if g[1] == "t" {
+		gib, ok := burstableGiB[g[2]]
+		return gib, ok
+	}
+	perVCPU, ok := memoryPerVCPU[g[1]]
+	vcpus, known := sizeVCPUs[g[2]]
+	return perVCPU * vcpus, ok && known
+}
+
+// rdsReservedShare is the part of an instance's memory RDS keeps for itself and
+// leaves out of DBInstanceClassMemory; it errs on the generous side.
+const rdsReservedShare = 0.1
+
+// RDSMaxConnections is about what RDSMaxConnectionsFormula gives on an instance
+// class (false for a class of unknown memory): the number the connection alarm and
+// the connection budget are measured against.
+func RDSMaxConnections(class string) (int, bool) {
+	gib, ok := RDSInstanceMemoryGiB(class)
+	if !ok {
+		return 0, false
+	}
+	bytes := float64(int64(gib)<<30) * (1 - rdsReservedShare)
+	return min(5000, int(bytes/9531392)), true
 }
 
 // AppNodes returns the names of the app nodes, app-1 .. app-N. They are the Docker
@@ -122,6 +190,29 @@ func (p Paths) BackupTempDir() string { return p.DataRoot + "/temp/backup" }
 // installer during the first deployment and claim the admin account.
 func (p Paths) InstalledMarker() string { return p.DataRoot + "/.moodle-installed" }
 
+// ReleaseMarker is InstalledMarker for the code this Spec runs (its app image): the
+// cron runner of a release writes it once the database is installed or upgraded
+// for that release, and the web servers of a release serve PHP only while it
+// exists. So a new release never serves an old database, nor an old release a new
+// one: from the moment the new runner starts until it has upgraded, every node
+// answers 503, and each node serves again once the database matches its code.
+func (s Spec) ReleaseMarker() string {
+	sum := sha256.Sum256([]byte(s.Images.App))
+	return s.Paths.InstalledMarker() + "-" + hex.EncodeToString(sum[:6])
+}
+
 // CronLockFile is the lock the cron runner holds for its whole life. It lives in the
 // shared dataroot so that two runners on two hosts exclude each other too.
 func (p Paths) CronLockFile() string { return p.DataRoot + "/.cron-runner.lock" }
+
+// MaxConnections is the max_connections the database runs with: on AWS what RDS's
+// formula gives the instance class (RDSMaxConnectionsFormula), elsewhere the
+// connection budget itself.
+func (s Spec) MaxConnections() int {
+	if s.Target == TargetAWS {
+		if n, ok := RDSMaxConnections(s.Database.InstanceClass); ok {
+			return n
+		}
+	}
+	return s.ServerConnections()
+}

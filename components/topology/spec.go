@@ -218,10 +218,28 @@ type Web struct {
 	Resources
 }
 
+// LoadBalancerIdleTimeout is how long the load balancer in front of the web tier
+// (the AWS ALB) keeps an idle connection: a little above fastcgi_read_timeout, so a
+// long request ends with nginx's answer rather than the balancer's 504, and never
+// below the ALB default of 60 seconds.
+func (w Web) LoadBalancerIdleTimeout() int { return max(60, w.FastCGIReadTimeout+5) }
+
+// KeepaliveTimeout is how long nginx keeps an idle client connection. The load
+// balancer in front reuses its connections to the node until its own idle timeout,
+// so nginx must keep them longer: a node that closes first races the balancer's
+// next request on that connection, which then fails with a 502.
+func (w Web) KeepaliveTimeout() int { return w.LoadBalancerIdleTimeout() + 15 }
+
 // Launch types for the AWS app tier.
 const (
 	LaunchFargate = "fargate"
 	LaunchEC2     = "ec2"
+)
+
+// CPU architectures of the AWS tasks; the app image is built for both.
+const (
+	ArchX86   = "x86_64"
+	ArchARM64 = "arm64"
 )
 
 // App is the PHP-FPM tier.
@@ -234,8 +252,14 @@ type App struct {
 	Resources
 	// LaunchType is LaunchFargate or LaunchEC2 (AWS only).
 	LaunchType string `json:"launchType"`
-	PHPFPM     PHPFPM `json:"phpFpm"`
-	PHP        PHP    `json:"php"`
+	// CPUArchitecture is ArchX86 or ArchARM64 (Graviton); AWS only, for the app and
+	// cron tasks alike.
+	CPUArchitecture string `json:"cpuArchitecture"`
+	// SpotPercent is the share (0..100) of the app tasks above MinReplicas that run
+	// on Fargate Spot; the minimum always runs on regular Fargate. AWS only.
+	SpotPercent int    `json:"spotPercent"`
+	PHPFPM      PHPFPM `json:"phpFpm"`
+	PHP         PHP    `json:"php"`
 }
 
 // PHPFPM are the pool settings. Zero values are derived from the memory limit by
@@ -300,6 +324,10 @@ type Database struct {
 	MultiAZ             bool   `json:"multiAz"`
 }
 
+// RedisVersions are the ElastiCache Redis OSS engines an aws stack may run
+// (cache.version); the parameter group family follows from each.
+var RedisVersions = []string{"6.2", "7.0", "7.1"}
+
 // Cache is Redis: PHP sessions in one logical database, the MUC application cache in
 // another, so that purging caches never drops sessions.
 type Cache struct {
@@ -319,6 +347,16 @@ type Cache struct {
 	Replicas int    `json:"replicas"`
 	// SnapshotRetentionDays is AWS only.
 	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
+	// MUC is the separate Redis of the MUC application cache (AWS only).
+	MUC MUCCache `json:"muc"`
+}
+
+// MUCCache is the replication group of the MUC application cache on AWS. It runs
+// allkeys-lru apart from the sessions, which keep noeviction: MUC keys have no TTL,
+// so in a shared server a full cache would make session writes fail site-wide.
+type MUCCache struct {
+	NodeType string `json:"nodeType"`
+	Replicas int    `json:"replicas"`
 }
 
 // Storage kinds for moodledata.
@@ -415,4 +453,26 @@ type AWSTarget struct {
 	Protect bool `json:"protect"`
 	// EC2InstanceType sizes the container instances with LaunchEC2.
 	EC2InstanceType string `json:"ec2InstanceType"`
+	// ECSExec lets operators open a shell in a task (aws ecs execute-command),
+	// every session logged to an encrypted log group.
+	ECSExec bool `json:"ecsExec"`
+	// VPCEndpoints adds interface endpoints (ECR, Secrets Manager, Logs, SSM) to a
+	// created VPC, so the tasks reach those APIs without the NAT gateways.
+	VPCEndpoints bool `json:"vpcEndpoints"`
+	// HostedZoneID, when set, gets an alias record for the site's host name.
+	HostedZoneID string `json:"hostedZoneId"`
+	// CloudFront puts a distribution in front of the ALB.
+	CloudFront CloudFront `json:"cloudFront"`
+}
+
+// CloudFront is the optional CDN in front of the ALB: it caches what Moodle marks
+// cacheable (theme, JavaScript, images), carries a web ACL of its own, and is the
+// only client the ALB then accepts.
+type CloudFront struct {
+	Enabled bool `json:"enabled"`
+	// CertificateARN is an ACM certificate in us-east-1 for the site's host name.
+	CertificateARN string `json:"certificateArn"`
+	// OriginReadTimeout is how long CloudFront waits for the ALB, in seconds: 60
+	// unless AWS raised the account's quota (180 at most).
+	OriginReadTimeout int `json:"originReadTimeout"`
 }

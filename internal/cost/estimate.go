@@ -184,6 +184,13 @@ var rules = map[string]rule{
 	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":       nil,
 	"aws:wafv2/webAclAssociation:WebAclAssociation":                   nil,
 	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": nil,
+	"aws:iam/serviceLinkedRole:ServiceLinkedRole":                     nil,
+	"aws:route53/record:Record":                                       nil,
+	// The filter is free; the metric it publishes is a custom metric (about 0.30
+	// USD a month), which the table does not price yet.
+	"aws:cloudwatch/logMetricFilter:LogMetricFilter": nil,
+	// Charged by use only (requests and data out), like the usage lines.
+	"aws:cloudfront/distribution:Distribution": nil,
 }
 
 // pricer prices resources against one table, looking up related resources (a

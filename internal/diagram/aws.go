@@ -63,7 +63,7 @@ func (b *builder) aws() error {
 		}
 		b.node("db", TierData, "RDS PostgreSQL "+b.spec.Database.Version,
 			fmt.Sprintf("%s %s, %g GB gp3 (to %g)", db.Str("instanceClass"), deployment, db.Num("allocatedStorage"), db.Num("maxAllocatedStorage")),
-			fmt.Sprintf("max_connections %d", b.spec.ServerConnections()),
+			fmt.Sprintf("max_connections about %d", b.spec.MaxConnections()),
 			"endpoint "+b.output("databaseAddress", "(after deployment)"))
 	}
 	if n := len(inv.OfType("aws:rds/instance:Instance")) - 1; n > 0 {

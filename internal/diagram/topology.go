@@ -8,6 +8,7 @@ package diagram
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
@@ -171,9 +172,14 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// limits is a container's CPU and memory limit and reservation.
+// limits is a container's CPU and memory limit and reservation. The CPU count is
+// written the way Docker reads it back ("2.0"); a person reads "2".
 func limits(c inventory.Resource) string {
-	return fmt.Sprintf("limit %s CPU / %g MB, reserved %g MB", c.Str("cpus"), c.Num("memory"), c.Num("memoryReservation"))
+	cpus := c.Str("cpus")
+	if n, err := strconv.ParseFloat(cpus, 64); err == nil {
+		cpus = strconv.FormatFloat(n, 'f', -1, 64)
+	}
+	return fmt.Sprintf("limit %s CPU / %g MB, reserved %g MB", cpus, c.Num("memory"), c.Num("memoryReservation"))
 }
 
 // published is the host address and port a container publishes.

@@ -1,6 +1,8 @@
 package fakeprovider
 
 import (
+	"strconv"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
@@ -166,6 +168,18 @@ func awsPackage() *Package {
 			},
 		},
 		"aws:wafv2/webAclAssociation:WebAclAssociation": {force: only("resourceArn", "webAclArn")},
+		"aws:cloudfront/distribution:Distribution": {
+			idPrefix: "E", arn: globalARN("cloudfront", "distribution/", "id"),
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				return resource.PropertyMap{
+					"domainName":      str("d" + env.Random(13) + ".cloudfront.net"),
+					"hostedZoneId":    str("Z2FDTNDATAQYW2"),
+					"status":          str("Deployed"),
+					"etag":            str("E" + env.Random(13)),
+					"callerReference": str(env.Random(20)),
+				}
+			},
+		},
 		"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": {
 			force: only("resourceArn"),
 		},
@@ -175,11 +189,15 @@ func awsPackage() *Package {
 		"aws:ecs/capacityProvider:CapacityProvider":                 {force: only("name", "autoScalingGroupProvider"), autoName: "name", idIsARN: true, arn: arnOf("ecs", "capacity-provider/", "name")},
 		"aws:ecs/taskDefinition:TaskDefinition": {
 			force: allBut("tags", "tagsAll", "skipDestroy", "trackLatest"), idFrom: "family",
-			arn: func(env Env, r Resource) string { return env.ARN("ecs", "task-definition/"+r.Str("family")+":1") },
+			// Every registration is a new revision, so a service that runs the
+			// replacement sees its task definition ARN change, as on AWS.
 			extra: func(env Env, r Resource) resource.PropertyMap {
+				revision := randomFrom("123456789", 4)
+				n, _ := strconv.Atoi(revision)
 				return resource.PropertyMap{
+					"arn":                str(env.ARN("ecs", "task-definition/"+r.Str("family")+":"+revision)),
 					"arnWithoutRevision": str(env.ARN("ecs", "task-definition/"+r.Str("family"))),
-					"revision":           num(1),
+					"revision":           num(float64(n)),
 				}
 			},
 		},
@@ -207,7 +225,17 @@ func awsPackage() *Package {
 				return resource.PropertyMap{"uniqueId": str("AROA" + randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17))}
 			},
 		},
-		"aws:iam/rolePolicy:RolePolicy":                     {force: only("name", "namePrefix", "role"), autoName: "name"},
+		"aws:iam/rolePolicy:RolePolicy": {force: only("name", "namePrefix", "role"), autoName: "name"},
+		"aws:iam/serviceLinkedRole:ServiceLinkedRole": {
+			force: only("awsServiceName", "customSuffix"), idIsARN: true,
+			arn: func(env Env, r Resource) string {
+				name := "AWSServiceRoleForAutoScaling"
+				if suffix := r.Str("customSuffix"); suffix != "" {
+					name += "_" + suffix
+				}
+				return "arn:aws:iam::" + env.Account + ":role/aws-service-role/" + r.Str("awsServiceName") + "/" + name
+			},
+		},
 		"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {force: only("role", "policyArn")},
 		"aws:iam/policy:Policy": {
 			force: only("name", "namePrefix", "path", "description"), autoName: "name", idIsARN: true,
@@ -344,7 +372,14 @@ func awsPackage() *Package {
 			force: only("name", "namePrefix", "logGroupClass"), autoName: "name", idFrom: "name",
 			arn: arnOf("logs", "log-group:", "name"),
 		},
-		"aws:cloudwatch/metricAlarm:MetricAlarm": {force: only("name"), autoName: "name", idFrom: "name", arn: arnOf("cloudwatch", "alarm:", "name")},
+		"aws:cloudwatch/metricAlarm:MetricAlarm":         {force: only("name"), autoName: "name", idFrom: "name", arn: arnOf("cloudwatch", "alarm:", "name")},
+		"aws:cloudwatch/logMetricFilter:LogMetricFilter": {force: only("name", "logGroupName"), autoName: "name", idFrom: "name"},
+		"aws:route53/record:Record": {
+			force: only("name", "type", "zoneId", "setIdentifier"),
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				return resource.PropertyMap{"fqdn": str(r.Str("name"))}
+			},
+		},
 		"aws:cloudwatch/dashboard:Dashboard": {
 			force: only("dashboardName"), idFrom: "dashboardName",
 			arn: globalARN("cloudwatch", "dashboard/", "dashboardName"),

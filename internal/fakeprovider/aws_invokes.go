@@ -100,6 +100,13 @@ func awsInvokes() map[string]InvokeFunc {
 			}, nil
 		},
 		"aws:iam/getPolicyDocument:getPolicyDocument": policyDocument,
+		"aws:ec2/getManagedPrefixList:getManagedPrefixList": func(env Env, args resource.PropertyMap) (resource.PropertyMap, error) {
+			return resource.PropertyMap{
+				"id":   str("pl-0fake" + randomFrom(hexDigits, 8)),
+				"name": str(stringArg(args, "name")),
+				"arn":  str("arn:aws:ec2:" + env.Region + ":aws:prefix-list/pl-0fake"),
+			}, nil
+		},
 	}
 }
 

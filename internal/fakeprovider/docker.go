@@ -1,44 +1,67 @@
 package fakeprovider
 
 import (
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
+
+// The docker fake follows pulumi-docker v4.10.0: provider/ of its source, which
+// bridges upstream/ (kreuzwerker/terraform-provider-docker) through
+// pulumi-terraform-bridge v3.116.0, with the Docker client it builds with
+// (github.com/docker/docker and github.com/docker/cli v28.5.1). Line numbers below
+// are in upstream/internal/provider unless a file says otherwise.
 
 const hexDigits = "0123456789abcdef"
 
 func dockerID(Env, Resource) string { return randomFrom(hexDigits, 64) }
 
-// dockerPackage fakes pulumi-docker v4.10.0, a bridge of the kreuzwerker Terraform
-// provider: almost every container argument is ForceNew there, only the ones
-// `docker update` can change in place (restart policy, memory, CPU shares/set) and
-// the provider's own lifecycle flags are updated without replacement. Volumes and
-// networks have only ForceNew arguments.
+// containerUpdatable are the container arguments the schema does not mark ForceNew
+// (resource_docker_container.go:45-1004; computed-only attributes left out): a
+// change of any other argument replaces the container.
+var containerUpdatable = []string{
+	"rm", "start", "wait", "waitTimeout", "attach", "logs", "mustRun", "restart",
+	"maxRetryCount", "removeVolumes", "tmpfs", "destroyGraceSeconds", "memory",
+	"memoryReservation", "memorySwap", "cpuShares", "cpuSet", "healthcheck",
+	"containerReadRefreshTimeoutMilliseconds", "init", "cpuPeriod", "cpuQuota",
+}
+
+// containerApplied are the updatable arguments the provider's Update sends to
+// Docker (`docker update`, resource_docker_container_funcs.go:927-974). The other
+// updatable ones (a health check, init, the provider's own flags) change only the
+// state: the container keeps what it was created with, and a refresh reads that back.
+var containerApplied = []string{
+	"restart", "maxRetryCount", "cpuShares", "memory", "memoryReservation", "cpuSet", "memorySwap",
+}
+
+// containerSets are the container arguments the schema types as sets.
+var containerSets = []string{
+	"capabilities.adds", "capabilities.drops", "dns", "dnsOpts", "dnsSearches", "envs", "groupAdds",
+	"hosts", "labels", "mounts", "networksAdvanced", "securityOpts", "ulimits", "uploads", "volumes", "devices",
+}
+
+// dockerPackage fakes pulumi-docker v4.10.0.
 func dockerPackage() *Package {
 	return &Package{
 		Name:    "docker",
 		Version: "4.10.0",
 		Kinds: map[string]*Kind{
 			"docker:index/container:Container": {
-				ForceNew: allBut(
-					"restart", "maxRetryCount", "memory", "memorySwap", "cpuShares", "cpuSet",
-					"rm", "start", "wait", "waitTimeout", "attach", "logs", "mustRun",
-					"removeVolumes", "tmpfs", "destroyGraceSeconds", "healthcheck", "init",
-					"containerReadRefreshTimeoutMilliseconds",
-				),
-				ID: dockerID,
-				Outputs: func(env Env, r Resource) resource.PropertyMap {
-					return resource.PropertyMap{
-						"bridge": str(""),
-						"networkData": resource.NewArrayProperty([]resource.PropertyValue{
-							resource.NewObjectProperty(resource.PropertyMap{
-								"networkName": str("bridge"),
-								"ipAddress":   str("172.18.0." + randomFrom("123456789", 2)),
-								"gateway":     str("172.18.0.1"),
-							}),
-						}),
-					}
-				},
+				ForceNew: allBut(containerUpdatable...),
+				Applied:  only(containerApplied...),
+				ReadBack: readContainer,
+				Sets:     containerSets,
+				ID:       dockerID,
+				Outputs:  containerOutputs,
 			},
+			// Every volume and network argument is ForceNew but a volume's swarm
+			// cluster, which the program never sets (resource_docker_volume.go:40-72,
+			// resource_docker_network.go:25-146).
 			"docker:index/volume:Volume": {
 				ForceNew: every,
 				ID:       dockerID,
@@ -56,12 +79,15 @@ func dockerPackage() *Package {
 				ID:       dockerID,
 				Outputs: func(env Env, r Resource) resource.PropertyMap {
 					return resource.PropertyMap{
-						"name":   str(r.StrOr("name", r.ID)),
-						"driver": str("bridge"),
-						"scope":  str("local"),
+						"name":       str(r.StrOr("name", r.ID)),
+						"driver":     str("bridge"),
+						"scope":      str("local"),
+						"ipamDriver": str("default"),
 					}
 				},
 			},
+			// The provider keeps the name as given and computes the rest
+			// (resource_docker_image_funcs.go:96-122).
 			"docker:index/remoteImage:RemoteImage": {
 				ForceNew: only("name", "pullTriggers", "triggers", "build", "platform"),
 				Outputs: func(env Env, r Resource) resource.PropertyMap {
@@ -72,9 +98,11 @@ func dockerPackage() *Package {
 					}
 				},
 			},
-			// docker.Image builds (and optionally pushes) an image; a changed build
-			// is an update that rebuilds, not a replacement.
+			// docker.Image is the provider's own (provider/provider.go, not bridged): it
+			// diffs its stored inputs against the new ones (:271-337) and never asks for
+			// replacement; a changed build is an update that rebuilds.
 			"docker:index/image:Image": {
+				DiffInputs: true,
 				Outputs: func(env Env, r Resource) resource.PropertyMap {
 					return resource.PropertyMap{
 						"baseImageName": str(r.Str("imageName")),
@@ -86,4 +114,160 @@ func dockerPackage() *Package {
 		Default: &Kind{ForceNew: every, ID: dockerID},
 		Invokes: map[string]InvokeFunc{},
 	}
+}
+
+// readContainer is what the provider's Read (resource_docker_container_funcs.go:673-874)
+// reports of a container created with config, for the arguments whose value Docker
+// keeps in another form or which an update may leave behind. Read leaves envs,
+// uploads, volumes, labels and networksAdvanced alone (:744-845), and reads most
+// other arguments back as given.
+func readContainer(config resource.PropertyMap) (resource.PropertyMap, error) {
+	read := resource.PropertyMap{}
+	if v := config["cpus"]; v.IsString() {
+		cpus, err := readCPUs(v.StringValue())
+		if err != nil {
+			// The provider's Create refuses it (:333-337).
+			return nil, fmt.Errorf("error setting cpus: %w", err)
+		}
+		if cpus != "" {
+			read["cpus"] = str(cpus)
+		}
+	}
+	if v := config["healthcheck"]; v.IsObject() {
+		read["healthcheck"] = resource.NewObjectProperty(readHealthcheck(v.ObjectValue()))
+	}
+	if v := config["capabilities"]; v.IsObject() {
+		if caps := readCapabilities(v.ObjectValue()); caps != nil {
+			read["capabilities"] = resource.NewObjectProperty(caps)
+		}
+	}
+	// Create always sends init, false when unset (:426-427); Read reports it (:782-786).
+	read["init"] = resource.NewBoolProperty(false)
+	if v := config["init"]; v.IsBool() {
+		read["init"] = v
+	}
+	return read, nil
+}
+
+// readCPUs is a cpus value after the round trip through Docker: Create parses it
+// with the Docker CLI's ParseCPUs into nano-CPUs (:333-339; docker/cli opts/opts.go:425-435)
+// and Read formats those with nanoInt64ToDecimalString (:834-836; helpers.go:149-165):
+// nine decimals, then "N.0" when the text holds exactly nine zeros, else the
+// trailing zeros cut. So "2" reads back "2.0", "10" as "10." and "0.05" as "0.1".
+// An empty result means Read leaves cpus alone (zero nano-CPUs).
+func readCPUs(value string) (string, error) {
+	cpu, ok := new(big.Rat).SetString(value)
+	if !ok {
+		return "", fmt.Errorf("failed to parse %v as a rational number", value)
+	}
+	nano := cpu.Mul(cpu, big.NewRat(1e9, 1))
+	if !nano.IsInt() {
+		return "", errors.New("value is too precise")
+	}
+	if nano.Sign() <= 0 {
+		return "", nil
+	}
+	rat := new(big.Rat).SetFrac(nano.Num(), big.NewInt(1e9))
+	text := rat.FloatString(9)
+	if strings.Count(text, "0") == 9 {
+		return rat.FloatString(1), nil
+	}
+	return strings.TrimRight(text, "0"), nil
+}
+
+// healthcheckDurations are the health check arguments Create parses with
+// time.ParseDuration, ignoring errors (:142-153), and Read writes back with
+// time.Duration.String (:846-857): "60s" reads back "1m0s".
+var healthcheckDurations = []resource.PropertyKey{"interval", "timeout", "startPeriod", "startInterval"}
+
+func readHealthcheck(config resource.PropertyMap) resource.PropertyMap {
+	read := config.Copy()
+	for _, k := range healthcheckDurations {
+		if v := config[k]; v.IsString() {
+			d, _ := time.ParseDuration(v.StringValue())
+			read[k] = str(d.String())
+		}
+	}
+	return read
+}
+
+// readCapabilities is what Docker stores for capabilities: the Docker client
+// upper-cases every name, prefixes it with CAP_ (except ALL), drops duplicates and
+// sorts them before it sends the container (docker/docker client/container_create.go:57-58,
+// :141-170), and Read reports the stored lists when either is non-empty (:788-796).
+func readCapabilities(config resource.PropertyMap) resource.PropertyMap {
+	read := resource.PropertyMap{}
+	for _, k := range []resource.PropertyKey{"adds", "drops"} {
+		if v := config[k]; v.IsArray() {
+			if names := normalizeCapabilities(v.ArrayValue()); len(names) > 0 {
+				read[k] = strs(names...)
+			}
+		}
+	}
+	if len(read) == 0 {
+		return nil
+	}
+	return read
+}
+
+func normalizeCapabilities(values []resource.PropertyValue) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, v := range values {
+		if !v.IsString() {
+			continue
+		}
+		name := strings.ToUpper(v.StringValue())
+		if name != "ALL" && !strings.HasPrefix(name, "CAP_") {
+			name = "CAP_" + name
+		}
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// containerOutputs are the container's computed outputs: the network data Read
+// reports for every network the container is on (:733-742; structures.go:59-79),
+// under the SDK's plural name networkDatas (sdk/go/docker/container.go:179), and the
+// default bridge, which no container on user networks uses. The container joins its
+// network mode's network at create and the networksAdvanced ones after
+// (:370-378, :443-474).
+func containerOutputs(env Env, r Resource) resource.PropertyMap {
+	networks := map[string]bool{}
+	if mode := r.Str("networkMode"); mode != "" {
+		networks[mode] = true
+	}
+	if v := r.Inputs["networksAdvanced"]; v.IsArray() {
+		for _, n := range v.ArrayValue() {
+			if n.IsObject() && n.ObjectValue()["name"].IsString() {
+				networks[n.ObjectValue()["name"].StringValue()] = true
+			}
+		}
+	}
+	if len(networks) == 0 {
+		networks["bridge"] = true
+	}
+	names := make([]string, 0, len(networks))
+	for n := range networks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var data []resource.PropertyValue
+	for i, n := range names {
+		data = append(data, resource.NewObjectProperty(resource.PropertyMap{
+			"networkName":            str(n),
+			"ipAddress":              str(fmt.Sprintf("172.%d.0.%s", 18+i, randomFrom("123456789", 1))),
+			"ipPrefixLength":         num(16),
+			"gateway":                str(fmt.Sprintf("172.%d.0.1", 18+i)),
+			"globalIpv6Address":      str(""),
+			"globalIpv6PrefixLength": num(0),
+			"ipv6Gateway":            str(""),
+			"macAddress":             str("02:42:ac:" + randomFrom(hexDigits, 2) + ":00:" + randomFrom(hexDigits, 2)),
+		}))
+	}
+	return resource.PropertyMap{"bridge": str(""), "networkDatas": resource.NewArrayProperty(data)}
 }

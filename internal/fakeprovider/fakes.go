@@ -73,6 +73,25 @@ type Kind struct {
 	// Secrets are the computed outputs that hold generated secrets; the fakes
 	// remember their values so tests can prove they never reach disk in clear.
 	Secrets []string
+
+	// ReadBack is what the provider's Read reports for an object created (or
+	// updated in place) with config: its own formatting of the values the object
+	// really holds ("2" CPUs come back "2.0"). Create returns it, as the provider's
+	// Create ends by reading the object, and so does every refresh. It fails where
+	// the provider refuses the config. Nil: the provider reports what it was given.
+	ReadBack func(config resource.PropertyMap) (resource.PropertyMap, error)
+	// Applied reports whether an in-place update of a property reaches the real
+	// object; an updated property it refuses changes only the state, and the next
+	// refresh reads the object's old value back. Used with ReadBack.
+	Applied func(prop string) bool
+	// Sets are the properties whose element order means nothing (Terraform sets):
+	// the diff compares them as sets. "capabilities.adds" names a nested one.
+	Sets []string
+	// DiffInputs makes the diff compare the new inputs with the old inputs. Bridged
+	// (Terraform) providers compare them with the old state, which holds what the
+	// provider read back; providers written for Pulumi (docker.Image) keep and
+	// compare their inputs.
+	DiffInputs bool
 }
 
 func (k *Kind) newID(env Env, r Resource) string {
@@ -88,6 +107,8 @@ func (k *Kind) outputs(env Env, r Resource) resource.PropertyMap {
 	}
 	return k.Outputs(env, r)
 }
+
+func (k *Kind) forceNew(prop string) bool { return k.ForceNew != nil && k.ForceNew(prop) }
 
 func (k *Kind) isSecret(prop string) bool {
 	for _, s := range k.Secrets {

@@ -3,8 +3,10 @@
 // without the provider plugins, which cannot be downloaded here. Each fake answers
 // like its provider where the engine can tell the difference: it fills computed
 // outputs (unknown during preview), names resources the way the provider
-// auto-names them, reports replacement for the properties that force it on the real
-// provider, and records every request for assertions.
+// auto-names them, reports what the provider reads back from the real object (a
+// container's "2" CPUs as "2.0"), diffs the program's inputs against that state as
+// the Terraform bridge does, reports replacement for the properties that force it on
+// the real provider, and records every request for assertions.
 //
 // Attach the fakes with the environment variable the engine reads:
 //
@@ -77,6 +79,9 @@ type server struct {
 
 	mu     sync.Mutex
 	config resource.PropertyMap // the last provider configuration, e.g. the aws region
+	// objects are the real objects behind the resources of kinds with a ReadBack,
+	// by id: the configuration each holds, which in-place updates change.
+	objects map[string]resource.PropertyMap
 }
 
 func startServer(pkg *Package, j *journal) (*server, error) {
@@ -84,7 +89,7 @@ func startServer(pkg *Package, j *journal) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fakeprovider %s: listen: %w", pkg.Name, err)
 	}
-	s := &server{pkg: pkg, journal: j, grpc: grpc.NewServer(), listener: lis}
+	s := &server{pkg: pkg, journal: j, grpc: grpc.NewServer(), listener: lis, objects: map[string]resource.PropertyMap{}}
 	pulumirpc.RegisterResourceProviderServer(s.grpc, s)
 	go func() { _ = s.grpc.Serve(lis) }()
 	return s, nil
@@ -161,7 +166,7 @@ func (s *server) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	return diff(olds, news, func(string) bool { return false }), nil
+	return diff(olds, olds, news, &Kind{}), nil
 }
 
 func (s *server) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
@@ -205,13 +210,17 @@ func (s *server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumir
 	return &pulumirpc.CheckResponse{Inputs: inputs}, nil
 }
 
-// Diff compares the old inputs with the new ones (the old outputs hold computed
-// values the program never sets) and asks for replacement where the real provider
-// would.
+// Diff compares the new inputs with the old state, as the bridged providers do
+// (diff.go), or with the old inputs for the kinds that keep them, and asks for
+// replacement where the real provider would.
 func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
 	urn := resource.URN(req.GetUrn())
 	s.record("Diff", string(urn.Type()), string(urn), false)
-	olds, err := unmarshal(req.GetOldInputs())
+	olds, err := unmarshal(req.GetOlds())
+	if err != nil {
+		return nil, err
+	}
+	oldInputs, err := unmarshal(req.GetOldInputs())
 	if err != nil {
 		return nil, err
 	}
@@ -219,48 +228,16 @@ func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 	if err != nil {
 		return nil, err
 	}
-	return diff(olds, news, s.kind(string(urn.Type())).ForceNew), nil
+	kind := s.kind(string(urn.Type()))
+	if kind.DiffInputs {
+		olds = oldInputs
+	}
+	return diff(olds, oldInputs, news, kind), nil
 }
 
-func diff(olds, news resource.PropertyMap, forceNew func(string) bool) *pulumirpc.DiffResponse {
-	d := olds.Diff(news)
-	changed := d.ChangedKeys()
-	if len(changed) == 0 {
-		return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}
-	}
-	resp := &pulumirpc.DiffResponse{
-		Changes:         pulumirpc.DiffResponse_DIFF_SOME,
-		DetailedDiff:    map[string]*pulumirpc.PropertyDiff{},
-		HasDetailedDiff: true,
-	}
-	sort.Slice(changed, func(i, j int) bool { return changed[i] < changed[j] })
-	for _, k := range changed {
-		name := string(k)
-		replace := forceNew(name)
-		kind := pulumirpc.PropertyDiff_UPDATE
-		switch {
-		case d.Added(k) && replace:
-			kind = pulumirpc.PropertyDiff_ADD_REPLACE
-		case d.Added(k):
-			kind = pulumirpc.PropertyDiff_ADD
-		case d.Deleted(k) && replace:
-			kind = pulumirpc.PropertyDiff_DELETE_REPLACE
-		case d.Deleted(k):
-			kind = pulumirpc.PropertyDiff_DELETE
-		case replace:
-			kind = pulumirpc.PropertyDiff_UPDATE_REPLACE
-		}
-		resp.Diffs = append(resp.Diffs, name)
-		resp.DetailedDiff[name] = &pulumirpc.PropertyDiff{Kind: kind, InputDiff: true}
-		if replace {
-			resp.Replaces = append(resp.Replaces, name)
-		}
-	}
-	return resp
-}
-
-// Create returns the inputs plus the computed outputs; during preview the computed
-// outputs are unknown, as the real provider cannot know an ARN before it exists.
+// Create returns the inputs plus the computed outputs, with what the provider reads
+// back from the new object written over them; during preview the computed outputs
+// are unknown, as the real provider cannot know an ARN before it exists.
 func (s *server) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
 	urn := resource.URN(req.GetUrn())
 	token := string(urn.Type())
@@ -288,6 +265,14 @@ func (s *server) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulum
 		}
 		outs[k] = v
 	}
+	if kind.ReadBack != nil && !req.GetPreview() {
+		read, err := kind.ReadBack(inputs)
+		if err != nil {
+			return nil, status.Errorf(codes.Unknown, "fakeprovider %s: create %s: %v", s.pkg.Name, urn.Name(), err)
+		}
+		outs = overlay(outs, read)
+		s.setObject(id, inputs)
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
@@ -296,7 +281,8 @@ func (s *server) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulum
 }
 
 // Update keeps the computed outputs of the existing resource and takes the new
-// inputs over the old ones.
+// inputs over the old ones into the state; the real object changes only where the
+// kind applies an update in place.
 func (s *server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
 	urn := resource.URN(req.GetUrn())
 	s.record("Update", string(urn.Type()), string(urn), req.GetPreview())
@@ -321,6 +307,9 @@ func (s *server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulum
 	for k, v := range news {
 		outs[k] = v
 	}
+	if kind := s.kind(string(urn.Type())); kind.ReadBack != nil && !req.GetPreview() {
+		s.applyInPlace(req.GetId(), news, kind.Applied)
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
@@ -331,14 +320,82 @@ func (s *server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulum
 func (s *server) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
 	urn := resource.URN(req.GetUrn())
 	s.record("Delete", string(urn.Type()), string(urn), false)
+	s.mu.Lock()
+	delete(s.objects, req.GetId())
+	s.mu.Unlock()
 	return &emptypb.Empty{}, nil
 }
 
-// Read reports the resource unchanged, as a cloud nobody touched would.
+// Read reports what the real object holds, as the provider reads it back, and the
+// inputs the bridge derives from that; an object nobody touched reads back as it
+// was created. A resource of a kind without ReadBack is reported unchanged.
 func (s *server) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
 	urn := resource.URN(req.GetUrn())
 	s.record("Read", string(urn.Type()), string(urn), false)
-	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+	kind := s.kind(string(urn.Type()))
+	if kind.ReadBack == nil {
+		return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+	}
+	config, exists := s.object(req.GetId())
+	if !exists {
+		// The provider answers a vanished object with an empty id: the engine drops it.
+		return &pulumirpc.ReadResponse{}, nil
+	}
+	state, err := unmarshal(req.GetProperties())
+	if err != nil {
+		return nil, err
+	}
+	oldInputs, err := unmarshal(req.GetInputs())
+	if err != nil {
+		return nil, err
+	}
+	read, err := kind.ReadBack(config)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "fakeprovider %s: read %s: %v", s.pkg.Name, urn.Name(), err)
+	}
+	state = overlay(state, read)
+	props, err := marshal(state)
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := marshal(refreshedInputs(oldInputs, state))
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: props, Inputs: inputs}, nil
+}
+
+func (s *server) setObject(id string, config resource.PropertyMap) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objects[id] = config.Copy()
+}
+
+func (s *server) object(id string) (resource.PropertyMap, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	config, ok := s.objects[id]
+	return config, ok
+}
+
+// applyInPlace changes the object's configuration where an update reaches it.
+func (s *server) applyInPlace(id string, news resource.PropertyMap, applied func(string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	config, ok := s.objects[id]
+	if !ok || applied == nil {
+		return
+	}
+	for _, k := range append(config.StableKeys(), news.StableKeys()...) {
+		if !applied(string(k)) {
+			continue
+		}
+		if v, set := news[k]; set {
+			config[k] = v
+		} else {
+			delete(config, k)
+		}
+	}
 }
 
 // Invoke answers the data sources the package knows and fails naming the token

@@ -7,69 +7,133 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 func newTestServer(t *testing.T, pkg *Package) *server {
 	t.Helper()
-	return &server{pkg: pkg, journal: &journal{untabled: map[string]bool{}, randomSrc: randomString}}
+	return &server{pkg: pkg, journal: &journal{untabled: map[string]bool{}, randomSrc: randomString},
+		objects: map[string]resource.PropertyMap{}}
 }
+
+func mustMarshal(t *testing.T, m resource.PropertyMap) *structpb.Struct {
+	t.Helper()
+	s, err := marshal(m)
+	if err != nil {
+		t.Fatalf("marshal %v: %v", m, err)
+	}
+	return s
+}
+
+func mustUnmarshal(t *testing.T, s *structpb.Struct) resource.PropertyMap {
+	t.Helper()
+	m, err := unmarshal(s)
+	if err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	return m
+}
+
+func obj(m resource.PropertyMap) resource.PropertyValue { return resource.NewObjectProperty(m) }
 
 func TestDiff_ReplacesOnlyWhereTheRealProviderWould(t *testing.T) {
 	cases := []struct {
-		name        string
-		pkg         *Package
-		token       string
-		olds, news  resource.PropertyMap
-		wantChanges pulumirpc.DiffResponse_DiffChanges
-		wantReplace []string
+		name              string
+		pkg               *Package
+		token             string
+		oldInputs, state  resource.PropertyMap
+		news              resource.PropertyMap
+		wantChanges       pulumirpc.DiffResponse_DiffChanges
+		wantDiff, wantRep string
 	}{
-		{"container memory is updated in place", dockerPackage(), "docker:index/container:Container",
-			resource.PropertyMap{"name": str("app-1"), "memory": num(512)},
+		{"container memory is updated in place", dockerPackage(), tContainer,
+			resource.PropertyMap{"name": str("app-1"), "memory": num(512)}, nil,
 			resource.PropertyMap{"name": str("app-1"), "memory": num(1024)},
-			pulumirpc.DiffResponse_DIFF_SOME, nil},
-		{"container uploads force replacement", dockerPackage(), "docker:index/container:Container",
-			resource.PropertyMap{"name": str("lb"), "uploads": strs("a")},
+			pulumirpc.DiffResponse_DIFF_SOME, "memory", ""},
+		{"container memory reservation is updated in place", dockerPackage(), tContainer,
+			resource.PropertyMap{"name": str("app-1"), "memoryReservation": num(256)}, nil,
+			resource.PropertyMap{"name": str("app-1"), "memoryReservation": num(512)},
+			pulumirpc.DiffResponse_DIFF_SOME, "memoryReservation", ""},
+		{"container health check is an update, not a replacement", dockerPackage(), tContainer,
+			resource.PropertyMap{"healthcheck": obj(resource.PropertyMap{"interval": str("15s")})}, nil,
+			resource.PropertyMap{"healthcheck": obj(resource.PropertyMap{"interval": str("30s")})},
+			pulumirpc.DiffResponse_DIFF_SOME, "healthcheck", ""},
+		{"container uploads force replacement", dockerPackage(), tContainer,
+			resource.PropertyMap{"name": str("lb"), "uploads": strs("a")}, nil,
 			resource.PropertyMap{"name": str("lb"), "uploads": strs("b")},
-			pulumirpc.DiffResponse_DIFF_SOME, []string{"uploads"}},
+			pulumirpc.DiffResponse_DIFF_SOME, "uploads", "uploads"},
+		{"a CPU count the provider read back differently replaces the container", dockerPackage(), tContainer,
+			resource.PropertyMap{"cpus": str("2")}, resource.PropertyMap{"cpus": str("2.0")},
+			resource.PropertyMap{"cpus": str("2")},
+			pulumirpc.DiffResponse_DIFF_SOME, "cpus", "cpus"},
+		{"a CPU count written as the provider reads it back is no change", dockerPackage(), tContainer,
+			resource.PropertyMap{"cpus": str("2.0")}, resource.PropertyMap{"cpus": str("2.0")},
+			resource.PropertyMap{"cpus": str("2.0")},
+			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
+		{"capabilities in another order are the same set", dockerPackage(), tContainer,
+			nil, resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs("CAP_CHOWN", "CAP_SETUID")})},
+			resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs("CAP_SETUID", "CAP_CHOWN")})},
+			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
+		{"capabilities without the CAP_ prefix Docker stored replace the container", dockerPackage(), tContainer,
+			nil, resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs("CAP_CHOWN")})},
+			resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs("CHOWN")})},
+			pulumirpc.DiffResponse_DIFF_SOME, "capabilities", "capabilities"},
+		{"an empty list is the same as none", dockerPackage(), tContainer,
+			nil, resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"drops": strs("ALL")})},
+			resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs(), "drops": strs("ALL")})},
+			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
+		{"an input no longer set is a change", dockerPackage(), tContainer,
+			resource.PropertyMap{"name": str("cron"), "init": resource.NewBoolProperty(true)}, nil,
+			resource.PropertyMap{"name": str("cron")},
+			pulumirpc.DiffResponse_DIFF_SOME, "init", ""},
+		{"docker.Image compares its old inputs, not its state", dockerPackage(), "docker:index/image:Image",
+			resource.PropertyMap{"imageName": str("app:1")}, resource.PropertyMap{"imageName": str("app:0")},
+			resource.PropertyMap{"imageName": str("app:1")},
+			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
 		{"unchanged inputs are no diff", dockerPackage(), "docker:index/volume:Volume",
+			resource.PropertyMap{"name": str("data")}, nil,
 			resource.PropertyMap{"name": str("data")},
-			resource.PropertyMap{"name": str("data")},
-			pulumirpc.DiffResponse_DIFF_NONE, nil},
+			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
+		{"a secret compares by its value", randomPackage(), "random:index/randomPassword:RandomPassword",
+			resource.PropertyMap{"overrideSpecial": resource.MakeSecret(str("-_"))}, nil,
+			resource.PropertyMap{"overrideSpecial": str("-_")},
+			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
 		{"rds identifier forces replacement", awsPackage(), "aws:rds/instance:Instance",
-			resource.PropertyMap{"identifier": str("db-a"), "instanceClass": str("db.t4g.small")},
+			resource.PropertyMap{"identifier": str("db-a"), "instanceClass": str("db.t4g.small")}, nil,
 			resource.PropertyMap{"identifier": str("db-b"), "instanceClass": str("db.t4g.small")},
-			pulumirpc.DiffResponse_DIFF_SOME, []string{"identifier"}},
+			pulumirpc.DiffResponse_DIFF_SOME, "identifier", "identifier"},
 		{"rds instance class is an update", awsPackage(), "aws:rds/instance:Instance",
-			resource.PropertyMap{"identifier": str("db"), "instanceClass": str("db.t4g.small")},
+			resource.PropertyMap{"identifier": str("db"), "instanceClass": str("db.t4g.small")}, nil,
 			resource.PropertyMap{"identifier": str("db"), "instanceClass": str("db.r6g.large")},
-			pulumirpc.DiffResponse_DIFF_SOME, nil},
+			pulumirpc.DiffResponse_DIFF_SOME, "instanceClass", ""},
 		{"password length forces a new password", randomPackage(), "random:index/randomPassword:RandomPassword",
-			resource.PropertyMap{"length": num(24)},
+			resource.PropertyMap{"length": num(24)}, nil,
 			resource.PropertyMap{"length": num(32)},
-			pulumirpc.DiffResponse_DIFF_SOME, []string{"length"}},
+			pulumirpc.DiffResponse_DIFF_SOME, "length", "length"},
 		{"an unknown new value is a change", awsPackage(), "aws:efs/fileSystem:FileSystem",
-			resource.PropertyMap{"kmsKeyId": str("k1")},
+			resource.PropertyMap{"kmsKeyId": str("k1")}, nil,
 			resource.PropertyMap{"kmsKeyId": resource.MakeComputed(str(""))},
-			pulumirpc.DiffResponse_DIFF_SOME, []string{"kmsKeyId"}},
+			pulumirpc.DiffResponse_DIFF_SOME, "kmsKeyId", "kmsKeyId"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := newTestServer(t, c.pkg)
-			olds, _ := marshal(c.olds)
-			news, _ := marshal(c.news)
-			// Olds (the outputs) hold a computed value the program never set: the
-			// diff must ignore it.
-			outs := c.olds.Copy()
-			outs["arn"] = str("arn:aws:fake")
-			outStruct, _ := marshal(outs)
+			// The state holds what was created from the old inputs, what the
+			// provider read back, and computed values the program never set: only
+			// the first two may count.
+			state := overlay(c.oldInputs, c.state)
+			state["arn"] = str("arn:aws:fake")
 			resp, err := s.Diff(context.Background(), &pulumirpc.DiffRequest{
-				Urn: "urn:pulumi:dev::moodle::" + c.token + "::r", OldInputs: olds, Olds: outStruct, News: news,
+				Urn:       "urn:pulumi:dev::moodle::" + c.token + "::r",
+				OldInputs: mustMarshal(t, c.oldInputs), Olds: mustMarshal(t, state), News: mustMarshal(t, c.news),
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.Changes != c.wantChanges || strings.Join(resp.Replaces, ",") != strings.Join(c.wantReplace, ",") {
-				t.Errorf("got changes %v replaces %v, want %v %v", resp.Changes, resp.Replaces, c.wantChanges, c.wantReplace)
+			diffs, replaces := strings.Join(resp.Diffs, ","), strings.Join(resp.Replaces, ",")
+			if resp.Changes != c.wantChanges || diffs != c.wantDiff || replaces != c.wantRep {
+				t.Errorf("got changes %v diffs %q replaces %q, want %v %q %q",
+					resp.Changes, diffs, replaces, c.wantChanges, c.wantDiff, c.wantRep)
 			}
 		})
 	}
@@ -78,13 +142,12 @@ func TestDiff_ReplacesOnlyWhereTheRealProviderWould(t *testing.T) {
 func TestCheck_AutoNamesOnceAndKeepsTheName(t *testing.T) {
 	s := newTestServer(t, awsPackage())
 	urn := "urn:pulumi:dev::moodle::aws:s3/bucketV2:BucketV2::files"
-	empty, _ := marshal(resource.PropertyMap{})
+	empty := mustMarshal(t, resource.PropertyMap{})
 	first, err := s.Check(context.Background(), &pulumirpc.CheckRequest{Urn: urn, Olds: empty, News: empty})
 	if err != nil {
 		t.Fatal(err)
 	}
-	named, _ := unmarshal(first.Inputs)
-	bucket := named["bucket"].StringValue()
+	bucket := mustUnmarshal(t, first.Inputs)["bucket"].StringValue()
 	if !strings.HasPrefix(bucket, "files-") || len(bucket) != len("files-")+7 {
 		t.Fatalf("auto-name %q, want files-<7 characters>", bucket)
 	}
@@ -92,29 +155,28 @@ func TestCheck_AutoNamesOnceAndKeepsTheName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kept, _ := unmarshal(again.Inputs); kept["bucket"].StringValue() != bucket {
-		t.Errorf("second check renamed %q to %q", bucket, kept["bucket"].StringValue())
+	if kept := mustUnmarshal(t, again.Inputs)["bucket"].StringValue(); kept != bucket {
+		t.Errorf("second check renamed %q to %q", bucket, kept)
 	}
 }
 
 func TestCreate_ComputedOutputsAreUnknownInPreviewAndSecretsAreRemembered(t *testing.T) {
 	s := newTestServer(t, randomPackage())
 	urn := "urn:pulumi:dev::moodle::random:index/randomPassword:RandomPassword::db"
-	inputs, _ := marshal(resource.PropertyMap{"length": num(20), "special": resource.NewBoolProperty(false)})
+	inputs := mustMarshal(t, resource.PropertyMap{"length": num(20), "special": resource.NewBoolProperty(false)})
 
 	preview, err := s.Create(context.Background(), &pulumirpc.CreateRequest{Urn: urn, Properties: inputs, Preview: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if outs, _ := unmarshal(preview.Properties); !outs["result"].IsComputed() {
+	if outs := mustUnmarshal(t, preview.Properties); !outs["result"].IsComputed() {
 		t.Errorf("preview result = %v, want unknown", outs["result"])
 	}
 	created, err := s.Create(context.Background(), &pulumirpc.CreateRequest{Urn: urn, Properties: inputs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	outs, _ := unmarshal(created.Properties)
-	result := outs["result"].StringValue()
+	result := mustUnmarshal(t, created.Properties)["result"].StringValue()
 	if len(result) != 20 || strings.ContainsAny(result, "!#$%&*()-_=+[]{}<>:?") {
 		t.Errorf("result %q: want 20 characters without specials", result)
 	}

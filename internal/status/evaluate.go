@@ -131,7 +131,7 @@ func evalDB(rep *Report, spec topology.Spec, r Readings) {
 	if r.DB == nil {
 		return
 	}
-	budget := spec.ServerConnections()
+	budget := spec.MaxConnections()
 	v, rule := share(float64(r.DB.Connections), float64(budget))
 	rep.add(Check{Tier: TierDatabase, Subject: "primary", Name: "connections", Value: fmt.Sprintf("%d of %d (%s)", r.DB.Connections, budget, percent(float64(r.DB.Connections), float64(budget))), Verdict: v, Rule: rule + " (max_connections)"})
 	if r.DB.Status != "" {

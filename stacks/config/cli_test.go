@@ -6,24 +6,62 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
 )
 
-// pulumiCLI finds the CLI on PATH or the one `make` builds into bin/.
+// pulumiCLI returns the Pulumi CLI the project pins: bin/pulumi, which `make
+// bin/pulumi` builds from tools/pulumi/go.mod. An unpinned CLI on PATH would test
+// another engine's config handling. Under CI (CI set) or make (MOODLE_TEST_PULUMI
+// names the CLI) a missing or different CLI fails the test; elsewhere a missing one
+// skips it.
 func pulumiCLI(t *testing.T) string {
 	t.Helper()
-	if path, err := exec.LookPath("pulumi"); err == nil {
-		return path
+	cli, required := os.Getenv("MOODLE_TEST_PULUMI"), os.Getenv("CI") != ""
+	if cli != "" {
+		required = true
+	} else {
+		cli = filepath.Join("..", "..", "bin", "pulumi")
 	}
-	if path, err := filepath.Abs("../../bin/pulumi"); err == nil {
-		if _, err := os.Stat(path); err == nil {
-			return path
+	cli, err := filepath.Abs(cli) // the runs below work in another directory
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cli); err != nil {
+		if required {
+			t.Fatalf("the pinned Pulumi CLI is missing (make bin/pulumi): %v", err)
+		}
+		t.Skip("no bin/pulumi (make bin/pulumi builds it): the SDK-loader tests above cover the files")
+	}
+	out, err := exec.Command(cli, "version").Output()
+	if err != nil {
+		t.Fatalf("%s version: %v", cli, err)
+	}
+	if got, want := strings.TrimSpace(string(out)), pinnedPulumiVersion(t); got != want {
+		t.Fatalf("%s is Pulumi %s, want the pinned %s (make bin/pulumi)", cli, got, want)
+	}
+	return cli
+}
+
+// pinnedPulumiVersion is the version of github.com/pulumi/pulumi/pkg/v3 that
+// tools/pulumi/go.mod requires, from which bin/pulumi is built.
+func pinnedPulumiVersion(t *testing.T) string {
+	t.Helper()
+	const module = "github.com/pulumi/pulumi/pkg/v3 "
+	mod, err := os.ReadFile(filepath.Join("..", "..", "tools", "pulumi", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(mod), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "require"))
+		if version, ok := strings.CutPrefix(line, module); ok {
+			return strings.Fields(version)[0]
 		}
 	}
-	t.Skip("no pulumi CLI on PATH or in bin/: the SDK-loader tests above cover the files")
+	t.Fatalf("tools/pulumi/go.mod requires no %s", module)
 	return ""
 }
 

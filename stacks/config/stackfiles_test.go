@@ -76,7 +76,8 @@ func TestProdStackLoadsAnHighlyAvailableAWSCluster(t *testing.T) {
 		{"app task", s.App.Resources, topology.Resources{CPUs: 4, MemoryMB: 8192, ReservedCPUs: 4, ReservedMemoryMB: 8192}},
 		{"launch type", s.App.LaunchType, topology.LaunchFargate},
 		{"workers per task", s.App.Sizing().MaxChildren, 82},
-		{"max_connections", s.ServerConnections(), 12*82 + 2 + 10},
+		// A deployment runs up to twice app.maxReplicas tasks (12 × 200 %).
+		{"connection budget", s.ServerConnections(), 24*82 + 2 + 10},
 		{"instance class", s.Database.InstanceClass, "db.r6g.xlarge"},
 		{"multi-AZ", s.Database.MultiAZ, true},
 		{"read replicas", s.Database.ReadReplicas, 1},

@@ -103,10 +103,13 @@ var (
 	instanceClass   = regexp.MustCompile(`^db\.[a-z0-9]+\.[a-z0-9]+$`)
 	nodeType        = regexp.MustCompile(`^cache\.[a-z0-9]+\.[a-z0-9]+$`)
 	ec2InstanceType = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	vpcID           = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
-	subnetID        = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
-	acmARN          = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$`)
-	imageDigest     = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
+	// graviton matches the EC2 families of AWS's arm64 processors: m7g, c6gn, r8gd.
+	graviton     = regexp.MustCompile(`^[a-z]+[0-9]+g[a-z]*\.`)
+	hostedZoneID = regexp.MustCompile(`^Z[0-9A-Z]{1,32}$`)
+	vpcID        = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
+	subnetID     = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	acmARN       = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$`)
+	imageDigest  = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
 )
 
 func (p *problems) moodle(m topology.Moodle) {
@@ -439,11 +442,11 @@ func (p *problems) otherTarget(s topology.Spec, fs []otherTargetField) {
 }
 
 // connections bounds what PostgreSQL must accept: every php-fpm child of every node
-// at the autoscaling ceiling holds a connection unless a pooler multiplexes them.
+// at the peak (the autoscaling ceiling, and on AWS a deployment's surge) holds a
+// connection unless a pooler multiplexes them.
 func (p *problems) connections(s topology.Spec) {
 	if n := s.ServerConnections(); n > maxServerConnections {
-		nodes := max(s.App.Replicas, s.App.MaxReplicas)
-		p.add("app", nil, "%d nodes × %d php-fpm children need %d database connections; allowed: at most %d (lower the node count or app.phpFpm.maxChildren, or use a pooler)",
-			nodes, s.App.Sizing().MaxChildren, n, maxServerConnections)
+		p.add("app", nil, "%d nodes at the peak × %d php-fpm children need %d database connections; allowed: at most %d (lower the node count or app.phpFpm.maxChildren, or use a pooler)",
+			s.PeakNodes(), s.App.Sizing().MaxChildren, n, maxServerConnections)
 	}
 }

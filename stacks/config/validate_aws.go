@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
@@ -36,6 +37,14 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 		p.add("app.minReplicas", app.MinReplicas, "must not exceed app.replicas (%d)", app.Replicas)
 	}
 	p.oneOf("app.launchType", app.LaunchType, topology.LaunchFargate, topology.LaunchEC2)
+	p.oneOf("app.cpuArchitecture", app.CPUArchitecture, topology.ArchX86, topology.ArchARM64)
+	p.intRange("app.spotPercent", app.SpotPercent, 0, 100)
+	if app.SpotPercent > 0 && app.LaunchType != topology.LaunchFargate {
+		p.add("app.spotPercent", app.SpotPercent, "Fargate Spot runs Fargate tasks only; allowed with app.launchType %s: 0", app.LaunchType)
+	}
+	if app.LaunchType == topology.LaunchEC2 && graviton.MatchString(a.EC2InstanceType) != (app.CPUArchitecture == topology.ArchARM64) {
+		p.add("aws.ec2InstanceType", a.EC2InstanceType, "does not run app.cpuArchitecture %s; allowed: a Graviton type (m7g.xlarge) for arm64, any other (m6i.xlarge) for x86_64", app.CPUArchitecture)
+	}
 	if app.LaunchType == topology.LaunchFargate {
 		p.fargate("app", app.Resources)
 		p.fargate("cron", s.Cron.Resources)
@@ -61,6 +70,13 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	}
 	p.oneOf("aws.natGateways", a.NATGateways, topology.NATPerAZ, topology.NATSingle)
 	p.network(a)
+	if a.VPCEndpoints && a.VPCID != "" {
+		p.add("aws.vpcEndpoints", a.VPCEndpoints, "interface endpoints go into a VPC the stack creates; allowed with aws.vpcId: false (add them to your VPC yourself)")
+	}
+	p.cloudFront(a)
+	if a.HostedZoneID != "" && !hostedZoneID.MatchString(a.HostedZoneID) {
+		p.add("aws.hostedZoneId", a.HostedZoneID, "allowed: a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+	}
 	switch {
 	case a.CertificateARN == "" && !a.AllowPlainHTTP:
 		p.add("aws.certificateArn", nil, "not set; the HTTPS listener needs an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID), or set aws.allowPlainHttp true for a test site")
@@ -118,10 +134,31 @@ func (p *problems) rds(s topology.Spec) {
 		p.add("database.maxStorageGb", d.MaxStorageGB, "storage autoscaling needs a ceiling above database.storageGb; allowed: %d..65536", d.StorageGB+1)
 	}
 	p.intRange("database.backupRetentionDays", d.BackupRetentionDays, 7, 35)
+	p.rdsConnections(s)
+}
+
+// rdsConnections keeps the app tier's connection budget, deployment surge included,
+// under the max_connections RDS gives the instance class. With RDS Proxy the
+// proxy multiplexes the clients, so only a direct connection is counted.
+func (p *problems) rdsConnections(s topology.Spec) {
+	d := s.Database
+	// A budget past any instance's limit is reported as such (connections).
+	if !instanceClass.MatchString(d.InstanceClass) || s.ServerConnections() > maxServerConnections {
+		return
+	}
+	limit, ok := topology.RDSMaxConnections(d.InstanceClass)
+	switch {
+	case !ok:
+		p.add("database.instanceClass", d.InstanceClass, "max_connections cannot be known for this class; allowed: the db.m*, db.r*, db.x*, db.z* and burstable db.t* classes")
+	case d.Pooler == topology.PoolerNone && s.ServerConnections() > limit:
+		p.add("database.instanceClass", d.InstanceClass,
+			"allows about %d connections, but %d app nodes at the peak (app.maxReplicas during a deployment) × %d php-fpm children need %d; allowed: a larger class, fewer nodes or children, or database.pooler rdsproxy",
+			limit, s.PeakNodes(), s.App.Sizing().MaxChildren, s.ServerConnections())
+	}
 }
 
 func (p *problems) elastiCache(c topology.Cache) {
-	p.oneOf("cache.version", c.Version, "6.2", "7.0", "7.1")
+	p.oneOf("cache.version", c.Version, topology.RedisVersions...)
 	if !c.TLS {
 		p.add("cache.tls", c.TLS, "ElastiCache runs with in-transit encryption (CKV_AWS_30); allowed on aws: true")
 	}
@@ -132,6 +169,12 @@ func (p *problems) elastiCache(c topology.Cache) {
 		p.add("cache.replicas", c.Replicas, "automatic failover needs a primary and a replica; allowed: 2..6 nodes")
 	}
 	p.intRange("cache.snapshotRetentionDays", c.SnapshotRetentionDays, 1, 35)
+	if !nodeType.MatchString(c.MUC.NodeType) {
+		p.add("cache.muc.nodeType", c.MUC.NodeType, "allowed: an ElastiCache node type such as cache.r6g.large")
+	}
+	if c.MUC.Replicas < 2 || c.MUC.Replicas > 6 {
+		p.add("cache.muc.replicas", c.MUC.Replicas, "automatic failover needs a primary and a replica; allowed: 2..6 nodes")
+	}
 }
 
 // dockerOnly are the settings an aws stack must leave alone.
@@ -217,5 +260,25 @@ func (p *problems) s3Plugins(listed []topology.Plugin) {
 			p.add(fmt.Sprintf("moodle.plugins[%d].version", i), listed[i].Version,
 				"storage.kind s3 needs %s %s, the release proven with Moodle 5.1; allowed: %s", want.Component, want.Version, want.Version)
 		}
+	}
+}
+
+// cloudFront checks the CDN in front of the ALB: CloudFront takes certificates from
+// us-east-1 only, reaches the ALB over HTTPS (so the ALB needs its own), and waits
+// for the origin at most 180 s.
+func (p *problems) cloudFront(a topology.AWSTarget) {
+	cf := a.CloudFront
+	p.intRange("aws.cloudFront.originReadTimeout", cf.OriginReadTimeout, 1, 180)
+	if !cf.Enabled {
+		if cf.CertificateARN != "" {
+			p.add("aws.cloudFront.certificateArn", cf.CertificateARN, "only read with aws.cloudFront.enabled true")
+		}
+		return
+	}
+	if !acmARN.MatchString(cf.CertificateARN) || !strings.HasPrefix(strings.TrimPrefix(cf.CertificateARN, "arn:aws:acm:"), "us-east-1:") {
+		p.add("aws.cloudFront.certificateArn", cf.CertificateARN, "allowed: an ACM certificate ARN in us-east-1 (CloudFront takes no other), arn:aws:acm:us-east-1:ACCOUNT:certificate/ID")
+	}
+	if a.CertificateARN == "" {
+		p.add("aws.cloudFront.enabled", cf.Enabled, "CloudFront reaches the ALB over HTTPS; allowed with aws.certificateArn set")
 	}
 }

@@ -33,9 +33,6 @@ func (p *problems) dockerTarget(s topology.Spec, site *url.URL) {
 
 	d := s.Database
 	p.oneOf("database.pooler", d.Pooler, topology.PoolerNone, topology.PoolerPgBouncer)
-	if d.ReadReplicas > 0 {
-		p.add("database.readReplicas", d.ReadReplicas, "read replicas are provisioned on aws only; allowed on docker: 0")
-	}
 	p.resources("database", d.Resources, 256)
 	if d.Pooler == topology.PoolerPgBouncer {
 		p.intRange("database.poolSize", d.PoolSize, 1, 1000)
@@ -133,6 +130,8 @@ func awsOnly(s topology.Spec) []otherTargetField {
 	return []otherTargetField{
 		{"app.minReplicas", s.App.MinReplicas, replicas},
 		{"app.launchType", s.App.LaunchType, ""},
+		{"app.cpuArchitecture", s.App.CPUArchitecture, "the Docker host runs the image built for its own architecture"},
+		{"app.spotPercent", s.App.SpotPercent, ""},
 		{"database.instanceClass", s.Database.InstanceClass, ""},
 		{"database.storageGb", s.Database.StorageGB, ""},
 		{"database.maxStorageGb", s.Database.MaxStorageGB, ""},
@@ -141,6 +140,7 @@ func awsOnly(s topology.Spec) []otherTargetField {
 		{"cache.nodeType", s.Cache.NodeType, ""},
 		{"cache.replicas", s.Cache.Replicas, ""},
 		{"cache.snapshotRetentionDays", s.Cache.SnapshotRetentionDays, ""},
+		{"cache.muc", s.Cache.MUC, "docker keeps the MUC cache beside the sessions, under cache.cachePrefix"},
 		{"storage.s3", s.Storage.S3, "docker stores moodledata on a volume or NFS"},
 	}
 }

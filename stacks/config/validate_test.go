@@ -165,7 +165,36 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"launch type unknown", with(awsStack(), "app", `{"launchType": "lambda"}`), []string{
 			`moodle:app.launchType = "lambda": allowed: fargate, ec2`}},
 		{"too many database connections", with(awsStack(), "app", `{"maxReplicas": 50, "cpus": 16, "memoryMb": 122880, "reservedCpus": 16, "reservedMemoryMb": 122880}`), []string{
-			"moodle:app: 50 nodes × 1277 php-fpm children need 63862 database connections; allowed: at most 5000"}},
+			"moodle:app: 100 nodes at the peak × 1277 php-fpm children need 127712 database connections; allowed: at most 5000"}},
+
+		{"unknown cpu architecture", with(awsStack(), "app", `{"cpuArchitecture": "arm"}`), []string{
+			`moodle:app.cpuArchitecture = "arm": allowed: x86_64, arm64`}},
+		{"spot share above all", with(awsStack(), "app", `{"spotPercent": 120}`), []string{
+			"moodle:app.spotPercent = 120: allowed: 0..100"}},
+		{"fargate spot on ec2 instances", with(awsStack(), "app", `{"launchType": "ec2", "spotPercent": 50}`), []string{
+			"moodle:app.spotPercent = 50: Fargate Spot runs Fargate tasks only; allowed with app.launchType ec2: 0"}},
+		{"graviton tasks on an x86 instance type", with(awsStack(), "app", `{"launchType": "ec2", "cpuArchitecture": "arm64"}`), []string{
+			`moodle:aws.ec2InstanceType = "m6i.xlarge": does not run app.cpuArchitecture arm64; allowed: a Graviton type (m7g.xlarge) for arm64, any other (m6i.xlarge) for x86_64`}},
+		{"instance class below the connection budget", with(awsStack(), "database", `{"instanceClass": "db.t4g.micro"}`), []string{
+			`moodle:database.instanceClass = "db.t4g.micro": allows about 101 connections, but 20 app nodes at the peak (app.maxReplicas during a deployment) × 40 php-fpm children need 812; allowed: a larger class, fewer nodes or children, or database.pooler rdsproxy`}},
+		{"instance class of unknown memory", with(awsStack(), "database", `{"instanceClass": "db.q9x.large"}`), []string{
+			`moodle:database.instanceClass = "db.q9x.large": max_connections cannot be known for this class; allowed: the db.m*, db.r*, db.x*, db.z* and burstable db.t* classes`}},
+		{"MUC without failover", with(awsStack(), "cache", `{"muc": {"replicas": 1}}`), []string{
+			"moodle:cache.muc.replicas = 1: automatic failover needs a primary and a replica; allowed: 2..6 nodes"}},
+		{"MUC node type", with(awsStack(), "cache", `{"muc": {"nodeType": "r6g.large"}}`), []string{
+			`moodle:cache.muc.nodeType = "r6g.large": allowed: an ElastiCache node type such as cache.r6g.large`}},
+		{"MUC group on docker", with(dockerStack(), "cache", `{"muc": {"nodeType": "cache.r6g.large"}}`), []string{
+			"moodle:cache.muc: only read on target aws; remove it from this docker stack (docker keeps the MUC cache beside the sessions, under cache.cachePrefix)"}},
+		{"endpoints in a VPC the stack does not own", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "vpcEndpoints": true, "vpcId": "vpc-0abc123def4567890", "publicSubnetIds": ["subnet-0a100000000000000", "subnet-0a200000000000000", "subnet-0a300000000000000"], "privateSubnetIds": ["subnet-0b100000000000000", "subnet-0b200000000000000", "subnet-0b300000000000000"], "dataSubnetIds": ["subnet-0c100000000000000", "subnet-0c200000000000000", "subnet-0c300000000000000"]}`), []string{
+			"moodle:aws.vpcEndpoints = true: interface endpoints go into a VPC the stack creates; allowed with aws.vpcId: false (add them to your VPC yourself)"}},
+		{"cloudfront certificate outside us-east-1", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "cloudFront": {"enabled": true, "certificateArn": "`+testCertificate+`"}}`), []string{
+			`moodle:aws.cloudFront.certificateArn = "` + testCertificate + `": allowed: an ACM certificate ARN in us-east-1 (CloudFront takes no other), arn:aws:acm:us-east-1:ACCOUNT:certificate/ID`}},
+		{"cloudfront in front of a plain-http ALB", with(awsStack(), "siteUrl", "http://moodle.example.edu", "aws", `{"allowPlainHttp": true, "cloudFront": {"enabled": true, "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111"}}`), []string{
+			"moodle:aws.cloudFront.enabled = true: CloudFront reaches the ALB over HTTPS; allowed with aws.certificateArn set"}},
+		{"cloudfront waits longer than it can", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "cloudFront": {"originReadTimeout": 300}}`), []string{
+			"moodle:aws.cloudFront.originReadTimeout = 300: allowed: 1..180"}},
+		{"hosted zone id", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "hostedZoneId": "example.edu"}`), []string{
+			`moodle:aws.hostedZoneId = "example.edu": allowed: a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ`}},
 
 		// database
 		{"unsupported postgres", with(dockerStack(), "database", `{"version": "13"}`), []string{
@@ -178,8 +207,8 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:database.poolMode = "statement": allowed: session, transaction`}},
 		{"pgbouncer without a pool", with(dockerStack(), "database", `{"pooler": "pgbouncer", "poolSize": 0}`), []string{
 			"moodle:database.poolSize = 0: allowed: 1..1000"}},
-		{"read replicas on docker", with(dockerStack(), "database", `{"readReplicas": 1}`), []string{
-			"moodle:database.readReplicas = 1: read replicas are provisioned on aws only; allowed on docker: 0"}},
+		{"too many read replicas on docker", with(dockerStack(), "database", `{"readReplicas": 6}`), []string{
+			"moodle:database.readReplicas = 6: allowed: 0..5"}},
 		{"too many read replicas", with(awsStack(), "database", `{"readReplicas": 6}`), []string{
 			"moodle:database.readReplicas = 6: allowed: 0..5"}},
 		{"negative read replicas", with(awsStack(), "database", `{"readReplicas": -1}`), []string{
@@ -269,7 +298,7 @@ func TestInvalidConfigIsReported(t *testing.T) {
 
 		// decoding
 		{"unknown key", with(dockerStack(), "app", `{"replica": 3}`), []string{
-			"moodle:app.replica: unknown key; allowed: cpus, launchType, maxReplicas, memoryMb, minReplicas, php, phpFpm, replicas, reservedCpus, reservedMemoryMb"}},
+			"moodle:app.replica: unknown key; allowed: cpuArchitecture, cpus, launchType, maxReplicas, memoryMb, minReplicas, php, phpFpm, replicas, reservedCpus, reservedMemoryMb, spotPercent"}},
 		{"unknown nested key", with(dockerStack(), "app", `{"phpFpm": {"maxChildrens": 10}}`), []string{
 			"moodle:app.phpFpm.maxChildrens: unknown key; allowed: maxChildren, maxRequests, maxSpareServers"}},
 		{"key in the wrong case", with(dockerStack(), "app", `{"memoryMB": 4096}`), []string{
@@ -283,7 +312,7 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"string for a boolean", with(awsStack(), "aws", `{`+cert+`, "waf": "yes"}`), []string{
 			`moodle:aws.waf = "yes": must be true or false`}},
 		{"scalar for an object", with(dockerStack(), "app", "3"), []string{
-			"moodle:app = 3: must be an object with the keys cpus, launchType"}},
+			"moodle:app = 3: must be an object with the keys cpuArchitecture, cpus, launchType"}},
 		{"not JSON", with(dockerStack(), "app", "replicas=3"), []string{
 			`moodle:app = "replicas=3": not a JSON object`}},
 		{"other target's object", with(dockerStack(), "aws", `{"waf": true}`), []string{

@@ -14,8 +14,13 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/internal/installlog"
+	"github.com/moodle-cluster/moodle-pulumi/internal/status"
+	"github.com/moodle-cluster/moodle-pulumi/internal/status/devstatus"
 )
 
 // The dev stack's nginx upstream settings the failover assertions derive their
@@ -35,14 +40,30 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		return s.AppNodes()
 	}
 
-	t.Run("up from nothing serves the site through the load balancer", func(t *testing.T) {
+	t.Run("up from nothing shows the install and serves the site through the load balancer", func(t *testing.T) {
+		// What `moodlectl up` prints while the provider waits for the install.
+		var shown strings.Builder
+		client, err := dockerapi.New("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		watcher := installlog.NewDockerWatcher(ctx, client, func(start time.Time) *installlog.Printer {
+			return installlog.NewPrinter(&lockedWriter{w: &shown}, start)
+		}, time.Now)
+		d.watch(watcher.Event)
 		start := time.Now()
 		res := d.up(ctx)
+		d.watch(nil)
+		watcher.Wait()
 		t.Logf("up took %s: %v", since(start), res.Summary.ResourceChanges)
+		if !strings.Contains(shown.String(), "moodle-install-upgrade: installed") {
+			t.Errorf("the install was not shown while up waited for it:\n%s", shown.String())
+		}
 		b := newBrowser(t, d.url())
 		if got := b.get("/probe.php?action=site").json(t); got["installed"] != got["code"] || got["installed"] == nil {
 			t.Errorf("site = %v, want the code's version installed", got)
 		}
+		t.Logf("the first 200 through the load balancer %s after up started", since(start))
 		// The admin password the stack generated is the one the install used.
 		out, err := d.stack.Outputs(ctx)
 		if err != nil {
@@ -59,8 +80,57 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 	})
 
 	t.Run("a preview right after up plans no change", func(t *testing.T) {
+		start := time.Now()
 		if got := d.changes(); len(got) > 0 {
 			t.Errorf("preview plans %v", got)
+		}
+		t.Logf("preview took %s", since(start))
+	})
+
+	t.Run("a refresh reads back no drift and a preview after it plans no change", func(t *testing.T) {
+		res, err := d.stack.Refresh(ctx)
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		for op, n := range *res.Summary.ResourceChanges {
+			if op != string(apitype.OpSame) && n > 0 {
+				t.Errorf("refresh found %d resources to %s", n, op)
+			}
+		}
+		if got := d.changes(); len(got) > 0 {
+			t.Errorf("preview after refresh plans %v", got)
+		}
+	})
+
+	t.Run("status reads every tier of the running stack and finds it healthy", func(t *testing.T) {
+		client, err := dockerapi.New("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := d.spec()
+		// The cron runner's first run ends right after the install; give it one
+		// interval to be in the log.
+		var rep status.Report
+		waitFor(t, "a cron run in the runner's log", time.Duration(spec.Cron.IntervalSeconds)*time.Second, func() bool {
+			rep = status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: "moodle-" + stackName}.Collect(ctx), time.Now())
+			return slices.ContainsFunc(rep.Checks, func(c status.Check) bool {
+				return c.Tier == status.TierCron && c.Name == "last run" && c.Verdict == status.OK
+			})
+		})
+		var table strings.Builder
+		if err := status.WriteTable(&table, rep); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("moodlectl status:\n%s", table.String())
+		for _, c := range rep.Checks {
+			if c.Verdict != status.OK {
+				t.Errorf("%s %s %s = %s: %s (%s)", c.Tier, c.Subject, c.Name, c.Value, c.Verdict, c.Rule)
+			}
+		}
+		for _, tier := range []string{status.TierLB, status.TierApp, status.TierDatabase, status.TierRedis, status.TierFiles, status.TierCron, status.TierMoodle} {
+			if !slices.ContainsFunc(rep.Checks, func(c status.Check) bool { return c.Tier == tier }) {
+				t.Errorf("no check of the %s tier", tier)
+			}
 		}
 	})
 
@@ -138,7 +208,7 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		runners := 0
 		for _, c := range dockerList(t, "ps", "--format", "{{.Names}}", "--filter", "name="+prefix) {
 			// The host's view of each container's processes.
-			if strings.Contains(run(t, "docker", "top", c, "-eo", "args"), "/usr/local/bin/moodle-cron") {
+			if strings.Contains(run(t, "docker", "top", c, "-eo", "pid,args"), "/usr/local/bin/moodle-cron") {
 				runners++
 				if c != prefix+"cron" {
 					t.Errorf("a cron runner runs in %s", c)
@@ -256,9 +326,11 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 	})
 
 	t.Run("destroy leaves no container, volume or network", func(t *testing.T) {
+		start := time.Now()
 		if _, err := d.stack.Destroy(ctx); err != nil {
 			t.Fatalf("destroy: %v", err)
 		}
+		t.Logf("destroy took %s", since(start))
 		for _, kind := range []string{"container", "volume", "network"} {
 			args := []string{kind, "ls", "-q", "--filter", "name=" + prefix}
 			if kind == "container" {
@@ -269,4 +341,124 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDevStackWithPgBouncerOnARealDockerEngine deploys the dev stack with PgBouncer
+// (transaction pooling) between one app node and PostgreSQL: the cron runner
+// installs through it, the site queries through it, and a second up plans nothing.
+func TestDevStackWithPgBouncerOnARealDockerEngine(t *testing.T) {
+	d := newDeployment(t)
+	d.set(map[string]any{"moodle:database.pooler": "pgbouncer", "moodle:app.replicas": 1})
+	ctx := context.Background()
+	d.up(ctx)
+	b := newBrowser(t, d.url())
+	if got := b.get("/probe.php?action=site").json(t); got["installed"] != got["code"] || got["installed"] == nil {
+		t.Errorf("site = %v, want the code's version installed", got)
+	}
+	for i := range 3 {
+		if got := b.get("/probe.php?action=db").json(t); got["dbuser"] != "moodle" || got["hits"] != float64(i+1) {
+			t.Errorf("query %d through PgBouncer = %v", i+1, got)
+		}
+	}
+	// The site reaches PostgreSQL only through the pooler: every server connection
+	// of the moodle database comes from PgBouncer's container.
+	clients := run(t, "docker", "exec", prefix+"db", "psql", "-U", "moodle", "-d", "moodle", "-At", "-c",
+		"SELECT DISTINCT host(client_addr) FROM pg_stat_activity WHERE datname = 'moodle' AND backend_type = 'client backend' AND client_addr IS NOT NULL")
+	pooler := inspect(t, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", prefix+"pgbouncer")
+	if clients != pooler {
+		t.Errorf("PostgreSQL's clients = %q, want only PgBouncer at %s", clients, pooler)
+	}
+	if got := d.changes(); len(got) > 0 {
+		t.Errorf("preview after up plans %v", got)
+	}
+	if _, err := d.stack.Destroy(ctx); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+}
+
+// TestDevStackWithAReadReplicaOnARealDockerEngine deploys the dev stack with a
+// PostgreSQL streaming replica: what the site writes on the primary reaches the
+// replica, which takes the reads config.php sends it and refuses writes; a replica
+// that lags or stops does not break the site, which falls back to the primary.
+func TestDevStackWithAReadReplicaOnARealDockerEngine(t *testing.T) {
+	d := newDeployment(t)
+	d.set(map[string]any{"moodle:database.readReplicas": 1, "moodle:app.replicas": 1})
+	ctx := context.Background()
+	d.up(ctx)
+	replica := prefix + "db-replica-1"
+	replicaIP := inspect(t, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", replica)
+	b := newBrowser(t, d.url())
+	psql := func(container, sql string) (string, error) {
+		return execIn(container, "psql", "-U", "moodle", "-d", "moodle", "-At", "-c", sql)
+	}
+	read := func() map[string]any { return b.get("/probe.php?action=db-read").json(t) }
+
+	t.Run("writes go to the primary and reach the replica, which takes the reads", func(t *testing.T) {
+		for range 3 {
+			b.get("/probe.php?action=db")
+		}
+		var got map[string]any
+		defer func() {
+			if t.Failed() {
+				t.Logf("the last read: %v (the replica is at %s)", got, replicaIP)
+			}
+		}()
+		waitFor(t, "the replica to replay the writes", 30*time.Second, func() bool {
+			got = read()
+			return got["standby"] == true && got["server"] == replicaIP && got["hits"] == float64(3)
+		})
+		if got := run(t, "docker", "exec", prefix+"db", "psql", "-U", "moodle", "-d", "moodle", "-At", "-c",
+			"SELECT application_name || ' ' || state FROM pg_stat_replication"); got != replica+" streaming" {
+			t.Errorf("the primary's replication = %q, want %s streaming", got, replica)
+		}
+		if out, err := psql(replica, "INSERT INTO mdl_probe_hits (node) VALUES ('replica')"); err == nil || !strings.Contains(out, "read-only transaction") {
+			t.Errorf("a write on the replica: %v %s, want refused as read-only", err, out)
+		}
+	})
+
+	t.Run("a lagging replica serves stale reads and the site still answers", func(t *testing.T) {
+		if out, err := psql(replica, "SELECT pg_wal_replay_pause()"); err != nil {
+			t.Fatalf("pause the replay: %v %s", err, out)
+		}
+		b.get("/probe.php?action=db")
+		if got := read(); got["standby"] != true || got["hits"] != float64(3) {
+			t.Errorf("read from the paused replica = %v, want the 3 hits it had", got)
+		}
+		spec := d.spec()
+		client, err := dockerapi.New("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: "moodle-" + stackName}.Collect(ctx), time.Now())
+		if !slices.ContainsFunc(rep.Checks, func(c status.Check) bool { return c.Subject == replica && c.Name == "replica lag" }) {
+			t.Errorf("status does not show the replica's lag: %+v", rep.Checks)
+		}
+		if out, err := psql(replica, "SELECT pg_wal_replay_resume()"); err != nil {
+			t.Fatalf("resume the replay: %v %s", err, out)
+		}
+		waitFor(t, "the replica to catch up", 30*time.Second, func() bool { return read()["hits"] == float64(4) })
+	})
+
+	t.Run("a stopped replica sends the reads to the primary", func(t *testing.T) {
+		run(t, "docker", "stop", replica)
+		got := read()
+		if got["fallback"] != true || got["standby"] != false || got["hits"] != float64(4) {
+			t.Errorf("read with the replica stopped = %v, want the primary's", got)
+		}
+		run(t, "docker", "start", replica)
+		waitFor(t, "the replica to serve again", 60*time.Second, func() bool {
+			got := read()
+			return got["standby"] == true && got["fallback"] == false
+		})
+	})
+
+	t.Run("a preview after all that plans no change", func(t *testing.T) {
+		if got := d.changes(); len(got) > 0 {
+			t.Errorf("preview plans %v", got)
+		}
+	})
+
+	if _, err := d.stack.Destroy(ctx); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
 }

@@ -32,7 +32,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
 )
 
 const (
@@ -127,6 +130,7 @@ func newDeployment(t *testing.T) *deployment {
 	if err != nil {
 		t.Fatal(err)
 	}
+	removeTierObjects(t)
 	d := &deployment{t: t, cfg: cfg, state: t.TempDir(), port: freePort(t)}
 	buildContext := siteContext(t)
 	d.set(map[string]any{
@@ -200,6 +204,20 @@ func (d *deployment) watch(fn func(events.EngineEvent)) {
 
 func (d *deployment) url() string { return "http://127.0.0.1:" + strconv.Itoa(d.port) }
 
+// spec is the topology the program builds from the deployment's config.
+func (d *deployment) spec() topology.Spec {
+	d.t.Helper()
+	values, err := d.cfg.Values("moodle")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	s, err := config.Load(stackfile.Getter(values))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return s
+}
+
 // up runs an update and fails the test when it fails.
 func (d *deployment) up(ctx context.Context) auto.UpResult {
 	d.t.Helper()
@@ -235,6 +253,23 @@ func (d *deployment) destroyLeftovers() {
 	d.t.Log("destroying what the test left behind")
 	if _, err := d.stack.Destroy(context.Background()); err != nil {
 		d.t.Logf("destroy: %v", err)
+	}
+}
+
+// removeTierObjects removes what an earlier run left on the engine without the
+// state to destroy it with (a run killed by its timeout): every name under prefix
+// belongs to this tier.
+func removeTierObjects(t *testing.T) {
+	t.Helper()
+	for _, kind := range []struct{ list, rm []string }{
+		{[]string{"ps", "-aq"}, []string{"rm", "-f"}},
+		{[]string{"volume", "ls", "-q"}, []string{"volume", "rm"}},
+		{[]string{"network", "ls", "-q"}, []string{"network", "rm"}},
+	} {
+		if left := dockerList(t, append(kind.list, "--filter", "name="+prefix)...); len(left) > 0 {
+			t.Logf("removing %d objects an earlier run left: %v", len(left), left)
+			run(t, "docker", append(kind.rm, left...)...)
+		}
 	}
 }
 

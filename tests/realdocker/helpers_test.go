@@ -4,10 +4,12 @@ package realdocker_test
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,3 +65,15 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 func keys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+// lockedWriter serialises writes from the goroutines that follow logs.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

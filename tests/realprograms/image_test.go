@@ -77,7 +77,7 @@ func TestInstallHookInstallsUpgradesAndPutsTheCacheInRedis(t *testing.T) {
 CREATE DATABASE :"db" OWNER :"user";`, "user="+s.Database.User, "password="+secrets[render.EnvDBPassword], "db="+s.Database.Name); err != nil {
 		t.Fatal(err)
 	}
-	redis := loopback.StartRedis(t, filepath.Join(root, "redis"), redisPort, secrets[render.EnvRedisPassword], as)
+	redis := loopback.StartRedis(t, s, filepath.Join(root, "redis"), redisPort, secrets[render.EnvRedisPassword], as)
 
 	loopback.CopyProbeApp(t, s.Paths.CodeDir)
 	writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, render.Endpoints{Database: pg.Addr, Redis: redis.Addr}))

@@ -14,6 +14,11 @@ const (
 	mockVPCCIDR   = "10.20.0.0/16" // an existing VPC's range (aws.vpcId)
 	mockAMI       = "ami-0ecs0optimised0"
 	mockELBAcount = "156460612806"
+	mockALBZone   = "Z32O12XQLNTSW2"
+	// mockCloudFrontPrefixList is CloudFront's origin-facing prefix list.
+	mockCloudFrontPrefixList = "pl-4fa04526"
+	// mockSecondaryCIDR is a secondary range associated with the existing VPC.
+	mockSecondaryCIDR = "100.64.0.0/16"
 )
 
 var mockZones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
@@ -38,13 +43,16 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 	case "aws:rds/proxy:Proxy":
 		set("endpoint", name+".proxy-c0ffee.eu-west-1.rds.amazonaws.com")
 	case "aws:elasticache/replicationGroup:ReplicationGroup":
-		set("primaryEndpointAddress", "master."+name+".c0ffee.euw1.cache.amazonaws.com")
+		set("primaryEndpointAddress", mockRedisPrimary(name))
 		set("readerEndpointAddress", "replica."+name+".c0ffee.euw1.cache.amazonaws.com")
 	case "aws:lb/loadBalancer:LoadBalancer":
 		set("dnsName", name+"-1234567890.eu-west-1.elb.amazonaws.com")
 		set("arnSuffix", "app/"+name+"/50dc6c495c0c9188")
+		set("zoneId", mockALBZone)
 	case "aws:lb/targetGroup:TargetGroup":
 		set("arnSuffix", "targetgroup/"+name+"/73e2d6bc24d8a067")
+	case "aws:cloudfront/distribution:Distribution":
+		set("domainName", "d111111abcdef8.cloudfront.net")
 	case "aws:s3/bucketV2:BucketV2":
 		set("bucket", name+"-a1b2c3")
 		out["arn"] = resource.NewStringProperty("arn:aws:s3:::" + name + "-a1b2c3")
@@ -52,6 +60,11 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 		out["arn"] = resource.NewStringProperty(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s-a1b2c3", mockRegion, mockAccount, name))
 	}
 	return out
+}
+
+// mockRedisPrimary is the primary endpoint the mocks give a Redis replication group.
+func mockRedisPrimary(name string) string {
+	return "master." + name + ".c0ffee.euw1.cache.amazonaws.com"
 }
 
 // mockARN is the ARN the mocks give a resource of most types.
@@ -89,12 +102,19 @@ func awsInvoke(token string, args resource.PropertyMap) (resource.PropertyMap, e
 			"accountId": str(mockAccount), "id": str(mockAccount),
 			"arn": str("arn:aws:iam::" + mockAccount + ":user/deployer"), "userId": str("AIDEXAMPLE"),
 		}, nil
+	case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+		return resource.PropertyMap{"id": str(mockCloudFrontPrefixList), "name": args["name"]}, nil
 	case "aws:elb/getServiceAccount:getServiceAccount":
 		return resource.PropertyMap{"arn": str("arn:aws:iam::" + mockELBAcount + ":root"), "id": str(mockELBAcount)}, nil
 	case "aws:ssm/getParameter:getParameter":
 		return resource.PropertyMap{"name": args["name"], "value": str(mockAMI), "type": str("String"), "id": args["name"]}, nil
 	case "aws:ec2/getVpc:getVpc":
-		return resource.PropertyMap{"id": args["id"], "cidrBlock": str(mockVPCCIDR)}, nil
+		association := func(cidr, state string) resource.PropertyValue {
+			return resource.NewObjectProperty(resource.PropertyMap{"cidrBlock": str(cidr), "state": str(state), "associationId": str("vpc-cidr-assoc-" + state)})
+		}
+		return resource.PropertyMap{"id": args["id"], "cidrBlock": str(mockVPCCIDR), "cidrBlockAssociations": resource.NewArrayProperty([]resource.PropertyValue{
+			association(mockVPCCIDR, "associated"), association(mockSecondaryCIDR, "associated"), association("10.99.0.0/16", "disassociated"),
+		})}, nil
 	}
 	return nil, fmt.Errorf("unexpected invoke %s", token)
 }

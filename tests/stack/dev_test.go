@@ -809,3 +809,52 @@ func TestDevChildrenAreParentedToTheCluster(t *testing.T) {
 		}
 	}
 }
+
+// Read replicas on docker are PostgreSQL servers of their own, each with a volume,
+// started from the primary's copy with the primary's settings, and config.php sends
+// Moodle's safe reads to them.
+func TestDevReadReplicasFollowThePrimaryAndTakeTheReads(t *testing.T) {
+	edits := map[string]any{"database.readReplicas": 2}
+	rec := mustRun(t, "dev", edits)
+	cs := containers(t, rec)
+	db := cs["db"]
+	primary := list(field(db.Inputs, "command"))
+	for _, name := range []string{"db-replica-1", "db-replica-2"} {
+		r, ok := cs[name]
+		if !ok {
+			t.Fatalf("no container %s among %v", name, keys(cs))
+		}
+		cmd := list(field(r.Inputs, "command"))
+		if len(cmd) == 0 || cmd[0] != "/usr/local/bin/moodle-pg-replica" || !slices.Equal(cmd[1:], primary) {
+			t.Errorf("%s runs %v, want the replica script before the primary's own command %v", name, cmd, primary)
+		}
+		if got := aliases(r, devPrefix+"backend"); !slices.Equal(got, []string{name}) {
+			t.Errorf("%s aliases = %v", name, got)
+		}
+		if !dependsOn(r, devPrefix+"db") {
+			t.Errorf("%s starts before the primary", name)
+		}
+		vols := field(r.Inputs, "volumes")
+		if !vols.IsArray() || len(vols.ArrayValue()) != 1 || str(field(vols.ArrayValue()[0].ObjectValue(), "volumeName")) != devPrefix+"pg"+strings.TrimPrefix(name, "db-") {
+			t.Errorf("%s volumes = %v, want its own", name, vols)
+		}
+		for _, c := range []string{"app-1", "cron"} {
+			if !dependsOn(cs[c], devPrefix+name) {
+				t.Errorf("%s starts before %s", c, name)
+			}
+		}
+	}
+	// Both the primary and the replicas let replication in with a password only.
+	if hba := content(t, db, "/etc/postgresql/moodle-pg_hba.conf"); !strings.Contains(hba, "host    replication  all   all           scram-sha-256") {
+		t.Errorf("the primary's pg_hba.conf lets no replica in:\n%s", hba)
+	}
+	cfg := content(t, cs["app-1"], "/etc/moodle/config.php")
+	for _, name := range []string{"db-replica-1", "db-replica-2"} {
+		if !strings.Contains(cfg, "['dbhost' => '"+name+"', 'dbport' => 5432,") {
+			t.Errorf("config.php does not read from %s:\n%s", name, cfg)
+		}
+	}
+	if n := len(rec.ofType(tVolume)); n != 6 {
+		t.Errorf("%d volumes, want 6 (4 and one per replica)", n)
+	}
+}

@@ -89,14 +89,20 @@ func invokeResult(token string, args resource.PropertyMap) (resource.PropertyMap
 // randomOutputs gives every generated secret a recognisable value, so tests can
 // search for it in places it must never appear in plain text.
 func randomOutputs(token, name string, _ resource.PropertyMap) resource.PropertyMap {
-	if token == "random:index/randomPassword:RandomPassword" {
+	switch token {
+	case "random:index/randomPassword:RandomPassword":
 		return resource.PropertyMap{
 			"result":     resource.MakeSecret(resource.NewStringProperty(generatedSecret(name))),
 			"bcryptHash": resource.MakeSecret(resource.NewStringProperty("$2a$10$" + name)),
 		}
+	case "random:index/randomId:RandomId":
+		return resource.PropertyMap{"hex": resource.NewStringProperty(mockHex), "b64Url": resource.NewStringProperty("ZmFrZQ")}
 	}
 	return nil
 }
+
+// mockHex is the hex every random id of the mocks has.
+const mockHex = "0a1b2c3d"
 
 func generatedSecret(name string) string { return "s3cr3t-" + name }
 

@@ -31,7 +31,7 @@ if [ "${1:-}" = check ]; then
     exit 1
 fi
 
-cp "$STAGED" "$BOX/moodle.conf.tmp" && mv "$BOX/moodle.conf.tmp" "$BOX/moodle.conf" || exit 1
+cp -f "$STAGED" "$BOX/moodle.conf.tmp" && mv -f "$BOX/moodle.conf.tmp" "$BOX/moodle.conf" || exit 1
 echo "lb-config: delivered the site configuration ($(cksum <"$STAGED"))"
 trap 'exit 0' TERM INT QUIT
 while :; do

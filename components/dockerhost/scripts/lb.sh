@@ -24,7 +24,7 @@ if [ ! -s "$BOX/moodle.conf" ]; then
     echo "moodle-lb: no site configuration in $BOX: the configuration container delivers it" >&2
     exit 1
 fi
-cp "$BOX/moodle.conf" "$LIVE"
+cp -f "$BOX/moodle.conf" "$LIVE"
 loaded=$(cksum <"$LIVE")
 state=loaded
 detail=
@@ -40,15 +40,18 @@ while kill -0 "$nginx" 2>/dev/null; do
     wait $! 2>/dev/null
     delivered=$(cksum <"$BOX/moodle.conf" 2>/dev/null) || delivered=$loaded
     if [ "$delivered" != "$loaded" ]; then
-        cp "$LIVE" "$LIVE.last-good"
-        cp "$BOX/moodle.conf" "$LIVE"
-        if errors=$(nginx -t 2>&1); then
+        # The files are read-only: -f replaces them rather than writing into them.
+        if ! errors=$(cp -f "$LIVE" "$LIVE.last-good" 2>&1 && cp -f "$BOX/moodle.conf" "$LIVE" 2>&1); then
+            echo "moodle-lb: cannot put the new site configuration live: $errors" >&2
+            state=refused
+            detail=$(printf '%s' "$errors" | tr '\n' ' ')
+        elif errors=$(nginx -t 2>&1); then
             kill -HUP "$nginx"
             echo "moodle-lb: loaded the new site configuration" >&2
             state=loaded
             detail=
         else
-            mv "$LIVE.last-good" "$LIVE"
+            cp -f "$LIVE.last-good" "$LIVE"
             echo "moodle-lb: refused the new site configuration: $errors" >&2
             state=refused
             detail=$(printf '%s' "$errors" | tr '\n' ' ')

@@ -154,7 +154,8 @@ func TestCollect_HealthyProdIsAllOK(t *testing.T) {
 		}
 	}
 	for _, want := range []struct{ subject, check, value string }{
-		{"primary", "connections", "310 of 412 (75 %)"},
+		// max_connections is what RDS's formula gives the class (db.r6g.large).
+		{"primary", "connections", "310 of 1622 (19 %)"},
 		{"moodle-db-replica-1-x", "replica lag", "800ms"},
 		{"task a2", "upstream", "running, healthy"},
 		{"runner", "lock holder", "task c1"},
@@ -177,7 +178,7 @@ func TestCollect_EachTiersFaultGivesItsVerdict(t *testing.T) {
 	}{
 		{"a web task failing its health check", func(w *world) { w.appTasks["a2"] = [2]string{"RUNNING", "UNHEALTHY"} }, "task a2", "upstream", status.Warn},
 		{"no web task running", func(w *world) { w.appTasks = nil }, "all", "healthy upstreams", status.Crit},
-		{"connections near max_connections", func(w *world) { w.metrics["dbConnections0"] = 400 }, "primary", "connections", status.Crit},
+		{"connections near max_connections", func(w *world) { w.metrics["dbConnections0"] = 1600 }, "primary", "connections", status.Crit},
 		{"a replica minutes behind", func(w *world) { w.metrics["dbLag1"] = 400 }, "moodle-db-replica-1-x", "replica lag", status.Crit},
 		{"the primary failing over", func(w *world) { w.dbStates["moodle-db-x"] = "rebooting" }, "primary", "state", status.Crit},
 		{"the replica being modified", func(w *world) { w.dbStates["moodle-db-replica-1-x"] = "modifying" }, "moodle-db-replica-1-x", "state", status.Warn},

@@ -30,6 +30,8 @@ type Cluster struct {
 	Redis    *Redis
 	Nodes    []*FPM
 	LB       *Process
+	// LBSite is the load balancer's rendered configuration.
+	LBSite string
 	// LBErrorLog is the load balancer's error_log (warnings included).
 	LBErrorLog string
 	As         Account
@@ -99,7 +101,7 @@ CREATE DATABASE :"db" OWNER :"user";`, "user="+spec.Database.User, "password="+s
 		"db="+spec.Database.Name); err != nil {
 		t.Fatalf("create the Moodle database: %v", err)
 	}
-	c.Redis = StartRedis(t, filepath.Join(root, "redis"), redisPort, secrets[render.EnvRedisPassword], c.As)
+	c.Redis = StartRedis(t, spec, filepath.Join(root, "redis"), redisPort, secrets[render.EnvRedisPassword], c.As)
 
 	backends := make([]render.HostPort, len(nodes))
 	for i, node := range nodes {
@@ -107,7 +109,8 @@ CREATE DATABASE :"db" OWNER :"user";`, "user="+spec.Database.User, "password="+s
 		c.Nodes = append(c.Nodes, StartFPM(t, filepath.Join(root, "nodes", node), node,
 			render.PHPFPMPool(spec, backends[i].String()), fpmPorts[i], c.PHPEnv("fpm"), c.As))
 	}
-	c.LB = StartNginx(t, filepath.Join(root, "lb"), "nginx-lb", render.NginxLoadBalancer(spec, backends), webPort, c.As)
+	c.LBSite = render.NginxLoadBalancer(spec, backends)
+	c.LB = StartNginx(t, filepath.Join(root, "lb"), "nginx-lb", c.LBSite, webPort, c.As)
 	c.LBErrorLog = NginxErrorLog(filepath.Join(root, "lb"))
 	// php-fpm's ping, not a PHP page: PHP stays closed until the site is installed.
 	c.LB.WaitFor(t, 15*time.Second, "php-fpm through the load balancer", func() error {
@@ -160,10 +163,10 @@ func (c *Cluster) layOut(e render.Endpoints) {
 }
 
 // MarkInstalled does what the cron runner does once the install hook has succeeded:
-// it writes the marker that opens PHP on the web servers.
+// it writes the marker of its release that opens PHP on the web servers.
 func (c *Cluster) MarkInstalled() {
 	c.t.Helper()
-	write(c.t, c.Spec.Paths.InstalledMarker(), "", 0o644)
+	write(c.t, c.Spec.ReleaseMarker(), "", 0o644)
 }
 
 // IniDir holds the rendered php.ini.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 // The Debian 12 programs the harness runs (scripts/install-test-deps.sh installs them).
@@ -111,7 +112,7 @@ func (p *Postgres) SQL(script string, vars ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// Redis is a redis-server with a password and the append-only file on.
+// Redis is a redis-server run from the configuration the program renders.
 type Redis struct {
 	Addr     render.HostPort
 	password string
@@ -122,16 +123,16 @@ type Redis struct {
 	t T
 }
 
-// StartRedis starts Redis as the dev stack runs it: a password, appendonly yes and no
-// RDB snapshots, so that what survives a restart survives through the append-only file.
-func StartRedis(t T, dir string, port int, password string, as Account) *Redis {
+// StartRedis starts Redis as the dev stack runs it: from render.RedisConf (listen on
+// every address with protected mode, the append-only file, maxmemory with
+// noeviction), on port and with its files in dir, and the password appended as the
+// program appends it.
+func StartRedis(t T, spec topology.Spec, dir string, port int, password string, as Account) *Redis {
 	t.Helper()
 	r := &Redis{Addr: render.HostPort{Host: "127.0.0.1", Port: port}, password: password,
 		conf: filepath.Join(dir, "redis.conf"), dir: dir, as: as, t: t}
 	// The password lives in a file only the server reads, never on its command line.
-	write(t, r.conf, fmt.Sprintf("bind 127.0.0.1\nport %d\ndir %s\nrequirepass \"%s\"\n"+
-		"appendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\nlogfile \"\"\n",
-		port, dir, password), 0o600)
+	write(t, r.conf, render.RedisConf(spec, port, dir)+"requirepass "+password+"\n", 0o600)
 	as.Own(t, dir)
 	r.start()
 	return r

@@ -1,0 +1,129 @@
+package awscloud
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
+
+// CloudFront lives in us-east-1 as far as its certificates and web ACLs go.
+const cloudFrontRegion = "us-east-1"
+
+// cloudFrontZoneID is the hosted zone of every distribution, the target of alias
+// records.
+const cloudFrontZoneID = "Z2FDTNDATAQYW2"
+
+// Managed policies of CloudFront, by the ids AWS documents for them.
+const (
+	// UseOriginCacheControlHeaders-QueryStrings: only what Moodle marks cacheable
+	// (theme CSS and images, JavaScript, pluginfile with its cache headers) is
+	// cached, keyed with the query string and cookies; pages marked private or
+	// no-cache, which is every page of a logged-in user, are not.
+	cachePolicyOriginHeaders = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
+	// Managed-AllViewer: the ALB sees the viewer's Host (its certificate covers that
+	// name, which is how CloudFront checks the origin), cookies and query strings.
+	originRequestAllViewer = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+)
+
+// CDNArgs configure the distribution in front of the ALB.
+type CDNArgs struct {
+	Spec    topology.Spec
+	Account Account
+	// OriginDNSName is the ALB's name; CloudFront connects to it over HTTPS.
+	OriginDNSName pulumi.StringInput
+}
+
+// CDN is a CloudFront distribution in front of the load balancer, with a web ACL
+// of the same managed rule groups, logged in us-east-1 under a key of its own.
+type CDN struct {
+	pulumi.ResourceState
+
+	DomainName pulumi.StringOutput `pulumi:"domainName"`
+	ZoneID     pulumi.StringOutput `pulumi:"zoneId"`
+}
+
+// NewCDN creates the us-east-1 provider, key and web ACL, and the distribution.
+func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.ResourceOption) (*CDN, error) {
+	c := &CDN{}
+	if err := ctx.RegisterComponentResource("moodle:aws:CDN", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	spec := args.Spec
+	provider, err := aws.NewProvider(ctx, name+"-"+cloudFrontRegion, &aws.ProviderArgs{Region: pulumi.String(cloudFrontRegion)}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("provider %s: %w", cloudFrontRegion, err)
+	}
+	global := []pulumi.ResourceOption{parent, pulumi.Provider(provider)}
+	// The web ACL's log group must be in us-east-1, and so must the key that
+	// encrypts it.
+	edgeAccount := args.Account
+	edgeAccount.Region = cloudFrontRegion
+	key, err := newDataKey(ctx, name+"-logs", edgeAccount, nil, spec.AWS.Protect, global...)
+	if err != nil {
+		return nil, err
+	}
+	acl, err := newWebACL(ctx, name, "CLOUDFRONT", nil, spec.AWS.LogRetentionDays, key.Arn, global...)
+	if err != nil {
+		return nil, err
+	}
+	const origin = "alb"
+	distribution, err := cloudfront.NewDistribution(ctx, name, &cloudfront.DistributionArgs{
+		Enabled:       pulumi.Bool(true),
+		Comment:       pulumi.String("moodle " + spec.Hostname()),
+		Aliases:       pulumi.ToStringArray([]string{spec.Hostname()}),
+		HttpVersion:   pulumi.String("http2and3"),
+		IsIpv6Enabled: pulumi.Bool(true),
+		PriceClass:    pulumi.String("PriceClass_100"),
+		WebAclId:      acl.Arn,
+		Origins: cloudfront.DistributionOriginArray{cloudfront.DistributionOriginArgs{
+			OriginId:   pulumi.String(origin),
+			DomainName: args.OriginDNSName,
+			CustomOriginConfig: cloudfront.DistributionOriginCustomOriginConfigArgs{
+				HttpPort:             pulumi.Int(httpPort),
+				HttpsPort:            pulumi.Int(httpsPort),
+				OriginProtocolPolicy: pulumi.String("https-only"),
+				OriginSslProtocols:   pulumi.ToStringArray([]string{"TLSv1.2"}),
+				// Past it CloudFront answers 504 while PHP still runs: raise the quota
+				// and aws.cloudFront.originReadTimeout for long requests.
+				OriginReadTimeout: pulumi.Int(spec.AWS.CloudFront.OriginReadTimeout),
+				// CloudFront's longest; the ALB keeps idle connections longer still.
+				OriginKeepaliveTimeout: pulumi.Int(60),
+			},
+		}},
+		DefaultCacheBehavior: cloudfront.DistributionDefaultCacheBehaviorArgs{
+			TargetOriginId:        pulumi.String(origin),
+			ViewerProtocolPolicy:  pulumi.String("redirect-to-https"),
+			AllowedMethods:        pulumi.ToStringArray([]string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}),
+			CachedMethods:         pulumi.ToStringArray([]string{"GET", "HEAD"}),
+			CachePolicyId:         pulumi.String(cachePolicyOriginHeaders),
+			OriginRequestPolicyId: pulumi.String(originRequestAllViewer),
+			Compress:              pulumi.Bool(true),
+		},
+		Restrictions: cloudfront.DistributionRestrictionsArgs{
+			GeoRestriction: cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
+		},
+		ViewerCertificate: cloudfront.DistributionViewerCertificateArgs{
+			AcmCertificateArn:      pulumi.String(spec.AWS.CloudFront.CertificateARN),
+			SslSupportMethod:       pulumi.String("sni-only"),
+			MinimumProtocolVersion: pulumi.String(cloudFrontTLSPolicy),
+		},
+		Tags: tags(name),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("distribution %s: %w", name, err)
+	}
+	c.DomainName, c.ZoneID = distribution.DomainName, pulumi.String(cloudFrontZoneID).ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"domainName": c.DomainName, "zoneId": c.ZoneID}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// cloudFrontTLSPolicy offers viewers TLS 1.2 and 1.3 only, with forward-secret
+// ciphers (CloudFront's counterpart of TLSPolicy).
+const cloudFrontTLSPolicy = "TLSv1.2_2021"

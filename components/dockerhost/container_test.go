@@ -1,0 +1,15 @@
+package dockerhost
+
+import "testing"
+
+// The provider reads cpus back through nanoInt64ToDecimalString (pulumi-docker
+// 4.10.0, upstream/internal/provider/helpers.go:149-165); these are its answers.
+func TestFormatCPUs_WritesWhatTheProviderReadsBack(t *testing.T) {
+	for cpus, want := range map[float64]string{
+		4: "4.0", 1: "1.0", 64: "64.0", 0.5: "0.5", 1.25: "1.25", 20.5: "20.5", 10: "10.", 40: "40.",
+	} {
+		if got := formatCPUs(cpus); got != want {
+			t.Errorf("formatCPUs(%g) = %q, the provider reads back %q", cpus, got, want)
+		}
+	}
+}

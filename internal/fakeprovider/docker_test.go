@@ -1,0 +1,189 @@
+package fakeprovider
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+)
+
+const tContainer = "docker:index/container:Container"
+
+// TestContainerReadBack pins each rule of what pulumi-docker 4.10.0 reads back from
+// Docker to the source it mirrors (paths under upstream/internal/provider of the
+// archived provider source unless a module is named).
+func TestContainerReadBack(t *testing.T) {
+	health := func(kv ...string) resource.PropertyValue {
+		m := resource.PropertyMap{}
+		for i := 0; i < len(kv); i += 2 {
+			m[resource.PropertyKey(kv[i])] = str(kv[i+1])
+		}
+		return obj(m)
+	}
+	caps := func(adds, drops []string) resource.PropertyValue {
+		m := resource.PropertyMap{}
+		if adds != nil {
+			m["adds"] = strs(adds...)
+		}
+		if drops != nil {
+			m["drops"] = strs(drops...)
+		}
+		return obj(m)
+	}
+	cases := []struct {
+		rule   string
+		source string
+		key    resource.PropertyKey
+		given  resource.PropertyValue
+		want   resource.PropertyValue // null: Read leaves the value as given
+	}{
+		{"a whole CPU count gains one decimal", "resource_docker_container_funcs.go:333-339,834-836; helpers.go:157-160",
+			"cpus", str("2"), str("2.0")},
+		{"a whole CPU count with a zero digit keeps a bare point", "helpers.go:154-164",
+			"cpus", str("10"), str("10.")},
+		{"a fraction keeps its shortest form", "helpers.go:162-164",
+			"cpus", str("1.50"), str("1.5")},
+		{"a fraction whose nine decimals hold nine zeros rounds to one decimal", "helpers.go:157-160",
+			"cpus", str("0.05"), str("0.1")},
+		{"a half CPU reads back as written", "helpers.go:157-160",
+			"cpus", str("0.5"), str("0.5")},
+		{"health check durations come back in Go's format", "resource_docker_container_funcs.go:142-153,846-857",
+			"healthcheck", health("interval", "15s", "timeout", "5000ms", "startPeriod", "60s", "startInterval", "90s"),
+			health("interval", "15s", "timeout", "5s", "startPeriod", "1m0s", "startInterval", "1m30s")},
+		{"capabilities come back upper-case, CAP_-prefixed, sorted and unique",
+			"docker/docker@v28.5.1 client/container_create.go:57-58,141-170; resource_docker_container_funcs.go:788-796",
+			"capabilities", caps([]string{"setuid", "CHOWN", "CAP_SETGID", "SETUID"}, []string{"all"}),
+			caps([]string{"CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"}, []string{"ALL"})},
+		{"init comes back false when unset", "resource_docker_container_funcs.go:426-427,782-786",
+			"init", resource.NewNullProperty(), resource.NewBoolProperty(false)},
+		{"memory comes back as given", "resource_docker_container_funcs.go:313-315,820",
+			"memory", num(8192), resource.NewNullProperty()},
+		{"envs are not read back", "resource_docker_container_funcs.go:808-813",
+			"envs", strs("A=1"), resource.NewNullProperty()},
+	}
+	for _, c := range cases {
+		t.Run(c.rule, func(t *testing.T) {
+			config := resource.PropertyMap{"name": str("app-1")}
+			if !c.given.IsNull() {
+				config[c.key] = c.given
+			}
+			read, err := readContainer(config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, set := read[c.key]
+			if c.want.IsNull() {
+				if set {
+					t.Errorf("%s: Read reports %v for %v, want it left as given (%s)", c.key, got, c.given, c.source)
+				}
+				return
+			}
+			if !got.DeepEquals(c.want) {
+				t.Errorf("%s %v reads back %v, want %v (%s)", c.key, c.given, got, c.want, c.source)
+			}
+		})
+	}
+}
+
+func TestContainerCreate_RefusesCPUsDockerCannotHold(t *testing.T) {
+	// opts.ParseCPUs (docker/cli@v28.5.1 opts/opts.go:425-435) works in nano-CPUs.
+	s := newTestServer(t, dockerPackage())
+	_, err := s.Create(context.Background(), &pulumirpc.CreateRequest{
+		Urn: containerURN, Properties: mustMarshal(t, resource.PropertyMap{"cpus": str("0.0000000001")}),
+	})
+	if err == nil || !strings.Contains(err.Error(), "value is too precise") {
+		t.Errorf("got %v, want the provider's refusal", err)
+	}
+}
+
+const containerURN = "urn:pulumi:dev::moodle::" + tContainer + "::app-1"
+
+// create makes a container from config and returns its id and state.
+func create(t *testing.T, s *server, config resource.PropertyMap) (string, resource.PropertyMap) {
+	t.Helper()
+	resp, err := s.Create(context.Background(), &pulumirpc.CreateRequest{Urn: containerURN, Properties: mustMarshal(t, config)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Id, mustUnmarshal(t, resp.Properties)
+}
+
+// refresh reads the container as `pulumi refresh` does and returns its state and inputs.
+func refresh(t *testing.T, s *server, id string, state, inputs resource.PropertyMap) (resource.PropertyMap, resource.PropertyMap) {
+	t.Helper()
+	resp, err := s.Read(context.Background(), &pulumirpc.ReadRequest{
+		Id: id, Urn: containerURN, Properties: mustMarshal(t, state), Inputs: mustMarshal(t, inputs),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustUnmarshal(t, resp.Properties), mustUnmarshal(t, resp.Inputs)
+}
+
+func TestContainer_CreateReportsWhatTheProviderReadsBackAndRefreshMakesItTheInputs(t *testing.T) {
+	s := newTestServer(t, dockerPackage())
+	config := resource.PropertyMap{"name": str("app-1"), "cpus": str("4"), "memory": num(8192),
+		"networkMode": str("backend"), "networksAdvanced": resource.NewArrayProperty([]resource.PropertyValue{
+			obj(resource.PropertyMap{"name": str("backend")}), obj(resource.PropertyMap{"name": str("egress")}),
+		})}
+	id, state := create(t, s, config)
+	if got := state["cpus"]; got.StringValue() != "4.0" {
+		t.Errorf("create reports cpus %v, want the provider's 4.0", got)
+	}
+	if _, old := state["networkData"]; old || !state["networkDatas"].IsArray() {
+		t.Fatalf("create reports %v, want networkDatas (the SDK's name)", state.StableKeys())
+	}
+	var networks []string
+	for _, n := range state["networkDatas"].ArrayValue() {
+		networks = append(networks, n.ObjectValue()["networkName"].StringValue())
+	}
+	if strings.Join(networks, ",") != "backend,egress" {
+		t.Errorf("network data for %v, want backend and egress", networks)
+	}
+
+	_, inputs := refresh(t, s, id, state, config)
+	if got := inputs["cpus"]; got.StringValue() != "4.0" || inputs["memory"].NumberValue() != 8192 {
+		t.Errorf("inputs after refresh: cpus %v memory %v, want 4.0 (read back) and 8192", got, inputs["memory"])
+	}
+}
+
+func TestContainer_UpdateReachesDockerOnlyForWhatDockerUpdateChanges(t *testing.T) {
+	s := newTestServer(t, dockerPackage())
+	config := resource.PropertyMap{"name": str("cron"), "memory": num(512), "init": resource.NewBoolProperty(false),
+		"healthcheck": obj(resource.PropertyMap{"interval": str("15s")})}
+	id, state := create(t, s, config)
+	news := resource.PropertyMap{"name": str("cron"), "memory": num(1024), "init": resource.NewBoolProperty(true),
+		"healthcheck": obj(resource.PropertyMap{"interval": str("30s")})}
+	resp, err := s.Update(context.Background(), &pulumirpc.UpdateRequest{
+		Id: id, Urn: containerURN, Olds: mustMarshal(t, state), OldInputs: mustMarshal(t, config), News: mustMarshal(t, news),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := mustUnmarshal(t, resp.Properties)
+	if !updated["init"].BoolValue() || updated["healthcheck"].ObjectValue()["interval"].StringValue() != "30s" {
+		t.Errorf("the state after the update holds %v, want the new inputs", updated)
+	}
+
+	read, _ := refresh(t, s, id, updated, news)
+	if got := read["memory"].NumberValue(); got != 1024 {
+		t.Errorf("memory read back %v, want 1024: docker update changes it", got)
+	}
+	if read["init"].BoolValue() || read["healthcheck"].ObjectValue()["interval"].StringValue() != "15s" {
+		t.Errorf("init %v, health check %v read back: want the container's own false and 15s, which no update reaches",
+			read["init"], read["healthcheck"])
+	}
+}
+
+func TestContainer_ReadOfAVanishedContainerDropsIt(t *testing.T) {
+	s := newTestServer(t, dockerPackage())
+	resp, err := s.Read(context.Background(), &pulumirpc.ReadRequest{
+		Id: "gone", Urn: containerURN, Properties: mustMarshal(t, resource.PropertyMap{"name": str("app-1")}),
+		Inputs: mustMarshal(t, resource.PropertyMap{"name": str("app-1")}),
+	})
+	if err != nil || resp.Id != "" {
+		t.Errorf("got id %q, %v; want an empty id, as the provider answers for a container Docker no longer has", resp.GetId(), err)
+	}
+}

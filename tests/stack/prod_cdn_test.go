@@ -1,0 +1,62 @@
+package stack_test
+
+import (
+	"testing"
+)
+
+const tDistribution = "aws:cloudfront/distribution:Distribution"
+
+// CloudFront in front of the ALB: it is the ALB's only client (its origin-facing
+// prefix list, on 443 only: the list weighs 55 of the group's 60 rules), it talks
+// HTTPS to the ALB with the viewer's Host (the ALB's certificate names the site),
+// it redirects viewers to HTTPS with a us-east-1 certificate, and its own web ACL
+// (scope CLOUDFRONT) runs the same managed rules.
+func TestProdCloudFrontIsTheALBsOnlyClient(t *testing.T) {
+	spec := stackSpec(t, "prod", cloudFront())
+	rec := mustRun(t, "prod", cloudFront())
+	for _, r := range rec.ofType(tIngress) {
+		if r.str("securityGroupId") != "moodle-network-alb-id" {
+			continue
+		}
+		if r.str("prefixListId") != mockCloudFrontPrefixList || r.number("fromPort") != 443 || r.str("cidrIpv4") != "" {
+			t.Errorf("the ALB takes %v/%v from %q %q", r.str("ipProtocol"), r.number("fromPort"), r.str("cidrIpv4"), r.str("prefixListId"))
+		}
+	}
+	d := rec.ofType(tDistribution)
+	if len(d) != 1 {
+		t.Fatalf("%d distributions", len(d))
+	}
+	dist, alb := d[0], rec.one(t, tALB, edgeName)
+	for path, want := range map[string]string{
+		"origins.0.domainName":                              alb.Name + "-1234567890.eu-west-1.elb.amazonaws.com",
+		"origins.0.customOriginConfig.originProtocolPolicy": "https-only",
+		"defaultCacheBehavior.viewerProtocolPolicy":         "redirect-to-https",
+		"viewerCertificate.acmCertificateArn":               mockCloudFrontCertificate,
+		"viewerCertificate.sslSupportMethod":                "sni-only",
+		"aliases.0":                                         spec.Hostname(),
+	} {
+		if got := dist.str(path); got != want {
+			t.Errorf("%s = %q, want %q", path, got, want)
+		}
+	}
+	if got := dist.number("origins.0.customOriginConfig.originReadTimeout"); got != float64(spec.AWS.CloudFront.OriginReadTimeout) {
+		t.Errorf("origin read timeout %v, want %d", got, spec.AWS.CloudFront.OriginReadTimeout)
+	}
+	acl := rec.one(t, tWebACL, "moodle-cdn")
+	if acl.str("scope") != "CLOUDFRONT" || dist.str("webAclId") != mockARN(acl.Type, acl.Name) {
+		t.Errorf("web ACL %s in scope %q, the distribution names %q", acl.Name, acl.str("scope"), dist.str("webAclId"))
+	}
+	for _, a := range rec.ofType(tWebACLAssoc) {
+		if a.str("webAclArn") == mockARN(acl.Type, acl.Name) {
+			t.Error("the CloudFront web ACL is associated like a regional one")
+		}
+	}
+}
+
+func TestProdAliasRecordPointsAtCloudFrontWhenItIsInFront(t *testing.T) {
+	edits := mergeEdits(cloudFront(), map[string]any{"aws.hostedZoneId": mockZoneID})
+	r := mustRun(t, "prod", edits).ofType(tRecord)[0]
+	if r.str("aliases.0.name") != "d111111abcdef8.cloudfront.net" || r.str("aliases.0.zoneId") != "Z2FDTNDATAQYW2" || r.boolean("aliases.0.evaluateTargetHealth") {
+		t.Errorf("alias %v, want the distribution, without target health", r.input("aliases"))
+	}
+}
