@@ -6,7 +6,10 @@
 //     pools) against a direct baseline: a bare nginx that passes each request
 //     straight to one pool, one wrk thread per pool, so both runs use the same pools,
 //     the same wrk threads and connections and the same page;
-//  2. one pool sized for a memory limit (topology Sizing), saturated with requests that
+//  2. a dataroot file downloaded through the load balancer three ways: handed to
+//     nginx with X-Accel-Redirect, relayed by PHP, and redirected to a presigned
+//     URL (S3 mode with tool_objectfs);
+//  3. one pool sized for a memory limit (topology Sizing), saturated with requests that
 //     each make a worker as large as a heavy Moodle request does, against that limit:
 //     the peak sum of the pool's RSS and PSS (RSS counts shared pages, OPcache and
 //     libraries, once per process; PSS splits them, which is closer to what a cgroup
@@ -280,7 +283,61 @@ func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB, wo
 		mlb.rps, mdirect.rps, mlb.rps/mdirect.rps, mlb.p50.Round(time.Microsecond), mdirect.p50.Round(time.Microsecond),
 		mlb.p99.Round(time.Microsecond), mdirect.p99.Round(time.Microsecond), float64(mlb.p99)/float64(mdirect.p99))
 
+	out.WriteString(downloads(r, c, duration, connections))
 	out.WriteString(saturate(r, c, saturation, memoryMB, workerMB))
+	return out.String()
+}
+
+// downloadSize is the file the download runs fetch: a typical course PDF or slide
+// deck.
+const downloadSize = 4 << 20
+
+// downloads fetches one dataroot file through the load balancer the three ways a
+// Moodle file can leave the site: X-Accel-Redirect (EFS mode: PHP sends a header,
+// nginx the body), relayed by PHP (S3 mode without presigned URLs: objectfs reads
+// the object and PHP writes every byte; here from local disk, so the cost measured
+// is a lower bound of relaying from S3), and a redirect to a presigned URL (S3 mode
+// as configured: PHP signs a URL and answers 302; the body comes from S3, which this
+// loopback run does not fetch, so only the site's share is measured).
+func downloads(r *run, c *loopback.Cluster, duration time.Duration, connections int) string {
+	path := filepath.Join(c.Spec.Paths.DataRoot, "probe", "download.bin")
+	data := make([]byte, downloadSize)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		r.Fatalf("create %s: %v", filepath.Dir(path), err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		r.Fatalf("write %s: %v", path, err)
+	}
+	c.As.Own(r, filepath.Dir(path))
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "## Downloads: X-Accel-Redirect, relayed by PHP, presigned redirect\n\n"+
+		"one %d MB dataroot file through the load balancer, wrk -t%d -c%d -d%s after a %s warm-up\n\n",
+		downloadSize>>20, len(c.Nodes), connections, duration, warmup)
+	fmt.Fprintf(&out, "| how the body leaves | requests/s | p50 | p99 | MB/s through the site | errors |\n|---|---|---|---|---|---|\n")
+	for _, mode := range []struct {
+		name, action string
+		// body is whether the site sends the file (not a redirect).
+		body bool
+	}{
+		{"X-Accel-Redirect (nginx reads the file)", "file-send", true},
+		{"relayed by PHP (objectfs without presigned URLs)", "file-read", true},
+		{"302 to a presigned URL (objectfs as configured)", "file-redirect", false},
+	} {
+		url := c.URL + "/probe.php?action=" + mode.action + "&name=download.bin"
+		runWrk(r, c.Root, url, len(c.Nodes), connections, warmup)
+		res := runWrk(r, c.Root, url, len(c.Nodes), connections, duration)
+		mbps := 0.0
+		if mode.body {
+			mbps = res.rps * downloadSize / (1 << 20)
+		}
+		fmt.Fprintf(&out, "| %s | %.0f | %s | %s | %.0f | %s of %d |\n", mode.name, res.rps, res.p50, res.p99, mbps,
+			res.errorSummary(), res.requests)
+	}
+	out.WriteString("\n")
 	return out.String()
 }
 

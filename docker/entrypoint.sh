@@ -1,11 +1,14 @@
 #!/bin/sh
 # Entry point of the app image. php-fpm and the cron runner need the rendered
 # config.php, which the stack uploads before the container starts; without it Moodle
-# would fall back to its web installer, so refuse to start instead.
+# would fall back to its web installer, so refuse to start instead. The same goes for
+# code or a configuration the image cannot serve (check-image.php): Moodle code other
+# than 5.1, a database CA bundle or S3 plugins that config.php needs and the image
+# lacks.
 set -eu
 
-case "${1:-}" in
-php-fpm|/usr/local/bin/moodle-cron)
+case "$*" in
+php-fpm*|*/moodle-cron*)
     if [ ! -r /etc/moodle/config.php ]; then
         echo "moodle-entrypoint: /etc/moodle/config.php is missing; the stack uploads it at create time" >&2
         exit 1
@@ -17,6 +20,7 @@ php-fpm|/usr/local/bin/moodle-cron)
             "<?php require '/etc/moodle/config.php';" >&2
         exit 1
     fi
+    MOODLE_DIRROOT="$dirroot" php /usr/local/lib/moodle/check-image.php config
     ;;
 esac
 

@@ -164,8 +164,9 @@ func phpMounts(s topology.Spec, extra map[string]string) map[string]string {
 func phpEnvironment(s topology.Spec, env map[string]pulumi.StringInput) map[string]pulumi.StringInput {
 	out := map[string]pulumi.StringInput{
 		"PHP_INI_SCAN_DIR": pulumi.String(imagePHPConfDir + ":" + phpIniDir),
-		"MOODLE_DIRROOT":   pulumi.String(s.Paths.CodeDir),
-		"MOODLE_DATAROOT":  pulumi.String(s.Paths.DataRoot),
+	}
+	for k, v := range s.ImageEnv() {
+		out[k] = pulumi.String(v)
 	}
 	for k, v := range env {
 		out[k] = v

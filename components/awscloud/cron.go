@@ -91,12 +91,9 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 // installerEnvironment adds what the image's install hook
 // (docker/install-database.php) reads to create the site and its admin account.
 func installerEnvironment(env TaskEnvironment) TaskEnvironment {
-	m := env.Spec.Moodle
-	out := map[string]pulumi.StringInput{
-		"MOODLE_ADMIN_USER":     pulumi.String(m.AdminUser),
-		"MOODLE_ADMIN_EMAIL":    pulumi.String(m.AdminEmail),
-		"MOODLE_SITE_FULLNAME":  pulumi.String(m.SiteName),
-		"MOODLE_SITE_SHORTNAME": pulumi.String(m.SiteName),
+	out := map[string]pulumi.StringInput{}
+	for k, v := range env.Spec.InstallerEnv() {
+		out[k] = pulumi.String(v)
 	}
 	for k, v := range env.Environment {
 		out[k] = v

@@ -6,14 +6,15 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/efs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
-// AppUID and AppGID are www-data in the Debian-based app image (docker/Dockerfile):
-// the user php-fpm, nginx and cron run as, and the owner of moodledata.
+// AppUID and AppGID are the app image's account: the user php-fpm, nginx and cron
+// run as, and the owner of moodledata.
 const (
-	AppUID = 33
-	AppGID = 33
+	AppUID = appimage.UID
+	AppGID = appimage.GID
 )
 
 // FilesArgs configure moodledata.

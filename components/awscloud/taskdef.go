@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
@@ -20,14 +21,14 @@ import (
 const (
 	// imageFPMConfDir holds the image's global php-fpm settings (00-global.conf);
 	// php-fpm.conf includes every *.conf in it.
-	imageFPMConfDir    = "/usr/local/etc/php-fpm.d"
-	imageFPMGlobalConf = imageFPMConfDir + "/00-global.conf"
+	imageFPMConfDir    = appimage.FPMConfDir
+	imageFPMGlobalConf = appimage.FPMGlobalConf
 	// imageNginxConfDir is included by the image's nginx.conf and empty in the image.
-	imageNginxConfDir = "/etc/nginx/conf.d"
+	imageNginxConfDir = appimage.NginxConfDir
 	// imagePHPConfDir is the official PHP image's scan directory (extensions).
-	imagePHPConfDir = "/usr/local/etc/php/conf.d"
+	imagePHPConfDir = appimage.PHPConfDir
 	// imageHealthcheck is the image's health-check script.
-	imageHealthcheck = "/usr/local/bin/moodle-healthcheck"
+	imageHealthcheck = appimage.Healthcheck
 )
 
 // The task-scoped volumes. Rendered files reach the containers through the first
@@ -57,7 +58,7 @@ const stopTimeoutSeconds = 120
 
 // Where the rendered files are read from inside the containers.
 var (
-	moodleEtcDir   = path.Dir(render.ConfigPHPPath)
+	moodleEtcDir   = path.Dir(appimage.ConfigPHP)
 	phpIniDir      = moodleEtcDir + "/php"
 	cronRunnerPath = moodleEtcDir + "/moodle-cron"
 )
@@ -76,7 +77,7 @@ type renderedFile struct {
 
 // The files of each kind of task.
 func configPHPFile(text pulumi.StringInput) renderedFile {
-	return renderedFile{"MOODLE_FILE_CONFIG_PHP", volMoodleEtc, path.Base(render.ConfigPHPPath), text}
+	return renderedFile{"MOODLE_FILE_CONFIG_PHP", volMoodleEtc, path.Base(appimage.ConfigPHP), text}
 }
 
 func phpIniFile(s topology.Spec) renderedFile {

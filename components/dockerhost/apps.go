@@ -3,28 +3,29 @@ package dockerhost
 import (
 	_ "embed"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 // Where the rendered files go in the app image (docker/Dockerfile).
 const (
-	fpmPoolPath   = "/usr/local/etc/php-fpm.d/zz-moodle.conf"
-	phpIniPath    = "/usr/local/etc/php/conf.d/zz-moodle.ini"
-	cronRunner    = "/usr/local/bin/moodle-cron"
-	nginxConfPath = "/etc/nginx/conf.d/moodle.conf"
-	healthcheck   = "/usr/local/bin/moodle-healthcheck"
-	// appUser is the Debian php image's www-data (uid 33); the code is root's and
-	// read-only to it.
-	appUser = "www-data"
+	fpmPoolPath   = appimage.FPMConfDir + "/zz-moodle.conf"
+	phpIniPath    = appimage.PHPConfDir + "/zz-moodle.ini"
+	cronRunner    = appimage.CronRunner
+	nginxConfPath = appimage.NginxConfDir + "/moodle.conf"
+	healthcheck   = appimage.Healthcheck
+	// appUser is the image's account; the code is root's and read-only to it.
+	appUser = appimage.User
 	// fpmPort is where php-fpm listens on every app node.
-	fpmPort = 9000
+	fpmPort = appimage.FPMPort
 	// installWaitSeconds bounds the first deployment's wait for the CLI install
 	// (several minutes on a small host) or an upgrade.
 	installWaitSeconds = 1800
@@ -45,10 +46,18 @@ var nginxCapabilities = []string{"CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"}
 // moodleEnv is the environment config.php and the image's scripts read on every node
 // that runs Moodle code: paths only, secrets come as files.
 func (b *builder) moodleEnv() []string {
-	return []string{
-		"MOODLE_DIRROOT=" + b.spec.Paths.CodeDir,
-		"MOODLE_DATAROOT=" + b.spec.Paths.DataRoot,
+	return envList(b.spec.ImageEnv())
+}
+
+// envList turns variables into Docker's NAME=value list, sorted so that the
+// container's inputs do not change from one run to the next.
+func envList(vars map[string]string) []string {
+	out := make([]string, 0, len(vars))
+	for k, v := range vars {
+		out = append(out, k+"="+v)
 	}
+	sort.Strings(out)
+	return out
 }
 
 // moodleVolumes mount the shared moodledata and, with CodeHostPath, the host's code
@@ -116,20 +125,14 @@ func (b *builder) appNodes(backends []pulumi.Resource) ([]pulumi.Resource, error
 }
 
 // cron is the single cron runner. Before its loop the rendered runner calls
-// render.InstallHookPath, docker/moodle-install-upgrade in the image, which
+// appimage.InstallHook, docker/moodle-install-upgrade in the image, which
 // installs an empty database or upgrades an outdated one; so it alone gets the admin
 // password. Its health check passes only once that hook has succeeded, and the
 // deployment waits for it: the load balancer, the site's only entrance, is created
 // after Moodle is installed, so no visitor ever meets an uninstalled site (whose
 // admin/index.php would offer to install it).
 func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
-	m := b.spec.Moodle
-	env := append(b.moodleEnv(),
-		"MOODLE_ADMIN_USER="+m.AdminUser,
-		"MOODLE_ADMIN_EMAIL="+m.AdminEmail,
-		"MOODLE_SITE_FULLNAME="+m.SiteName,
-		"MOODLE_SITE_SHORTNAME="+m.SiteName,
-	)
+	env := append(b.moodleEnv(), envList(b.spec.InstallerEnv())...)
 	return b.container(service{
 		key:     "cron",
 		image:   b.imgs.app,
@@ -163,7 +166,7 @@ func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 const (
 	lbScript        = "/usr/local/bin/moodle-lb"
 	lbConfigScript  = "/usr/local/bin/moodle-lb-config"
-	lbMailbox       = "/etc/nginx/moodle"
+	lbMailbox       = appimage.NginxMailbox
 	lbStagedConfig  = "/etc/moodle-lb/moodle.conf"
 	lbConfigTimeout = 120
 )

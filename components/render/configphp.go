@@ -28,10 +28,10 @@ type configData struct {
 	LockExpire              int
 	RedisTLS                bool
 	CacheCA                 string
-	ForcedCacheVersion      string
-	ObjectFSVersion         string
 	S3                      bool
 	S3Storage               topology.S3Storage
+	PresignedURLSeconds     int
+	PresignedTypes          string
 	DataRootAlias, SetupPHP string
 
 	EnvDBPassword, EnvRedisPassword, EnvUpgradeKey string
@@ -42,45 +42,45 @@ func configPHP(s topology.Spec, e Endpoints) string {
 	db := s.Database
 	transaction := db.Pooler == topology.PoolerPgBouncer && db.PoolMode == topology.PoolModeTransaction
 	return execute("config.php.tmpl", configData{
-		ConfigPath:         ConfigPHPPath,
-		FileSuffix:         FileSuffix,
-		DB:                 e.Database,
-		DatabaseCA:         s.Paths.DatabaseCA,
-		PGSSLRootCert:      "PGSSLROOTCERT=" + s.Paths.DatabaseCA,
-		DBName:             db.Name,
-		DBUser:             db.User,
-		Pooler:             db.Pooler == topology.PoolerPgBouncer || db.Pooler == topology.PoolerRDSProxy,
-		PoolerName:         poolerName(db.Pooler),
-		TransactionPool:    transaction,
-		RecordLocks:        transaction,
-		RDSProxy:           db.Pooler == topology.PoolerRDSProxy,
-		Replicas:           e.ReadReplicas,
-		WWWRoot:            s.SiteURL,
-		HTTPS:              s.HTTPS(),
-		DataRoot:           s.Paths.DataRoot,
-		CacheDir:           s.Paths.CacheDir(),
-		TempDir:            s.Paths.TempDir(),
-		BackupTempDir:      s.Paths.BackupTempDir(),
-		LocalCacheDir:      s.Paths.LocalCacheDir,
-		Redis:              e.Redis,
-		MUC:                mucEndpoint(e),
-		SessionDB:          s.Cache.SessionDB,
-		SessionPrefix:      s.Cache.SessionPrefix,
-		CachePrefix:        s.Cache.CachePrefix,
-		LockExpire:         s.Web.FastCGIReadTimeout,
-		RedisTLS:           s.Cache.TLS,
-		CacheCA:            s.Paths.CacheCA,
-		ForcedCacheVersion: pluginVersionFile(s, "admin/tool/forcedcache"),
-		ObjectFSVersion:    pluginVersionFile(s, "admin/tool/objectfs"),
-		S3:                 s.Storage.Kind == topology.StorageS3,
-		S3Storage:          s.Storage.S3,
-		DataRootAlias:      DataRootAlias,
-		SetupPHP:           MoodleFile(s, "lib/setup.php"),
-		EnvDBPassword:      EnvDBPassword,
-		EnvRedisPassword:   EnvRedisPassword,
-		EnvUpgradeKey:      EnvUpgradeKey,
-		EnvS3Bucket:        EnvS3Bucket,
-		EnvS3Region:        EnvS3Region,
+		ConfigPath:          ConfigPHPPath,
+		FileSuffix:          FileSuffix,
+		DB:                  e.Database,
+		DatabaseCA:          s.Paths.DatabaseCA,
+		PGSSLRootCert:       "PGSSLROOTCERT=" + s.Paths.DatabaseCA,
+		DBName:              db.Name,
+		DBUser:              db.User,
+		Pooler:              db.Pooler == topology.PoolerPgBouncer || db.Pooler == topology.PoolerRDSProxy,
+		PoolerName:          poolerName(db.Pooler),
+		TransactionPool:     transaction,
+		RecordLocks:         transaction,
+		RDSProxy:            db.Pooler == topology.PoolerRDSProxy,
+		Replicas:            e.ReadReplicas,
+		WWWRoot:             s.SiteURL,
+		HTTPS:               s.HTTPS(),
+		DataRoot:            s.Paths.DataRoot,
+		CacheDir:            s.Paths.CacheDir(),
+		TempDir:             s.Paths.TempDir(),
+		BackupTempDir:       s.Paths.BackupTempDir(),
+		LocalCacheDir:       s.Paths.LocalCacheDir,
+		Redis:               e.Redis,
+		MUC:                 mucEndpoint(e),
+		SessionDB:           s.Cache.SessionDB,
+		SessionPrefix:       s.Cache.SessionPrefix,
+		CachePrefix:         s.Cache.CachePrefix,
+		LockExpire:          s.Web.FastCGIReadTimeout,
+		RedisTLS:            s.Cache.TLS,
+		CacheCA:             s.Paths.CacheCA,
+		S3:                  s.Storage.Kind == topology.StorageS3,
+		S3Storage:           s.Storage.S3,
+		PresignedURLSeconds: presignedURLSeconds,
+		PresignedTypes:      presignedTypes,
+		DataRootAlias:       DataRootAlias,
+		SetupPHP:            MoodleFile(s, "lib/setup.php"),
+		EnvDBPassword:       EnvDBPassword,
+		EnvRedisPassword:    EnvRedisPassword,
+		EnvUpgradeKey:       EnvUpgradeKey,
+		EnvS3Bucket:         EnvS3Bucket,
+		EnvS3Region:         EnvS3Region,
 	})
 }
 
@@ -98,10 +98,16 @@ func mucEndpoint(e Endpoints) HostPort {
 // config.php, composer.json and vendor/ stay in the code root.
 func MoodleFile(s topology.Spec, rel string) string { return s.Paths.PublicDir() + "/" + rel }
 
-// pluginVersionFile is the file whose presence says a plugin's code is installed.
-func pluginVersionFile(s topology.Spec, dir string) string {
-	return MoodleFile(s, dir+"/version.php")
-}
+// tool_objectfs's presigned URLs: how long one is valid when Moodle sends no
+// Expires header (an hour; S3 honours a URL signed with the task role's temporary
+// credentials only while those are valid anyway), and the file types that are
+// redirected (its signingwhitelist, in Moodle's file type syntax).
+const (
+	presignedURLSeconds = 3600
+	presignedTypes      = ".pdf .doc .docx .odt .rtf .xls .xlsx .ods .csv .ppt .pptx .odp " +
+		".zip .7z .gz .tgz .mbz .h5p .mp4 .m4v .webm .mov .mkv .mp3 .m4a .ogg .oga .wav .flac " +
+		".jpg .jpeg .png .gif .webp"
+)
 
 // poolerName names the pooler in config.php's comments; it is only asked when
 // there is one.

@@ -190,7 +190,6 @@ func TestConfigPHPObjectFSOnlyForS3(t *testing.T) {
 	aws.Storage.S3 = topology.S3Storage{SizeThresholdBytes: 102400, MinimumAgeSeconds: 600, DeleteLocal: true}
 	conf := ConfigPHP(aws, e)
 	assertContains(t, conf,
-		"if (file_exists('/var/www/moodle/public/admin/tool/objectfs/version.php')) {",
 		`$CFG->alternative_file_system_class = '\\tool_objectfs\\s3_file_system';`,
 		"'s3_usesdkcreds' => 1,",
 		"'s3_bucket' => moodle_cluster_env('MOODLE_S3_BUCKET'),",
@@ -199,6 +198,46 @@ func TestConfigPHPObjectFSOnlyForS3(t *testing.T) {
 		"'minimumage' => 600,",
 		"'deletelocal' => 1,",
 	)
+	if strings.Contains(conf, "file_exists") {
+		t.Error("objectfs is switched on only when its code is there: an image without it would keep files on EFS unnoticed")
+	}
+}
+
+// With objectfs, Moodle no longer hands files to nginx: files in the bucket leave
+// through URLs S3 signs (tool_objectfs's settings, read by its
+// object_file_system::xsendfile_file), so no php-fpm worker relays them.
+func TestConfigPHPServesS3FilesThroughPresignedURLs(t *testing.T) {
+	aws, e := awsSpec()
+	aws.Storage.Kind = topology.StorageS3
+	assertContains(t, ConfigPHP(aws, e),
+		"'enablepresignedurls' => 1,",
+		"'signingmethod' => 's3',",
+		"'presignedminfilesize' => 0,",
+		"'expirationtime' => 3600,",
+		"'signingwhitelist' => '.pdf ",
+	)
+	for _, kept := range []string{".html", ".htm", ".js", ".css", ".svg", ".xml"} {
+		if strings.Contains(presignedTypes+" ", kept+" ") {
+			t.Errorf("%s files are redirected to S3: content packages load them relative to the site", kept)
+		}
+	}
+}
+
+// The MUC store config.php describes is what the image's install step writes into
+// Moodle's cache configuration (docker/configure-muc.php): cachestore_redis's own
+// keys, the password read at run time, TLS verified where Redis speaks it.
+func TestConfigPHPDescribesTheMUCStoreForTheInstallStep(t *testing.T) {
+	dev := ConfigPHP(devSpec(), devEndpoints())
+	assertContains(t, dev,
+		"$CFG->moodle_cluster_muc = [\n    'name' => 'redis',",
+		"'prefix' => 'mdl_muc_',",
+		"'password' => $CFG->session_redis_auth,",
+	)
+	aws, e := awsSpec()
+	assertContains(t, ConfigPHP(aws, e), "'encryption' => true,", "'cafile' => '/etc/ssl/certs/ca-certificates.crt',")
+	if strings.Contains(dev, "forcedcache") || strings.Contains(dev, "alternative_cache_factory_class") {
+		t.Error("config.php still configures tool_forcedcache, which declares support up to Moodle 4.5 only")
+	}
 }
 
 // Renderers take no secret, and they do not read the environment either: a value

@@ -1,6 +1,9 @@
 package render
 
-import "github.com/moodle-cluster/moodle-pulumi/components/topology"
+import (
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+)
 
 // CronCompleted is what the cron runner logs after every cron.php run that exits
 // 0, after a timestamp: "<time> cron-runner: cron.php completed in 12s". On AWS a
@@ -23,7 +26,7 @@ func cronRunner(s topology.Spec) string {
 	return execute("cron-runner.sh.tmpl", cronData{
 		EnvPHPBin:       EnvPHPBin,
 		EnvInstallHook:  EnvInstallHook,
-		InstallHook:     InstallHookPath,
+		InstallHook:     appimage.InstallHook,
 		CronScript:      MoodleFile(s, "admin/cli/cron.php"),
 		LockFile:        s.Paths.CronLockFile(),
 		InstalledMarker: s.Paths.InstalledMarker(),

@@ -1,5 +1,7 @@
 package render
 
+import "github.com/moodle-cluster/moodle-pulumi/components/appimage"
+
 // Environment variables the rendered files read at run time. Components set them on
 // the app, web and cron containers; a secret may instead be mounted as a file whose
 // path is in NAME + FileSuffix (Docker secrets, ECS secrets written to a tmpfs).
@@ -11,8 +13,9 @@ const (
 	EnvRedisPassword = "MOODLE_REDIS_PASSWORD"
 	// EnvUpgradeKey is $CFG->upgradekey, asked for by the web upgrade pages.
 	EnvUpgradeKey = "MOODLE_UPGRADE_KEY"
-	// EnvAdminPassword is used once, by the install hook, for the admin account.
-	EnvAdminPassword = "MOODLE_ADMIN_PASSWORD"
+	// EnvAdminPassword is used once, by the image's install hook, for the admin
+	// account; the components deliver it beside the secrets above.
+	EnvAdminPassword = appimage.EnvAdminPassword
 
 	// EnvS3Bucket and EnvS3Region name the tool_objectfs bucket. They are provider
 	// outputs, known only after the bucket exists, so config.php reads them at run
@@ -21,8 +24,9 @@ const (
 	EnvS3Region = "MOODLE_S3_REGION"
 
 	// FileSuffix turns a variable name into the name of the variable that holds
-	// the path of a file with the value: MOODLE_DB_PASSWORD_FILE.
-	FileSuffix = "_FILE"
+	// the path of a file with the value: MOODLE_DB_PASSWORD_FILE. The image's
+	// scripts follow the same convention.
+	FileSuffix = appimage.FileSuffix
 
 	// EnvPHPBin and EnvInstallHook override the PHP binary and the install hook
 	// the cron runner calls, so a loopback test can substitute both.
@@ -30,18 +34,9 @@ const (
 	EnvInstallHook = "MOODLE_INSTALL_HOOK"
 )
 
-// Paths the rendered files and the app image agree on.
-const (
-	// ConfigPHPPath is where ConfigPHP's output is mounted. The image's
-	// dirroot/config.php is the stub ConfigStub, so the code directory can stay
-	// read-only and identical on every node.
-	ConfigPHPPath = "/etc/moodle/config.php"
-	// ConfigStub is the whole of dirroot/config.php in the app image.
-	ConfigStub = "<?php require '" + ConfigPHPPath + "';\n"
-	// InstallHookPath is the install/upgrade script the cron runner runs once
-	// before its loop, when the image has it.
-	InstallHookPath = "/usr/local/bin/moodle-install-upgrade"
-)
+// ConfigPHPPath is where ConfigPHP's output is mounted in the app image
+// (appimage.ConfigPHP).
+const ConfigPHPPath = appimage.ConfigPHP
 
 // Paths nginx and php-fpm agree on: php-fpm answers these itself, nginx routes
 // them to it and restricts who may ask.

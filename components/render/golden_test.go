@@ -86,7 +86,7 @@ func TestGoldenFiles(t *testing.T) {
 	rdsProxy := shippedOnAWS(stackSpec(t, "prod", [2]any{"database.pooler", "rdsproxy"}))
 	rdsProxyE := awsEndpoints
 	rdsProxyE.Database = awsProxy
-	s3 := shippedOnAWS(stackSpec(t, "prod", [2]any{"storage.kind", "s3"}))
+	s3 := shippedOnAWS(stackSpec(t, "prod", [2]any{"storage.kind", "s3"}, [2]any{"moodle.plugins", topology.S3Plugins}))
 
 	cases := map[string]string{
 		"dev.nginx-lb.conf":        render.NginxLoadBalancer(dev, dockerBackends(dev)),

@@ -3,6 +3,8 @@ package topology
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 )
 
 // The defaults of both targets live in this file and nowhere else, beside the model
@@ -48,10 +50,11 @@ func shared(t Target) Spec {
 			AdminEmail: "admin@example.com",
 			SiteName:   "Moodle",
 		},
+		// The app image's own paths: the program builds it with them (BuildArgs).
 		Paths: Paths{
-			CodeDir:       "/var/www/moodle",
-			DataRoot:      "/var/www/moodledata",
-			LocalCacheDir: "/var/cache/moodle",
+			CodeDir:       appimage.DefaultCodeDir,
+			DataRoot:      appimage.DefaultDataRoot,
+			LocalCacheDir: appimage.DefaultLocalCacheDir,
 			// The Debian trust store of the app image: ElastiCache's certificates
 			// chain to Amazon's public roots.
 			CacheCA: SystemCABundle,
@@ -180,13 +183,10 @@ func awsBase() Spec {
 	return s
 }
 
-// CA bundles in the app image (docker/Dockerfile).
+// CA bundles in the app image, by their names in the model.
 const (
-	// SystemCABundle is Debian's trust store (package ca-certificates).
-	SystemCABundle = "/etc/ssl/certs/ca-certificates.crt"
-	// DatabaseCABundle holds the Amazon RDS CAs (the RDS global bundle) and
-	// Amazon's public roots (Amazon Root CA 1 to 4, for RDS Proxy).
-	DatabaseCABundle = "/usr/local/share/moodle/database-ca.pem"
+	SystemCABundle   = appimage.SystemCABundle
+	DatabaseCABundle = appimage.DatabaseCABundle
 )
 
 // ApplyCodeSourceDefaults sets the defaults that depend on where the code comes

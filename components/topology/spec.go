@@ -7,6 +7,12 @@
 // The package imports no Pulumi code: it is cheap to compile and to test.
 package topology
 
+import (
+	"strings"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
+)
+
 // Target names where a Spec is provisioned.
 type Target string
 
@@ -55,7 +61,8 @@ const (
 
 // Moodle selects the code the cluster runs.
 type Moodle struct {
-	// Version is the Moodle release, "5.1" or newer (the public/ web root).
+	// Version is the Moodle release: 5.1 or a 5.1.x point release, the only layout
+	// the app image is proven with (the web root and CLI scripts under public/).
 	Version string `json:"version"`
 	// CodeSource is one of CodeBuild, CodeImage or CodeHostPath.
 	CodeSource string `json:"codeSource"`
@@ -63,6 +70,9 @@ type Moodle struct {
 	HostPath string `json:"hostPath"`
 	// Build is how the app image is built when CodeSource is CodeBuild.
 	Build Build `json:"build"`
+	// Plugins are the plugins and themes baked into the app image's code: built in
+	// with CodeBuild, and what a prebuilt image (CodeImage) was built with.
+	Plugins []Plugin `json:"plugins"`
 	// AdminUser and AdminEmail are used by the one-time CLI install.
 	AdminUser  string `json:"adminUser"`
 	AdminEmail string `json:"adminEmail"`
@@ -84,14 +94,93 @@ type Build struct {
 	Args map[string]string `json:"args"`
 }
 
+// Plugin is a Moodle plugin or theme installed into the app image's code at build
+// time from an archive pinned by a checksum (docker/install-plugins.php), in the
+// folder its Frankenstyle type belongs in.
+type Plugin struct {
+	// Component is the plugin's Frankenstyle name, type_name: tool_objectfs,
+	// theme_boost_union, local_aws.
+	Component string `json:"component"`
+	// Version is the release's $plugin->version, e.g. "2024120600"; the build
+	// refuses an archive whose version.php declares another.
+	Version string `json:"version"`
+	// Source is the https URL of a zip or tar.gz archive holding one folder with the
+	// plugin (the Moodle plugins directory's downloads, GitHub's archives).
+	Source string `json:"source"`
+	// SHA256 is the checksum of the archive file as downloaded; ContentSHA256 that
+	// of the files in it, whatever archive carried them (`php
+	// docker/install-plugins.php digest FOLDER`). Exactly one is set.
+	SHA256        string `json:"sha256"`
+	ContentSHA256 string `json:"contentSha256"`
+}
+
+// Entry is the plugin as the Dockerfile's MOODLE_PLUGINS lists it:
+// component,version,checksum,url.
+func (p Plugin) Entry() string {
+	sum := "sha256:" + p.SHA256
+	if p.ContentSHA256 != "" {
+		sum = "content-sha256:" + p.ContentSHA256
+	}
+	return strings.Join([]string{p.Component, p.Version, sum, p.Source}, ",")
+}
+
+// S3Plugins are what storage kind s3 needs in the code: tool_objectfs, which keeps
+// the file pool in the bucket, and local_aws, whose region setting objectfs's
+// settings page uses. A stack with storage kind s3 lists them in moodle.plugins,
+// the plugins its prebuilt image was built with, so that the stack config says what
+// the image holds and preview can refuse an image that cannot serve S3. These
+// releases were read against Moodle 5.1's code (the file system, plugin and AWS SDK
+// APIs they use; docs/aws.md has the evidence); the checksums are of the files at
+// those commits of the plugins' repositories.
+var S3Plugins = []Plugin{
+	{
+		Component:     "tool_objectfs",
+		Version:       "2024120600",
+		Source:        "https://github.com/catalyst/moodle-tool_objectfs/archive/c11315c08b8b2772da47c7a240c688329340c06e.tar.gz",
+		ContentSHA256: "f32e266ad1e26e819ff442793220affaa68eebe731574b3f2cdd5e51afb8c6e3",
+	},
+	{
+		Component:     "local_aws",
+		Version:       "2024050800",
+		Source:        "https://github.com/catalyst/moodle-local_aws/archive/81e4b30d7144417de3dcaeae200e1a12022a13bf.tar.gz",
+		ContentSHA256: "5ca53065052ac5ebb334f0078577181f25c375965000d1b91f21bc09659b0324",
+	},
+}
+
 // BuildArgs are the build arguments the program sets itself, so the image agrees
-// with the Spec: the release to fetch and the paths config.php names.
+// with the Spec: the release to fetch, the paths config.php names and the plugins.
 func (s Spec) BuildArgs() map[string]string {
+	entries := make([]string, len(s.Moodle.Plugins))
+	for i, p := range s.Moodle.Plugins {
+		entries[i] = p.Entry()
+	}
 	return map[string]string{
-		"MOODLE_VERSION":       s.Moodle.Version,
-		"MOODLE_DIRROOT":       s.Paths.CodeDir,
-		"MOODLE_DATAROOT":      s.Paths.DataRoot,
-		"MOODLE_LOCALCACHEDIR": s.Paths.LocalCacheDir,
+		appimage.ArgMoodleVersion: s.Moodle.Version,
+		appimage.ArgDirroot:       s.Paths.CodeDir,
+		appimage.ArgDataRoot:      s.Paths.DataRoot,
+		appimage.ArgLocalCacheDir: s.Paths.LocalCacheDir,
+		appimage.ArgPlugins:       strings.Join(entries, " "),
+	}
+}
+
+// ImageEnv is the environment the image's scripts and the rendered files need in
+// every container that runs Moodle's PHP: where the code and moodledata are.
+func (s Spec) ImageEnv() map[string]string {
+	return map[string]string{
+		appimage.EnvDirroot:  s.Paths.CodeDir,
+		appimage.EnvDataRoot: s.Paths.DataRoot,
+	}
+}
+
+// InstallerEnv is what the image's install hook reads, besides the admin password
+// (a secret, appimage.EnvAdminPassword), to create the site and its admin account.
+func (s Spec) InstallerEnv() map[string]string {
+	m := s.Moodle
+	return map[string]string{
+		appimage.EnvAdminUser:     m.AdminUser,
+		appimage.EnvAdminEmail:    m.AdminEmail,
+		appimage.EnvSiteFullName:  m.SiteName,
+		appimage.EnvSiteShortName: m.SiteName,
 	}
 }
 

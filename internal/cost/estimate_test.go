@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/cost"
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
@@ -111,7 +112,7 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 			-(monthly(0.504) + 200*0.127)},
 		{"three Redis nodes", map[string]any{"moodle:cache.replicas": 3},
 			monthly(0.229) + 3*0.10},
-		{"S3 file pool: usage-based only", map[string]any{"moodle:storage.kind": "s3"}, 0},
+		{"S3 file pool: usage-based only", map[string]any{"moodle:storage.kind": "s3", "moodle:moodle.plugins": topology.S3Plugins}, 0},
 		{"no WAF", map[string]any{"moodle:aws.waf": false}, -9},
 		{"a larger database class", map[string]any{"moodle:database.instanceClass": "db.r6g.2xlarge"},
 			3 * (monthly(1.008) - monthly(0.504))},

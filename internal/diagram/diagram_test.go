@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/diagram"
 	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
 )
@@ -96,7 +97,7 @@ func TestBuild_DrawsWhatEachVariantRegisters(t *testing.T) {
 			[]string{"EC2 m6i.xlarge: nginx + php-fpm"}, []string{"Fargate"}},
 		{"prod without WAF", "prod", map[string]any{"moodle:aws.waf": false},
 			[]string{"Application Load Balancer"}, []string{"WAF"}},
-		{"prod with the file pool in S3", "prod", map[string]any{"moodle:storage.kind": "s3"},
+		{"prod with the file pool in S3", "prod", map[string]any{"moodle:storage.kind": "s3", "moodle:moodle.plugins": topology.S3Plugins},
 			[]string{"file pool in S3 through tool_objectfs"}, nil},
 	}
 	for _, c := range cases {

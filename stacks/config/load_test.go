@@ -121,9 +121,27 @@ func TestOverridesMergeOverDefaults(t *testing.T) {
 				return [2]any{s.App.Replicas, s.App.Resources}, [2]any{5, topology.Resources{CPUs: 1.5, MemoryMB: 2048, ReservedCPUs: 0.5, ReservedMemoryMB: 1024}}
 			}},
 		{"a moodle version picks the matching app image",
-			with(dockerStack(), "moodle", `{"version": "5.2"}`),
+			with(dockerStack(), "moodle", `{"version": "5.1.3"}`),
 			func(s topology.Spec) (any, any) {
-				return [2]string{s.Images.App, s.Images.Web}, [2]string{"moodle-cluster/app:5.2", "moodle-cluster/app:5.2"}
+				return [2]string{s.Images.App, s.Images.Web}, [2]string{"moodle-cluster/app:5.1.3", "moodle-cluster/app:5.1.3"}
+			}},
+		{"the listed plugins reach the build as the Dockerfile's MOODLE_PLUGINS",
+			with(dockerStack(), "moodle", `{"plugins": [`+
+				`{"component": "theme_boost_union", "version": "2025041400", "source": "https://example.edu/boost_union.zip", "sha256": "`+strings.Repeat("a1", 32)+`"},`+
+				`{"component": "local_site", "version": "2025010100.01", "source": "https://example.edu/site.tar.gz", "contentSha256": "`+strings.Repeat("b2", 32)+`"}]}`),
+			func(s topology.Spec) (any, any) {
+				return s.BuildArgs()["MOODLE_PLUGINS"],
+					"theme_boost_union,2025041400,sha256:" + strings.Repeat("a1", 32) + ",https://example.edu/boost_union.zip " +
+						"local_site,2025010100.01,content-sha256:" + strings.Repeat("b2", 32) + ",https://example.edu/site.tar.gz"
+			}},
+		{"s3 storage loads with the plugins it needs declared, and builds them in",
+			with(awsStack(), "storage", `{"kind": "s3"}`, "moodle", `{"plugins": [`+
+				`{"component": "tool_objectfs", "version": "2024120600", "source": "https://example.edu/objectfs.tar.gz", "contentSha256": "`+strings.Repeat("d4", 32)+`"},`+
+				`{"component": "local_aws", "version": "2024050800", "source": "https://example.edu/local_aws.tar.gz", "contentSha256": "`+strings.Repeat("e5", 32)+`"}]}`),
+			func(s topology.Spec) (any, any) {
+				return s.BuildArgs()["MOODLE_PLUGINS"],
+					"tool_objectfs,2024120600,content-sha256:" + strings.Repeat("d4", 32) + ",https://example.edu/objectfs.tar.gz " +
+						"local_aws,2024050800,content-sha256:" + strings.Repeat("e5", 32) + ",https://example.edu/local_aws.tar.gz"
 			}},
 		{"a database version picks the matching postgres image",
 			with(dockerStack(), "database", `{"version": "17"}`),

@@ -113,9 +113,11 @@ var (
 )
 
 func (p *problems) moodle(m topology.Moodle) {
-	if major, minor, ok := release(m.Version); !ok || major < 5 || (major == 5 && minor < 1) {
-		p.add("moodle.version", m.Version, "allowed: a Moodle release 5.1 or newer (the public/ web root), e.g. 5.1 or 5.1.3")
+	if major, minor, ok := release(m.Version); !ok || major != 5 || minor != 1 {
+		p.add("moodle.version", m.Version, "allowed: a Moodle 5.1 release, 5.1 or 5.1.x (e.g. 5.1.3): the app image is proven "+
+			"with 5.1's layout (the web root and CLI scripts under public/), which later releases do not promise to keep")
 	}
+	p.plugins(m)
 	switch {
 	case m.CodeSource == topology.CodeHostPath && m.HostPath != "" && !path.IsAbs(m.HostPath):
 		p.add("moodle.hostPath", m.HostPath, "must be an absolute path on the Docker host, e.g. /srv/moodle")
@@ -128,6 +130,51 @@ func (p *problems) moodle(m topology.Moodle) {
 	p.email("moodle.adminEmail", m.AdminEmail, false)
 	if strings.TrimSpace(m.SiteName) == "" || len(m.SiteName) > 255 {
 		p.add("moodle.siteName", m.SiteName, "allowed: 1-255 characters")
+	}
+}
+
+var (
+	// component is a Moodle Frankenstyle plugin name, type_name.
+	component = regexp.MustCompile(`^[a-z][a-z0-9]*_[a-z][a-z0-9_]*$`)
+	// pluginVersion is a $plugin->version: YYYYMMDDXX, optionally with decimals.
+	pluginVersion = regexp.MustCompile(`^[0-9]{10}(\.[0-9]+)?$`)
+	sha256Hex     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// plugins checks moodle.plugins, the plugins baked into the app image: each pinned
+// by a checksum, listed once, with a source the build can fetch and the Dockerfile's
+// MOODLE_PLUGINS can carry (no spaces or commas).
+func (p *problems) plugins(m topology.Moodle) {
+	if m.CodeSource == topology.CodeHostPath && len(m.Plugins) > 0 {
+		p.add("moodle.plugins", nil, "not read with moodle.codeSource hostPath: put the plugins into the host folder %s instead", m.HostPath)
+		return
+	}
+	seen := map[string]int{}
+	for i, pl := range m.Plugins {
+		key := fmt.Sprintf("moodle.plugins[%d]", i)
+		if !component.MatchString(pl.Component) {
+			p.add(key+".component", pl.Component, "allowed: a Moodle component name type_name, e.g. tool_objectfs or theme_boost_union")
+		} else if first, dup := seen[pl.Component]; dup {
+			p.add(key+".component", pl.Component, "listed twice (also moodle.plugins[%d]); allowed: each component once", first)
+		} else {
+			seen[pl.Component] = i
+		}
+		if !pluginVersion.MatchString(pl.Version) {
+			p.add(key+".version", pl.Version, "allowed: the release's $plugin->version from its version.php, e.g. \"2024120600\"")
+		}
+		if u, err := url.Parse(pl.Source); err != nil || u.Scheme != "https" || u.Host == "" || strings.ContainsAny(pl.Source, " \t\n,") {
+			p.add(key+".source", pl.Source, "allowed: the https URL of the plugin's zip or tar.gz archive, without spaces or commas")
+		}
+		switch {
+		case pl.SHA256 != "" && pl.ContentSHA256 != "":
+			p.add(key+".sha256", pl.SHA256, "set either sha256 (the archive file's) or contentSha256 (its files'), not both")
+		case pl.SHA256 == "" && pl.ContentSHA256 == "":
+			p.add(key, nil, "has no checksum; allowed: sha256 (sha256sum of the archive) or contentSha256 (php docker/install-plugins.php digest FOLDER)")
+		case pl.SHA256 != "" && !sha256Hex.MatchString(pl.SHA256):
+			p.add(key+".sha256", pl.SHA256, "allowed: 64 lower-case hex digits, as sha256sum prints them")
+		case pl.ContentSHA256 != "" && !sha256Hex.MatchString(pl.ContentSHA256):
+			p.add(key+".contentSha256", pl.ContentSHA256, "allowed: 64 lower-case hex digits, as php docker/install-plugins.php digest prints them")
+		}
 	}
 }
 

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
@@ -52,6 +54,9 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	p.elastiCache(s.Cache)
 	st := s.Storage
 	p.oneOf("storage.kind", st.Kind, topology.StorageEFS, topology.StorageS3)
+	if st.Kind == topology.StorageS3 {
+		p.s3Plugins(s.Moodle.Plugins)
+	}
 	if st.S3.SizeThresholdBytes < 0 {
 		p.add("storage.s3.sizeThresholdBytes", st.S3.SizeThresholdBytes, "allowed: 0 or more")
 	}
@@ -236,6 +241,26 @@ func logRetention(days int) bool {
 		}
 	}
 	return false
+}
+
+// s3Plugins checks that the code of the app image can serve S3 storage. On AWS the
+// image is prebuilt (codeSource image), so what it holds is what moodle.plugins
+// declares it was built with (MOODLE_PLUGINS): the plugins S3 storage needs must be
+// there, at the releases proven with Moodle 5.1 (topology.S3Plugins). Preview fails
+// here rather than the tasks at start, where the image's entry point refuses a
+// config.php naming tool_objectfs without its code.
+func (p *problems) s3Plugins(listed []topology.Plugin) {
+	for _, want := range topology.S3Plugins {
+		i := slices.IndexFunc(listed, func(have topology.Plugin) bool { return have.Component == want.Component })
+		switch {
+		case i < 0:
+			p.add("moodle.plugins", nil, "storage.kind s3 needs %s %s in the app image, and moodle.plugins (what the image "+
+				"was built with) does not list it; build the image with it and list it (docs/aws.md gives the entry)", want.Component, want.Version)
+		case listed[i].Version != want.Version:
+			p.add(fmt.Sprintf("moodle.plugins[%d].version", i), listed[i].Version,
+				"storage.kind s3 needs %s %s, the release proven with Moodle 5.1; allowed: %s", want.Component, want.Version, want.Version)
+		}
+	}
 }
 
 // cloudFront checks the CDN in front of the ALB: CloudFront takes certificates from

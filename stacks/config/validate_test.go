@@ -46,9 +46,36 @@ func TestInvalidConfigIsReported(t *testing.T) {
 
 		// moodle
 		{"moodle below 5.1", with(dockerStack(), "moodle", `{"version": "4.5"}`), []string{
-			`moodle:moodle.version = "4.5": allowed: a Moodle release 5.1 or newer (the public/ web root)`}},
+			`moodle:moodle.version = "4.5": allowed: a Moodle 5.1 release, 5.1 or 5.1.x (e.g. 5.1.3): the app image is proven with 5.1's layout`}},
+		{"moodle after 5.1, whose layout is not proven", with(dockerStack(), "moodle", `{"version": "5.2"}`), []string{
+			`moodle:moodle.version = "5.2": allowed: a Moodle 5.1 release, 5.1 or 5.1.x`}},
 		{"moodle version malformed", with(dockerStack(), "moodle", `{"version": "5.1-beta"}`), []string{
-			`moodle:moodle.version = "5.1-beta": allowed: a Moodle release 5.1 or newer`}},
+			`moodle:moodle.version = "5.1-beta": allowed: a Moodle 5.1 release`}},
+		{"plugin without a checksum", with(dockerStack(), "moodle", `{"plugins": [{"component": "theme_x", "version": "2025010100", "source": "https://example.edu/x.zip"}]}`), []string{
+			"moodle:moodle.plugins[0]: has no checksum; allowed: sha256 (sha256sum of the archive) or contentSha256"}},
+		{"plugin with both checksums", with(dockerStack(), "moodle", `{"plugins": [{"component": "theme_x", "version": "2025010100", "source": "https://example.edu/x.zip", "sha256": "`+strings.Repeat("ab", 32)+`", "contentSha256": "`+strings.Repeat("ab", 32)+`"}]}`), []string{
+			`moodle:moodle.plugins[0].sha256 = "` + strings.Repeat("ab", 32) + `": set either sha256 (the archive file's) or contentSha256 (its files'), not both`}},
+		{"plugin checksum not hex", with(dockerStack(), "moodle", `{"plugins": [{"component": "theme_x", "version": "2025010100", "source": "https://example.edu/x.zip", "sha256": "ABC"}]}`), []string{
+			`moodle:moodle.plugins[0].sha256 = "ABC": allowed: 64 lower-case hex digits, as sha256sum prints them`}},
+		{"plugin component not frankenstyle", with(dockerStack(), "moodle", `{"plugins": [{"component": "BoostUnion", "version": "2025010100", "source": "https://example.edu/x.zip", "sha256": "`+strings.Repeat("ab", 32)+`"}]}`), []string{
+			`moodle:moodle.plugins[0].component = "BoostUnion": allowed: a Moodle component name type_name, e.g. tool_objectfs or theme_boost_union`}},
+		{"plugin version not a plugin version", with(dockerStack(), "moodle", `{"plugins": [{"component": "theme_x", "version": "v4.5", "source": "https://example.edu/x.zip", "sha256": "`+strings.Repeat("ab", 32)+`"}]}`), []string{
+			`moodle:moodle.plugins[0].version = "v4.5": allowed: the release's $plugin->version from its version.php, e.g. "2024120600"`}},
+		{"plugin fetched over plain http", with(dockerStack(), "moodle", `{"plugins": [{"component": "theme_x", "version": "2025010100", "source": "http://example.edu/x.zip", "sha256": "`+strings.Repeat("ab", 32)+`"}]}`), []string{
+			`moodle:moodle.plugins[0].source = "http://example.edu/x.zip": allowed: the https URL of the plugin's zip or tar.gz archive, without spaces or commas`}},
+		{"plugin listed twice", with(dockerStack(), "moodle", `{"plugins": [`+
+			`{"component": "theme_x", "version": "2025010100", "source": "https://example.edu/x.zip", "sha256": "`+strings.Repeat("ab", 32)+`"},`+
+			`{"component": "theme_x", "version": "2025020100", "source": "https://example.edu/y.zip", "sha256": "`+strings.Repeat("cd", 32)+`"}]}`), []string{
+			`moodle:moodle.plugins[1].component = "theme_x": listed twice (also moodle.plugins[0]); allowed: each component once`}},
+		{"plugins with a host folder", with(dockerStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle", "plugins": [{"component": "theme_x", "version": "2025010100", "source": "https://example.edu/x.zip", "sha256": "`+strings.Repeat("ab", 32)+`"}]}`), []string{
+			"moodle:moodle.plugins: not read with moodle.codeSource hostPath: put the plugins into the host folder /srv/moodle instead"}},
+		{"s3 storage with an image that declares no plugins", with(awsStack(), "storage", `{"kind": "s3"}`), []string{
+			"moodle:moodle.plugins: storage.kind s3 needs tool_objectfs 2024120600 in the app image, and moodle.plugins (what the image was built with) does not list it",
+			"moodle:moodle.plugins: storage.kind s3 needs local_aws 2024050800 in the app image"}},
+		{"s3 storage with an unproven objectfs release", with(awsStack(), "storage", `{"kind": "s3"}`, "moodle", `{"plugins": [`+
+			`{"component": "local_aws", "version": "2024050800", "source": "https://example.edu/aws.zip", "sha256": "`+strings.Repeat("cd", 32)+`"},`+
+			`{"component": "tool_objectfs", "version": "2025060900", "source": "https://example.edu/objectfs.zip", "sha256": "`+strings.Repeat("ab", 32)+`"}]}`), []string{
+			`moodle:moodle.plugins[1].version = "2025060900": storage.kind s3 needs tool_objectfs 2024120600, the release proven with Moodle 5.1; allowed: 2024120600`}},
 		{"code source unknown", with(dockerStack(), "moodle", `{"codeSource": "git"}`), []string{
 			`moodle:moodle.codeSource = "git": allowed: build, image, hostPath`}},
 		{"host path on aws", with(awsStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle"}`), []string{

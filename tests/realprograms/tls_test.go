@@ -177,8 +177,9 @@ func phpCLI(t *testing.T, root string, s topology.Spec, secrets map[string]strin
 // TestRedisConnectionIsVerified runs the prod stack's config.php against a real Redis
 // that speaks only TLS, connecting with phpredis the way Moodle does: its session
 // handler (\core\session\redis, one server: the host and port, session_redis_encrypt
-// as the 'stream' context) and its cache store as tool_forcedcache configures it
-// (cachestore_redis: tls:// before the host, the cafile as the context). Both verify
+// as the 'stream' context) and its cache store as the image's install step
+// configures it from $CFG->moodle_cluster_muc (cachestore_redis: tls:// before the
+// host, the cafile as the context). Both verify
 // the server's certificate and name against the CA bundle the model names.
 func TestRedisConnectionIsVerified(t *testing.T) {
 	root := loopback.NewRoot(t)
@@ -201,8 +202,6 @@ func TestRedisConnectionIsVerified(t *testing.T) {
 	}
 	loopback.CopyProbeApp(t, spec.Paths.CodeDir)
 	env := phpCLI(t, root, spec, map[string]string{render.EnvRedisPassword: password})
-	// The MUC store is configured as code only where tool_forcedcache is installed.
-	writeFile(t, filepath.Join(spec.Paths.PublicDir(), "admin", "tool", "forcedcache", "version.php"), "<?php\n")
 	const script = `define('CLI_SCRIPT', true);
 require $argv[1];
 $ping = function (string $host, int $port, array $context) use ($CFG): string {
@@ -218,7 +217,7 @@ $ping = function (string $host, int $port, array $context) use ($CFG): string {
 // \core\session\redis, one server: the SSL context goes under 'stream'.
 $sessions = $ping($CFG->session_redis_host, $CFG->session_redis_port, ['stream' => $CFG->session_redis_encrypt]);
 // cachestore_redis, one server with encryption: tls:// and the cafile as the context.
-$store = $CFG->tool_forcedcache_config_array['stores']['redis']['config'];
+$store = $CFG->moodle_cluster_muc['configuration'];
 [$host, $port] = explode(':', $store['server']);
 $context = ['cafile' => $store['cafile']];
 $muc = empty($store['encryption']) ? 'no encryption' : $ping('tls://' . $host, (int)$port, $context + ['stream' => $context]);

@@ -81,7 +81,7 @@ func prodVariants() []prodVariant {
 	return []prodVariant{
 		{"prod", nil},
 		{"launchType ec2", map[string]any{"app.launchType": topology.LaunchEC2}},
-		{"storage s3", map[string]any{"storage.kind": topology.StorageS3}},
+		{"storage s3", s3Storage()},
 		{"pooler rdsproxy", map[string]any{"database.pooler": topology.PoolerRDSProxy}},
 		{"existing vpc", existingVPC()},
 		{"single nat gateway", map[string]any{"aws.natGateways": topology.NATSingle}},
@@ -92,6 +92,12 @@ func prodVariants() []prodVariant {
 		{"route 53", map[string]any{"aws.hostedZoneId": mockZoneID}},
 		{"cloudfront", cloudFront()},
 	}
+}
+
+// s3Storage puts the file pool in S3, with the app image declaring the plugins that
+// needs (validation refuses s3 storage without them).
+func s3Storage() map[string]any {
+	return map[string]any{"storage.kind": topology.StorageS3, "moodle.plugins": topology.S3Plugins}
 }
 
 // cloudFront puts the distribution in front of the ALB.
@@ -217,7 +223,7 @@ func TestProdSecurityRules(t *testing.T) {
 }
 
 func securityRules() []securityRule {
-	s3 := map[string]any{"storage.kind": topology.StorageS3}
+	s3 := s3Storage()
 	ec2 := map[string]any{"app.launchType": topology.LaunchEC2}
 	return []securityRule{
 		{"CKV_AWS_2,CKV2_AWS_20,AVD-AWS-0054,alb-http-to-https-redirection/port 80 only redirects to HTTPS", nil, checkHTTPRedirect},

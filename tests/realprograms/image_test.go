@@ -1,0 +1,180 @@
+//go:build integration
+
+package realprograms
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+)
+
+// imageLayout copies docker/'s scripts under root the way the Dockerfile installs
+// them (appimage's paths), so a test runs them as the image does, and returns where
+// the install hook is.
+func imageLayout(t *testing.T, root string) string {
+	t.Helper()
+	docker := filepath.Join(loopback.RepoRoot(), "docker")
+	for src, dst := range map[string]string{
+		"moodle-install-upgrade": appimage.InstallHook,
+		"install-database.php":   appimage.LibDir + "/install-database.php",
+		"site-installed.php":     appimage.LibDir + "/site-installed.php",
+		"check-image.php":        appimage.LibDir + "/check-image.php",
+		"configure-muc.php":      appimage.LibDir + "/configure-muc.php",
+		"install-plugins.php":    appimage.LibDir + "/install-plugins.php",
+		"install-database-ca":    appimage.LibDir + "/install-database-ca",
+	} {
+		b, err := os.ReadFile(filepath.Join(docker, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(root, dst), string(b))
+		if err := os.Chmod(filepath.Join(root, dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(root, appimage.InstallHook)
+}
+
+// hookEnv is the cron container's environment as the components set it: the paths,
+// the installer's settings, the secrets, PHP's ini files and a private TMPDIR (the
+// image's /tmp).
+func hookEnv(t *testing.T, root string, s topology.Spec, secrets map[string]string) []string {
+	t.Helper()
+	env := phpCLI(t, root, s, secrets)
+	for k, v := range s.ImageEnv() {
+		env = append(env, k+"="+v)
+	}
+	for k, v := range s.InstallerEnv() {
+		env = append(env, k+"="+v)
+	}
+	return append(env, appimage.EnvAdminPassword+"=Admin-"+loopback.Password(t), "TMPDIR="+filepath.Join(root, "tmp"))
+}
+
+// TestInstallHookInstallsUpgradesAndPutsTheCacheInRedis runs the image's install/
+// upgrade hook (docker/moodle-install-upgrade) as the cron runner does, against the
+// probe code tree in Moodle 5.1's layout, a real PostgreSQL and a real Redis. The
+// probe's CLI scripts take exactly the options Moodle 5.1's admin/cli scripts take
+// and refuse others, so the hook's calls are proven against both. After each run
+// the application cache is in Redis through Moodle's cache configuration
+// (configure-muc.php), and a store built from that configuration reaches Redis with
+// the password under the cache's own prefix.
+func TestInstallHookInstallsUpgradesAndPutsTheCacheInRedis(t *testing.T) {
+	root := loopback.NewRoot(t)
+	as := loopback.ServiceAccount(t)
+	pgPort, redisPort := loopback.FreePort(t), loopback.FreePort(t)
+	loopback.ExpectPortsClosed(t, pgPort, redisPort)
+	s := loopback.StackSpec(t, "dev", root)
+	secrets := map[string]string{render.EnvDBPassword: loopback.Password(t), render.EnvRedisPassword: loopback.Password(t)}
+	pg := loopback.StartPostgres(t, filepath.Join(root, "postgres"), pgPort, s.ServerConnections(), as)
+	if _, err := pg.SQL(`CREATE ROLE :"user" LOGIN PASSWORD :'password';
+CREATE DATABASE :"db" OWNER :"user";`, "user="+s.Database.User, "password="+secrets[render.EnvDBPassword], "db="+s.Database.Name); err != nil {
+		t.Fatal(err)
+	}
+	redis := loopback.StartRedis(t, s, filepath.Join(root, "redis"), redisPort, secrets[render.EnvRedisPassword], as)
+
+	loopback.CopyProbeApp(t, s.Paths.CodeDir)
+	writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, render.Endpoints{Database: pg.Addr, Redis: redis.Addr}))
+	hook := imageLayout(t, filepath.Join(root, "image"))
+	for _, d := range []string{s.Paths.DataRoot, filepath.Join(root, "tmp")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as.Own(t, s.Paths.DataRoot, filepath.Join(root, "tmp"))
+	env := hookEnv(t, root, s, secrets)
+	marker := filepath.Join(root, "tmp", filepath.Base(appimage.InstallOKMarker))
+	muc := filepath.Join(s.Paths.DataRoot, "muc", "config.php")
+
+	// What Moodle's cache API reads back: the store, its configuration and the
+	// application mode's mapping; and a roundtrip through the store it describes.
+	const readMUC = `define('CLI_SCRIPT', true); require getenv('MOODLE_DIRROOT') . '/config.php';
+require_once($CFG->dirroot . '/cache/stores/redis/lib.php');
+$w = \core_cache\config_writer::instance();
+$app = array_values(array_filter($w->get_mode_mappings(), fn($m) => $m['mode'] === \core_cache\store::MODE_APPLICATION));
+$store = $w->get_all_stores()[$app[0]['store']];
+$redis = new cachestore_redis($store['name'], $store['configuration']);
+echo json_encode(['store' => $store['name'], 'plugin' => $store['plugin'], 'application' => array_column($app, 'store'),
+    'prefix' => $store['configuration']['prefix'], 'roundtrip' => $redis->is_ready() ? $redis->roundtrip('probe-key', 'v1') : null], JSON_THROW_ON_ERROR);`
+
+	steps := []struct {
+		name    string
+		prepare func(t *testing.T)
+		// logged is what the hook reports about the database.
+		logged string
+		// version is the site's version in the database afterwards.
+		version string
+	}{
+		{"an empty database is installed", func(*testing.T) {}, "moodle-install-upgrade: installed", "2025100600.00"},
+		{"an installed site of this code is left alone", func(*testing.T) {}, "moodle-install-upgrade: database is up to date", "2025100600.00"},
+		{"newer code upgrades the database in maintenance mode", func(t *testing.T) {
+			version := filepath.Join(s.Paths.PublicDir(), "version.php")
+			b, err := os.ReadFile(version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, version, strings.Replace(string(b), "2025100600.00", "2025100600.02", 1))
+		}, "moodle-install-upgrade: upgraded", "2025100600.02"},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			step.prepare(t)
+			out, err := loopback.Run(as, env, hook)
+			if err != nil || !strings.Contains(out, step.logged) {
+				t.Fatalf("the hook (%v) did not log %q:\n%s", err, step.logged, out)
+			}
+			if _, err := os.Stat(marker); err != nil {
+				t.Errorf("no marker for the health check after success: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(s.Paths.DataRoot, "climaintenance.html")); err == nil {
+				t.Error("the site is left in maintenance mode")
+			}
+			got, err := pg.SQL(`\c ` + s.Database.Name + "\nSELECT value FROM mdl_config WHERE name = 'version';")
+			if err != nil || got != step.version {
+				t.Errorf("the database is at version %q (%v), want %s", got, err, step.version)
+			}
+
+			out, err = loopback.Run(as, env, loopback.PHPBin, "-r", readMUC)
+			var cache struct {
+				Store, Plugin, Prefix string
+				Application           []string
+				Roundtrip             *string
+			}
+			if err != nil || json.Unmarshal([]byte(out), &cache) != nil {
+				t.Fatalf("read the cache configuration (%v): %q", err, out)
+			}
+			if cache.Store != "redis" || cache.Plugin != "redis" || len(cache.Application) != 1 || cache.Prefix != s.Cache.CachePrefix ||
+				cache.Roundtrip == nil || *cache.Roundtrip != "v1" {
+				t.Errorf("the application cache is %+v, want the redis store alone, prefix %s, reaching Redis", cache, s.Cache.CachePrefix)
+			}
+			// The cache's keys are under its prefix in the sessions' database 0, apart
+			// from the sessions' own prefix.
+			if ok, err := redis.Exists(0, s.Cache.CachePrefix+"probe-key"); err != nil || !ok {
+				t.Errorf("no key %sprobe-key in Redis (%v)", s.Cache.CachePrefix, err)
+			}
+		})
+	}
+
+	// A run that finds the configuration as it wants it does not write it again.
+	before, err := os.Stat(muc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := loopback.Run(as, env, hook); err != nil || strings.Contains(out, "configure-muc:") {
+		t.Errorf("a run with nothing to change (%v) changed the cache configuration:\n%s", err, out)
+	}
+	if after, err := os.Stat(muc); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("muc/config.php was rewritten (%v)", err)
+	}
+
+	// An option Moodle's script does not take is refused by the probe as by Moodle.
+	if out, err := loopback.Run(as, env, loopback.PHPBin, filepath.Join(s.Paths.PublicDir(), "admin", "cli", "upgrade.php"), "--pending"); err == nil {
+		t.Errorf("upgrade.php took an option Moodle's refuses:\n%s", out)
+	}
+}
