@@ -245,21 +245,107 @@ func (p pricer) counts(service inventory.Resource) (desired, ceiling int) {
 	return desired, ceiling
 }
 
+// Fargate's two capacity providers, as a service's strategy names them.
+const (
+	capacityFargate     = "FARGATE"
+	capacityFargateSpot = "FARGATE_SPOT"
+)
+
+// strategy is one entry of a service's capacity provider strategy.
+type strategy struct {
+	provider     string
+	base, weight int
+}
+
+func strategies(s inventory.Resource) []strategy {
+	list, _ := s.Inputs["capacityProviderStrategies"].([]any)
+	var out []strategy
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		name, _ := m["capacityProvider"].(string)
+		base, _ := m["base"].(float64)
+		weight, _ := m["weight"].(float64)
+		out = append(out, strategy{provider: name, base: int(base), weight: int(weight)})
+	}
+	return out
+}
+
+// onFargate reports a service whose tasks run on Fargate: by launch type, or by a
+// strategy of Fargate's capacity providers only (app.spotPercent). A strategy of
+// the cluster's own capacity provider (app.launchType ec2) runs on its instances.
+func onFargate(s inventory.Resource) bool {
+	if s.Str("launchType") == "FARGATE" {
+		return true
+	}
+	list := strategies(s)
+	for _, e := range list {
+		if e.provider != capacityFargate && e.provider != capacityFargateSpot {
+			return false
+		}
+	}
+	return len(list) > 0
+}
+
+// spotTasks is how many of n tasks a strategy puts on Fargate Spot: the bases
+// first, then the rest split by weight, Spot's share rounded up (an upper bound:
+// ECS rounds either way).
+func spotTasks(list []strategy, n int) int {
+	rest, spotWeight, total := n, 0, 0
+	for _, e := range list {
+		rest -= min(rest, e.base)
+		total += e.weight
+		if e.provider == capacityFargateSpot {
+			spotWeight += e.weight
+		}
+	}
+	if rest <= 0 || total == 0 {
+		return 0
+	}
+	return (rest*spotWeight + total - 1) / total
+}
+
+// ecsService prices a service's Fargate tasks at the on-demand rate of their CPU
+// architecture (the task definition's runtime platform). Tasks on Fargate Spot
+// are priced at the on-demand rate too: Spot has no list price (AWS publishes
+// the current price per region and changes it; it has been up to 70 % below
+// on-demand), so the estimate is an upper bound for them and says so.
 func (p pricer) ecsService(s inventory.Resource) (Line, error) {
 	t, err := p.taskOf(s)
 	if err != nil {
 		return Line{}, err
 	}
 	desired, ceiling := p.counts(s)
-	if s.Str("launchType") != "FARGATE" {
+	if !onFargate(s) {
 		return Line{What: fmt.Sprintf("%d × %g vCPU / %g GB on the cluster's EC2 instances (priced there)", desired, t.vcpu, t.memGB)}, nil
 	}
-	perTask := (t.vcpu*p.t.FargateVCPUHour.USD + t.memGB*p.t.FargateGBHour.USD) * HoursPerMonth
-	what := fmt.Sprintf("Fargate %d × %g vCPU / %g GB", desired, t.vcpu, t.memGB)
-	if ceiling != desired {
-		what += fmt.Sprintf(" (autoscaling to %d)", ceiling)
+	vcpu, gb, src, arch := p.t.FargateVCPUHour, p.t.FargateGBHour, srcFargate, ""
+	if p.arm64(s) {
+		vcpu, gb, src, arch = p.t.FargateARMVCPUHour, p.t.FargateARMGBHour, srcFargateARM, " ARM"
 	}
-	return Line{What: what, Monthly: perTask * float64(desired), Ceiling: perTask * float64(ceiling), Source: srcFargate}, nil
+	perTask := (t.vcpu*vcpu.USD + t.memGB*gb.USD) * HoursPerMonth
+	what := fmt.Sprintf("Fargate%s %d × %g vCPU / %g GB", arch, desired, t.vcpu, t.memGB)
+	var notes []string
+	if ceiling != desired {
+		notes = append(notes, fmt.Sprintf("autoscaling to %d", ceiling))
+	}
+	line := Line{Monthly: perTask * float64(desired), Ceiling: perTask * float64(ceiling), Source: src}
+	if spot := spotTasks(strategies(s), ceiling); spot > 0 {
+		notes = append(notes, fmt.Sprintf("up to %d on Spot, priced on-demand", spot))
+		line.Usage = "Fargate Spot tasks are billed at the Spot price of the hour, which has no list price: not deducted here"
+	}
+	if len(notes) > 0 {
+		what += " (" + strings.Join(notes, "; ") + ")"
+	}
+	line.What = what
+	return line, nil
+}
+
+// arm64 reports a service whose task definition runs on Linux/ARM (Graviton).
+func (p pricer) arm64(service inventory.Resource) bool {
+	td, _ := p.named("aws:ecs/taskDefinition:TaskDefinition", service.Name)
+	platform, _ := td.Inputs["runtimePlatform"].(map[string]any)
+	arch, _ := platform["cpuArchitecture"].(string)
+	return arch == "ARM64"
 }
 
 // ec2Instances prices the Auto Scaling group of the ec2 launch type: as many
@@ -277,7 +363,7 @@ func (p pricer) ec2Instances(g inventory.Resource) (Line, error) {
 	inst := task{vcpu: p.t.InstanceVCPUs[typ], memGB: p.t.InstanceMemoryGiB[typ] - reservedGiB}
 	var now, top []task
 	for _, s := range p.inv.OfType("aws:ecs/service:Service") {
-		if s.Str("launchType") == "FARGATE" {
+		if onFargate(s) {
 			continue
 		}
 		t, err := p.taskOf(s)

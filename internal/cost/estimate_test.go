@@ -94,27 +94,40 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 	fargateApp, _ := sum(base, "Fargate 3 ×")
 	fargateCron, _ := sum(base, "Fargate 1 ×")
 	ec2 := func(n int) float64 { return float64(n) * (monthly(0.214) + 50*0.088) }
+	// Graviton: the same tasks at Fargate's Linux/ARM rates.
+	armTask := func(vcpu, gb float64) float64 { return vcpu*0.03238 + gb*0.00356 }
 	cases := []struct {
 		name  string
 		edits map[string]any
 		delta float64
+		// ceiling is the difference at the autoscaling ceiling, when checked.
+		ceiling *float64
 	}{
 		{"one NAT gateway instead of one per zone", map[string]any{"moodle:aws.natGateways": "single"},
-			-2 * (monthly(0.048) + monthly(0.005))},
+			-2 * (monthly(0.048) + monthly(0.005)), nil},
 		{"EC2 instead of Fargate: 3 app tasks and cron need 4 m6i.xlarge", map[string]any{"moodle:app.launchType": "ec2"},
-			ec2(4) - fargateApp - fargateCron},
+			ec2(4) - fargateApp - fargateCron, nil},
 		{"RDS Proxy bills the primary's 4 vCPUs", map[string]any{"moodle:database.pooler": "rdsproxy"},
-			monthly(4 * 0.0165)},
+			monthly(4 * 0.0165), nil},
 		{"a second read replica", map[string]any{"moodle:database.readReplicas": 2},
-			monthly(0.504) + 200*0.127 + 4*0.10},
+			monthly(0.504) + 200*0.127 + 4*0.10, nil},
 		{"Single-AZ primary", map[string]any{"moodle:database.multiAz": false},
-			-(monthly(0.504) + 200*0.127)},
+			-(monthly(0.504) + 200*0.127), nil},
 		{"three Redis nodes", map[string]any{"moodle:cache.replicas": 3},
-			monthly(0.229) + 3*0.10},
-		{"S3 file pool: usage-based only", map[string]any{"moodle:storage.kind": "s3"}, 0},
-		{"no WAF", map[string]any{"moodle:aws.waf": false}, -9},
+			monthly(0.229) + 3*0.10, nil},
+		{"S3 file pool: usage-based only", map[string]any{"moodle:storage.kind": "s3"}, 0, nil},
+		{"no WAF", map[string]any{"moodle:aws.waf": false}, -9, nil},
 		{"a larger database class", map[string]any{"moodle:database.instanceClass": "db.r6g.2xlarge"},
-			3 * (monthly(1.008) - monthly(0.504))},
+			3 * (monthly(1.008) - monthly(0.504)), nil},
+
+		// The options of issue 10.
+		{"Graviton: app and cron at the Linux/ARM rates", map[string]any{"moodle:app.cpuArchitecture": "arm64"},
+			3*monthly(armTask(4, 8)) + monthly(armTask(1, 2)) - fargateApp - fargateCron, nil},
+		// The three tasks of the base (minReplicas) never run on Spot, and Spot,
+		// having no list price, is priced on-demand: nothing changes, not even at
+		// the ceiling.
+		{"Fargate Spot for half the tasks above the minimum: priced on-demand", map[string]any{"moodle:app.spotPercent": 50},
+			0, ptr(0)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -129,9 +142,16 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 				}
 				t.Errorf("monthly difference %+.2f, want %+.2f:\n%s", got, c.delta, diff.String())
 			}
+			if c.ceiling != nil {
+				if got := e.CeilingTotal - base.CeilingTotal; !near(got, *c.ceiling) {
+					t.Errorf("difference at the ceiling %+.2f, want %+.2f", got, *c.ceiling)
+				}
+			}
 		})
 	}
 }
+
+func ptr(v float64) *float64 { return &v }
 
 func TestEstimate_DevStackOnDockerCostsNothing(t *testing.T) {
 	e := estimate(t, "dev", nil)

@@ -16,8 +16,12 @@ type Table struct {
 	AsOf string
 
 	FargateVCPUHour, FargateGBHour Rate
-	EC2Hour                        map[string]Rate // by instance type
-	EBSGp3GBMonth                  Rate
+	// FargateARM... are Linux/ARM (Graviton) tasks, app.cpuArchitecture arm64.
+	// Fargate Spot has no list price (it follows the market and AWS changes it),
+	// so the table has none: Spot tasks are priced at these on-demand rates.
+	FargateARMVCPUHour, FargateARMGBHour Rate
+	EC2Hour                              map[string]Rate // by instance type
+	EBSGp3GBMonth                        Rate
 
 	// RDSPostgresHour is the Single-AZ price by instance class; a Multi-AZ
 	// deployment (one standby) is billed at twice the Single-AZ price, for the
@@ -50,6 +54,7 @@ type Table struct {
 // The AWS pricing pages the values were read from.
 const (
 	srcFargate     = "https://aws.amazon.com/fargate/pricing/ (EU (Ireland), Linux/x86)"
+	srcFargateARM  = "https://aws.amazon.com/fargate/pricing/ (EU (Ireland), Linux/ARM)"
 	srcEC2         = "https://aws.amazon.com/ec2/pricing/on-demand/ (EU (Ireland), Linux)"
 	srcEBS         = "https://aws.amazon.com/ebs/pricing/ (EU (Ireland), gp3)"
 	srcRDS         = "https://aws.amazon.com/rds/postgresql/pricing/ (EU (Ireland), Single-AZ on-demand)"
@@ -75,6 +80,10 @@ const (
 // Fargate, WAF, KMS, Secrets Manager and public IPv4 values here, those being
 // the same in both regions). Check them against the AWS Pricing Calculator
 // before a budget decision, and change AsOf with the values.
+//
+// The Fargate Linux/ARM rates (app.cpuArchitecture arm64) were recalled from
+// the same page, likewise not re-read; third-party copies of the US East page
+// show the same values.
 func euWest1() Table {
 	return Table{
 		Region: "eu-west-1",
@@ -82,6 +91,10 @@ func euWest1() Table {
 
 		FargateVCPUHour: Rate{0.04048, srcFargate},
 		FargateGBHour:   Rate{0.004445, srcFargate},
+
+		FargateARMVCPUHour: Rate{0.03238, srcFargateARM},
+		FargateARMGBHour:   Rate{0.00356, srcFargateARM},
+
 		EC2Hour: map[string]Rate{
 			"m6i.large":   {0.107, srcEC2},
 			"m6i.xlarge":  {0.214, srcEC2},
