@@ -6,6 +6,7 @@
 package cost
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -71,12 +72,17 @@ func Of(inv inventory.Inventory, region string) (Estimate, error) {
 	for _, r := range inv.Resources {
 		rule, known := rules[r.Type]
 		switch {
-		case !r.Custom || strings.HasPrefix(r.Type, "random:") || (known && rule == nil):
+		case !r.Custom || strings.HasPrefix(r.Type, "random:") || strings.HasPrefix(r.Type, "pulumi:providers:") || (known && rule == nil):
+			// A provider (the us-east-1 one of aws.cloudFront) is no cloud resource.
 			est.Free++
 		case !known:
 			unpriced[r.Type] = true
 		default:
 			line, err := rule(p, r)
+			if errors.Is(err, errNoCharge) {
+				est.Free++
+				continue
+			}
 			if err != nil {
 				return est, fmt.Errorf("%s %s: %w", r.Type, r.Name, err)
 			}
@@ -111,8 +117,11 @@ func hasAWS(inv inventory.Inventory) bool {
 
 func cents(v float64) float64 { return math.Round(v*100) / 100 }
 
-// rule prices one resource; a nil rule means the resource costs nothing itself.
+// rule prices one resource; a nil rule means the resource costs nothing itself,
+// and so does a rule returning errNoCharge (a free kind of a priced type).
 type rule func(pricer, inventory.Resource) (Line, error)
+
+var errNoCharge = errors.New("no charge of its own")
 
 // rules maps every AWS resource type the program registers to its rule. A type
 // missing here is reported as unpriced, and a test fails until it is added.
@@ -133,6 +142,9 @@ var rules = map[string]rule{
 	"aws:cloudwatch/logGroup:LogGroup":                  (pricer).logGroup,
 	"aws:efs/fileSystem:FileSystem":                     (pricer).fileSystem,
 	"aws:s3/bucketV2:BucketV2":                          (pricer).bucket,
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                   (pricer).vpcEndpoint,
+	"aws:cloudfront/distribution:Distribution":          (pricer).distribution,
+	"aws:route53/record:Record":                         (pricer).record,
 
 	// No charge of their own: networking, identity, configuration, and the
 	// pieces of the resources priced above.
@@ -149,7 +161,6 @@ var rules = map[string]rule{
 	"aws:ec2/securityGroup:SecurityGroup":                                  nil,
 	"aws:ec2/subnet:Subnet":                                                nil,
 	"aws:ec2/vpc:Vpc":                                                      nil,
-	"aws:ec2/vpcEndpoint:VpcEndpoint":                                      nil,
 	"aws:ecs/capacityProvider:CapacityProvider":                            nil,
 	"aws:ecs/cluster:Cluster":                                              nil,
 	"aws:ecs/clusterCapacityProviders:ClusterCapacityProviders":            nil,
@@ -185,12 +196,9 @@ var rules = map[string]rule{
 	"aws:wafv2/webAclAssociation:WebAclAssociation":                   nil,
 	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": nil,
 	"aws:iam/serviceLinkedRole:ServiceLinkedRole":                     nil,
-	"aws:route53/record:Record":                                       nil,
 	// The filter is free; the metric it publishes is a custom metric (about 0.30
 	// USD a month), which the table does not price yet.
 	"aws:cloudwatch/logMetricFilter:LogMetricFilter": nil,
-	// Charged by use only (requests and data out), like the usage lines.
-	"aws:cloudfront/distribution:Distribution": nil,
 }
 
 // pricer prices resources against one table, looking up related resources (a
@@ -536,4 +544,31 @@ func (p pricer) fileSystem(inventory.Resource) (Line, error) {
 func (p pricer) bucket(inventory.Resource) (Line, error) {
 	return Line{What: "S3 bucket", Usage: fmt.Sprintf("%g USD per GB-month stored (Standard), plus requests", p.t.S3StandardGBMonth.USD),
 		Source: srcS3}, nil
+}
+
+// vpcEndpoint: an interface endpoint is billed per zone (subnet) it is in and per
+// GB it processes; a gateway endpoint (S3) costs nothing.
+func (p pricer) vpcEndpoint(r inventory.Resource) (Line, error) {
+	if r.Str("vpcEndpointType") != "Interface" {
+		return Line{}, errNoCharge
+	}
+	zones := r.Len("subnetIds")
+	return Line{What: fmt.Sprintf("interface VPC endpoint in %d zones", zones),
+		Monthly: float64(zones) * p.t.InterfaceEndpointHour.USD * HoursPerMonth,
+		Usage:   fmt.Sprintf("%g USD per GB processed", p.t.InterfaceEndpointDataGB.USD), Source: srcPrivateLink}, nil
+}
+
+// distribution: CloudFront has no fixed charge, only data out and requests
+// (origin fetches from the ALB are free). Its web ACL and key are priced as such.
+func (p pricer) distribution(inventory.Resource) (Line, error) {
+	return Line{What: "CloudFront distribution", Usage: fmt.Sprintf("%g USD per GB out to the internet (Europe, North America), %g USD per 10,000 HTTPS requests (Europe); the first 1 TB and 10 million requests a month are free",
+		p.t.CloudFrontDataOutGB.USD, p.t.CloudFrontHTTPS10k.USD), Source: srcCloudFront}, nil
+}
+
+// record: Route 53 does not charge for a record, nor for queries of an alias to
+// an AWS resource (the ALB, a CloudFront distribution); the hosted zone is the
+// user's, billed whether or not this stack adds a record to it.
+func (p pricer) record(inventory.Resource) (Line, error) {
+	return Line{What: "Route 53 alias record", Usage: fmt.Sprintf("none: alias queries to the ALB or CloudFront are free; the hosted zone (%g USD a month) is yours, not the stack's",
+		p.t.Route53HostedZoneMonth.USD), Source: srcRoute53}, nil
 }
