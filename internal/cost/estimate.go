@@ -6,6 +6,7 @@
 package cost
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -71,12 +72,17 @@ func Of(inv inventory.Inventory, region string) (Estimate, error) {
 	for _, r := range inv.Resources {
 		rule, known := rules[r.Type]
 		switch {
-		case !r.Custom || strings.HasPrefix(r.Type, "random:") || (known && rule == nil):
+		case !r.Custom || strings.HasPrefix(r.Type, "random:") || strings.HasPrefix(r.Type, "pulumi:providers:") || (known && rule == nil):
+			// A provider (the us-east-1 one of aws.cloudFront) is no cloud resource.
 			est.Free++
 		case !known:
 			unpriced[r.Type] = true
 		default:
 			line, err := rule(p, r)
+			if errors.Is(err, errNoCharge) {
+				est.Free++
+				continue
+			}
 			if err != nil {
 				return est, fmt.Errorf("%s %s: %w", r.Type, r.Name, err)
 			}
@@ -111,8 +117,11 @@ func hasAWS(inv inventory.Inventory) bool {
 
 func cents(v float64) float64 { return math.Round(v*100) / 100 }
 
-// rule prices one resource; a nil rule means the resource costs nothing itself.
+// rule prices one resource; a nil rule means the resource costs nothing itself,
+// and so does a rule returning errNoCharge (a free kind of a priced type).
 type rule func(pricer, inventory.Resource) (Line, error)
+
+var errNoCharge = errors.New("no charge of its own")
 
 // rules maps every AWS resource type the program registers to its rule. A type
 // missing here is reported as unpriced, and a test fails until it is added.
@@ -133,6 +142,9 @@ var rules = map[string]rule{
 	"aws:cloudwatch/logGroup:LogGroup":                  (pricer).logGroup,
 	"aws:efs/fileSystem:FileSystem":                     (pricer).fileSystem,
 	"aws:s3/bucketV2:BucketV2":                          (pricer).bucket,
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                   (pricer).vpcEndpoint,
+	"aws:cloudfront/distribution:Distribution":          (pricer).distribution,
+	"aws:route53/record:Record":                         (pricer).record,
 
 	// No charge of their own: networking, identity, configuration, and the
 	// pieces of the resources priced above.
@@ -149,7 +161,6 @@ var rules = map[string]rule{
 	"aws:ec2/securityGroup:SecurityGroup":                                  nil,
 	"aws:ec2/subnet:Subnet":                                                nil,
 	"aws:ec2/vpc:Vpc":                                                      nil,
-	"aws:ec2/vpcEndpoint:VpcEndpoint":                                      nil,
 	"aws:ecs/capacityProvider:CapacityProvider":                            nil,
 	"aws:ecs/cluster:Cluster":                                              nil,
 	"aws:ecs/clusterCapacityProviders:ClusterCapacityProviders":            nil,
@@ -185,12 +196,9 @@ var rules = map[string]rule{
 	"aws:wafv2/webAclAssociation:WebAclAssociation":                   nil,
 	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": nil,
 	"aws:iam/serviceLinkedRole:ServiceLinkedRole":                     nil,
-	"aws:route53/record:Record":                                       nil,
 	// The filter is free; the metric it publishes is a custom metric (about 0.30
 	// USD a month), which the table does not price yet.
 	"aws:cloudwatch/logMetricFilter:LogMetricFilter": nil,
-	// Charged by use only (requests and data out), like the usage lines.
-	"aws:cloudfront/distribution:Distribution": nil,
 }
 
 // pricer prices resources against one table, looking up related resources (a
@@ -245,21 +253,107 @@ func (p pricer) counts(service inventory.Resource) (desired, ceiling int) {
 	return desired, ceiling
 }
 
+// Fargate's two capacity providers, as a service's strategy names them.
+const (
+	capacityFargate     = "FARGATE"
+	capacityFargateSpot = "FARGATE_SPOT"
+)
+
+// strategy is one entry of a service's capacity provider strategy.
+type strategy struct {
+	provider     string
+	base, weight int
+}
+
+func strategies(s inventory.Resource) []strategy {
+	list, _ := s.Inputs["capacityProviderStrategies"].([]any)
+	var out []strategy
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		name, _ := m["capacityProvider"].(string)
+		base, _ := m["base"].(float64)
+		weight, _ := m["weight"].(float64)
+		out = append(out, strategy{provider: name, base: int(base), weight: int(weight)})
+	}
+	return out
+}
+
+// onFargate reports a service whose tasks run on Fargate: by launch type, or by a
+// strategy of Fargate's capacity providers only (app.spotPercent). A strategy of
+// the cluster's own capacity provider (app.launchType ec2) runs on its instances.
+func onFargate(s inventory.Resource) bool {
+	if s.Str("launchType") == "FARGATE" {
+		return true
+	}
+	list := strategies(s)
+	for _, e := range list {
+		if e.provider != capacityFargate && e.provider != capacityFargateSpot {
+			return false
+		}
+	}
+	return len(list) > 0
+}
+
+// spotTasks is how many of n tasks a strategy puts on Fargate Spot: the bases
+// first, then the rest split by weight, Spot's share rounded up (an upper bound:
+// ECS rounds either way).
+func spotTasks(list []strategy, n int) int {
+	rest, spotWeight, total := n, 0, 0
+	for _, e := range list {
+		rest -= min(rest, e.base)
+		total += e.weight
+		if e.provider == capacityFargateSpot {
+			spotWeight += e.weight
+		}
+	}
+	if rest <= 0 || total == 0 {
+		return 0
+	}
+	return (rest*spotWeight + total - 1) / total
+}
+
+// ecsService prices a service's Fargate tasks at the on-demand rate of their CPU
+// architecture (the task definition's runtime platform). Tasks on Fargate Spot
+// are priced at the on-demand rate too: Spot has no list price (AWS publishes
+// the current price per region and changes it; it has been up to 70 % below
+// on-demand), so the estimate is an upper bound for them and says so.
 func (p pricer) ecsService(s inventory.Resource) (Line, error) {
 	t, err := p.taskOf(s)
 	if err != nil {
 		return Line{}, err
 	}
 	desired, ceiling := p.counts(s)
-	if s.Str("launchType") != "FARGATE" {
+	if !onFargate(s) {
 		return Line{What: fmt.Sprintf("%d × %g vCPU / %g GB on the cluster's EC2 instances (priced there)", desired, t.vcpu, t.memGB)}, nil
 	}
-	perTask := (t.vcpu*p.t.FargateVCPUHour.USD + t.memGB*p.t.FargateGBHour.USD) * HoursPerMonth
-	what := fmt.Sprintf("Fargate %d × %g vCPU / %g GB", desired, t.vcpu, t.memGB)
-	if ceiling != desired {
-		what += fmt.Sprintf(" (autoscaling to %d)", ceiling)
+	vcpu, gb, src, arch := p.t.FargateVCPUHour, p.t.FargateGBHour, srcFargate, ""
+	if p.arm64(s) {
+		vcpu, gb, src, arch = p.t.FargateARMVCPUHour, p.t.FargateARMGBHour, srcFargateARM, " ARM"
 	}
-	return Line{What: what, Monthly: perTask * float64(desired), Ceiling: perTask * float64(ceiling), Source: srcFargate}, nil
+	perTask := (t.vcpu*vcpu.USD + t.memGB*gb.USD) * HoursPerMonth
+	what := fmt.Sprintf("Fargate%s %d × %g vCPU / %g GB", arch, desired, t.vcpu, t.memGB)
+	var notes []string
+	if ceiling != desired {
+		notes = append(notes, fmt.Sprintf("autoscaling to %d", ceiling))
+	}
+	line := Line{Monthly: perTask * float64(desired), Ceiling: perTask * float64(ceiling), Source: src}
+	if spot := spotTasks(strategies(s), ceiling); spot > 0 {
+		notes = append(notes, fmt.Sprintf("up to %d on Spot, priced on-demand", spot))
+		line.Usage = "Fargate Spot tasks are billed at the Spot price of the hour, which has no list price: not deducted here"
+	}
+	if len(notes) > 0 {
+		what += " (" + strings.Join(notes, "; ") + ")"
+	}
+	line.What = what
+	return line, nil
+}
+
+// arm64 reports a service whose task definition runs on Linux/ARM (Graviton).
+func (p pricer) arm64(service inventory.Resource) bool {
+	td, _ := p.named("aws:ecs/taskDefinition:TaskDefinition", service.Name)
+	platform, _ := td.Inputs["runtimePlatform"].(map[string]any)
+	arch, _ := platform["cpuArchitecture"].(string)
+	return arch == "ARM64"
 }
 
 // ec2Instances prices the Auto Scaling group of the ec2 launch type: as many
@@ -277,7 +371,7 @@ func (p pricer) ec2Instances(g inventory.Resource) (Line, error) {
 	inst := task{vcpu: p.t.InstanceVCPUs[typ], memGB: p.t.InstanceMemoryGiB[typ] - reservedGiB}
 	var now, top []task
 	for _, s := range p.inv.OfType("aws:ecs/service:Service") {
-		if s.Str("launchType") == "FARGATE" {
+		if onFargate(s) {
 			continue
 		}
 		t, err := p.taskOf(s)
@@ -450,4 +544,31 @@ func (p pricer) fileSystem(inventory.Resource) (Line, error) {
 func (p pricer) bucket(inventory.Resource) (Line, error) {
 	return Line{What: "S3 bucket", Usage: fmt.Sprintf("%g USD per GB-month stored (Standard), plus requests", p.t.S3StandardGBMonth.USD),
 		Source: srcS3}, nil
+}
+
+// vpcEndpoint: an interface endpoint is billed per zone (subnet) it is in and per
+// GB it processes; a gateway endpoint (S3) costs nothing.
+func (p pricer) vpcEndpoint(r inventory.Resource) (Line, error) {
+	if r.Str("vpcEndpointType") != "Interface" {
+		return Line{}, errNoCharge
+	}
+	zones := r.Len("subnetIds")
+	return Line{What: fmt.Sprintf("interface VPC endpoint in %d zones", zones),
+		Monthly: float64(zones) * p.t.InterfaceEndpointHour.USD * HoursPerMonth,
+		Usage:   fmt.Sprintf("%g USD per GB processed", p.t.InterfaceEndpointDataGB.USD), Source: srcPrivateLink}, nil
+}
+
+// distribution: CloudFront has no fixed charge, only data out and requests
+// (origin fetches from the ALB are free). Its web ACL and key are priced as such.
+func (p pricer) distribution(inventory.Resource) (Line, error) {
+	return Line{What: "CloudFront distribution", Usage: fmt.Sprintf("%g USD per GB out to the internet (Europe, North America), %g USD per 10,000 HTTPS requests (Europe); the first 1 TB and 10 million requests a month are free",
+		p.t.CloudFrontDataOutGB.USD, p.t.CloudFrontHTTPS10k.USD), Source: srcCloudFront}, nil
+}
+
+// record: Route 53 does not charge for a record, nor for queries of an alias to
+// an AWS resource (the ALB, a CloudFront distribution); the hosted zone is the
+// user's, billed whether or not this stack adds a record to it.
+func (p pricer) record(inventory.Resource) (Line, error) {
+	return Line{What: "Route 53 alias record", Usage: fmt.Sprintf("none: alias queries to the ALB or CloudFront are free; the hosted zone (%g USD a month) is yours, not the stack's",
+		p.t.Route53HostedZoneMonth.USD), Source: srcRoute53}, nil
 }

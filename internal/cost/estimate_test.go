@@ -95,27 +95,53 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 	fargateApp, _ := sum(base, "Fargate 3 ×")
 	fargateCron, _ := sum(base, "Fargate 1 ×")
 	ec2 := func(n int) float64 { return float64(n) * (monthly(0.214) + 50*0.088) }
+	// Graviton: the same tasks at Fargate's Linux/ARM rates.
+	armTask := func(vcpu, gb float64) float64 { return vcpu*0.03238 + gb*0.00356 }
+	// An interface endpoint in each of the three private subnets.
+	endpoints := func(n int) float64 { return float64(n) * 3 * monthly(0.011) }
+	cloudFront := map[string]any{"moodle:aws.cloudFront.enabled": true,
+		"moodle:aws.cloudFront.certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"}
 	cases := []struct {
 		name  string
 		edits map[string]any
 		delta float64
+		// ceiling is the difference at the autoscaling ceiling, when checked.
+		ceiling *float64
 	}{
 		{"one NAT gateway instead of one per zone", map[string]any{"moodle:aws.natGateways": "single"},
-			-2 * (monthly(0.048) + monthly(0.005))},
+			-2 * (monthly(0.048) + monthly(0.005)), nil},
 		{"EC2 instead of Fargate: 3 app tasks and cron need 4 m6i.xlarge", map[string]any{"moodle:app.launchType": "ec2"},
-			ec2(4) - fargateApp - fargateCron},
+			ec2(4) - fargateApp - fargateCron, nil},
 		{"RDS Proxy bills the primary's 4 vCPUs", map[string]any{"moodle:database.pooler": "rdsproxy"},
-			monthly(4 * 0.0165)},
+			monthly(4 * 0.0165), nil},
 		{"a second read replica", map[string]any{"moodle:database.readReplicas": 2},
-			monthly(0.504) + 200*0.127 + 4*0.10},
+			monthly(0.504) + 200*0.127 + 4*0.10, nil},
 		{"Single-AZ primary", map[string]any{"moodle:database.multiAz": false},
-			-(monthly(0.504) + 200*0.127)},
+			-(monthly(0.504) + 200*0.127), nil},
 		{"three Redis nodes", map[string]any{"moodle:cache.replicas": 3},
-			monthly(0.229) + 3*0.10},
-		{"S3 file pool: usage-based only", map[string]any{"moodle:storage.kind": "s3", "moodle:moodle.plugins": topology.S3Plugins}, 0},
-		{"no WAF", map[string]any{"moodle:aws.waf": false}, -9},
+			monthly(0.229) + 3*0.10, nil},
+		{"S3 file pool: usage-based only", map[string]any{"moodle:storage.kind": "s3", "moodle:moodle.plugins": topology.S3Plugins}, 0, nil},
+		{"no WAF", map[string]any{"moodle:aws.waf": false}, -9, nil},
 		{"a larger database class", map[string]any{"moodle:database.instanceClass": "db.r6g.2xlarge"},
-			3 * (monthly(1.008) - monthly(0.504))},
+			3 * (monthly(1.008) - monthly(0.504)), nil},
+
+		// The options of issue 10.
+		{"Graviton: app and cron at the Linux/ARM rates", map[string]any{"moodle:app.cpuArchitecture": "arm64"},
+			3*monthly(armTask(4, 8)) + monthly(armTask(1, 2)) - fargateApp - fargateCron, nil},
+		// The three tasks of the base (minReplicas) never run on Spot, and Spot,
+		// having no list price, is priced on-demand: nothing changes, not even at
+		// the ceiling.
+		{"Fargate Spot for half the tasks above the minimum: priced on-demand", map[string]any{"moodle:app.spotPercent": 50},
+			0, ptr(0)},
+		{"interface VPC endpoints: ECR api and dkr, Logs, Secrets Manager, SSM in 3 zones", map[string]any{"moodle:aws.vpcEndpoints": true},
+			endpoints(5), nil},
+		{"ECS Exec: a log group, usage-based only", map[string]any{"moodle:aws.ecsExec": true}, 0, nil},
+		{"ECS Exec with the endpoints adds ssmmessages", map[string]any{"moodle:aws.ecsExec": true, "moodle:aws.vpcEndpoints": true},
+			endpoints(6), nil},
+		// The distribution is usage-based; its own web ACL (4 rules) and the key of
+		// its log group in us-east-1 are not.
+		{"CloudFront: its web ACL and key", cloudFront, 9 + 1, nil},
+		{"Route 53 alias record: free", map[string]any{"moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ"}, 0, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -130,9 +156,16 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 				}
 				t.Errorf("monthly difference %+.2f, want %+.2f:\n%s", got, c.delta, diff.String())
 			}
+			if c.ceiling != nil {
+				if got := e.CeilingTotal - base.CeilingTotal; !near(got, *c.ceiling) {
+					t.Errorf("difference at the ceiling %+.2f, want %+.2f", got, *c.ceiling)
+				}
+			}
 		})
 	}
 }
+
+func ptr(v float64) *float64 { return &v }
 
 func TestEstimate_DevStackOnDockerCostsNothing(t *testing.T) {
 	e := estimate(t, "dev", nil)
@@ -194,4 +227,50 @@ func TestDiffMarkdown_NamesEachChangedResourceAndTheTotals(t *testing.T) {
 	if strings.Contains(text, "nat-1") || strings.Contains(text, "`key`") {
 		t.Errorf("unchanged resources are listed:\n%s", text)
 	}
+}
+
+// TestEstimate_LinesSayWhatTheOptionsChange checks that the options of issue 10
+// show in the lines: the architecture priced, the Spot tasks left at on-demand
+// and why, the endpoints per zone, and the usage-only CloudFront and Route 53.
+func TestEstimate_LinesSayWhatTheOptionsChange(t *testing.T) {
+	e := estimate(t, "prod", map[string]any{
+		"moodle:app.cpuArchitecture": "arm64", "moodle:app.spotPercent": 50, "moodle:aws.vpcEndpoints": true,
+		"moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ", "moodle:aws.cloudFront.enabled": true,
+		"moodle:aws.cloudFront.certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
+	})
+	if len(e.Unpriced) > 0 {
+		t.Fatalf("resource types without a pricing rule: %v", e.Unpriced)
+	}
+	for _, want := range []struct {
+		what  string
+		count int
+		usage string
+	}{
+		// 9 tasks above the base of 3, half of them on Spot: up to 5.
+		{"Fargate ARM 3 × 4 vCPU / 8 GB (autoscaling to 12; up to 5 on Spot, priced on-demand)", 1, "Spot price of the hour"},
+		// The cron runner never runs on Spot.
+		{"Fargate ARM 1 × 1 vCPU / 2 GB", 1, ""},
+		{"interface VPC endpoint in 3 zones", 5, "0.01 USD per GB processed"},
+		{"CloudFront distribution", 1, "0.085 USD per GB out"},
+		{"Route 53 alias record", 1, "alias queries to the ALB or CloudFront are free"},
+	} {
+		n := 0
+		for _, l := range e.Lines {
+			if l.What != want.what {
+				continue
+			}
+			n++
+			if !strings.Contains(l.Usage, want.usage) || (want.usage == "" && l.Usage != "") {
+				t.Errorf("%q: usage %q, want it to name %q", l.What, l.Usage, want.usage)
+			}
+		}
+		if n != want.count {
+			t.Errorf("%d lines %q, want %d", n, want.what, want.count)
+		}
+	}
+	var table bytes.Buffer
+	if err := cost.WriteTable(&table, e); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + table.String())
 }

@@ -16,8 +16,12 @@ type Table struct {
 	AsOf string
 
 	FargateVCPUHour, FargateGBHour Rate
-	EC2Hour                        map[string]Rate // by instance type
-	EBSGp3GBMonth                  Rate
+	// FargateARM... are Linux/ARM (Graviton) tasks, app.cpuArchitecture arm64.
+	// Fargate Spot has no list price (it follows the market and AWS changes it),
+	// so the table has none: Spot tasks are priced at these on-demand rates.
+	FargateARMVCPUHour, FargateARMGBHour Rate
+	EC2Hour                              map[string]Rate // by instance type
+	EBSGp3GBMonth                        Rate
 
 	// RDSPostgresHour is the Single-AZ price by instance class; a Multi-AZ
 	// deployment (one standby) is billed at twice the Single-AZ price, for the
@@ -45,11 +49,24 @@ type Table struct {
 	S3StandardGBMonth    Rate
 	InstanceVCPUs        map[string]float64 // RDS classes and EC2 types: vCPUs
 	InstanceMemoryGiB    map[string]float64 // EC2 types: memory, for task placement
+
+	// InterfaceEndpointHour is one interface VPC endpoint in one zone (gateway
+	// endpoints are free); InterfaceEndpointDataGB the first PB processed a month.
+	InterfaceEndpointHour, InterfaceEndpointDataGB Rate
+	// CloudFront: data out to the internet from edges in Europe and North America
+	// (PriceClass_100), first 10 TB a month, and HTTPS requests per 10,000 in
+	// Europe. Origin fetches from the ALB are free; the always-free tier (1 TB
+	// and 10 million requests a month) is not deducted.
+	CloudFrontDataOutGB, CloudFrontHTTPS10k Rate
+	// Route53HostedZoneMonth is named in the record's line only: the zone is the
+	// user's own (aws.hostedZoneId), not the stack's.
+	Route53HostedZoneMonth Rate
 }
 
 // The AWS pricing pages the values were read from.
 const (
 	srcFargate     = "https://aws.amazon.com/fargate/pricing/ (EU (Ireland), Linux/x86)"
+	srcFargateARM  = "https://aws.amazon.com/fargate/pricing/ (EU (Ireland), Linux/ARM)"
 	srcEC2         = "https://aws.amazon.com/ec2/pricing/on-demand/ (EU (Ireland), Linux)"
 	srcEBS         = "https://aws.amazon.com/ebs/pricing/ (EU (Ireland), gp3)"
 	srcRDS         = "https://aws.amazon.com/rds/postgresql/pricing/ (EU (Ireland), Single-AZ on-demand)"
@@ -57,6 +74,9 @@ const (
 	srcRDSProxy    = "https://aws.amazon.com/rds/proxy/pricing/ (EU (Ireland))"
 	srcElastiCache = "https://aws.amazon.com/elasticache/pricing/ (EU (Ireland), on-demand nodes)"
 	srcVPC         = "https://aws.amazon.com/vpc/pricing/ (EU (Ireland): NAT gateway, public IPv4)"
+	srcPrivateLink = "https://aws.amazon.com/privatelink/pricing/ (EU (Ireland), interface endpoints)"
+	srcCloudFront  = "https://aws.amazon.com/cloudfront/pricing/ (pay as you go: Europe, United States)"
+	srcRoute53     = "https://aws.amazon.com/route53/pricing/ (hosted zones; alias queries to AWS resources)"
 	srcELB         = "https://aws.amazon.com/elasticloadbalancing/pricing/ (EU (Ireland), ALB)"
 	srcWAF         = "https://aws.amazon.com/waf/pricing/"
 	srcKMS         = "https://aws.amazon.com/kms/pricing/"
@@ -75,6 +95,13 @@ const (
 // Fargate, WAF, KMS, Secrets Manager and public IPv4 values here, those being
 // the same in both regions). Check them against the AWS Pricing Calculator
 // before a budget decision, and change AsOf with the values.
+//
+// The rates of the options issue 10 added (Fargate Linux/ARM, interface VPC
+// endpoints, CloudFront, Route 53) were recalled from the same pages, likewise
+// not re-read: third-party copies of the US East pages show the Fargate ARM
+// rates below and CloudFront's Europe rate of 0.085 USD per GB; the endpoint
+// hour of 0.011 USD is EU (Ireland)'s (US East's is 0.010), and it is the value
+// least certain here.
 func euWest1() Table {
 	return Table{
 		Region: "eu-west-1",
@@ -82,6 +109,10 @@ func euWest1() Table {
 
 		FargateVCPUHour: Rate{0.04048, srcFargate},
 		FargateGBHour:   Rate{0.004445, srcFargate},
+
+		FargateARMVCPUHour: Rate{0.03238, srcFargateARM},
+		FargateARMGBHour:   Rate{0.00356, srcFargateARM},
+
 		EC2Hour: map[string]Rate{
 			"m6i.large":   {0.107, srcEC2},
 			"m6i.xlarge":  {0.214, srcEC2},
@@ -130,6 +161,12 @@ func euWest1() Table {
 		InstanceMemoryGiB: map[string]float64{
 			"m6i.large": 8, "m6i.xlarge": 16, "m6i.2xlarge": 32, "m6i.4xlarge": 64,
 		},
+
+		InterfaceEndpointHour:   Rate{0.011, srcPrivateLink},
+		InterfaceEndpointDataGB: Rate{0.01, srcPrivateLink},
+		CloudFrontDataOutGB:     Rate{0.085, srcCloudFront},
+		CloudFrontHTTPS10k:      Rate{0.012, srcCloudFront},
+		Route53HostedZoneMonth:  Rate{0.50, srcRoute53},
 	}
 }
 

@@ -152,6 +152,10 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return resource.PropertyMap{"name": args.Args["name"], "value": str("ami-00000000"), "type": str("String"), "id": args.Args["name"]}, nil
 	case "aws:ec2/getVpc:getVpc":
 		return resource.PropertyMap{"id": args.Args["id"], "cidrBlock": str("10.0.0.0/16")}, nil
+	case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+		// aws.cloudFront.enabled: the ALB admits CloudFront's origin-facing addresses.
+		return resource.PropertyMap{"id": str("pl-00000000"), "name": args.Args["name"],
+			"arn": str("arn:aws:ec2:" + region + ":aws:prefix-list/pl-00000000")}, nil
 	}
 	return nil, fmt.Errorf("the offline preview has no answer for the data source %s", args.Token)
 }
