@@ -17,8 +17,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/internal/cost"
+	"github.com/moodle-cluster/moodle-pulumi/internal/diagram"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/installlog"
+	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status/devstatus"
 )
@@ -85,6 +88,40 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 			t.Errorf("preview plans %v", got)
 		}
 		t.Logf("preview took %s", since(start))
+	})
+
+	t.Run("diagram and cost read the deployed stack from its state", func(t *testing.T) {
+		dep, err := d.stack.Deployment(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv := inventory.FromState(stackName, dep)
+		if got := inv.Outputs["siteUrl"]; got != d.url() {
+			t.Errorf("the state's siteUrl output = %v, want %s", got, d.url())
+		}
+		top, err := diagram.Build(inv, d.spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text strings.Builder
+		if err := diagram.Mermaid(&text, top); err != nil {
+			t.Fatal(err)
+		}
+		// The deployed site and as many containers as the engine runs.
+		containers := len(dockerList(t, "ps", "-aq", "--filter", "name="+prefix))
+		for _, want := range []string{d.url(), "app nodes × 3", "one Docker host: " + strconv.Itoa(containers) + " containers"} {
+			if !strings.Contains(text.String(), want) {
+				t.Errorf("the diagram of the deployed stack lacks %q:\n%s", want, text.String())
+			}
+		}
+		est, err := cost.Of(inv, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if est.Total != 0 || est.Free != len(inv.Resources) || est.Free < 24 {
+			t.Errorf("cost of the deployed dev stack: total %.2f, %d of %d resources free; want all %d free",
+				est.Total, est.Free, len(inv.Resources), len(inv.Resources))
+		}
 	})
 
 	t.Run("a refresh reads back no drift and a preview after it plans no change", func(t *testing.T) {
