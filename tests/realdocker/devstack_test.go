@@ -118,7 +118,7 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if est.Total != 0 || est.Free != len(inv.Resources) || est.Free < 24 {
+		if est.Total != 0 || est.Free != len(inv.Resources) || est.Free == 0 {
 			t.Errorf("cost of the deployed dev stack: total %.2f, %d of %d resources free; want all %d free",
 				est.Total, est.Free, len(inv.Resources), len(inv.Resources))
 		}
