@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -199,20 +200,26 @@ func (b *builder) record(name string, r topology.Resources) {
 	}
 }
 
-// formatCPUs writes a CPU count the way pulumi-docker reads it back from Docker
-// (nanoInt64ToDecimalString in its helpers.go): the shortest decimal, whole counts
-// with ".0" ("4.0"), except those with a 0 digit, which keep a bare point ("10.").
-// cpus forces replacement: written any other way ("4"), every `pulumi up` would
-// replace the container.
+// formatCPUs writes a CPU limit as pulumi-docker 4.10.0 reads it back: Docker holds
+// it in nano-CPUs, and nanoInt64ToDecimalString (upstream/internal/provider/
+// helpers.go:149-165) prints nine decimals, then one decimal when that text holds
+// exactly nine zeros, else the text with its trailing zeros cut ("4.0", "10.",
+// "1.25"). cpus forces replacement: written any other way ("4"), every `pulumi up`
+// would replace the container. A few values do not survive the trip ("0.05" comes
+// back "0.1"); Preflight refuses them (cpusSurvive).
 func formatCPUs(cpus float64) string {
-	text := strconv.FormatFloat(cpus, 'f', -1, 64)
-	switch {
-	case strings.Contains(text, "."):
-		return text
-	case strings.Contains(text, "0"):
-		return text + "."
+	nano := new(big.Rat).SetFrac64(int64(math.Round(cpus*1e9)), 1e9)
+	text := nano.FloatString(9)
+	if strings.Count(text, "0") == 9 {
+		return nano.FloatString(1)
 	}
-	return text + ".0"
+	return strings.TrimRight(text, "0")
+}
+
+// cpusSurvive reports whether a CPU limit reads back as the same number.
+func cpusSurvive(cpus float64) bool {
+	back, err := strconv.ParseFloat(formatCPUs(cpus), 64)
+	return err == nil && back == cpus
 }
 
 // cpuShares converts reserved CPUs to Docker's relative CPU weight; Docker's

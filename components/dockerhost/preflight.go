@@ -39,7 +39,7 @@ func (e *PreflightError) Error() string {
 
 // Preflight checks, before anything is created, that host can run spec: every
 // container's CPU limit within the host's CPUs (Docker refuses more, and would do so
-// halfway through a deployment), every memory limit and the reservations together
+// halfway through a deployment) and one the provider reads back unchanged, every memory limit and the reservations together
 // within its memory, every image either on the host or where the host can pull it
 // from, and the build context on this machine. hostName names the host in the error.
 func Preflight(ctx context.Context, spec topology.Spec, host Host, hostName string) error {
@@ -55,6 +55,10 @@ func Preflight(ctx context.Context, spec topology.Spec, host Host, hostName stri
 	reserved := 0
 	var parts []string
 	for _, c := range containerLimits(spec) {
+		if !cpusSurvive(c.r.CPUs) {
+			add(c.key+".cpus", c.r.CPUs, "pulumi-docker reads this limit back from Docker as %s, so every up would replace the container; allowed: a value it reads back unchanged (0.1, 0.25 and 1.5 are; 0.05 and 10.05 are not)",
+				formatCPUs(c.r.CPUs))
+		}
 		if c.r.CPUs > float64(info.CPUs) {
 			add(c.key+".cpus", c.r.CPUs, "the Docker host has %d CPUs and Docker refuses a limit above them; allowed: at most %d (lower %s.cpus, and %s.reservedCpus with it)",
 				info.CPUs, info.CPUs, c.key, c.key)

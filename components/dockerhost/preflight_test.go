@@ -50,6 +50,14 @@ func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
 				`moodle:database.cpus = 2: the Docker host has 1 CPUs`,
 				`moodle:database.pgbouncer.cpus = 1.5: the Docker host has 1 CPUs`,
 			}},
+		{"CPU limits the provider reads back as another number", StaticHost{Capacity: big},
+			func(s *topology.Spec) {
+				s.Database.Pooler = topology.PoolerPgBouncer
+				s.Database.PgBouncer.CPUs = 0.05
+				s.Cron.CPUs = 0.15
+			}, []string{
+				`moodle:database.pgbouncer.cpus = 0.05: pulumi-docker reads this limit back from Docker as 0.1, so every up would replace the container`,
+			}},
 		{"a memory limit above the host", StaticHost{Capacity: dockerapi.Info{CPUs: 16, MemoryBytes: 6 << 30}}, nil, []string{
 			`moodle:app.memoryMb = 8192: the Docker host has 6144 MB of memory; allowed: at most 6144`,
 			`the memory reservations add up to 15168 MB (web 1 × 64 + app 3 × 4096 + cron 1 × 256 + database 1 × 2048 + cache 1 × 512), more than the Docker host's 6144 MB`,
