@@ -24,6 +24,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status/devstatus"
+	"github.com/moodle-cluster/moodle-pulumi/tests/loadgen"
 )
 
 // The dev stack's nginx upstream settings the failover assertions derive their
@@ -270,7 +271,7 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		session := newBrowser(t, d.url())
 		session.get("/probe.php?action=session-set&value=across-scaling")
 
-		l := startLoad(d.url(), "/probe.php?action=node", 4, 200_000, 10*time.Minute)
+		l := loadgen.Start(d.url()+"/probe.php?action=node", 4, 200_000, 10*time.Minute, requestTimeout)
 		for _, n := range []int{5, 3} {
 			d.set(map[string]any{"moodle:app.replicas": n})
 			start := time.Now()
@@ -281,10 +282,10 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 				t.Errorf("after scaling to %d, answers came from %v", n, got)
 			}
 		}
-		l.stop()
-		t.Logf("load across the scaling: %s", l)
-		if l.failed.Load() > 0 || l.ok.Load() == 0 {
-			t.Errorf("requests failed across the scaling: %s", l)
+		load := loadgen.Summarize(l.Stop())
+		t.Logf("load across the scaling: %s", load)
+		if load.Failed > 0 || load.OK == 0 {
+			t.Errorf("requests failed across the scaling: %s", load)
 		}
 		if after := ids(t, keep); !maps.Equal(before, after) {
 			t.Errorf("containers replaced by scaling: before %v, after %v", before, after)
@@ -302,7 +303,8 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 
 	t.Run("a node killed under load fails no request once nginx marks it down, and rejoins", func(t *testing.T) {
 		victim := prefix + "app-2"
-		l := startLoad(d.url(), "/probe.php?action=node", 4, 200_000, 5*time.Minute)
+		l := loadgen.Start(d.url()+"/probe.php?action=node", 4, 200_000, 5*time.Minute, requestTimeout)
+		served := func() int { return loadgen.Summarize(l.Results()).ByNode["app-2"] }
 		time.Sleep(2 * time.Second)
 		pid, err := strconv.Atoi(inspect(t, "{{.State.Pid}}", victim))
 		if err != nil {
@@ -318,12 +320,12 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		waitFor(t, "the node to restart", 2*failTimeout, func() bool {
 			return inspect(t, "{{.RestartCount}}", victim) != restarts && inspect(t, "{{.State.Health.Status}}", victim) == "healthy"
 		})
-		served := l.served("app-2")
-		waitFor(t, "the node to serve again", 2*failTimeout, func() bool { return l.served("app-2") > served })
-		l.stop()
-		t.Logf("killed at %s; load: %s", killed.Format("15:04:05.000"), l)
-		if l.failed.Load() > 0 {
-			t.Errorf("requests failed around the crash: %s", l)
+		before := served()
+		waitFor(t, "the node to serve again", 2*failTimeout, func() bool { return served() > before })
+		load := loadgen.Summarize(l.Stop())
+		t.Logf("killed at %s; load: %s", killed.Format("15:04:05.000"), load)
+		if load.Failed > 0 {
+			t.Errorf("requests failed around the crash: %s", load)
 		}
 	})
 

@@ -13,14 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/tests/loadgen"
 	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
 )
 
@@ -430,79 +429,33 @@ func slashArgumentsReachPHP(t *testing.T, c *loopback.Cluster) {
 	}
 }
 
-// load is a steady, bounded stream of requests from a fixed number of clients.
-type load struct {
-	mu      sync.Mutex
-	results []result
-	stop    chan struct{}
-	wg      sync.WaitGroup
-}
-
-type result struct {
-	at   time.Time
-	node string
-	err  error
-}
-
-func startLoad(c *loopback.Cluster, clients int) *load {
-	l := &load{stop: make(chan struct{})}
-	for range clients {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			client := &http.Client{Timeout: 5 * time.Second}
-			for {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				at := time.Now()
-				r := result{at: at}
-				resp, err := client.Get(c.URL + "/probe.php?action=node")
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					r.node = resp.Header.Get("X-Probe-Node")
-					if resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("%s", resp.Status)
-					}
-				}
-				r.err = err
-				l.mu.Lock()
-				l.results = append(l.results, r)
-				l.mu.Unlock()
-			}
-		}()
-	}
-	return l
-}
-
 // loadLimit bounds how many requests a test waits through for a state of the load.
 const loadLimit = 20000
 
+// startLoad is a steady stream of the probe's cheapest page from clients at once,
+// bounded well above what the waits below take.
+func startLoad(c *loopback.Cluster, clients int) *loadgen.Load {
+	return loadgen.Start(c.URL+"/probe.php?action=node", clients, 3*loadLimit, 10*time.Minute, 5*time.Second)
+}
+
 // waitUntil reports whether the results came to satisfy done before limit requests
-// had completed; each request completes, answered or failed, within the clients'
-// timeout.
-func (l *load) waitUntil(limit int, done func([]result) bool) bool {
+// had completed, or the load ended; each request completes, answered or failed,
+// within the clients' timeout.
+func waitUntil(l *loadgen.Load, limit int, done func([]loadgen.Result) bool) bool {
 	for {
-		l.mu.Lock()
-		rs := slices.Clone(l.results)
-		l.mu.Unlock()
+		rs := l.Results()
 		if done(rs) {
 			return true
 		}
 		if len(rs) >= limit {
 			return false
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-l.Ended():
+			return done(l.Results())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-}
-
-func (l *load) finish() []result {
-	close(l.stop)
-	l.wg.Wait()
-	return l.results
 }
 
 // nodeFailover kills one app node under a steady load from 8 clients: its php-fpm
@@ -517,10 +470,10 @@ func nodeFailover(t *testing.T, c *loopback.Cluster) {
 	victim := c.Nodes[1]
 	l := startLoad(c, 8)
 	// A steady state before the crash: every node has answered the load.
-	steady := l.waitUntil(loadLimit, func(rs []result) bool {
+	steady := waitUntil(l, loadLimit, func(rs []loadgen.Result) bool {
 		served := map[string]int{}
 		for _, r := range rs {
-			served[r.node]++
+			served[r.Node]++
 		}
 		for node := range allNodes(c) {
 			if served[node] < 10 {
@@ -530,51 +483,51 @@ func nodeFailover(t *testing.T, c *loopback.Cluster) {
 		return true
 	})
 	if !steady {
-		l.finish()
+		l.Stop()
 		t.Fatalf("not every node answered 10 of %d requests before the crash", loadLimit)
 	}
 	killed := time.Now()
 	if err := victim.Kill(); err != nil {
-		l.finish()
+		l.Stop()
 		t.Fatalf("kill %s: %v", victim.Node, err)
 	}
 	settled, marked := markedFailed(c, victim.Addr.String(), killed.Add(failTimeout))
 	if !marked {
-		l.finish()
+		l.Stop()
 		t.Fatalf("within fail_timeout (%s) of the kill nginx did not mark %s failed:\n%s", failTimeout, victim.Addr, readFile(c.LBErrorLog))
 	}
 	// The window after the marking is counted in requests, not seconds.
 	const settledRequests = 300
-	l.waitUntil(loadLimit, func(rs []result) bool {
+	waitUntil(l, loadLimit, func(rs []loadgen.Result) bool {
 		n := 0
 		for _, r := range rs {
-			if r.at.After(settled) {
+			if r.At.After(settled) {
 				n++
 			}
 		}
 		return n >= settledRequests
 	})
-	results := l.finish()
+	results := l.Stop()
 
 	var after, errs, errsSettled, fromVictim, sinceSettled int
 	before := map[string]int{}
 	for _, r := range results {
-		if r.at.Before(killed) {
-			before[r.node]++
+		if r.At.Before(killed) {
+			before[r.Node]++
 			continue
 		}
 		after++
-		if r.at.After(settled) {
+		if r.At.After(settled) {
 			sinceSettled++
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			errs++
-			if r.at.After(settled) {
+			if r.At.After(settled) {
 				errsSettled++
 			}
 			continue
 		}
-		if r.node == victim.Node && r.at.After(settled) {
+		if r.Node == victim.Node && r.At.After(settled) {
 			fromVictim++
 		}
 	}
