@@ -115,7 +115,6 @@ func (b *builder) database() (*docker.Container, error) {
 		key:     "db",
 		command: b.postgresCommand(),
 		env:     []string{"POSTGRES_DB=" + d.Name},
-		uploads: docker.ContainerUploadArray{upload(pgHBA, pulumi.String(pgHBAConf), "0444")},
 		aliases: []string{databaseEndpoint.Host},
 		volume:  b.vols.database,
 	}))
@@ -128,13 +127,10 @@ func (b *builder) replicas(db pulumi.Resource) ([]pulumi.Resource, error) {
 	var out []pulumi.Resource
 	for i, name := range replicaNames(b.spec.Database.ReadReplicas) {
 		c, err := b.container(b.postgres(postgresService{
-			key:     name,
-			command: append([]string{replicaScript}, b.postgresCommand()...),
-			env:     []string{"PRIMARY_HOST=" + databaseEndpoint.Host, "REPLICA_NAME=" + b.name + "-" + name},
-			uploads: docker.ContainerUploadArray{
-				upload(pgHBA, pulumi.String(pgHBAConf), "0444"),
-				script(replicaScript, replicaScriptText),
-			},
+			key:       name,
+			command:   append([]string{replicaScript}, b.postgresCommand()...),
+			env:       []string{"PRIMARY_HOST=" + databaseEndpoint.Host, "REPLICA_NAME=" + b.name + "-" + name},
+			uploads:   docker.ContainerUploadArray{script(replicaScript, replicaScriptText)},
 			aliases:   []string{name},
 			volume:    b.vols.replicas[i],
 			dependsOn: []pulumi.Resource{db},
@@ -148,8 +144,8 @@ func (b *builder) replicas(db pulumi.Resource) ([]pulumi.Resource, error) {
 }
 
 // postgres completes s as a PostgreSQL container: the database image, its user and
-// password, its data volume, the limits, health check and clean stop every server
-// of the cluster shares.
+// password, its client authentication (pgHBAConf), its data volume, the limits,
+// health check and clean stop every server of the cluster shares.
 func (b *builder) postgres(s postgresService) service {
 	d := b.spec.Database
 	return service{
@@ -160,7 +156,7 @@ func (b *builder) postgres(s postgresService) service {
 		secrets: []secretFile{
 			fileSecret("POSTGRES_PASSWORD", "db-password", b.secrets.database.Result),
 		},
-		uploads:  s.uploads,
+		uploads:  append(docker.ContainerUploadArray{upload(pgHBA, pulumi.String(pgHBAConf), "0444")}, s.uploads...),
 		networks: []attachment{{network: b.nets.backend, aliases: s.aliases}},
 		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
 			VolumeName: s.volume.Name, ContainerPath: pulumi.String(pgdataMount),
