@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -145,32 +144,16 @@ func (c *Client) ResolveImage(ctx context.Context, ref string) error {
 // slowest.
 const requestTimeout = 30 * time.Second
 
-// get decodes the JSON answer of path into out (nil: discard it).
+// get decodes the JSON answer of path into out (nil: discard it), within
+// requestTimeout.
 func (c *Client) get(ctx context.Context, path string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	resp, err := c.send(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("docker engine at %s: %w", c.host, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("%s: %w", path, ErrNotFound)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var msg struct {
-			Message string `json:"message"`
-		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		if json.Unmarshal(body, &msg) != nil || msg.Message == "" {
-			msg.Message = strings.TrimSpace(string(body))
-		}
-		return fmt.Errorf("docker engine at %s: %s: %s", c.host, resp.Status, msg.Message)
-	}
 	if out == nil {
 		_, err = io.Copy(io.Discard, resp.Body)
 		return err
