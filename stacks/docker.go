@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 
@@ -35,7 +34,8 @@ func deployDocker(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 		}
 		host, name = client, client.Host()
 	}
-	if err := dockerhost.Preflight(context.Background(), spec, host, name); err != nil {
+	// The engine's context: a cancelled preview or up stops the questions too.
+	if err := dockerhost.Preflight(ctx.Context(), spec, host, name); err != nil {
 		return err
 	}
 
