@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian 12 packages the real-program tests (tests/realprograms) and the
-# benchmark (bench/) run: nginx, php-fpm with the extensions the probe app uses,
+# benchmark (bench/) run: nginx, php-fpm with the extensions the probe app and the
+# image's scripts use (tests/ci/deps_test.go checks the list against them),
 # Redis, PostgreSQL 15 and wrk (flock, timeout and hostname, which the cron runner
 # uses, are in Debian's essential set); the Docker engine, with busybox-static for
 # the Engine API tests (internal/dockerapi, build tag docker) and debootstrap for the
@@ -8,7 +9,7 @@
 # all are present.
 set -eu
 
-packages="nginx-light php8.2-fpm php8.2-cli php8.2-opcache php8.2-pgsql php8.2-redis
+packages="nginx-light php8.2-fpm php8.2-cli php8.2-opcache php8.2-pgsql php8.2-redis php8.2-zip
 redis-server postgresql-15 wrk docker.io busybox-static debootstrap"
 
 missing=""
