@@ -8,6 +8,7 @@ package loopback
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -114,10 +115,8 @@ func Run(as Account, env []string, name string, args ...string) (string, error) 
 			return "", err
 		}
 	}
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(baseEnv(), env...)
+	cmd := command(as, env, "", name, args...)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as.cred}
 	runErr := cmd.Run()
 	out, err := os.ReadFile(f.Name())
 	if err != nil {
@@ -127,6 +126,19 @@ func Run(as Account, env []string, name string, args ...string) (string, error) 
 		return string(out), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), runErr, out)
 	}
 	return string(out), nil
+}
+
+// command prepares a program to run as the account, with env added to the base
+// environment, in dir or else in "/". A program run as another user would otherwise
+// inherit the caller's working directory, which that user may not be able to enter
+// (a clone in a home folder of mode 0700): psql then warns "could not change
+// directory", and a test reading its output reads the warning too.
+func command(as Account, env []string, dir, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(baseEnv(), env...)
+	cmd.Dir = cmp.Or(dir, "/")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as.cred}
+	return cmd
 }
 
 func baseEnv() []string {
@@ -160,11 +172,9 @@ func startProcess(t T, c Command) *Process {
 			t.Fatalf("start %s: %v", c.Name, err)
 		}
 	}
-	cmd := exec.Command(c.Path, c.Args...)
-	cmd.Env = append(baseEnv(), c.Env...)
-	cmd.Dir = c.Dir
+	cmd := command(c.As, c.Env, c.Dir, c.Path, c.Args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: c.As.cred}
+	cmd.SysProcAttr.Setsid = true
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", c.Name, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -101,13 +100,15 @@ func (p *Postgres) SQL(script string, vars ...string) (string, error) {
 		quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(value)
 		fmt.Fprintf(&set, "\\set %s '%s'\n", name, quoted)
 	}
-	cmd := exec.Command(filepath.Join(PostgresDir, "psql"), args...)
-	cmd.Env = baseEnv()
+	cmd := command(p.as, nil, "", filepath.Join(PostgresDir, "psql"), args...)
 	cmd.Stdin = strings.NewReader(set.String() + script)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.as.cred}
-	out, err := cmd.CombinedOutput()
+	// The answer is what psql prints on stdout; its warnings go to stderr, and into
+	// the error only.
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return string(out), fmt.Errorf("psql: %w: %s", err, out)
+		return string(out), fmt.Errorf("psql: %w: %s%s", err, out, stderr.String())
 	}
 	return strings.TrimSpace(string(out)), nil
 }
