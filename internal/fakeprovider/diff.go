@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -18,9 +19,10 @@ import (
 // must equal for a second `up` to change nothing.
 
 // diff reports every property whose new input differs from base (the old state, or
-// the old inputs for Kind.DiffInputs) and every input the program stopped setting.
+// the old inputs for Kind.DiffInputs), every input the program stopped setting and
+// every Kind.Unset value the state holds for an unset input, less the ignored paths.
 // Replacement is asked for where the kind forces it.
-func diff(base, oldInputs, news resource.PropertyMap, k *Kind) *pulumirpc.DiffResponse {
+func diff(base, oldInputs, news resource.PropertyMap, k *Kind, ignore []string) *pulumirpc.DiffResponse {
 	kinds := map[string]pulumirpc.PropertyDiff_Kind{}
 	for key, nv := range news {
 		ov, had := base[key]
@@ -35,6 +37,21 @@ func diff(base, oldInputs, news resource.PropertyMap, k *Kind) *pulumirpc.DiffRe
 	for key := range oldInputs {
 		if _, kept := news[key]; !kept && !isEmpty(base[key]) {
 			kinds[string(key)] = pulumirpc.PropertyDiff_DELETE
+		}
+	}
+	for _, key := range k.Unset {
+		if _, set := news[resource.PropertyKey(key)]; !set && !isEmpty(base[resource.PropertyKey(key)]) {
+			kinds[key] = pulumirpc.PropertyDiff_DELETE
+		}
+	}
+	// The bridge drops the ignored paths, and everything under them, from the plan
+	// (pkg/tfshim/sdk-v2/instance_diff.go:95-109, processIgnoreChanges; the engine
+	// also copies their old inputs into the new ones).
+	for key := range kinds {
+		for _, path := range ignore {
+			if key == path || strings.HasPrefix(key, path+".") {
+				delete(kinds, key)
+			}
 		}
 	}
 	if len(kinds) == 0 {

@@ -45,8 +45,35 @@ var containerSets = []string{
 	"hosts", "labels", "mounts", "networksAdvanced", "securityOpts", "ulimits", "uploads", "volumes", "devices",
 }
 
-// dockerPackage fakes pulumi-docker v4.10.0.
-func dockerPackage() *Package {
+// containerUnset are the optional, non-computed container arguments Read reports
+// whatever the program set (resource_docker_container.go:535-560 ulimit, :695-700
+// memory_swap, :733-738 log_opts; read at funcs.go:804, :828-832, :840): the daemon
+// fills them in, and the plan (PlanResourceChange, through the SDK's diff of state
+// against config) removes a value Read put in the state where the input is unset.
+var containerUnset = []string{"ulimits", "memorySwap", "logOpts"}
+
+// Daemon is what the Docker daemon behind the fake adds to every container it
+// creates, from its daemon.json (or dockerd flags); the zero value adds nothing.
+type Daemon struct {
+	// LogDriver and LogOpts are the daemon's log-driver and log-opts. The daemon
+	// writes the options into a container's log config when the container uses the
+	// default driver and does not set the option itself (moby daemon/logs.go,
+	// mergeAndVerifyLogConfig); `docker inspect` then reports them.
+	LogDriver string
+	LogOpts   map[string]string
+	// Ulimits are the daemon's default-ulimits (name: soft, hard). `docker inspect`
+	// reports them beside the container's own (moby daemon/inspect.go,
+	// getInspectData, which calls mergeUlimits in daemon/daemon_unix.go).
+	Ulimits map[string][2]int
+	// NoSwapLimit is a host whose kernel cannot limit swap (cgroup v2 without
+	// memory.swap.max): the daemon stores a swap limit as -1 (moby
+	// daemon/daemon_unix.go, verifyPlatformContainerResources: "Memory limited
+	// without swap").
+	NoSwapLimit bool
+}
+
+// dockerPackage fakes pulumi-docker v4.10.0 on a daemon configured as d.
+func dockerPackage(d Daemon) *Package {
 	return &Package{
 		Name:    "docker",
 		Version: "4.10.0",
@@ -54,8 +81,9 @@ func dockerPackage() *Package {
 			"docker:index/container:Container": {
 				ForceNew: allBut(containerUpdatable...),
 				Applied:  only(containerApplied...),
-				ReadBack: readContainer,
+				ReadBack: d.readContainer,
 				Sets:     containerSets,
+				Unset:    containerUnset,
 				ID:       dockerID,
 				Outputs:  containerOutputs,
 			},
@@ -121,8 +149,17 @@ func dockerPackage() *Package {
 // keeps in another form or which an update may leave behind. Read leaves envs,
 // uploads, volumes, labels and networksAdvanced alone (:744-845), and reads most
 // other arguments back as given.
-func readContainer(config resource.PropertyMap) (resource.PropertyMap, error) {
+func (d Daemon) readContainer(config resource.PropertyMap) (resource.PropertyMap, error) {
 	read := resource.PropertyMap{}
+	if opts := d.logOpts(config); len(opts.ObjectValue()) > 0 {
+		read["logOpts"] = opts
+	}
+	if ulimits := d.ulimits(config); len(ulimits) > 0 {
+		read["ulimits"] = resource.NewArrayProperty(ulimits)
+	}
+	if v := config["memorySwap"]; v.IsNumber() && v.NumberValue() != 0 && d.NoSwapLimit {
+		read["memorySwap"] = num(-1)
+	}
 	if v := config["cpus"]; v.IsString() {
 		cpus, err := readCPUs(v.StringValue())
 		if err != nil {
@@ -147,6 +184,54 @@ func readContainer(config resource.PropertyMap) (resource.PropertyMap, error) {
 		read["init"] = v
 	}
 	return read, nil
+}
+
+// logOpts are the log options the container holds: its own, and the daemon's where
+// it runs the daemon's driver (an unset log_driver is the daemon's: Create sends
+// only what is set, funcs.go:366-368).
+func (d Daemon) logOpts(config resource.PropertyMap) resource.PropertyValue {
+	out := resource.PropertyMap{}
+	if v := config["logOpts"]; v.IsObject() {
+		out = v.ObjectValue().Copy()
+	}
+	driver := config["logDriver"]
+	if !driver.IsString() || driver.StringValue() == "" || driver.StringValue() == d.LogDriver {
+		for k, v := range d.LogOpts {
+			if _, set := out[resource.PropertyKey(k)]; !set {
+				out[resource.PropertyKey(k)] = str(v)
+			}
+		}
+	}
+	return resource.NewObjectProperty(out)
+}
+
+// ulimits are the container's ulimits with the daemon's defaults for the names it
+// does not set, as inspect reports them.
+func (d Daemon) ulimits(config resource.PropertyMap) []resource.PropertyValue {
+	var out []resource.PropertyValue
+	own := map[string]bool{}
+	if v := config["ulimits"]; v.IsArray() {
+		for _, u := range v.ArrayValue() {
+			out = append(out, u)
+			if u.IsObject() && u.ObjectValue()["name"].IsString() {
+				own[u.ObjectValue()["name"].StringValue()] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(d.Ulimits))
+	for n := range d.Ulimits {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !own[n] {
+			l := d.Ulimits[n]
+			out = append(out, resource.NewObjectProperty(resource.PropertyMap{
+				"name": str(n), "soft": num(float64(l[0])), "hard": num(float64(l[1])),
+			}))
+		}
+	}
+	return out
 }
 
 // readCPUs is a cpus value after the round trip through Docker: Create parses it

@@ -38,38 +38,69 @@ func TestContainerReadBack(t *testing.T) {
 		key    resource.PropertyKey
 		given  resource.PropertyValue
 		want   resource.PropertyValue // null: Read leaves the value as given
+		daemon Daemon
+		also   resource.PropertyMap // more of the container's config
 	}{
 		{"a whole CPU count gains one decimal", "resource_docker_container_funcs.go:333-339,834-836; helpers.go:157-160",
-			"cpus", str("2"), str("2.0")},
+			"cpus", str("2"), str("2.0"), Daemon{}, nil},
 		{"a whole CPU count with a zero digit keeps a bare point", "helpers.go:154-164",
-			"cpus", str("10"), str("10.")},
+			"cpus", str("10"), str("10."), Daemon{}, nil},
 		{"a fraction keeps its shortest form", "helpers.go:162-164",
-			"cpus", str("1.50"), str("1.5")},
+			"cpus", str("1.50"), str("1.5"), Daemon{}, nil},
 		{"a fraction whose nine decimals hold nine zeros rounds to one decimal", "helpers.go:157-160",
-			"cpus", str("0.05"), str("0.1")},
+			"cpus", str("0.05"), str("0.1"), Daemon{}, nil},
 		{"a half CPU reads back as written", "helpers.go:157-160",
-			"cpus", str("0.5"), str("0.5")},
+			"cpus", str("0.5"), str("0.5"), Daemon{}, nil},
 		{"health check durations come back in Go's format", "resource_docker_container_funcs.go:142-153,846-857",
 			"healthcheck", health("interval", "15s", "timeout", "5000ms", "startPeriod", "60s", "startInterval", "90s"),
-			health("interval", "15s", "timeout", "5s", "startPeriod", "1m0s", "startInterval", "1m30s")},
+			health("interval", "15s", "timeout", "5s", "startPeriod", "1m0s", "startInterval", "1m30s"), Daemon{}, nil},
 		{"capabilities come back upper-case, CAP_-prefixed, sorted and unique",
 			"docker/docker@v28.5.1 client/container_create.go:57-58,141-170; resource_docker_container_funcs.go:788-796",
 			"capabilities", caps([]string{"setuid", "CHOWN", "CAP_SETGID", "SETUID"}, []string{"all"}),
-			caps([]string{"CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"}, []string{"ALL"})},
+			caps([]string{"CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"}, []string{"ALL"}), Daemon{}, nil},
 		{"init comes back false when unset", "resource_docker_container_funcs.go:426-427,782-786",
-			"init", resource.NewNullProperty(), resource.NewBoolProperty(false)},
+			"init", resource.NewNullProperty(), resource.NewBoolProperty(false), Daemon{}, nil},
 		{"memory comes back as given", "resource_docker_container_funcs.go:313-315,820",
-			"memory", num(8192), resource.NewNullProperty()},
+			"memory", num(8192), resource.NewNullProperty(), Daemon{}, nil},
 		{"envs are not read back", "resource_docker_container_funcs.go:808-813",
-			"envs", strs("A=1"), resource.NewNullProperty()},
+			"envs", strs("A=1"), resource.NewNullProperty(), Daemon{}, nil},
+		{"the daemon's log options join the container's on the daemon's driver",
+			"moby daemon/logs.go mergeAndVerifyLogConfig; resource_docker_container_funcs.go:366-368,840",
+			"logOpts", obj(resource.PropertyMap{"max-size": str("10m")}),
+			obj(resource.PropertyMap{"max-size": str("10m"), "compress": str("true")}),
+			Daemon{LogDriver: "json-file", LogOpts: map[string]string{"max-size": "50m", "compress": "true"}},
+			resource.PropertyMap{"logDriver": str("json-file")}},
+		{"the daemon's log options stay out of a container on another driver",
+			"moby daemon/logs.go mergeAndVerifyLogConfig",
+			"logOpts", obj(resource.PropertyMap{"max-size": str("10m")}), obj(resource.PropertyMap{"max-size": str("10m")}),
+			Daemon{LogDriver: "local", LogOpts: map[string]string{"compress": "true"}},
+			resource.PropertyMap{"logDriver": str("json-file")}},
+		{"a container with no log options of its own reads back the daemon's",
+			"moby daemon/logs.go mergeAndVerifyLogConfig; resource_docker_container_funcs.go:840",
+			"logOpts", resource.NewNullProperty(), obj(resource.PropertyMap{"compress": str("true")}),
+			Daemon{LogDriver: "json-file", LogOpts: map[string]string{"compress": "true"}}, nil},
+		{"the daemon's default ulimits are read back beside the container's",
+			"moby daemon/inspect.go getInspectData, daemon/daemon_unix.go mergeUlimits; resource_docker_container_funcs.go:804",
+			"ulimits", resource.NewNullProperty(),
+			resource.NewArrayProperty([]resource.PropertyValue{obj(resource.PropertyMap{"name": str("nofile"), "soft": num(65536), "hard": num(65536)})}),
+			Daemon{Ulimits: map[string][2]int{"nofile": {65536, 65536}}}, nil},
+		{"a swap limit reads back -1 where the kernel cannot limit swap",
+			"moby daemon/daemon_unix.go verifyPlatformContainerResources; resource_docker_container_funcs.go:828-832",
+			"memorySwap", num(512), num(-1), Daemon{NoSwapLimit: true}, nil},
+		{"a swap limit reads back as given where the kernel limits swap",
+			"resource_docker_container_funcs.go:321-323,828-832",
+			"memorySwap", num(512), resource.NewNullProperty(), Daemon{}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.rule, func(t *testing.T) {
 			config := resource.PropertyMap{"name": str("app-1")}
+			for k, v := range c.also {
+				config[k] = v
+			}
 			if !c.given.IsNull() {
 				config[c.key] = c.given
 			}
-			read, err := readContainer(config)
+			read, err := c.daemon.readContainer(config)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +120,7 @@ func TestContainerReadBack(t *testing.T) {
 
 func TestContainerCreate_RefusesCPUsDockerCannotHold(t *testing.T) {
 	// opts.ParseCPUs (docker/cli@v28.5.1 opts/opts.go:425-435) works in nano-CPUs.
-	s := newTestServer(t, dockerPackage())
+	s := newTestServer(t, dockerPackage(Daemon{}))
 	_, err := s.Create(context.Background(), &pulumirpc.CreateRequest{
 		Urn: containerURN, Properties: mustMarshal(t, resource.PropertyMap{"cpus": str("0.0000000001")}),
 	})
@@ -123,7 +154,7 @@ func refresh(t *testing.T, s *server, id string, state, inputs resource.Property
 }
 
 func TestContainer_CreateReportsWhatTheProviderReadsBackAndRefreshMakesItTheInputs(t *testing.T) {
-	s := newTestServer(t, dockerPackage())
+	s := newTestServer(t, dockerPackage(Daemon{}))
 	config := resource.PropertyMap{"name": str("app-1"), "cpus": str("4"), "memory": num(8192),
 		"networkMode": str("backend"), "networksAdvanced": resource.NewArrayProperty([]resource.PropertyValue{
 			obj(resource.PropertyMap{"name": str("backend")}), obj(resource.PropertyMap{"name": str("egress")}),
@@ -150,7 +181,7 @@ func TestContainer_CreateReportsWhatTheProviderReadsBackAndRefreshMakesItTheInpu
 }
 
 func TestContainer_UpdateReachesDockerOnlyForWhatDockerUpdateChanges(t *testing.T) {
-	s := newTestServer(t, dockerPackage())
+	s := newTestServer(t, dockerPackage(Daemon{}))
 	config := resource.PropertyMap{"name": str("cron"), "memory": num(512), "init": resource.NewBoolProperty(false),
 		"healthcheck": obj(resource.PropertyMap{"interval": str("15s")})}
 	id, state := create(t, s, config)
@@ -178,7 +209,7 @@ func TestContainer_UpdateReachesDockerOnlyForWhatDockerUpdateChanges(t *testing.
 }
 
 func TestContainer_ReadOfAVanishedContainerDropsIt(t *testing.T) {
-	s := newTestServer(t, dockerPackage())
+	s := newTestServer(t, dockerPackage(Daemon{}))
 	resp, err := s.Read(context.Background(), &pulumirpc.ReadRequest{
 		Id: "gone", Urn: containerURN, Properties: mustMarshal(t, resource.PropertyMap{"name": str("app-1")}),
 		Inputs: mustMarshal(t, resource.PropertyMap{"name": str("app-1")}),

@@ -87,6 +87,11 @@ type Kind struct {
 	// Sets are the properties whose element order means nothing (Terraform sets):
 	// the diff compares them as sets. "capabilities.adds" names a nested one.
 	Sets []string
+	// Unset are the optional, non-computed properties ReadBack may report while the
+	// program leaves them unset: the bridge plans such a state value away, a change
+	// (Terraform's diff compares the state with the config, where the value is
+	// null); one that forces replacement replaces the resource.
+	Unset []string
 	// DiffInputs makes the diff compare the new inputs with the old inputs. Bridged
 	// (Terraform) providers compare them with the old state, which holds what the
 	// provider read back; providers written for Pulumi (docker.Image) keep and
@@ -163,11 +168,23 @@ type Fakes struct {
 	journal *journal
 }
 
+// Option changes what the fakes stand in for.
+type Option func(*options)
+
+type options struct{ daemon Daemon }
+
+// WithDaemon makes the docker fake stand in for a daemon configured as d.
+func WithDaemon(d Daemon) Option { return func(o *options) { o.daemon = d } }
+
 // Start serves the aws, docker and random fakes on free loopback ports.
-func Start() (*Fakes, error) {
+func Start(opts ...Option) (*Fakes, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	j := &journal{untabled: map[string]bool{}, randomSrc: randomString}
 	f := &Fakes{journal: j}
-	for _, pkg := range []*Package{awsPackage(), dockerPackage(), randomPackage()} {
+	for _, pkg := range []*Package{awsPackage(), dockerPackage(o.daemon), randomPackage()} {
 		s, err := startServer(pkg, j)
 		if err != nil {
 			f.Close()

@@ -166,7 +166,7 @@ func (s *server) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	return diff(olds, olds, news, &Kind{}), nil
+	return diff(olds, olds, news, &Kind{}, nil), nil
 }
 
 func (s *server) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
@@ -232,7 +232,7 @@ func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 	if kind.DiffInputs {
 		olds = oldInputs
 	}
-	return diff(olds, oldInputs, news, kind), nil
+	return diff(olds, oldInputs, news, kind, req.GetIgnoreChanges()), nil
 }
 
 // Create returns the inputs plus the computed outputs, with what the provider reads

@@ -46,51 +46,51 @@ func TestDiff_ReplacesOnlyWhereTheRealProviderWould(t *testing.T) {
 		wantChanges       pulumirpc.DiffResponse_DiffChanges
 		wantDiff, wantRep string
 	}{
-		{"container memory is updated in place", dockerPackage(), tContainer,
+		{"container memory is updated in place", dockerPackage(Daemon{}), tContainer,
 			resource.PropertyMap{"name": str("app-1"), "memory": num(512)}, nil,
 			resource.PropertyMap{"name": str("app-1"), "memory": num(1024)},
 			pulumirpc.DiffResponse_DIFF_SOME, "memory", ""},
-		{"container memory reservation is updated in place", dockerPackage(), tContainer,
+		{"container memory reservation is updated in place", dockerPackage(Daemon{}), tContainer,
 			resource.PropertyMap{"name": str("app-1"), "memoryReservation": num(256)}, nil,
 			resource.PropertyMap{"name": str("app-1"), "memoryReservation": num(512)},
 			pulumirpc.DiffResponse_DIFF_SOME, "memoryReservation", ""},
-		{"container health check is an update, not a replacement", dockerPackage(), tContainer,
+		{"container health check is an update, not a replacement", dockerPackage(Daemon{}), tContainer,
 			resource.PropertyMap{"healthcheck": obj(resource.PropertyMap{"interval": str("15s")})}, nil,
 			resource.PropertyMap{"healthcheck": obj(resource.PropertyMap{"interval": str("30s")})},
 			pulumirpc.DiffResponse_DIFF_SOME, "healthcheck", ""},
-		{"container uploads force replacement", dockerPackage(), tContainer,
+		{"container uploads force replacement", dockerPackage(Daemon{}), tContainer,
 			resource.PropertyMap{"name": str("lb"), "uploads": strs("a")}, nil,
 			resource.PropertyMap{"name": str("lb"), "uploads": strs("b")},
 			pulumirpc.DiffResponse_DIFF_SOME, "uploads", "uploads"},
-		{"a CPU count the provider read back differently replaces the container", dockerPackage(), tContainer,
+		{"a CPU count the provider read back differently replaces the container", dockerPackage(Daemon{}), tContainer,
 			resource.PropertyMap{"cpus": str("2")}, resource.PropertyMap{"cpus": str("2.0")},
 			resource.PropertyMap{"cpus": str("2")},
 			pulumirpc.DiffResponse_DIFF_SOME, "cpus", "cpus"},
-		{"a CPU count written as the provider reads it back is no change", dockerPackage(), tContainer,
+		{"a CPU count written as the provider reads it back is no change", dockerPackage(Daemon{}), tContainer,
 			resource.PropertyMap{"cpus": str("2.0")}, resource.PropertyMap{"cpus": str("2.0")},
 			resource.PropertyMap{"cpus": str("2.0")},
 			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
-		{"capabilities in another order are the same set", dockerPackage(), tContainer,
+		{"capabilities in another order are the same set", dockerPackage(Daemon{}), tContainer,
 			nil, resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs("CAP_CHOWN", "CAP_SETUID")})},
 			resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs("CAP_SETUID", "CAP_CHOWN")})},
 			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
-		{"capabilities without the CAP_ prefix Docker stored replace the container", dockerPackage(), tContainer,
+		{"capabilities without the CAP_ prefix Docker stored replace the container", dockerPackage(Daemon{}), tContainer,
 			nil, resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs("CAP_CHOWN")})},
 			resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs("CHOWN")})},
 			pulumirpc.DiffResponse_DIFF_SOME, "capabilities", "capabilities"},
-		{"an empty list is the same as none", dockerPackage(), tContainer,
+		{"an empty list is the same as none", dockerPackage(Daemon{}), tContainer,
 			nil, resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"drops": strs("ALL")})},
 			resource.PropertyMap{"capabilities": obj(resource.PropertyMap{"adds": strs(), "drops": strs("ALL")})},
 			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
-		{"an input no longer set is a change", dockerPackage(), tContainer,
+		{"an input no longer set is a change", dockerPackage(Daemon{}), tContainer,
 			resource.PropertyMap{"name": str("cron"), "init": resource.NewBoolProperty(true)}, nil,
 			resource.PropertyMap{"name": str("cron")},
 			pulumirpc.DiffResponse_DIFF_SOME, "init", ""},
-		{"docker.Image compares its old inputs, not its state", dockerPackage(), "docker:index/image:Image",
+		{"docker.Image compares its old inputs, not its state", dockerPackage(Daemon{}), "docker:index/image:Image",
 			resource.PropertyMap{"imageName": str("app:1")}, resource.PropertyMap{"imageName": str("app:0")},
 			resource.PropertyMap{"imageName": str("app:1")},
 			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
-		{"unchanged inputs are no diff", dockerPackage(), "docker:index/volume:Volume",
+		{"unchanged inputs are no diff", dockerPackage(Daemon{}), "docker:index/volume:Volume",
 			resource.PropertyMap{"name": str("data")}, nil,
 			resource.PropertyMap{"name": str("data")},
 			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
@@ -191,5 +191,58 @@ func TestInvoke_UnknownTokenFailsNamingIt(t *testing.T) {
 	_, err := s.Invoke(context.Background(), &pulumirpc.InvokeRequest{Tok: "aws:route53/getZone:getZone"})
 	if err == nil || !strings.Contains(err.Error(), "aws:route53/getZone:getZone") {
 		t.Errorf("got %v, want an error naming the token", err)
+	}
+}
+
+// What the daemon filled in (log options, default ulimits, a -1 swap limit) sits in
+// the state; the bridge plans it against the unset input as a removal, which for the
+// ForceNew ones replaces the container, unless the program ignores the path.
+func TestDiff_DaemonValuesAgainstUnsetInputs(t *testing.T) {
+	daemonLogs := resource.PropertyMap{"logOpts": obj(resource.PropertyMap{"compress": str("true")})}
+	cases := []struct {
+		name              string
+		state, news       resource.PropertyMap
+		ignore            []string
+		wantChanges       pulumirpc.DiffResponse_DiffChanges
+		wantDiff, wantRep string
+	}{
+		{"log options the daemon added replace the container", daemonLogs,
+			resource.PropertyMap{"name": str("db")}, nil,
+			pulumirpc.DiffResponse_DIFF_SOME, "logOpts", "logOpts"},
+		{"ignored log options are no change", daemonLogs,
+			resource.PropertyMap{"name": str("db")}, []string{"logOpts"},
+			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
+		{"default ulimits replace the container",
+			resource.PropertyMap{"ulimits": resource.NewArrayProperty([]resource.PropertyValue{
+				obj(resource.PropertyMap{"name": str("nofile"), "soft": num(1024), "hard": num(4096)})})},
+			resource.PropertyMap{"name": str("db")}, nil,
+			pulumirpc.DiffResponse_DIFF_SOME, "ulimits", "ulimits"},
+		{"a swap limit of -1 against one the program set is an update",
+			resource.PropertyMap{"memorySwap": num(-1)},
+			resource.PropertyMap{"name": str("db"), "memorySwap": num(512)}, nil,
+			pulumirpc.DiffResponse_DIFF_SOME, "memorySwap", ""},
+		{"a swap limit of -1 against an unset one is an update",
+			resource.PropertyMap{"memorySwap": num(-1)},
+			resource.PropertyMap{"name": str("db")}, nil,
+			pulumirpc.DiffResponse_DIFF_SOME, "memorySwap", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newTestServer(t, dockerPackage(Daemon{}))
+			oldInputs := resource.PropertyMap{"name": str("db")}
+			resp, err := s.Diff(context.Background(), &pulumirpc.DiffRequest{
+				Urn:       "urn:pulumi:dev::moodle::" + tContainer + "::db",
+				OldInputs: mustMarshal(t, oldInputs), Olds: mustMarshal(t, overlay(oldInputs, c.state)),
+				News: mustMarshal(t, c.news), IgnoreChanges: c.ignore,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			diffs, replaces := strings.Join(resp.Diffs, ","), strings.Join(resp.Replaces, ",")
+			if resp.Changes != c.wantChanges || diffs != c.wantDiff || replaces != c.wantRep {
+				t.Errorf("got changes %v diffs %q replaces %q, want %v %q %q",
+					resp.Changes, diffs, replaces, c.wantChanges, c.wantDiff, c.wantRep)
+			}
+		})
 	}
 }
