@@ -6,6 +6,7 @@ package stacks
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -49,7 +50,10 @@ func NewProgram(o Options) pulumi.RunFunc {
 	}
 }
 
-// projectDir is the folder relative config paths resolve against.
+// projectDir is the folder relative config paths resolve against. Where the engine
+// names none (mocks, older engines), it is the nearest folder holding Pulumi.yaml
+// from the working directory up, as the pulumi CLI finds its project; failing that,
+// the working directory.
 func (o Options) projectDir(ctx *pulumi.Context) (string, error) {
 	switch {
 	case o.ProjectDir != "":
@@ -57,5 +61,16 @@ func (o Options) projectDir(ctx *pulumi.Context) (string, error) {
 	case ctx.RootDirectory() != "":
 		return ctx.RootDirectory(), nil
 	}
-	return os.Getwd()
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return wd, nil
+		}
+	}
 }

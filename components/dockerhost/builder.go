@@ -8,10 +8,12 @@ import (
 
 // builder registers the children of one Cluster and collects what its outputs report.
 type builder struct {
-	ctx    *pulumi.Context
-	name   string
-	spec   topology.Spec
-	parent pulumi.ResourceOption
+	ctx  *pulumi.Context
+	name string
+	spec topology.Spec
+	// noSwapLimit: the host cannot limit swap (ClusterArgs.NoSwapLimit).
+	noSwapLimit bool
+	parent      pulumi.ResourceOption
 
 	secrets secrets
 	nets    networks

@@ -28,6 +28,11 @@ import (
 type ClusterArgs struct {
 	// Spec is the validated topology; the Docker-specific settings are in Spec.Docker.
 	Spec topology.Spec
+	// NoSwapLimit is a host whose kernel cannot limit swap (Docker's SwapLimit
+	// false: cgroup v2 without memory.swap.max). Docker stores every swap limit
+	// there as -1, so the containers ask for -1: asked for anything else, every
+	// `up` would update them again. Preflight reports it.
+	NoSwapLimit bool
 }
 
 // Cluster is a Moodle cluster on one Docker host.
@@ -63,7 +68,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err := ctx.RegisterComponentResource("moodle:docker:Cluster", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("register cluster %s: %w", name, err)
 	}
-	b := &builder{ctx: ctx, name: name, spec: args.Spec, parent: pulumi.Parent(c)}
+	b := &builder{ctx: ctx, name: name, spec: args.Spec, noSwapLimit: args.NoSwapLimit, parent: pulumi.Parent(c)}
 	if err := b.build(); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}

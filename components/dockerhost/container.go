@@ -82,11 +82,15 @@ const (
 	defaultStartPeriod    = 30 * time.Second
 )
 
+// daemonOwned are the container properties the Docker daemon adds to.
+var daemonOwned = []string{"logOpts", "ulimits"}
+
 // container registers s as a Docker container named <cluster>-<key>.
 //
 // Limits map onto Docker's per-container controls: cpus and memory are hard limits;
 // memorySwap equals memory, so the container cannot swap (and Docker does not fill in
-// its default of twice the memory, which would show as a diff on every update);
+// its default of twice the memory, which would show as a diff on every update), or
+// is -1 where the host cannot limit swap, which is what Docker stores there;
 // memoryReservation is the soft limit Docker enforces under host memory pressure.
 // Docker has no CPU reservation outside Swarm: reserved CPUs become cpuShares, the
 // relative weight Docker uses when the host's CPUs are contended (1024 = one CPU's
@@ -113,7 +117,7 @@ func (b *builder) container(s service) (*docker.Container, error) {
 			Adds:  pulumi.ToStringArray(s.capAdd),
 		},
 		Memory:            pulumi.Int(s.limits.MemoryMB),
-		MemorySwap:        pulumi.Int(s.limits.MemoryMB),
+		MemorySwap:        pulumi.Int(b.memorySwap(s.limits)),
 		MemoryReservation: pulumi.Int(s.limits.ReservedMemoryMB),
 		Cpus:              pulumi.String(formatCPUs(s.limits.CPUs)),
 		CpuShares:         pulumi.Int(cpuShares(s.limits.ReservedCPUs)),
@@ -168,8 +172,15 @@ func (b *builder) container(s service) (*docker.Container, error) {
 	args.NetworksAdvanced = nets
 
 	// Names are fixed (operators type them), so a replacement must remove the old
-	// container before creating the new one.
-	opts := []pulumi.ResourceOption{b.parent, pulumi.DeleteBeforeReplace(true)}
+	// container before creating the new one. The daemon adds its own log-opts (when
+	// the container runs its default driver) and default-ulimits to what `docker
+	// inspect` reports (moby daemon/logs.go mergeAndVerifyLogConfig; daemon/inspect.go
+	// getInspectData), pulumi-docker reads both back into the state (log_opts and
+	// ulimit: Optional, not Computed, ForceNew; resource_docker_container.go:535,
+	// :733; funcs.go:804, :840), and the next plan would replace every container,
+	// the database included, to remove them. The program sets no ulimits and only
+	// the log options it creates containers with: the daemon's part is its operator's.
+	opts := []pulumi.ResourceOption{b.parent, pulumi.DeleteBeforeReplace(true), pulumi.IgnoreChanges(daemonOwned)}
 	if len(s.dependsOn) > 0 {
 		opts = append(opts, pulumi.DependsOn(s.dependsOn))
 	}
@@ -195,7 +206,7 @@ func (b *builder) record(name string, r topology.Resources) {
 		"cpus":                pulumi.String(formatCPUs(r.CPUs)),
 		"cpuShares":           pulumi.Int(cpuShares(r.ReservedCPUs)),
 		"memoryMb":            pulumi.Int(r.MemoryMB),
-		"memorySwapMb":        pulumi.Int(r.MemoryMB),
+		"memorySwapMb":        pulumi.Int(b.memorySwap(r)),
 		"memoryReservationMb": pulumi.Int(r.ReservedMemoryMB),
 	}
 }
@@ -220,6 +231,15 @@ func formatCPUs(cpus float64) string {
 func cpusSurvive(cpus float64) bool {
 	back, err := strconv.ParseFloat(formatCPUs(cpus), 64)
 	return err == nil && back == cpus
+}
+
+// memorySwap is the swap limit a container asks for: its memory limit, so it never
+// swaps, or -1 where the host cannot limit swap.
+func (b *builder) memorySwap(r topology.Resources) int {
+	if b.noSwapLimit {
+		return -1
+	}
+	return r.MemoryMB
 }
 
 // cpuShares converts reserved CPUs to Docker's relative CPU weight; Docker's

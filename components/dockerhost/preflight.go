@@ -37,15 +37,19 @@ func (e *PreflightError) Error() string {
 		e.Host, len(e.Problems), strings.Join(e.Problems, "\n  - "))
 }
 
+// ErrUnreachable is Preflight's error when no Docker host answers.
+var ErrUnreachable = errors.New("the Docker host does not answer")
+
 // Preflight checks, before anything is created, that host can run spec: every
 // container's CPU limit within the host's CPUs (Docker refuses more, and would do so
 // halfway through a deployment) and one the provider reads back unchanged, every memory limit and the reservations together
 // within its memory, every image either on the host or where the host can pull it
 // from, and the build context on this machine. hostName names the host in the error.
-func Preflight(ctx context.Context, spec topology.Spec, host Host, hostName string) error {
+// It returns what the host told it.
+func Preflight(ctx context.Context, spec topology.Spec, host Host, hostName string) (dockerapi.Info, error) {
 	info, err := host.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("preflight: cannot ask the Docker host about its capacity (is Docker running? set DOCKER_HOST or docker:host): %w", err)
+		return dockerapi.Info{}, fmt.Errorf("preflight: %w: cannot ask %s about its capacity (is Docker running? set DOCKER_HOST or docker:host): %w", ErrUnreachable, hostName, err)
 	}
 	var problems []string
 	add := func(key string, value any, format string, args ...any) {
@@ -89,9 +93,9 @@ func Preflight(ctx context.Context, spec topology.Spec, host Host, hostName stri
 	}
 
 	if len(problems) > 0 {
-		return &PreflightError{Host: hostName, Problems: problems}
+		return info, &PreflightError{Host: hostName, Problems: problems}
 	}
-	return nil
+	return info, nil
 }
 
 // pullable reports why the host could not start a container from ref: it neither

@@ -85,7 +85,7 @@ func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := Preflight(context.Background(), preflightSpec(t, c.edit), c.host, "unix:///test.sock")
+			_, err := Preflight(context.Background(), preflightSpec(t, c.edit), c.host, "unix:///test.sock")
 			if c.want == nil {
 				if err != nil {
 					t.Fatalf("Preflight = %v, want nil", err)
@@ -114,7 +114,7 @@ func TestPreflightWithoutADockerEngineSaysWhatToSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = Preflight(context.Background(), preflightSpec(t, nil), client, client.Host())
+	_, err = Preflight(context.Background(), preflightSpec(t, nil), client, client.Host())
 	if err == nil || !strings.Contains(err.Error(), "is Docker running? set DOCKER_HOST or docker:host") {
 		t.Errorf("Preflight = %v", err)
 	}

@@ -105,6 +105,8 @@ type Info struct {
 	ServerVersion string `json:"ServerVersion"`
 	OSType        string `json:"OSType"`
 	Architecture  string `json:"Architecture"`
+	// SwapLimit is whether the kernel lets Docker limit a container's swap.
+	SwapLimit bool `json:"SwapLimit"`
 }
 
 // MemoryMB is the host's memory in MiB.

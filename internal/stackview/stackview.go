@@ -49,7 +49,7 @@ func Load(stackFile, stack string, edits map[string]any) (View, error) {
 
 // anyHost is a Docker host larger than any valid stack asks for (64 CPUs and
 // 256 GiB per container at most).
-var anyHost = dockerapi.Info{CPUs: 1024, MemoryBytes: 1 << 50}
+var anyHost = dockerapi.Info{CPUs: 1024, MemoryBytes: 1 << 50, SwapLimit: true}
 
 // Config reads the stack file and validates it, without running the program:
 // the View has no Resources.

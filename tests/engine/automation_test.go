@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,7 +188,17 @@ func dockerTarget() automation.Config { return automation.Config{"moodle:target"
 // smallProgram registers one resource of each kind the fakes must get right: a
 // generated secret, containers that use it, and a volume that must survive scaling.
 // moodle:app.replicas sets the number of containers, moodle:images.app their image.
-func smallProgram(ctx *pulumi.Context) error {
+// The containers ignore changes to the properties the rig's daemon adds to, as the
+// program's do.
+func smallProgram(ctx *pulumi.Context) error { return smallProgramIgnoring("logOpts", "ulimits")(ctx) }
+
+// smallProgramIgnoring is smallProgram with its containers ignoring the given
+// properties.
+func smallProgramIgnoring(ignore ...string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error { return registerSmallProgram(ctx, ignore) }
+}
+
+func registerSmallProgram(ctx *pulumi.Context, ignore []string) error {
 	var app struct {
 		Replicas int `json:"replicas"`
 	}
@@ -219,13 +230,44 @@ func smallProgram(ctx *pulumi.Context) error {
 			Volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
 				VolumeName: vol.Name, ContainerPath: pulumi.String("/var/moodledata"),
 			}},
-		})
+		}, pulumi.IgnoreChanges(ignore))
 		if err != nil {
 			return err
 		}
 	}
 	ctx.Export("dbPassword", pw.Result)
 	return nil
+}
+
+// A daemon with log-opts or default-ulimits in its daemon.json adds them to every
+// container, the provider reads them back, and a program that does not ignore them
+// replaces every container on every up: the defect the fakes must show.
+func TestFakes_ContainersThatDoNotIgnoreTheDaemonsAdditionsAreReplacedEveryUp(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	cfg := dockerTarget()
+	if err := cfg.Set("moodle:app.replicas", 2); err != nil {
+		t.Fatal(err)
+	}
+	open := func() *automation.Stack {
+		return r.stack(t, "dev", cfg, automation.WithProgram(smallProgramIgnoring()))
+	}
+	if _, err := open().Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.steps.take()
+	pre, err := open().Preview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pre.ChangeSummary[apitype.OpReplace]; got != 2 {
+		t.Errorf("preview after up: %v, want both containers replaced", pre.ChangeSummary)
+	}
+	for _, st := range r.steps.take() {
+		if keys := slices.Sorted(slices.Values(st.Keys)); st.Op == apitype.OpReplace && !slices.Equal(keys, []string{"logOpts", "ulimits"}) {
+			t.Errorf("%s replaced for %v, want [logOpts ulimits]", st.URN, st.Keys)
+		}
+	}
 }
 
 // TestFakes_SmallProgramScalesAndChangesNothingTwice checks the fakes on a program

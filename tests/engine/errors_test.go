@@ -92,3 +92,36 @@ func TestErrors_FailedUpPrintsTheLogOnceAndEndsWithOneLine(t *testing.T) {
 		t.Errorf("summary %q", got)
 	}
 }
+
+// Where no Docker daemon answers the program's preflight, a preview (a pull request
+// check on a runner without Docker) warns and shows the plan, and an `up` refuses
+// before anything is created.
+func TestErrors_NoDockerDaemonWarnsInPreviewAndRefusesUp(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-daemon.sock"))
+	r := newRig(t)
+	var out bytes.Buffer
+	open := func() *automation.Stack {
+		return r.stack(t, "dev", nil, automation.WithDockerHost(nil), automation.WithProgress(&out))
+	}
+	pre, err := open().Preview(ctx)
+	if err != nil {
+		t.Fatalf("preview without a daemon: %v", err)
+	}
+	if pre.ChangeSummary["create"] == 0 {
+		t.Errorf("preview planned %v, want the stack's creates", pre.ChangeSummary)
+	}
+	if !strings.Contains(out.String(), "the Docker host does not answer") {
+		t.Errorf("preview did not warn that no daemon answered:\n%s", out.String())
+	}
+	r.fakes.ResetRequests()
+	_, err = open().Up(ctx)
+	if err == nil || !strings.Contains(err.Error(), "the Docker host does not answer") {
+		t.Fatalf("up without a daemon: got %v, want the preflight's refusal", err)
+	}
+	for _, req := range r.fakes.Requests() {
+		if req.Method == "Create" {
+			t.Errorf("up created %s before refusing", req.URN)
+		}
+	}
+}

@@ -29,6 +29,16 @@ const testPassphrase = "engine-tests-only"
 
 const projectDir = "../.."
 
+// daemon is the Docker daemon behind the docker fake: configured as many hosts are,
+// with log options and default ulimits in its daemon.json, on a kernel that cannot
+// limit swap. Each adds to what the provider reads back of every container.
+var daemon = fakeprovider.Daemon{
+	LogDriver:   "json-file",
+	LogOpts:     map[string]string{"compress": "true", "max-size": "50m", "labels": "com.example.team"},
+	Ulimits:     map[string][2]int{"nofile": {65536, 65536}},
+	NoSwapLimit: true,
+}
+
 // rig is one isolated deployment target: its own fakes and state folder.
 type rig struct {
 	fakes *fakeprovider.Fakes
@@ -38,7 +48,7 @@ type rig struct {
 
 func newRig(t testing.TB) *rig {
 	t.Helper()
-	fakes, err := fakeprovider.Start()
+	fakes, err := fakeprovider.Start(fakeprovider.WithDaemon(daemon))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +73,9 @@ func (r *rig) stack(t testing.TB, name string, cfg automation.Config, extra ...a
 		automation.WithPassphrase(testPassphrase),
 		automation.WithEnv(map[string]string{"PULUMI_DEBUG_PROVIDERS": r.fakes.DebugProviders()}),
 		// The docker fake has no engine behind it: the preflight asks a host that
-		// fits every committed stack and holds every image.
-		automation.WithDockerHost(dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}),
+		// fits every committed stack and holds every image, and that cannot limit
+		// swap, as the daemon behind the fake.
+		automation.WithDockerHost(dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30, SwapLimit: !daemon.NoSwapLimit}}),
 		automation.WithProgress(progressTo(t)),
 		automation.WithEvents(r.steps.record),
 	}

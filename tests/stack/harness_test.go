@@ -123,7 +123,7 @@ func run(t *testing.T, stack string, edits map[string]any) (*recorder, error) {
 }
 
 // roomyHost is a Docker host every committed stack fits on, holding every image.
-var roomyHost = dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30}}
+var roomyHost = dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30, SwapLimit: true}}
 
 // program is the program as the pulumi CLI runs it from the project folder, with its
 // Docker preflight asking host.
