@@ -1,9 +1,14 @@
 package fakeprovider
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -126,15 +131,19 @@ func dockerPackage(d Daemon) *Package {
 					}
 				},
 			},
-			// docker.Image is the provider's own (provider/provider.go, not bridged): it
-			// diffs its stored inputs against the new ones (:271-337) and never asks for
-			// replacement; a changed build is an update that rebuilds.
+			// docker.Image is the provider's own (provider/provider.go, not bridged): its
+			// Check adds the digest of the build context to the inputs (:196-207), it
+			// diffs its stored inputs against the new ones (:271-337) and never asks
+			// for replacement; a changed build, a changed file in the context
+			// included, is an update that builds the image again.
 			"docker:index/image:Image": {
 				DiffInputs: true,
+				Check:      checkImage,
+				Rebuilds:   true,
 				Outputs: func(env Env, r Resource) resource.PropertyMap {
 					return resource.PropertyMap{
 						"baseImageName": str(r.Str("imageName")),
-						"repoDigest":    str(""),
+						"repoDigest":    str(builtImageID(r.Inputs)),
 					}
 				},
 			},
@@ -355,4 +364,46 @@ func containerOutputs(env Env, r Resource) resource.PropertyMap {
 		}))
 	}
 	return resource.PropertyMap{"bridge": str(""), "networkDatas": resource.NewArrayProperty(data)}
+}
+
+// checkImage adds build.contextDigest, the provider's hash of the build context's
+// files (provider.go:196-207, hashContext :606-660), so that editing a file in the
+// context changes the inputs. The fake hashes every file under the context, by
+// path and content; the provider also honours .dockerignore.
+func checkImage(inputs resource.PropertyMap) (resource.PropertyMap, error) {
+	build := inputs["build"]
+	if !build.IsObject() || !build.ObjectValue()["context"].IsString() {
+		return inputs, nil
+	}
+	dir := build.ObjectValue()["context"].StringValue()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(h, "%s\x00%d\x00", rel, len(raw))
+		h.Write(raw)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hashing the build context: %w", err)
+	}
+	out := inputs.Copy()
+	b := build.ObjectValue().Copy()
+	b["contextDigest"] = str(hex.EncodeToString(h.Sum(nil)))
+	out["build"] = resource.NewObjectProperty(b)
+	return out, nil
+}
+
+// builtImageID stands in for the ID Docker gives the image built from inputs, which
+// the provider reports as repoDigest when it does not push (image.go:308-316): the
+// same build gives the same ID, another context or argument another.
+func builtImageID(inputs resource.PropertyMap) string {
+	sum := sha256.Sum256([]byte(fmt.Sprint(plain(resource.NewObjectProperty(inputs)).Mappable())))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

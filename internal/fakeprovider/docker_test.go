@@ -2,6 +2,8 @@ package fakeprovider
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -216,5 +218,40 @@ func TestContainer_ReadOfAVanishedContainerDropsIt(t *testing.T) {
 	})
 	if err != nil || resp.Id != "" {
 		t.Errorf("got id %q, %v; want an empty id, as the provider answers for a container Docker no longer has", resp.GetId(), err)
+	}
+}
+
+// docker.Image's Check hashes the build context (provider.go:196-207), and a build
+// reports the built image's ID as repoDigest (image.go:308-316): an edited file is
+// a new digest and a new ID, an untouched context the same ones.
+func TestImage_AnEditedContextIsANewDigestAndANewImage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "Dockerfile")
+	inputs := resource.PropertyMap{"imageName": str("moodle:dev"), "build": obj(resource.PropertyMap{"context": str(dir)})}
+	checked := func() resource.PropertyMap {
+		t.Helper()
+		out, err := checkImage(inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if err := os.WriteFile(file, []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, again := checked(), checked()
+	if builtImageID(first) != builtImageID(again) {
+		t.Errorf("the same context built twice gives two IDs")
+	}
+	if err := os.WriteFile(file, []byte("FROM scratch\nLABEL edited=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edited := checked()
+	digest := func(m resource.PropertyMap) string { return m["build"].ObjectValue()["contextDigest"].StringValue() }
+	if digest(first) == "" || digest(first) == digest(edited) {
+		t.Errorf("context digests %q and %q, want two different ones", digest(first), digest(edited))
+	}
+	if builtImageID(first) == builtImageID(edited) {
+		t.Errorf("an edited context builds the same image ID")
 	}
 }

@@ -87,6 +87,12 @@ type Kind struct {
 	// Sets are the properties whose element order means nothing (Terraform sets):
 	// the diff compares them as sets. "capabilities.adds" names a nested one.
 	Sets []string
+	// Check adds what the provider's own Check adds to the inputs (docker.Image's
+	// build context digest); nil adds nothing.
+	Check func(inputs resource.PropertyMap) (resource.PropertyMap, error)
+	// Rebuilds makes an update compute the outputs anew, as a docker.Image update
+	// builds the image again; otherwise an update keeps the computed outputs.
+	Rebuilds bool
 	// Unset are the optional, non-computed properties ReadBack may report while the
 	// program leaves them unset: the bridge plans such a state value away, a change
 	// (Terraform's diff compares the state with the config, where the value is

@@ -193,7 +193,13 @@ func (s *server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumir
 	if err != nil {
 		return nil, err
 	}
-	if prop := s.kind(string(urn.Type())).AutoName; prop != "" {
+	kind := s.kind(string(urn.Type()))
+	if kind.Check != nil {
+		if news, err = kind.Check(news); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "fakeprovider %s: check %s: %v", s.pkg.Name, urn.Name(), err)
+		}
+	}
+	if prop := kind.AutoName; prop != "" {
 		key := resource.PropertyKey(prop)
 		if _, set := news[key]; !set {
 			if old, ok := olds[key]; ok {
@@ -307,7 +313,19 @@ func (s *server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulum
 	for k, v := range news {
 		outs[k] = v
 	}
-	if kind := s.kind(string(urn.Type())); kind.ReadBack != nil && !req.GetPreview() {
+	kind := s.kind(string(urn.Type()))
+	if kind.Rebuilds {
+		for k, v := range kind.outputs(s.env(), Resource{URN: urn, ID: req.GetId(), Inputs: news}) {
+			if _, isInput := news[k]; isInput {
+				continue
+			}
+			if req.GetPreview() {
+				v = resource.MakeComputed(resource.NewStringProperty(""))
+			}
+			outs[k] = v
+		}
+	}
+	if kind.ReadBack != nil && !req.GetPreview() {
 		s.applyInPlace(req.GetId(), news, kind.Applied)
 	}
 	props, err := marshal(outs)

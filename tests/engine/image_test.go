@@ -1,0 +1,72 @@
+//go:build engine
+
+package engine_test
+
+import (
+	"context"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+)
+
+// A file edited under the build context changes the provider's context digest, the
+// app image is built again under the same tag, and every container that runs it is
+// replaced for its image-revision label (the tag they run did not change): without
+// the label, the rebuilt image would reach no container until something else
+// replaced it. Nothing else changes.
+func TestDevAnEditedBuildContextReplacesEveryContainerOfTheImage(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	buildContext := t.TempDir()
+	if err := os.CopyFS(buildContext, os.DirFS(filepath.Join(projectDir, "docker"))); err != nil {
+		t.Fatal(err)
+	}
+	cfg := committedConfig(t, "dev")
+	if err := cfg.Set("moodle:moodle.build.context", buildContext); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.stack(t, "dev", cfg).Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.steps.take()
+
+	entrypoint := filepath.Join(buildContext, "entrypoint.sh")
+	raw, err := os.ReadFile(entrypoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(entrypoint, append(raw, "# edited\n"...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.stack(t, "dev", cfg).Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]apitype.OpType{}
+	for _, s := range r.steps.take() {
+		if s.Op == apitype.OpSame {
+			continue
+		}
+		got[s.Name()] = append(got[s.Name()], s.Op)
+		if s.Op == apitype.OpReplace && !slices.Equal(s.Keys, []string{"labels"}) {
+			t.Errorf("%s replaced for %v, want its image-revision label", s.URN, s.Keys)
+		}
+	}
+	replaced := []apitype.OpType{apitype.OpDeleteReplaced, apitype.OpReplace, apitype.OpCreateReplacement}
+	want := map[string][]apitype.OpType{"moodle-dev-app-image": {apitype.OpUpdate}}
+	for _, c := range []string{"app-1", "app-2", "app-3", "cron", "lb", "lb-config"} {
+		want["moodle-dev-"+c] = replaced
+	}
+	for name := range got {
+		slices.Sort(got[name])
+	}
+	for name := range want {
+		slices.Sort(want[name])
+	}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("up after an edit under the build context: steps %v, want exactly %v", got, want)
+	}
+}
