@@ -303,7 +303,7 @@ func TestFakes_SmallProgramScalesAndChangesNothingTwice(t *testing.T) {
 	if !reflect.DeepEqual(pre.ChangeSummary, want) {
 		t.Errorf("preview with a third node: got %v, want %v", pre.ChangeSummary, want)
 	}
-	assertScaleOut(t, r.steps.take(), "app-3")
+	assertScaleOut(t, r.steps.take(), map[string][]apitype.OpType{"app-3": {apitype.OpCreate}})
 
 	if err := cfg.Set("moodle:app.replicas", 2); err != nil {
 		t.Fatal(err)
