@@ -1,7 +1,14 @@
 #!/bin/sh
-# Starts a Docker daemon for the tests that talk to one (the `docker` build tag),
-# unless one already answers. CI machines are fresh: Debian's docker.io installs the
-# daemon but nothing starts it. Needs root; the daemon's log is /tmp/dockerd.log.
+# Starts a Docker daemon for the tests that talk to one (the `docker` build tag and
+# the real Docker tier), unless one already answers. CI machines are fresh: Debian's
+# docker.io installs the daemon but nothing starts it. Needs root; the daemon's log
+# is /tmp/dockerd.log.
+#
+# The daemon it starts is configured as many production hosts are (dockerd-test.json
+# beside this file, in place of /etc/docker/daemon.json): log options and default
+# ulimits of its own, which Docker adds to every container it creates and reports in
+# `docker inspect`. The real Docker tier proves the stack plans no change against
+# such a daemon.
 set -eu
 
 if docker info >/dev/null 2>&1; then
@@ -11,7 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "start-dockerd: no Docker daemon answers, and only root can start one" >&2
 	exit 1
 fi
-nohup dockerd >/tmp/dockerd.log 2>&1 &
+nohup dockerd --config-file "$(cd "$(dirname "$0")" && pwd)/dockerd-test.json" >/tmp/dockerd.log 2>&1 &
 for _ in $(seq 1 60); do
 	if docker info >/dev/null 2>&1; then
 		exit 0

@@ -6,6 +6,7 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,6 +90,27 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 			t.Errorf("preview plans %v", got)
 		}
 		t.Logf("preview took %s", since(start))
+	})
+
+	t.Run("the daemon's own log options and ulimits are in every container, and plan nothing", func(t *testing.T) {
+		// scripts/start-dockerd.sh configures the daemon it starts with
+		// dockerd-test.json: both reach every container, and the preview above
+		// planned no change against them. A daemon started otherwise may set
+		// neither; CI's is always the script's.
+		logs := inspect(t, "{{json .HostConfig.LogConfig.Config}}", prefix+"db")
+		ulimits := inspect(t, "{{json .HostConfig.Ulimits}}", prefix+"db")
+		t.Logf("db's log options %s, ulimits %s", logs, ulimits)
+		configured := strings.Contains(logs, `"compress":"true"`) && strings.Contains(ulimits, `"Name":"nofile"`)
+		if !configured && os.Getenv("CI") == "" {
+			t.Skip("this daemon adds no log options or ulimits of its own (start it with scripts/start-dockerd.sh to test them)")
+		}
+		if !configured {
+			t.Errorf("CI's daemon does not add its log options and ulimits (scripts/dockerd-test.json): logs %s, ulimits %s", logs, ulimits)
+		}
+		// The program's own options win over the daemon's.
+		if !strings.Contains(logs, `"max-size":"10m"`) {
+			t.Errorf("db's log options %s lost the program's max-size", logs)
+		}
 	})
 
 	t.Run("diagram and cost read the deployed stack from its state", func(t *testing.T) {
