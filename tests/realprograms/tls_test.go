@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
@@ -128,6 +129,9 @@ SELECT pg_reload_conf();`, "user="+spec.Database.User, "password="+password, "db
 	})
 	loopback.CopyProbeApp(t, spec.Paths.CodeDir)
 	env := phpCLI(t, root, spec, map[string]string{render.EnvDBPassword: password})
+	// The service account runs the image's copy: it may not enter the clone.
+	imageLayout(t, root)
+	siteInstalled := filepath.Join(root, appimage.LibDir, "site-installed.php")
 
 	for _, c := range tlsCases(pki) {
 		t.Run(c.name, func(t *testing.T) {
@@ -148,7 +152,7 @@ SELECT pg_reload_conf();`, "user="+spec.Database.User, "password="+password, "db
 			}
 			// The image's install check connects on its own, with the same settings.
 			out, err = loopback.Run(as, append(env, "MOODLE_DIRROOT="+s.Paths.CodeDir), loopback.PHPBin,
-				filepath.Join(loopback.RepoRoot(), "docker", "site-installed.php"))
+				siteInstalled)
 			if connected := err == nil && strings.TrimSpace(out) == "empty"; connected == c.refused {
 				t.Errorf("site-installed.php connected: %v, want %v (%v): %s", connected, !c.refused, err, out)
 			}
