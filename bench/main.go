@@ -135,6 +135,17 @@ func (w wrkResult) errorSummary() string {
 	return fmt.Sprintf("%d (%s)", w.errorCount(), strings.Join(kinds, ", "))
 }
 
+// failed is an error when wrk saw a socket error (connect, read, write, timeout) or
+// an answer of 400 or more: a rate measured over failing requests measures the
+// failure.
+func (w wrkResult) failed() error {
+	if w.errorCount() == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s of %d requests failed", w.errorSummary(), w.requests)
+}
+
+// runWrk measures url and stops the run when any request failed.
 func runWrk(r *run, dir, url string, threads, connections int, duration time.Duration, env ...string) wrkResult {
 	out, err := wrk(r, dir, url, threads, connections, duration, env...)
 	if err != nil {
@@ -143,6 +154,9 @@ func runWrk(r *run, dir, url string, threads, connections int, duration time.Dur
 	res, ok := parseWrk(out)
 	if !ok {
 		r.Fatalf("no requests measured by wrk:\n%s", out)
+	}
+	if err := res.failed(); err != nil {
+		r.Fatalf("wrk %s: %v", url, err)
 	}
 	return res
 }
@@ -357,6 +371,14 @@ const moodleWorkerRSSMB = 100
 // segment, which Moodle's code fills, so the segment is counted full on top; the
 // run fails when that exceeds the limit.
 func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB, workerMB int) string {
+	// PSS splits a shared page among every process that maps it: the cluster's
+	// pools, left running, would take their share of the measured pool's PHP
+	// binary and libraries and hide it. Only the measured pool runs from here on.
+	for _, n := range c.Nodes {
+		if err := n.Stop(); err != nil {
+			r.Fatalf("stop pool %s before measuring another alone: %v", n.Node, err)
+		}
+	}
 	spec := c.Spec
 	spec.App.MemoryMB = memoryMB
 	pool := spec.App.Sizing()
@@ -407,7 +429,10 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB, wor
 	wg.Wait()
 	rate := "none completed (each request faults in its memory: slow on a busy machine)"
 	if res, ok := parseWrk(out); ok {
-		rate = fmt.Sprintf("%.1f (p50 %s, p99 %s, errors %s)", res.rps, res.p50, res.p99, res.errorSummary())
+		if err := res.failed(); err != nil {
+			r.Fatalf("wrk on the saturated pool: %v", err)
+		}
+		rate = fmt.Sprintf("%.1f (p50 %s, p99 %s)", res.rps, res.p50, res.p99)
 	} else if err != nil {
 		r.Fatalf("wrk: %v\n%s", err, out)
 	}

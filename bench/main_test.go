@@ -25,3 +25,23 @@ func TestMedian_TakesEachMetricOnItsOwn(t *testing.T) {
 		t.Errorf("median of two rounds = %.1f req/s, p99 %s; want their means 3548.5 and 27.091ms", even.rps, even.p99)
 	}
 }
+
+// A wrk run in which any request failed, by a socket error or an answer of 400 or
+// more (wrk's summary.errors.status), is no measurement.
+func TestWrkResult_FailsOnSocketErrorsAndErrorAnswers(t *testing.T) {
+	for line, wantFailed := range map[string]bool{
+		"RESULT 1000 10000000 5000 9000 0 0 0 0 0":  false,
+		"RESULT 1000 10000000 5000 9000 1 0 0 0 0":  true,
+		"RESULT 1000 10000000 5000 9000 0 3 0 0 0":  true,
+		"RESULT 1000 10000000 5000 9000 0 0 0 2 0":  true,
+		"RESULT 1000 10000000 5000 9000 0 0 0 0 17": true,
+	} {
+		res, ok := parseWrk(line)
+		if !ok {
+			t.Fatalf("parseWrk(%q) found no result", line)
+		}
+		if err := res.failed(); (err != nil) != wantFailed {
+			t.Errorf("%q: failed() = %v, want failed %v", line, err, wantFailed)
+		}
+	}
+}
