@@ -7,6 +7,8 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -375,6 +377,41 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		}
 	})
 
+	t.Run("a file edited in the build context rebuilds the image and every node runs it", func(t *testing.T) {
+		keep := []string{prefix + "db", prefix + "redis"}
+		before := ids(t, keep)
+		entrypoint := filepath.Join(d.spec().Moodle.Build.Context, "entrypoint.sh")
+		raw, err := os.ReadFile(entrypoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(entrypoint, append(raw, "# edited by the real Docker tier\n"...), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		oldImage := run(t, "docker", "image", "inspect", "--format", "{{.Id}}", appImage)
+		start := time.Now()
+		res := d.up(ctx)
+		t.Logf("rebuilt and rolled out in %s: %v", since(start), res.Summary.ResourceChanges)
+		newImage := run(t, "docker", "image", "inspect", "--format", "{{.Id}}", appImage)
+		if newImage == oldImage {
+			t.Fatalf("the app image %s was not rebuilt", appImage)
+		}
+		for _, c := range []string{"app-1", "app-2", "app-3", "app-4", "cron", "lb"} {
+			if got := inspect(t, "{{.Image}}", prefix+c); got != newImage {
+				t.Errorf("%s runs %s, want the rebuilt %s", c, got, newImage)
+			}
+		}
+		if after := ids(t, keep); !maps.Equal(before, after) {
+			t.Errorf("the database or Redis was replaced by an app image rebuild: %v, after %v", before, after)
+		}
+		if got := newBrowser(t, d.url()).get("/probe.php?action=site").json(t); got["installed"] != got["code"] {
+			t.Errorf("site after the rebuild = %v", got)
+		}
+		if got := d.changes(); len(got) > 0 {
+			t.Errorf("preview after the rebuild plans %v", got)
+		}
+	})
+
 	t.Run("the prebuilt image it built runs the same site and plans no change after up", func(t *testing.T) {
 		d.set(map[string]any{"moodle:moodle.codeSource": topology.CodeImage, "moodle:moodle.build": nil})
 		d.up(ctx)
@@ -383,6 +420,41 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		}
 		if got := newBrowser(t, d.url()).get("/probe.php?action=site").json(t); got["installed"] != got["code"] {
 			t.Errorf("site after the switch = %v", got)
+		}
+	})
+
+	t.Run("a re-pulled database image reaches the database only through a refresh, and the data stays", func(t *testing.T) {
+		// A host re-pull: a new image under the same tag. The containers run the
+		// image id the RemoteImage read when it was created (images.go), and only a
+		// refresh reads the new one (resource_docker_image_funcs.go:96-122).
+		b := newBrowser(t, d.url())
+		hits := b.get("/probe.php?action=db").json(t)["hits"]
+		original := run(t, "docker", "image", "inspect", "--format", "{{.Id}}", postgres)
+		t.Cleanup(func() { run(t, "docker", "tag", original, postgres) })
+		build := exec.Command("docker", "build", "-q", "-t", postgres, "-")
+		build.Stdin = strings.NewReader("FROM " + postgres + "\nLABEL org.moodle-cluster.test.repulled=1\n")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("re-tag %s: %v\n%s", postgres, err, out)
+		}
+		dbBefore := inspect(t, "{{.Id}}", prefix+"db")
+		if got := d.changes(); len(got) > 0 {
+			t.Errorf("preview after a re-pull plans %v, want nothing until a refresh", got)
+		}
+		if _, err := d.stack.Refresh(ctx); err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		if got := d.changes(); !maps.Equal(got, map[apitype.OpType]int{apitype.OpReplace: 1}) {
+			t.Errorf("preview after the refresh plans %v, want the database container replaced", got)
+		}
+		d.up(ctx)
+		if inspect(t, "{{.Id}}", prefix+"db") == dbBefore {
+			t.Error("the database container still runs the old image")
+		}
+		if got := b.get("/probe.php?action=db").json(t)["hits"]; got != hits.(float64)+1 {
+			t.Errorf("hits after the database moved to the re-pulled image = %v, want %v + 1: data lost", got, hits)
+		}
+		if got := b.get("/probe.php?action=site").json(t); got["installed"] != got["code"] {
+			t.Errorf("site after the database moved = %v", got)
 		}
 	})
 
