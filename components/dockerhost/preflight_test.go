@@ -66,14 +66,14 @@ func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
 			func(s *topology.Spec) { s.App.Replicas = 10 }, []string{
 				`the memory reservations add up to 43840 MB`,
 			}},
-		{"an image neither held nor pullable", StaticHost{Capacity: big, Missing: []string{"postgres:16.6-bookworm"}}, nil, []string{
-			`moodle:images.database = "postgres:16.6-bookworm": not on the Docker host, and the host cannot pull it: postgres:16.6-bookworm: no registry answers; load it with ` + "`docker load`" + `, or point images.database at a registry the host reaches`,
+		{"an image neither held nor pullable", StaticHost{Capacity: big, Missing: []string{"postgres:17.2-bookworm"}}, nil, []string{
+			`moodle:images.database = "postgres:17.2-bookworm": not on the Docker host, and the host cannot pull it: postgres:17.2-bookworm: no registry answers; load it with ` + "`docker load`" + `, or point images.database at a registry the host reaches`,
 		}},
-		{"the prebuilt app image is checked too", StaticHost{Capacity: big, Missing: []string{"moodle-cluster/app:5.1"}},
+		{"the prebuilt app image is checked too", StaticHost{Capacity: big, Missing: []string{"moodle-cluster/app:5.3"}},
 			func(s *topology.Spec) { s.Moodle.CodeSource = topology.CodeImage }, []string{
-				`moodle:images.app = "moodle-cluster/app:5.1": not on the Docker host`,
+				`moodle:images.app = "moodle-cluster/app:5.3": not on the Docker host`,
 			}},
-		{"a built app image is not looked for", StaticHost{Capacity: big, Missing: []string{"moodle-cluster/app:5.1"}}, nil, nil},
+		{"a built app image is not looked for", StaticHost{Capacity: big, Missing: []string{"moodle-cluster/app:5.3"}}, nil, nil},
 		{"a build context that is not there", StaticHost{Capacity: big},
 			func(s *topology.Spec) { s.Moodle.Build.Context = "/nonexistent/site" }, []string{
 				`moodle:moodle.build.context = "/nonexistent/site": no such folder on this machine`,

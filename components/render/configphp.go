@@ -93,10 +93,10 @@ func mucEndpoint(e Endpoints) HostPort {
 	return e.MUC
 }
 
-// MoodleFile is the absolute path of a file of the Moodle code. From Moodle 5.1
-// all of it (lib/, admin/cli/, plugins) lives under the public directory; only
-// config.php, composer.json and vendor/ stay in the code root.
-func MoodleFile(s topology.Spec, rel string) string { return s.Paths.PublicDir() + "/" + rel }
+// MoodleFile is the absolute path of a file of the Moodle code under its web root:
+// from Moodle 5.1 all of it (lib/, admin/cli/, plugins) lives under public/, and
+// only config.php, composer.json and vendor/ stay in the code root.
+func MoodleFile(s topology.Spec, rel string) string { return s.WebRoot() + "/" + rel }
 
 // tool_objectfs's presigned URLs: how long one is valid when Moodle sends no
 // Expires header (an hour; S3 honours a URL signed with the task role's temporary

@@ -55,7 +55,7 @@ func nginx(s topology.Spec, upstream []HostPort, pass string, edge bool) string 
 		Edge:             edge,
 		Port:             s.Web.Port,
 		ServerName:       s.Hostname(),
-		Root:             s.Paths.PublicDir(),
+		Root:             s.WebRoot(),
 		DataRoot:         s.Paths.DataRoot,
 		ClientMaxBodyMB:  s.Web.ClientMaxBodyMB,
 		ReadTimeout:      s.Web.FastCGIReadTimeout,

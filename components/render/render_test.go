@@ -238,3 +238,26 @@ func firstDiff(want, got string) string {
 	}
 	return ""
 }
+
+// The release's layout decides every path the rendered files give Moodle's code:
+// 4.5 serves the code root and keeps lib/ and admin/cli/ there, 5.1 and later
+// serve public/ and keep them under it.
+func TestRenderedPathsFollowTheReleaseLayout(t *testing.T) {
+	for _, c := range []struct {
+		version, webRoot string
+	}{{"4.5", "/var/www/moodle"}, {"5.1.3", "/var/www/moodle/public"}, {"5.3", "/var/www/moodle/public"}} {
+		t.Run(c.version, func(t *testing.T) {
+			s := devSpec()
+			s.Moodle.Version = c.version
+			if got := CronRunner(s); !strings.Contains(got, "CRON_SCRIPT='"+c.webRoot+"/admin/cli/cron.php'\n") {
+				t.Errorf("the cron runner does not run %s/admin/cli/cron.php", c.webRoot)
+			}
+			if got := ConfigPHP(s, Endpoints{}); !strings.Contains(got, "require_once('"+c.webRoot+"/lib/setup.php')") {
+				t.Errorf("config.php does not require %s/lib/setup.php:\n%s", c.webRoot, got)
+			}
+			if got := NginxLoadBalancer(s, []HostPort{{Host: "app-1", Port: 9000}}); !strings.Contains(got, "root "+c.webRoot+";") {
+				t.Errorf("nginx does not serve %s", c.webRoot)
+			}
+		})
+	}
+}

@@ -43,7 +43,7 @@ func shared(t Target) Spec {
 	return Spec{
 		Target: t,
 		Moodle: Moodle{
-			Version:    "5.1",
+			Version:    DefaultRelease,
 			CodeSource: CodeBuild,
 			Build:      Build{Context: "docker", Dockerfile: "Dockerfile"},
 			AdminUser:  "admin",
@@ -82,11 +82,11 @@ func shared(t Target) Spec {
 			},
 		},
 		Database: Database{
-			Version:  "16",
+			Version:  "17",
 			Name:     "moodle",
 			User:     "moodle",
 			Pooler:   PoolerNone,
-			PoolMode: PoolModeTransaction,
+			PoolMode: PoolModeSession,
 		},
 		Cache: Cache{
 			SessionDB:     0,

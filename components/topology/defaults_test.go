@@ -35,8 +35,8 @@ func TestDefaultsPerTarget(t *testing.T) {
 			func(s Spec) any { return s.App.PHP }},
 		{"database limits", Resources{CPUs: 2, MemoryMB: 4096, ReservedCPUs: 1, ReservedMemoryMB: 2048},
 			Resources{}, func(s Spec) any { return s.Database.Resources }},
-		{"database", [5]any{"16", "moodle", "moodle", PoolerNone, PoolModeTransaction},
-			[5]any{"16", "moodle", "moodle", PoolerNone, PoolModeTransaction},
+		{"database", [5]any{"17", "moodle", "moodle", PoolerNone, PoolModeSession},
+			[5]any{"17", "moodle", "moodle", PoolerNone, PoolModeSession},
 			func(s Spec) any {
 				d := s.Database
 				return [5]any{d.Version, d.Name, d.User, d.Pooler, d.PoolMode}
@@ -73,11 +73,11 @@ func TestDefaultsPerTarget(t *testing.T) {
 			Paths{CodeDir: "/var/www/moodle", DataRoot: "/var/www/moodledata", LocalCacheDir: "/var/cache/moodle",
 				CacheCA: "/etc/ssl/certs/ca-certificates.crt", DatabaseCA: "/usr/local/share/moodle/database-ca.pem"},
 			func(s Spec) any { return s.Paths }},
-		{"moodle", [2]string{"5.1", CodeBuild}, [2]string{"5.1", CodeImage}, func(s Spec) any {
+		{"moodle", [2]string{DefaultRelease, CodeBuild}, [2]string{DefaultRelease, CodeImage}, func(s Spec) any {
 			return [2]string{s.Moodle.Version, s.Moodle.CodeSource}
 		}},
-		{"images", Images{App: "moodle-cluster/app:5.1", Web: "moodle-cluster/app:5.1", Database: "postgres:16.6-bookworm", Cache: "redis:7.2.7-alpine", PgBouncer: "edoburu/pgbouncer:v1.25.1-p0"},
-			Images{App: "moodle-cluster/app:5.1", Web: "moodle-cluster/app:5.1"},
+		{"images", Images{App: "moodle-cluster/app:5.3", Web: "moodle-cluster/app:5.3", Database: "postgres:17.2-bookworm", Cache: "redis:7.2.7-alpine", PgBouncer: "edoburu/pgbouncer:v1.25.1-p0"},
+			Images{App: "moodle-cluster/app:5.3", Web: "moodle-cluster/app:5.3"},
 			func(s Spec) any { return s.Images }},
 		{"docker host", DockerTarget{HTTPPort: 8080, BindAddress: "127.0.0.1"}, DockerTarget{},
 			func(s Spec) any { return s.Docker }},

@@ -177,9 +177,6 @@ func (s Spec) Hostname() string {
 	return u.Hostname()
 }
 
-// PublicDir is nginx's document root: Moodle 5.1 serves only dirroot/public.
-func (p Paths) PublicDir() string { return p.CodeDir + "/public" }
-
 // TempDir, CacheDir and BackupTempDir are shared across nodes, inside moodledata.
 func (p Paths) TempDir() string       { return p.DataRoot + "/temp" }
 func (p Paths) CacheDir() string      { return p.DataRoot + "/cache" }

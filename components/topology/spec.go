@@ -187,7 +187,8 @@ func (s Spec) InstallerEnv() map[string]string {
 // Paths inside the containers. They are the same on every node: Moodle requires
 // dirroot to be identical across the cluster.
 type Paths struct {
-	// CodeDir is Moodle's dirroot (config.php lives here); the web root is CodeDir/public.
+	// CodeDir is the code's root (config.php lives here); the web root is CodeDir
+	// itself or CodeDir/public, as the release lays its code out (Spec.WebRoot).
 	CodeDir string
 	// DataRoot is the shared moodledata.
 	DataRoot string
@@ -308,7 +309,13 @@ type Database struct {
 	Resources
 	// Pooler is PoolerNone, PoolerPgBouncer (docker) or PoolerRDSProxy (aws).
 	Pooler string `json:"pooler"`
-	// PoolMode is the PgBouncer pool mode.
+	// PoolMode is the PgBouncer pool mode. Session by default: Moodle keeps
+	// temporary tables for a whole PHP request (backup and restore, course copy
+	// and import create them through database_manager::create_temp_table, e.g.
+	// backup/util/dbops/backup_controller_dbops.class.php,
+	// create_backup_ids_temp_table), and PostgreSQL keeps a temporary table in
+	// the server connection that made it: transaction pooling hands the next
+	// statement to another connection, where the table does not exist.
 	PoolMode string `json:"poolMode"`
 	// PoolSize is the number of server connections PgBouncer keeps per database.
 	PoolSize int `json:"poolSize"`

@@ -88,7 +88,7 @@ func TestBuild_DrawsWhatEachVariantRegisters(t *testing.T) {
 		{"dev with two streaming read replicas", "dev", map[string]any{"moodle:database.readReplicas": 2},
 			[]string{"read replicas × 2", "db -->|\"WAL\"| replica", "app -->|\"reads\"| replica"}, nil},
 		{"prod without read replicas", "prod", map[string]any{"moodle:database.readReplicas": 0, "moodle:aws.protect": false},
-			[]string{"RDS PostgreSQL 16"}, []string{"read replicas"}},
+			[]string{"RDS PostgreSQL 17"}, []string{"read replicas"}},
 		{"prod with two replicas and RDS Proxy", "prod", map[string]any{"moodle:database.readReplicas": 2, "moodle:database.pooler": "rdsproxy"},
 			[]string{"read replicas × 2", "RDS Proxy", "app -->|\"SQL, TLS\"| pooler"}, nil},
 		{"prod with one NAT gateway", "prod", map[string]any{"moodle:aws.natGateways": "single"},

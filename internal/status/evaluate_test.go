@@ -35,7 +35,7 @@ func healthy() status.Readings {
 		Redis:  &status.Redis{UsedBytes: 100 << 20, Clients: 50},
 		Files:  &status.Files{FreeBytes: 50 << 30, TotalBytes: 100 << 30},
 		Cron:   &status.Cron{LastRun: now.Add(-40 * time.Second), Duration: 3 * time.Second, LockHolder: "pid 7 on cron since 2026-12-01T09:00:00Z"},
-		Moodle: &status.Moodle{Release: "5.1 (Build: 20251006)", Reachable: true},
+		Moodle: &status.Moodle{Release: "5.3 (Build: 20261005)", Reachable: true},
 	}
 }
 

@@ -54,8 +54,8 @@ func TestDevStackLoadsTheSeedTopology(t *testing.T) {
 		{"pooler", s.Database.Pooler, topology.PoolerNone},
 		{"storage", s.Storage.Kind, topology.StorageVolume},
 		{"published port", s.Docker, topology.DockerTarget{HTTPPort: 8080, BindAddress: "127.0.0.1"}},
-		{"database image", s.Images.Database, "postgres:16.6-bookworm"},
-		{"app image", s.Images.App, "moodle-cluster/app:5.1"},
+		{"database image", s.Images.Database, "postgres:17.2-bookworm"},
+		{"app image", s.Images.App, "moodle-cluster/app:5.3"},
 		{"php-fpm pool", s.App.Sizing(), topology.Pool{MaxChildren: 83, StartServers: 14, MinSpareServers: 8, MaxSpareServers: 20, MaxRequests: 500}},
 		// Sized for app.maxReplicas (10) nodes, not the 3 running, so scaling up to
 		// 10 never restarts PostgreSQL.

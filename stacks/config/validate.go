@@ -8,11 +8,17 @@ import (
 	"path"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
+
+// postgresVersions are the PostgreSQL majors both targets run (a pinned image on
+// docker, an RDS engine version on aws).
+var postgresVersions = []string{"14", "15", "16", "17"}
 
 // Bounds that are not a property of one target.
 const (
@@ -43,7 +49,7 @@ func validate(s topology.Spec) problems {
 	p.moodle(s.Moodle)
 	p.web(s.Web)
 	p.app(s)
-	p.database(s.Database)
+	p.database(s.Database, s.Release())
 	p.cache(s.Cache)
 	p.cron(s)
 	p.images(s.Images)
@@ -94,7 +100,6 @@ func urlPort(u *url.URL) int {
 }
 
 var (
-	releasePattern  = regexp.MustCompile(`^(\d+)\.(\d+)(\.\d+)?$`)
 	adminUser       = regexp.MustCompile(`^[a-z0-9_.@-]{1,100}$`)
 	identifier      = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 	redisPrefix     = regexp.MustCompile(`^[A-Za-z0-9_:.-]{1,64}$`)
@@ -113,9 +118,12 @@ var (
 )
 
 func (p *problems) moodle(m topology.Moodle) {
-	if major, minor, ok := release(m.Version); !ok || major != 5 || minor != 1 {
-		p.add("moodle.version", m.Version, "allowed: a Moodle 5.1 release, 5.1 or 5.1.x (e.g. 5.1.3): the app image is proven "+
-			"with 5.1's layout (the web root and CLI scripts under public/), which later releases do not promise to keep")
+	if r, ok := topology.ReleaseOf(m.Version); !ok {
+		p.add("moodle.version", m.Version, "allowed: a release of Moodle %s, as X.Y or X.Y.Z (e.g. %s or %s.2)",
+			topology.ReleaseVersions(), topology.DefaultRelease, topology.DefaultRelease)
+	} else if php := phpImageMinor(m.Build.Args[appimage.ArgPHPImage]); php != "" && !r.SupportsPHP(php) {
+		p.add("moodle.build.args."+appimage.ArgPHPImage, m.Build.Args[appimage.ArgPHPImage],
+			"runs PHP %s; %s needs PHP %s (its admin/environment.xml)", php, r, r.PHPRange())
 	}
 	p.plugins(m)
 	switch {
@@ -178,16 +186,17 @@ func (p *problems) plugins(m topology.Moodle) {
 	}
 }
 
-// release parses a Moodle release such as 5.1 or 5.1.3.
-func release(v string) (major, minor int, ok bool) {
-	g := releasePattern.FindStringSubmatch(v)
-	if g == nil {
-		return 0, 0, false
+// phpImageMinor is the PHP minor an official php image reference names
+// ("php:8.3-fpm-bookworm", "registry/php:8.2.27-fpm@sha256:..." give 8.3 and 8.2),
+// "" for a base whose tag names none (a site's own base).
+func phpImageMinor(ref string) string {
+	if m := phpImageTag.FindStringSubmatch(ref); m != nil {
+		return m[1]
 	}
-	major, _ = strconv.Atoi(g[1])
-	minor, _ = strconv.Atoi(g[2])
-	return major, minor, true
+	return ""
 }
+
+var phpImageTag = regexp.MustCompile(`(?:^|/)php:(\d+\.\d+)(?:[.-]|$)`)
 
 func (p *problems) email(key, v string, optional bool) {
 	if v == "" && optional {
@@ -324,8 +333,23 @@ func (p *problems) resources(key string, r topology.Resources, minMemoryMB int) 
 	}
 }
 
-func (p *problems) database(d topology.Database) {
-	p.oneOf("database.version", d.Version, "14", "15", "16", "17")
+func (p *problems) database(d topology.Database, r topology.Release) {
+	v, err := strconv.Atoi(d.Version)
+	switch {
+	case !slices.Contains(postgresVersions, d.Version) || err != nil:
+		p.add("database.version", d.Version, "allowed: %s", list(postgresVersions))
+	case r.Version != "" && v < r.PostgresMin:
+		// Moodle's installer and upgrade refuse an older server (its
+		// environment.xml), and the cron runner would retry the install forever.
+		var allowed []string
+		for _, a := range postgresVersions {
+			if n, _ := strconv.Atoi(a); n >= r.PostgresMin {
+				allowed = append(allowed, a)
+			}
+		}
+		p.add("database.version", d.Version, "%s needs PostgreSQL %d or later (its admin/environment.xml); allowed: %s",
+			r, r.PostgresMin, strings.Join(allowed, ", "))
+	}
 	for _, id := range []struct{ key, v string }{{"database.name", d.Name}, {"database.user", d.User}} {
 		if !identifier.MatchString(id.v) {
 			p.add(id.key, id.v, "allowed: a PostgreSQL identifier of lower-case letters, digits and _, starting with a letter or _")

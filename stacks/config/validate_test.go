@@ -45,12 +45,20 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			"moodle:siteUrl: not set; allowed: an absolute http:// or https:// URL"}},
 
 		// moodle
-		{"moodle below 5.1", with(dockerStack(), "moodle", `{"version": "4.5"}`), []string{
-			`moodle:moodle.version = "4.5": allowed: a Moodle 5.1 release, 5.1 or 5.1.x (e.g. 5.1.3): the app image is proven with 5.1's layout`}},
-		{"moodle after 5.1, whose layout is not proven", with(dockerStack(), "moodle", `{"version": "5.2"}`), []string{
-			`moodle:moodle.version = "5.2": allowed: a Moodle 5.1 release, 5.1 or 5.1.x`}},
+		{"moodle before the oldest release deployed", with(dockerStack(), "moodle", `{"version": "4.4"}`), []string{
+			`moodle:moodle.version = "4.4": allowed: a release of Moodle 4.5, 5.1, 5.2, 5.3, as X.Y or X.Y.Z (e.g. 5.3 or 5.3.2)`}},
+		{"moodle 5.0, a release line not deployed", with(dockerStack(), "moodle", `{"version": "5.0.2"}`), []string{
+			`moodle:moodle.version = "5.0.2": allowed: a release of Moodle 4.5, 5.1, 5.2, 5.3`}},
+		{"moodle 5.3 on PostgreSQL 16", with(with(dockerStack(), "moodle", `{"version": "5.3"}`), "database", `{"version": "16"}`), []string{
+			`moodle:database.version = "16": Moodle 5.3 (branch 503) needs PostgreSQL 17 or later (its admin/environment.xml); allowed: 17`}},
+		{"moodle 5.1 on PostgreSQL 14", with(with(dockerStack(), "moodle", `{"version": "5.1.3"}`), "database", `{"version": "14"}`), []string{
+			`moodle:database.version = "14": Moodle 5.1 (branch 501) needs PostgreSQL 15 or later (its admin/environment.xml); allowed: 15, 16, 17`}},
+		{"moodle 5.3 on a PHP 8.2 base", with(dockerStack(), "moodle", `{"version": "5.3", "build": {"args": {"PHP_IMAGE": "php:8.2-fpm-bookworm"}}}`), []string{
+			`moodle:moodle.build.args.PHP_IMAGE = "php:8.2-fpm-bookworm": runs PHP 8.2; Moodle 5.3 (branch 503) needs PHP 8.3 or later (its admin/environment.xml)`}},
+		{"moodle 4.5 on PHP 8.4, which it refuses", with(with(dockerStack(), "moodle", `{"version": "4.5", "build": {"args": {"PHP_IMAGE": "registry.example.edu/php:8.4.1-fpm@sha256:`+strings.Repeat("a", 64)+`"}}}`), "database", `{"version": "15"}`), []string{
+			`runs PHP 8.4; Moodle 4.5 (branch 405) needs PHP 8.1 to 8.3`}},
 		{"moodle version malformed", with(dockerStack(), "moodle", `{"version": "5.1-beta"}`), []string{
-			`moodle:moodle.version = "5.1-beta": allowed: a Moodle 5.1 release`}},
+			`moodle:moodle.version = "5.1-beta": allowed: a release of Moodle 4.5, 5.1, 5.2, 5.3`}},
 		{"plugin without a checksum", with(dockerStack(), "moodle", `{"plugins": [{"component": "theme_x", "version": "2025010100", "source": "https://example.edu/x.zip"}]}`), []string{
 			"moodle:moodle.plugins[0]: has no checksum; allowed: sha256 (sha256sum of the archive) or contentSha256"}},
 		{"plugin with both checksums", with(dockerStack(), "moodle", `{"plugins": [{"component": "theme_x", "version": "2025010100", "source": "https://example.edu/x.zip", "sha256": "`+strings.Repeat("ab", 32)+`", "contentSha256": "`+strings.Repeat("ab", 32)+`"}]}`), []string{
@@ -258,7 +266,7 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"no tag behind a registry port", with(dockerStack(), "images", `{"app": "registry.example.edu:5000/moodle"}`), []string{
 			`moodle:images.app = "registry.example.edu:5000/moodle": has no tag`}},
 		{"postgres image of another major", with(dockerStack(), "images", `{"database": "postgres:15.10-bookworm"}`), []string{
-			`moodle:images.database = "postgres:15.10-bookworm": runs another version than database.version "16"; allowed: a postgres:16 tag, or change database.version`}},
+			`moodle:images.database = "postgres:15.10-bookworm": runs another version than database.version "17"; allowed: a postgres:17 tag, or change database.version`}},
 
 		// web
 		{"upload limit zero", with(dockerStack(), "web", `{"clientMaxBodyMb": 0}`), []string{

@@ -339,7 +339,7 @@ var deniedURIs = []string{
 // or hand it to PHP, and expects 404 without the file's content.
 func deniedPaths(t *testing.T, c *loopback.Cluster) {
 	const secret = "must never be served"
-	public := c.Spec.Paths.PublicDir()
+	public := c.Spec.WebRoot()
 	put := func(uri string) {
 		file := filepath.Join(public, filepath.FromSlash(uri))
 		if _, err := os.Stat(file); err == nil {
@@ -418,7 +418,7 @@ var userFileNames = []string{
 func slashArgumentsReachPHP(t *testing.T, c *loopback.Cluster) {
 	const script = "<?php header('Content-Type: text/plain'); echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['PATH_INFO'] ?? '';\n"
 	for name, prefix := range slashArgumentScripts {
-		writeFile(t, filepath.Join(c.Spec.Paths.PublicDir(), filepath.FromSlash(name)), script)
+		writeFile(t, filepath.Join(c.Spec.WebRoot(), filepath.FromSlash(name)), script)
 		for _, file := range userFileNames {
 			pathInfo := prefix + "/" + file
 			uri := name + pathInfo

@@ -88,14 +88,14 @@ func TestImageStartsOnlyWhatItCanServe(t *testing.T) {
 				s.Paths.DatabaseCA = c.ca
 			}
 			loopback.CopyProbeApp(t, s.Paths.CodeDir)
-			version := filepath.Join(s.Paths.PublicDir(), "version.php")
+			version := filepath.Join(s.WebRoot(), "version.php")
 			b, err := os.ReadFile(version)
 			if err != nil {
 				t.Fatal(err)
 			}
 			writeFile(t, version, strings.Replace(string(b), "'501'", "'"+c.branch+"'", 1))
 			for _, dir := range c.plugins {
-				writeFile(t, filepath.Join(s.Paths.PublicDir(), dir, "version.php"), "<?php\n")
+				writeFile(t, filepath.Join(s.WebRoot(), dir, "version.php"), "<?php\n")
 			}
 			writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, endpoints(s)))
 			env := append(phpCLI(t, filepath.Join(root, fmt.Sprintf("php-%d", i)), s, nil),

@@ -114,7 +114,7 @@ echo json_encode(['store' => $store['name'], 'plugin' => $store['plugin'], 'appl
 		{"an empty database is installed", func(*testing.T) {}, "moodle-install-upgrade: installed", "2025100600.00"},
 		{"an installed site of this code is left alone", func(*testing.T) {}, "moodle-install-upgrade: database is up to date", "2025100600.00"},
 		{"newer code upgrades the database in maintenance mode", func(t *testing.T) {
-			version := filepath.Join(s.Paths.PublicDir(), "version.php")
+			version := filepath.Join(s.WebRoot(), "version.php")
 			b, err := os.ReadFile(version)
 			if err != nil {
 				t.Fatal(err)
@@ -174,7 +174,7 @@ echo json_encode(['store' => $store['name'], 'plugin' => $store['plugin'], 'appl
 	}
 
 	// An option Moodle's script does not take is refused by the probe as by Moodle.
-	if out, err := loopback.Run(as, env, loopback.PHPBin, filepath.Join(s.Paths.PublicDir(), "admin", "cli", "upgrade.php"), "--pending"); err == nil {
+	if out, err := loopback.Run(as, env, loopback.PHPBin, filepath.Join(s.WebRoot(), "admin", "cli", "upgrade.php"), "--pending"); err == nil {
 		t.Errorf("upgrade.php took an option Moodle's refuses:\n%s", out)
 	}
 }

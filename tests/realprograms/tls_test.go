@@ -141,7 +141,7 @@ SELECT pg_reload_conf();`, "user="+spec.Database.User, "password="+password, "db
 				render.ConfigPHP(s, render.Endpoints{Database: render.HostPort{Host: c.host, Port: port}, Redis: endpoints(s).Redis}))
 			// The probe's db action connects with the settings Moodle's driver takes.
 			out, err := loopback.Run(as, env, loopback.PHPBin, "-r", `$_GET = ['action' => 'db']; require $argv[1];`,
-				filepath.Join(s.Paths.PublicDir(), "probe.php"))
+				filepath.Join(s.WebRoot(), "probe.php"))
 			var got probe
 			connected := err == nil && json.Unmarshal([]byte(out), &got) == nil && got.DBUser == s.Database.User
 			if connected == c.refused {

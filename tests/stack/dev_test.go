@@ -38,7 +38,7 @@ var (
 		"moodle.codeSource": "image",
 		"images.app":        "registry.school.example/moodle/app:5.1.3",
 		"images.web":        "registry.school.example/moodle/web:5.1.3",
-		"images.database":   "registry.school.example/postgres:16.6-bookworm",
+		"images.database":   "registry.school.example/postgres:17.2-bookworm",
 		"images.cache":      "registry.school.example/redis:7.2.7-alpine",
 		"images.pgbouncer":  "registry.school.example/pgbouncer:v1.25.1-p0",
 		"database.pooler":   "pgbouncer",

@@ -1,0 +1,49 @@
+package topology
+
+import "testing"
+
+func TestReleaseOf_PointReleasesBelongToTheirLine(t *testing.T) {
+	cases := []struct {
+		version, branch, webRoot string
+		ok                       bool
+	}{
+		{"4.5", "405", "/var/www/moodle", true},
+		{"4.5.7", "405", "/var/www/moodle", true},
+		{"5.1.3", "501", "/var/www/moodle/public", true},
+		{"5.2", "502", "/var/www/moodle/public", true},
+		{"5.3.12", "503", "/var/www/moodle/public", true},
+		{"5.0", "", "", false},
+		{"4.4.9", "", "", false},
+		{"5.3-beta", "", "", false},
+		{"5", "", "", false},
+	}
+	for _, c := range cases {
+		r, ok := ReleaseOf(c.version)
+		if ok != c.ok || r.Branch != c.branch || (ok && r.WebRoot("/var/www/moodle") != c.webRoot) {
+			t.Errorf("ReleaseOf(%q) = %+v, %v; want branch %q, web root %q, %v", c.version, r, ok, c.branch, c.webRoot, c.ok)
+		}
+	}
+	if _, ok := ReleaseOf(DefaultRelease); !ok {
+		t.Errorf("the default release %s is not in the table", DefaultRelease)
+	}
+}
+
+// Each row's PHP range as environment.xml gives it: <PHP version> the minimum, and
+// 4.5's RESTRICT restrict_php_version_84 the only maximum.
+func TestRelease_SupportsPHPWithinItsRange(t *testing.T) {
+	cases := []struct {
+		release, php string
+		want         bool
+	}{
+		{"4.5", "8.0", false}, {"4.5", "8.1", true}, {"4.5", "8.3", true}, {"4.5", "8.4", false},
+		{"5.1", "8.1", false}, {"5.1", "8.2", true}, {"5.1", "8.4", true},
+		{"5.2", "8.2", false}, {"5.2", "8.3", true},
+		{"5.3", "8.2", false}, {"5.3", "8.3", true}, {"5.3", "8.5", true}, {"5.3", "x", false},
+	}
+	for _, c := range cases {
+		r, _ := ReleaseOf(c.release)
+		if got := r.SupportsPHP(c.php); got != c.want {
+			t.Errorf("%s supports PHP %s = %v, want %v (range %s)", c.release, c.php, got, c.want, r.PHPRange())
+		}
+	}
+}
