@@ -261,7 +261,7 @@ func benchmark(r *run, duration time.Duration, connections, rounds, memoryMB, wo
 	}
 	loopback.ExpectPortsClosed(r, ports...)
 	loopback.StartNginx(r, filepath.Join(c.Root, "direct"), "nginx-direct",
-		directSite(c.Spec.Paths.PublicDir(), ports, pools), ports[len(ports)-1], c.As)
+		directSite(c.Spec.WebRoot(), ports, pools), ports[len(ports)-1], c.As)
 
 	const page = "/probe.php?action=node"
 	threads := len(c.Nodes)
@@ -388,7 +388,7 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB, wor
 	fpm := loopback.StartFPM(r, filepath.Join(c.Root, "saturated"), "saturated",
 		render.PHPFPMPool(spec, addr.String()), fpmPort, c.PHPEnv("fpm"), c.As)
 	loopback.StartNginx(r, filepath.Join(c.Root, "saturated-web"), "nginx-saturated",
-		directSite(spec.Paths.PublicDir(), []int{webPort}, []render.HostPort{addr}), webPort, c.As)
+		directSite(spec.WebRoot(), []int{webPort}, []render.HostPort{addr}), webPort, c.As)
 
 	// Long enough for the sampler to see each worker at its peak.
 	const holdMS, every = 200, 50 * time.Millisecond

@@ -134,8 +134,8 @@ func newDeployment(t *testing.T) *deployment {
 	d := &deployment{t: t, cfg: cfg, state: t.TempDir(), port: freePort(t)}
 	buildContext := siteContext(t)
 	d.set(map[string]any{
-		"moodle:siteUrl":              d.url(),
-		"moodle:docker.httpPort":      d.port,
+		"moodle:siteUrl":         d.url(),
+		"moodle:docker.httpPort": d.port,
 		// The probe tree is in Moodle 5.1's layout, and the stand-ins are Debian
 		// 12's PostgreSQL 15 and PHP 8.2, which 5.1 accepts and 5.3 does not.
 		"moodle:moodle.version":       "5.1",
