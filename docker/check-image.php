@@ -2,40 +2,51 @@
 // Refuses code or configuration the image is not proven to serve, before anything
 // runs it:
 //
-//   php check-image.php code DIRROOT   (the build) the Moodle code is a 5.1 release
+//   php check-image.php code DIRROOT   (the build) the Moodle code is the release
+//                                      the image was built for
 //   php check-image.php config         (the entry point) also: what the rendered
 //                                      config.php needs is in the image
 //
-// Only Moodle 5.1 (branch 501) is accepted: the image's scripts are proven with its
-// layout (the web root, lib/ and admin/cli/ under public/, config.php in the code
-// root), which later releases do not promise to keep. The config check reads
-// config.php the way Moodle does (ABORT_AFTER_CONFIG: no database connection) and
-// refuses a database connection verified against a CA bundle the image lacks (an
-// image built without DATABASE_CA_SHA256 on AWS), and S3 storage through
-// tool_objectfs without the plugins in the code.
-
-const BRANCH = '501';
+// The release comes from the build: MOODLE_BRANCH is its version.php $branch and
+// MOODLE_WEBROOT where it keeps version.php, lib/ and admin/cli/ (the code root for
+// 4.5, public/ from 5.1 on; topology's release table). Code of another branch, or
+// laid out otherwise, would be served with the wrong web root and CLI paths. The
+// config check reads config.php the way Moodle does (ABORT_AFTER_CONFIG: no
+// database connection) and refuses a database connection verified against a CA
+// bundle the image lacks (an image built without DATABASE_CA_SHA256 on AWS), and S3
+// storage through tool_objectfs without the plugins in the code.
 
 function refuse(string $message): void {
     fwrite(STDERR, "check-image: $message\n");
     exit(1);
 }
 
-function check_code(string $dirroot): void {
-    $file = "$dirroot/public/version.php";
+// release returns the web root and branch the image was built for.
+function release(): array {
+    $webroot = rtrim((string)getenv('MOODLE_WEBROOT'), '/');
+    $branch = (string)getenv('MOODLE_BRANCH');
+    if ($webroot === '' || !preg_match('/^[0-9]{3}$/', $branch)) {
+        refuse('MOODLE_WEBROOT and MOODLE_BRANCH must name the release the image is built for (the stack sets them)');
+    }
+    return [$webroot, $branch];
+}
+
+function check_code(): void {
+    [$webroot, $want] = release();
+    $file = "$webroot/version.php";
     $text = @file_get_contents($file);
     if ($text === false) {
-        refuse("$file is missing: this is not Moodle 5.1 code (its web root is public/)");
+        refuse("$file is missing: this is not the code of branch $want, whose web root is $webroot");
     }
     $branch = preg_match('/^\$branch\s*=\s*[\'"]([0-9]+)[\'"]\s*;/m', $text, $m) ? $m[1] : 'none';
-    if ($branch !== BRANCH) {
-        refuse("$file declares branch $branch; allowed: " . BRANCH . " (Moodle 5.1), the only layout the image is proven with");
+    if ($branch !== $want) {
+        refuse("$file declares branch $branch; allowed: $want, the release this image is built for (moodle:moodle.version)");
     }
 }
 
 $mode = $argv[1] ?? '';
 if ($mode === 'code' && isset($argv[2])) {
-    check_code(rtrim($argv[2], '/'));
+    check_code();
     exit(0);
 }
 if ($mode !== 'config') {
@@ -43,7 +54,8 @@ if ($mode !== 'config') {
 }
 
 $dirroot = (string)getenv('MOODLE_DIRROOT');
-check_code($dirroot);
+check_code();
+[$webroot] = release();
 define('CLI_SCRIPT', true);
 define('ABORT_AFTER_CONFIG', true);
 require "$dirroot/config.php";
@@ -59,9 +71,9 @@ if (!empty($CFG->dboptions['ssl'])) {
 }
 if (strpos((string)($CFG->alternative_file_system_class ?? ''), 'tool_objectfs') !== false) {
     foreach (['tool_objectfs' => 'admin/tool/objectfs', 'local_aws' => 'local/aws'] as $component => $dir) {
-        if (!is_file("$dirroot/public/$dir/version.php")) {
+        if (!is_file("$webroot/$dir/version.php")) {
             refuse("config.php stores files in S3 through tool_objectfs, but this image has no $component " .
-                "(public/$dir): build it with the moodle.plugins of the stack (docs/aws.md)");
+                "($webroot/$dir): build it with the moodle.plugins of the stack (docs/aws.md)");
         }
     }
 }

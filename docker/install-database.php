@@ -21,7 +21,7 @@ function setting(string $name, bool $secret = false): string {
     return $value;
 }
 
-$script = getenv('MOODLE_DIRROOT') . '/public/admin/cli/install_database.php';
+$script = getenv('MOODLE_WEBROOT') . '/admin/cli/install_database.php';
 $_SERVER['argv'] = [
     $script,
     '--agree-license',

@@ -2,7 +2,8 @@
 // Installs Moodle plugins (and themes) into the image's code at build time, each from
 // an archive pinned by a checksum, into the folder Moodle expects its component in.
 //
-//   php install-plugins.php install DIRROOT ENTRY...
+//   php install-plugins.php install WEBROOT ENTRY...   WEBROOT: the release's web root,
+//                                                     where lib/components.json is
 //   php install-plugins.php digest FOLDER        prints FOLDER's content checksum
 //
 // ENTRY is component,version,checksum,url (the Dockerfile's MOODLE_PLUGINS, one entry
@@ -23,7 +24,7 @@
 // component belongs in already exists (core code or a plugin listed twice).
 //
 // The folder comes from the plugin type: core types from the code's own
-// public/lib/components.json, subplugin types from the db/subplugins.json of the
+// lib/components.json of the web root, subplugin types from the db/subplugins.json of the
 // plugins already in the code (including those installed by earlier entries).
 
 // fail stops the install; the entry's work folder is removed on the way out.
@@ -59,16 +60,16 @@ function content_digest(string $root): string {
     return hash('sha256', $lines);
 }
 
-// plugin_types maps each plugin type the code knows to its folder under public/.
+// plugin_types maps each plugin type the code knows to its folder under the web root.
 function plugin_types(string $public): array {
     $json = @file_get_contents("$public/lib/components.json");
     $components = $json === false ? null : json_decode($json, true);
     if (!is_array($components['plugintypes'] ?? null)) {
-        fail("$public/lib/components.json has no plugintypes: is this Moodle 5.1 code?");
+        fail("$public/lib/components.json has no plugintypes: is this the web root of Moodle code?");
     }
     $types = $components['plugintypes'];
     // A plugin declares its subplugin types in db/subplugins.json: "subplugintypes"
-    // relative to the plugin, or the older "plugintypes" relative to public/.
+    // relative to the plugin, or the older "plugintypes" relative to the web root.
     foreach ($components['plugintypes'] as $dir) {
         foreach (glob("$public/$dir/*/db/subplugins.json") ?: [] as $file) {
             $sub = json_decode((string)file_get_contents($file), true);
@@ -129,7 +130,7 @@ function declared(string $versionphp, string $field): ?string {
     return preg_match($pattern, $versionphp, $m) ? $m[1] : null;
 }
 
-function install(string $dirroot, string $entry): void {
+function install(string $public, string $entry): void {
     $fields = explode(',', $entry);
     if (count($fields) !== 4) {
         fail("entry " . json_encode($entry) . " is not component,version,checksum,url");
@@ -145,7 +146,6 @@ function install(string $dirroot, string $entry): void {
     if (!preg_match('/^(sha256|content-sha256):([0-9a-f]{64})$/', $checksum, $sum)) {
         fail("$component: checksum $checksum is not sha256:<hex> or content-sha256:<hex>");
     }
-    $public = "$dirroot/public";
     $types = plugin_types($public);
     if (!isset($types[$type])) {
         fail("$component: this Moodle code has no plugin type $type; it has " . implode(', ', array_keys($types)));
@@ -204,7 +204,7 @@ try {
             install(rtrim($argv[2], '/'), $entry);
         }
     } else {
-        fail("usage: install-plugins.php install DIRROOT ENTRY... | digest FOLDER");
+        fail("usage: install-plugins.php install WEBROOT ENTRY... | digest FOLDER");
     }
 } catch (RuntimeException $e) {
     fwrite(STDERR, "install-plugins: {$e->getMessage()}\n");

@@ -93,6 +93,11 @@ const (
 	ArgMoodleSHA256 = "MOODLE_SHA256"
 	// The program sets these from the Spec (topology.Spec.BuildArgs).
 	ArgMoodleVersion = "MOODLE_VERSION"
+	// ArgMoodleBranch is the release's version.php $branch, which the built code
+	// must declare; ArgWebRoot where the release keeps its web root, lib/ and
+	// admin/cli/ (the code root, or its public/ folder).
+	ArgMoodleBranch  = "MOODLE_BRANCH"
+	ArgWebRoot       = "MOODLE_WEBROOT"
 	ArgDirroot       = "MOODLE_DIRROOT"
 	ArgDataRoot      = "MOODLE_DATAROOT"
 	ArgLocalCacheDir = "MOODLE_LOCALCACHEDIR"
@@ -116,6 +121,10 @@ const (
 	// was built with, which the stack passes on).
 	EnvDirroot  = "MOODLE_DIRROOT"
 	EnvDataRoot = "MOODLE_DATAROOT"
+	// EnvWebRoot is the release's web root (ArgWebRoot) and EnvBranch its branch
+	// (ArgMoodleBranch): the scripts find admin/cli/ there, and check the code.
+	EnvWebRoot = "MOODLE_WEBROOT"
+	EnvBranch  = "MOODLE_BRANCH"
 	// The installer's environment: the admin account and the site's names
 	// (docker/install-database.php).
 	EnvAdminUser     = "MOODLE_ADMIN_USER"

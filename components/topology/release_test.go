@@ -1,6 +1,14 @@
 package topology
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
+)
 
 func TestReleaseOf_PointReleasesBelongToTheirLine(t *testing.T) {
 	cases := []struct {
@@ -44,6 +52,34 @@ func TestRelease_SupportsPHPWithinItsRange(t *testing.T) {
 		r, _ := ReleaseOf(c.release)
 		if got := r.SupportsPHP(c.php); got != c.want {
 			t.Errorf("%s supports PHP %s = %v, want %v (range %s)", c.release, c.php, got, c.want, r.PHPRange())
+		}
+	}
+}
+
+// docker/Dockerfile builds the releases of the table and defaults to the default
+// one: its MOODLE_RELEASES lists the table's lines, and its MOODLE_VERSION,
+// MOODLE_BRANCH and MOODLE_WEBROOT defaults are the default release's.
+func TestDockerfileBuildsTheReleasesOfTheTable(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docker", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arg := func(name string) string {
+		m := regexp.MustCompile(`(?m)^ARG ` + name + `=("?)([^"\n]*)("?)$`).FindStringSubmatch(string(raw))
+		if m == nil {
+			t.Fatalf("docker/Dockerfile has no ARG %s with a default", name)
+		}
+		return m[2]
+	}
+	def, _ := ReleaseOf(DefaultRelease)
+	for name, want := range map[string]string{
+		"MOODLE_RELEASES": strings.ReplaceAll(ReleaseVersions(), ", ", " "),
+		"MOODLE_VERSION":  DefaultRelease,
+		"MOODLE_BRANCH":   def.Branch,
+		"MOODLE_WEBROOT":  def.WebRoot(appimage.DefaultCodeDir),
+	} {
+		if got := arg(name); got != want {
+			t.Errorf("ARG %s=%q, want %q", name, got, want)
 		}
 	}
 }

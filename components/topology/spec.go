@@ -156,6 +156,8 @@ func (s Spec) BuildArgs() map[string]string {
 	}
 	return map[string]string{
 		appimage.ArgMoodleVersion: s.Moodle.Version,
+		appimage.ArgMoodleBranch:  s.Release().Branch,
+		appimage.ArgWebRoot:       s.WebRoot(),
 		appimage.ArgDirroot:       s.Paths.CodeDir,
 		appimage.ArgDataRoot:      s.Paths.DataRoot,
 		appimage.ArgLocalCacheDir: s.Paths.LocalCacheDir,
@@ -169,6 +171,8 @@ func (s Spec) ImageEnv() map[string]string {
 	return map[string]string{
 		appimage.EnvDirroot:  s.Paths.CodeDir,
 		appimage.EnvDataRoot: s.Paths.DataRoot,
+		appimage.EnvWebRoot:  s.WebRoot(),
+		appimage.EnvBranch:   s.Release().Branch,
 	}
 }
 

@@ -44,7 +44,8 @@ func serve(t *testing.T, files map[string][]byte) string {
 // (docker/check-image.php config) on rendered config.php files: an AWS config.php
 // verifies the database against the CA bundle, so an image without it refuses to
 // start; S3 storage needs tool_objectfs and local_aws in the code; and code other
-// than Moodle 5.1 is refused (the build runs the same check in its code mode).
+// of another branch than the image's release is refused (the build runs the same
+// check in its code mode).
 func TestImageStartsOnlyWhatItCanServe(t *testing.T) {
 	root := loopback.NewRoot(t)
 	as := loopback.ServiceAccount(t)
@@ -78,7 +79,7 @@ func TestImageStartsOnlyWhatItCanServe(t *testing.T) {
 		{"S3 storage without local_aws refuses", s3, pki.ca, []string{"admin/tool/objectfs"}, "501",
 			"stores files in S3 through tool_objectfs, but this image has no local_aws"},
 		{"code of another Moodle branch refuses", dev, "", nil, "502",
-			"declares branch 502; allowed: 501 (Moodle 5.1), the only layout the image is proven with"},
+			"declares branch 502; allowed: 501, the release this image is built for (moodle:moodle.version)"},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -99,7 +100,10 @@ func TestImageStartsOnlyWhatItCanServe(t *testing.T) {
 			}
 			writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, endpoints(s)))
 			env := append(phpCLI(t, filepath.Join(root, fmt.Sprintf("php-%d", i)), s, nil),
-				appimage.EnvDirroot+"="+s.Paths.CodeDir, render.EnvS3Bucket+"=b", render.EnvS3Region+"=eu-west-1")
+				render.EnvS3Bucket+"=b", render.EnvS3Region+"=eu-west-1")
+			for k, v := range s.ImageEnv() {
+				env = append(env, k+"="+v)
+			}
 			out, err := loopback.Run(as, env, loopback.PHPBin, check, "config")
 			if c.refused == "" && err != nil {
 				t.Errorf("refused (%v):\n%s", err, out)

@@ -182,7 +182,7 @@ func TestPluginInstallerInstallsOnlyWhatItsChecksumPins(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code := codeTree(t, filepath.Join(root, fmt.Sprintf("code-%d", i)))
-			out, err := loopback.Run(loopback.Account{}, nil, loopback.PHPBin, append([]string{installer, "install", code}, c.entries...)...)
+			out, err := loopback.Run(loopback.Account{}, nil, loopback.PHPBin, append([]string{installer, "install", filepath.Join(code, "public")}, c.entries...)...)
 			if c.refused != "" {
 				if err == nil || !strings.Contains(out, c.refused) {
 					t.Errorf("installed (%v), want a refusal with %q:\n%s", err, c.refused, out)
