@@ -179,3 +179,26 @@ func TestRender_TableAndJSONCarryEveryCheck(t *testing.T) {
 		t.Errorf("JSON verdict %q with %d checks, want crit with %d", back.Verdict, len(back.Checks), len(rep.Checks))
 	}
 }
+
+// The lines of Moodle's own cron (\core\cron::run_main_process in
+// public/lib/classes/cron.php) are what status reads a run from; the line the
+// releases before 4.2 printed is not.
+func TestCronPass_ReadsTheLinesMoodlePrints(t *testing.T) {
+	cases := []struct {
+		line string
+		want time.Duration
+		ok   bool
+	}{
+		{"Cron completed at 09:58:03 in 3.04 seconds. Memory used: 38.1 MB.", 3040 * time.Millisecond, true},
+		{"Cron completed at 23:59:59 in 0.25 seconds. Memory used: 38.1 MB. Continuing to check for tasks for 57 more seconds.", 250 * time.Millisecond, true},
+		{"Cron completed at 00:00:01 in 9.5367431640625E-5 seconds. Memory used: 30 MB.", 95367 * time.Nanosecond, true},
+		{"Execution took 3.04 seconds", 0, false},
+		{"Cron run completed correctly", 0, false},
+	}
+	for _, c := range cases {
+		got, ok := status.CronPass(c.line)
+		if ok != c.ok || got.Round(time.Microsecond) != c.want.Round(time.Microsecond) {
+			t.Errorf("CronPass(%q) = %v, %v; want %v, %v", c.line, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package status
 
-import "time"
+import (
+	"regexp"
+	"strconv"
+	"time"
+)
 
 // Readings are what the collectors saw, per tier. A tier whose readings failed
 // has its error set instead; a tier a target cannot observe stays nil and is
@@ -106,3 +110,27 @@ type Moodle struct {
 	// Reachable is false when the site did not answer (prod reads it over HTTP).
 	Reachable bool
 }
+
+// CronPass parses the line Moodle's cron prints after each pass over the scheduled
+// and ad hoc tasks, in every release the project deploys (4.2 and later):
+// "Cron completed at 10:42:07 in 3.04 seconds. Memory used: 32.1 MB." and, while
+// its keep-alive lasts, "... Continuing to check for tasks for 57 more seconds."
+// (\core\cron::run_main_process, lib/classes/cron.php; public/lib/classes/cron.php
+// of moodle/moodle from 5.1, read at 159259a3). It returns how long the pass took.
+// Earlier releases ended with "Execution took N seconds", which 4.2 removed.
+func CronPass(line string) (time.Duration, bool) {
+	m := cronPassRe.FindStringSubmatch(line)
+	if m == nil {
+		return 0, false
+	}
+	secs, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(secs * float64(time.Second)), true
+}
+
+// CronPassPattern is a CloudWatch Logs filter pattern that selects those lines.
+const CronPassPattern = `"Cron completed at"`
+
+var cronPassRe = regexp.MustCompile(`Cron completed at [0-9]{2}:[0-9]{2}:[0-9]{2} in ([0-9.]+(?:E-?[0-9]+)?) seconds\.`)

@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -236,9 +234,6 @@ func (c Collector) redis(m map[string]float64) *status.Redis {
 	return r
 }
 
-// tookRe is the line admin/cli/cron.php ends a run with.
-var tookRe = regexp.MustCompile(`Execution took ([0-9.]+) seconds`)
-
 // cron reads the last finished run from the cron task's log and the runner
 // from the cron service: exactly one task, which holds the lock.
 func (c Collector) cron(ctx context.Context) (*status.Cron, error) {
@@ -257,17 +252,16 @@ func (c Collector) cron(ctx context.Context) (*status.Cron, error) {
 	out, err := c.Logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{
 		LogGroupName:  aws.String(c.Targets.CronLogGroup),
 		StartTime:     aws.Int64(c.Now().Add(-24 * time.Hour).UnixMilli()),
-		FilterPattern: aws.String(`"Execution took"`),
+		FilterPattern: aws.String(status.CronPassPattern),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cron log %s: %w", c.Targets.CronLogGroup, err)
 	}
 	for _, e := range out.Events {
-		if m := tookRe.FindStringSubmatch(aws.ToString(e.Message)); m != nil {
+		if took, ok := status.CronPass(aws.ToString(e.Message)); ok {
 			at := time.UnixMilli(aws.ToInt64(e.Timestamp))
 			if at.After(cr.LastRun) {
-				secs, _ := strconv.ParseFloat(m[1], 64)
-				cr.LastRun, cr.Duration = at, time.Duration(secs*float64(time.Second))
+				cr.LastRun, cr.Duration = at, took
 			}
 		}
 	}

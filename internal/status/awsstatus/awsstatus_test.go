@@ -41,7 +41,7 @@ func healthyWorld() *world {
 		appTasks:  map[string][2]string{"a1": {"RUNNING", "HEALTHY"}, "a2": {"RUNNING", "HEALTHY"}, "a3": {"RUNNING", "HEALTHY"}},
 		cronTasks: map[string][2]string{"c1": {"RUNNING", "HEALTHY"}},
 		dbStates:  map[string]string{"moodle-db-x": "available", "moodle-db-replica-1-x": "available"},
-		cronLog:   []string{"300|Execution took 12.5 seconds", "50|Execution took 4.25 seconds"},
+		cronLog:   []string{"300|Cron completed at 09:55:00 in 12.5 seconds. Memory used: 31.2 MB. Continuing to check for tasks for 160 more seconds.", "50|Cron completed at 09:59:10 in 4.25 seconds. Memory used: 31.4 MB."},
 		site:      func(w http.ResponseWriter) { fmt.Fprint(w, "<html>Moodle</html>") },
 	}
 }
@@ -93,7 +93,7 @@ func (w *world) serve(t *testing.T, fake *awsfake.Server) {
 			`</DescribeDBInstancesResult></DescribeDBInstancesResponse>`, id, w.dbStates[id]), nil
 	})
 	fake.JSON("Logs_20140328.FilterLogEvents", func(req map[string]any) (any, error) {
-		if req["logGroupName"] != "moodle-cron-lg" || req["filterPattern"] != `"Execution took"` {
+		if req["logGroupName"] != "moodle-cron-lg" || req["filterPattern"] != `"Cron completed at"` {
 			return nil, fmt.Errorf("unexpected request %v", req)
 		}
 		var events []map[string]any
@@ -186,7 +186,7 @@ func TestCollect_EachTiersFaultGivesItsVerdict(t *testing.T) {
 		{"evictions on a node", func(w *world) { w.metrics["redisEvictions0"] = 12 }, "primary", "evictions", status.Crit},
 		{"app service CPU high", func(w *world) { w.metrics["appCPU"] = 85 }, "service moodle-app-svc", "cpu", status.Warn},
 		{"no cron task running", func(w *world) { w.cronTasks = nil }, "runner", "lock holder", status.Crit},
-		{"no cron run for an hour", func(w *world) { w.cronLog = []string{"3600|Execution took 3 seconds"} }, "runner", "last run", status.Crit},
+		{"no cron run for an hour", func(w *world) { w.cronLog = []string{"3600|Cron completed at 09:00:00 in 3 seconds. Memory used: 30 MB."} }, "runner", "last run", status.Crit},
 		{"the site in maintenance mode", func(w *world) {
 			w.site = func(rw http.ResponseWriter) {
 				rw.WriteHeader(http.StatusServiceUnavailable)

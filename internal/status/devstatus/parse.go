@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -145,15 +144,11 @@ func parseDF(out string) (*status.Files, error) {
 	return &status.Files{TotalBytes: total << 10, FreeBytes: avail << 10}, nil
 }
 
-// tookRe is the last line admin/cli/cron.php prints: "Execution took 3.04 seconds".
-var tookRe = regexp.MustCompile(`Execution took ([0-9.]+) seconds`)
-
-// lastRun finds the last finished cron.php run in the runner's log.
+// lastRun finds the last finished pass of cron.php in the runner's log.
 func lastRun(lines []dockerapi.LogLine) status.Cron {
 	for i := len(lines) - 1; i >= 0; i-- {
-		if m := tookRe.FindStringSubmatch(lines[i].Text); m != nil {
-			secs, _ := strconv.ParseFloat(m[1], 64)
-			return status.Cron{LastRun: lines[i].Time, Duration: time.Duration(secs * float64(time.Second))}
+		if took, ok := status.CronPass(lines[i].Text); ok {
+			return status.Cron{LastRun: lines[i].Time, Duration: took}
 		}
 	}
 	return status.Cron{}
