@@ -87,8 +87,8 @@ func TestNginxFallsBackToMoodleRouterNotIndex(t *testing.T) {
 	for name, conf := range map[string]string{"lb": NginxLoadBalancer(s, devBackends(s)), "node": NginxNode(s)} {
 		t.Run(name, func(t *testing.T) {
 			root := blockAfter(t, conf, "location / {")
-			if !strings.Contains(root, "try_files $uri $uri/ /r.php;") {
-				t.Errorf("location / does not fall back to /r.php:\n%s", root)
+			if !strings.Contains(root, "try_files $uri $uri/ /r.php$is_args$args;") {
+				t.Errorf("location / does not fall back to /r.php with the query string:\n%s", root)
 			}
 			if strings.Contains(conf, "/index.php$is_args") {
 				t.Error("the seed's /index.php fallback is still there")

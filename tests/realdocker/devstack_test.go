@@ -250,9 +250,15 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		}
 	})
 
-	t.Run("paths without a file reach Moodle's router", func(t *testing.T) {
-		if got := newBrowser(t, d.url()).get("/course/view/42").body; got != "routed\n" {
-			t.Errorf("router answered %q", got)
+	t.Run("a routed URL reaches Moodle's router with its query string", func(t *testing.T) {
+		b := newBrowser(t, d.url())
+		got := b.get("/probe/echo?probe=42&name=a%20b").json(t)
+		if q, _ := got["query"].(map[string]any); q["probe"] != "42" || q["name"] != "a b" {
+			t.Errorf("the router got %v, want probe=42 and name=a b", got)
+		}
+		r, err := b.do(http.MethodGet, "/course/view/42?id=7", "")
+		if err != nil || r.status != http.StatusNotFound || r.header.Get("X-Probe-Router") != "r.php" {
+			t.Errorf("an unknown route: %d from %q (%v), want the router's 404", r.status, r.header.Get("X-Probe-Router"), err)
 		}
 	})
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -44,6 +45,7 @@ func TestLoopbackCluster(t *testing.T) {
 	t.Run("every pool reads a file another pool wrote under the configured dataroot", func(t *testing.T) { dataRootFileReadByEveryPool(t, c) })
 	t.Run("nginx streams dataroot files and frees the worker", func(t *testing.T) { xAccelRedirect(t, c) })
 	t.Run("denied paths answer 404", func(t *testing.T) { deniedPaths(t, c) })
+	t.Run("a path without a file reaches the router with its query string", func(t *testing.T) { routerGetsTheQuery(t, c) })
 	t.Run("users' files named like denied paths reach PHP", func(t *testing.T) { slashArgumentsReachPHP(t, c) })
 	t.Run("a killed node drops out and comes back", func(t *testing.T) { nodeFailover(t, c) })
 	t.Run("sessions survive a Redis restart", func(t *testing.T) { sessionsSurviveRedisRestart(t, c) })
@@ -337,6 +339,35 @@ var deniedURIs = []string{
 
 // deniedPaths puts a file at every denied path, where nginx would otherwise serve it
 // or hand it to PHP, and expects 404 without the file's content.
+// routerGetsTheQuery sends paths with no file behind them through the rendered
+// nginx: they reach r.php (the stand-in answers its one route with the query
+// parameters PHP parsed into $_GET, and every other path 404, as Moodle's router
+// does), and the query string comes along.
+func routerGetsTheQuery(t *testing.T, c *loopback.Cluster) {
+	resp, err := http.Get(c.URL + "/probe/echo?probe=42&name=a%20b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Query map[string]string `json:"query"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /probe/echo: %s, %v", resp.Status, err)
+	}
+	if want := map[string]string{"probe": "42", "name": "a b"}; !maps.Equal(got.Query, want) {
+		t.Errorf("the router got the query %v, want %v", got.Query, want)
+	}
+	unknown, err := http.Get(c.URL + "/course/view/42?id=7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown.Body.Close()
+	if unknown.StatusCode != http.StatusNotFound || unknown.Header.Get("X-Probe-Router") != "r.php" {
+		t.Errorf("an unknown route: %s from %q, want the router's 404", unknown.Status, unknown.Header.Get("X-Probe-Router"))
+	}
+}
+
 func deniedPaths(t *testing.T, c *loopback.Cluster) {
 	const secret = "must never be served"
 	public := c.Spec.WebRoot()
