@@ -18,13 +18,14 @@ import (
 var (
 	databaseEndpoint  = render.HostPort{Host: "db", Port: 5432}
 	redisEndpoint     = render.HostPort{Host: "redis", Port: 6379}
+	mucEndpoint       = render.HostPort{Host: "redis-muc", Port: 6379}
 	pgbouncerEndpoint = render.HostPort{Host: "pgbouncer", Port: 6432}
 )
 
 // endpoints are the addresses config.php points at: PgBouncer when it is in front
 // of PostgreSQL, else PostgreSQL itself; the read replicas directly.
 func endpoints(s topology.Spec) render.Endpoints {
-	e := render.Endpoints{Database: databaseEndpoint, Redis: redisEndpoint}
+	e := render.Endpoints{Database: databaseEndpoint, Redis: redisEndpoint, MUC: mucEndpoint}
 	if s.Database.Pooler == topology.PoolerPgBouncer {
 		e.Database = pgbouncerEndpoint
 	}
@@ -216,6 +217,34 @@ func (b *builder) cache() (*docker.Container, error) {
 		capAdd:      redisCapabilities,
 		waitSeconds: backendWaitSeconds,
 		// Redis flushes its append-only file on SIGTERM before it exits.
+		stopSignal:       "SIGTERM",
+		stopGraceSeconds: backendStopGraceSeconds,
+	})
+}
+
+// mucCache is the Redis of the MUC application cache (render.MUCRedisConf): the
+// sessions' Redis never evicts, this one does. Nothing of it is kept on disk, so it
+// has no volume; it takes the sessions' password.
+func (b *builder) mucCache() (*docker.Container, error) {
+	password := fileSecret("REDIS_PASSWORD", "redis-password", b.secrets.redis.Result)
+	conf := b.secrets.redis.Result.ApplyT(func(pw string) string {
+		return render.MUCRedisConf(b.spec, mucEndpoint.Port) + "requirepass " + pw + "\n"
+	}).(pulumi.StringOutput)
+	return b.container(service{
+		key:     mucEndpoint.Host,
+		image:   b.imgs.cache,
+		env:     []string{password.env},
+		command: []string{"redis-server", redisConf},
+		uploads: docker.ContainerUploadArray{
+			upload(redisConf, pulumi.ToSecret(conf).(pulumi.StringOutput), "0444"),
+			password.upload,
+		},
+		networks: []attachment{{network: b.nets.backend, aliases: []string{mucEndpoint.Host}}},
+		limits:   b.spec.Cache.MUC.Resources,
+		health: []string{"CMD-SHELL", fmt.Sprintf(
+			`REDISCLI_AUTH="$(cat %s/redis-password)" redis-cli -h 127.0.0.1 ping | grep -q PONG`, secretsDir)},
+		capAdd:           redisCapabilities,
+		waitSeconds:      backendWaitSeconds,
 		stopSignal:       "SIGTERM",
 		stopGraceSeconds: backendStopGraceSeconds,
 	})

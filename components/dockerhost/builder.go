@@ -73,11 +73,15 @@ func (b *builder) backends() ([]pulumi.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
+	muc, err := b.mucCache()
+	if err != nil {
+		return nil, err
+	}
 	replicas, err := b.replicas(db)
 	if err != nil {
 		return nil, err
 	}
-	out := append([]pulumi.Resource{db, cache}, replicas...)
+	out := append([]pulumi.Resource{db, cache, muc}, replicas...)
 	if b.spec.Database.Pooler == topology.PoolerPgBouncer {
 		pooler, err := b.pgbouncer(db)
 		if err != nil {

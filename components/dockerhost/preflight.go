@@ -128,6 +128,7 @@ func containerLimits(spec topology.Spec) []limitedContainer {
 		{"cron", 1, spec.Cron.Resources},
 		{"database", 1 + spec.Database.ReadReplicas, spec.Database.Resources},
 		{"cache", 1, spec.Cache.Resources},
+		{"cache.muc", 1, spec.Cache.MUC.Resources},
 	}
 	if spec.Database.Pooler == topology.PoolerPgBouncer {
 		out = append(out, limitedContainer{"database.pgbouncer", 1, spec.Database.PgBouncer})

@@ -261,3 +261,17 @@ func TestRenderedPathsFollowTheReleaseLayout(t *testing.T) {
 		})
 	}
 }
+
+// The sessions' Redis never evicts and keeps an append-only file; the MUC cache's
+// evicts the least recently used key and keeps nothing on disk.
+func TestRedisConfKeepsSessionsAndEvictsTheCache(t *testing.T) {
+	s := devSpec()
+	s.Cache.MemoryMB, s.Cache.MUC.MemoryMB = 1024, 512
+	assertLines(t, RedisConf(s, 6379, "/data"),
+		"port 6379", "dir /data", "appendonly yes", "maxmemory 768mb", "maxmemory-policy noeviction")
+	muc := MUCRedisConf(s, 6379)
+	assertLines(t, muc, "port 6379", `save ""`, "appendonly no", "maxmemory 384mb", "maxmemory-policy allkeys-lru")
+	if strings.Contains(muc, "dir ") {
+		t.Errorf("the MUC Redis names a data folder:\n%s", muc)
+	}
+}

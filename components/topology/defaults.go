@@ -113,6 +113,7 @@ func dockerBase() Spec {
 	s.Database.PgBouncer = Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32}
 	s.Cache.Version = "7.2"
 	s.Cache.Resources = Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.5, ReservedMemoryMB: 512}
+	s.Cache.MUC.Resources = Resources{CPUs: 0.5, MemoryMB: 512, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
 	s.Storage = Storage{
 		Kind: StorageVolume,
 		NFS:  NFSStorage{Device: ":/moodledata", Options: "rw,nfsvers=4"},

@@ -90,7 +90,7 @@ func TestDefaultsPerTarget(t *testing.T) {
 		{"app architecture and spot share", [2]any{"", 0}, [2]any{ArchX86, 0}, func(s Spec) any {
 			return [2]any{s.App.CPUArchitecture, s.App.SpotPercent}
 		}},
-		{"MUC group", MUCCache{}, MUCCache{NodeType: "cache.r6g.large", Replicas: 2}, func(s Spec) any { return s.Cache.MUC }},
+		{"MUC group", MUCCache{Resources: Resources{CPUs: 0.5, MemoryMB: 512, ReservedCPUs: 0.25, ReservedMemoryMB: 256}}, MUCCache{NodeType: "cache.r6g.large", Replicas: 2}, func(s Spec) any { return s.Cache.MUC }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -358,16 +358,20 @@ type Cache struct {
 	Replicas int    `json:"replicas"`
 	// SnapshotRetentionDays is AWS only.
 	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
-	// MUC is the separate Redis of the MUC application cache (AWS only).
+	// MUC is the separate Redis of the MUC application cache.
 	MUC MUCCache `json:"muc"`
 }
 
-// MUCCache is the replication group of the MUC application cache on AWS. It runs
-// allkeys-lru apart from the sessions, which keep noeviction: MUC keys have no TTL,
-// so in a shared server a full cache would make session writes fail site-wide.
+// MUCCache is the Redis of the MUC application cache, on both targets apart from
+// the sessions' Redis: it evicts (allkeys-lru) where the sessions' never does
+// (noeviction), because cachestore_redis sets no TTL on its keys and a full
+// server shared with the sessions would refuse session writes, logging everyone
+// out. On AWS it is a replication group (NodeType, Replicas); on the Docker host
+// a container without persistence, limited by Resources.
 type MUCCache struct {
 	NodeType string `json:"nodeType"`
 	Replicas int    `json:"replicas"`
+	Resources
 }
 
 // Storage kinds for moodledata.

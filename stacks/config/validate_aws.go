@@ -189,6 +189,7 @@ func dockerOnly(s topology.Spec) []otherTargetField {
 	fs = append(fs, resources("web", s.Web.Resources, "on aws nginx shares the app task's app.cpus and app.memoryMb")...)
 	fs = append(fs, resources("database", s.Database.Resources, "size the database with database.instanceClass")...)
 	fs = append(fs, resources("cache", s.Cache.Resources, "size Redis with cache.nodeType")...)
+	fs = append(fs, resources("cache.muc", s.Cache.MUC.Resources, "size the MUC group with cache.muc.nodeType")...)
 	return append(fs,
 		otherTargetField{"moodle.build", s.Moodle.Build, "ECS runs images.app from a registry: build and push it first"},
 		otherTargetField{"database.pgbouncer", s.Database.PgBouncer, "aws pools connections with database.pooler rdsproxy"},

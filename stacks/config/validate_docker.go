@@ -47,6 +47,7 @@ func (p *problems) dockerTarget(s topology.Spec, site *url.URL) {
 		p.add("cache.tls", c.TLS, "the Redis container serves plain TCP on the internal network; allowed on docker: false")
 	}
 	p.resources("cache", c.Resources, 64)
+	p.resources("cache.muc", c.MUC.Resources, 64)
 
 	p.dockerStorage(s.Storage)
 	p.dockerImages(s)
@@ -140,7 +141,8 @@ func awsOnly(s topology.Spec) []otherTargetField {
 		{"cache.nodeType", s.Cache.NodeType, ""},
 		{"cache.replicas", s.Cache.Replicas, ""},
 		{"cache.snapshotRetentionDays", s.Cache.SnapshotRetentionDays, ""},
-		{"cache.muc", s.Cache.MUC, "docker keeps the MUC cache beside the sessions, under cache.cachePrefix"},
+		{"cache.muc.nodeType", s.Cache.MUC.NodeType, "size the MUC Redis container with cache.muc.cpus and cache.muc.memoryMb"},
+		{"cache.muc.replicas", s.Cache.MUC.Replicas, "the Docker host runs one MUC Redis container"},
 		{"storage.s3", s.Storage.S3, "docker stores moodledata on a volume or NFS"},
 	}
 }

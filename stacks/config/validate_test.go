@@ -192,7 +192,9 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"MUC node type", with(awsStack(), "cache", `{"muc": {"nodeType": "r6g.large"}}`), []string{
 			`moodle:cache.muc.nodeType = "r6g.large": allowed: an ElastiCache node type such as cache.r6g.large`}},
 		{"MUC group on docker", with(dockerStack(), "cache", `{"muc": {"nodeType": "cache.r6g.large"}}`), []string{
-			"moodle:cache.muc: only read on target aws; remove it from this docker stack (docker keeps the MUC cache beside the sessions, under cache.cachePrefix)"}},
+			`moodle:cache.muc.nodeType = "cache.r6g.large": only read on target aws; remove it from this docker stack (size the MUC Redis container with cache.muc.cpus and cache.muc.memoryMb)`}},
+		{"MUC container limits on aws", with(awsStack(), "cache", `{"muc": {"memoryMb": 2048}}`), []string{
+			`moodle:cache.muc.memoryMb = 2048: only read on target docker`}},
 		{"endpoints in a VPC the stack does not own", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "vpcEndpoints": true, "vpcId": "vpc-0abc123def4567890", "publicSubnetIds": ["subnet-0a100000000000000", "subnet-0a200000000000000", "subnet-0a300000000000000"], "privateSubnetIds": ["subnet-0b100000000000000", "subnet-0b200000000000000", "subnet-0b300000000000000"], "dataSubnetIds": ["subnet-0c100000000000000", "subnet-0c200000000000000", "subnet-0c300000000000000"]}`), []string{
 			"moodle:aws.vpcEndpoints = true: interface endpoints go into a VPC the stack creates; allowed with aws.vpcId: false (add them to your VPC yourself)"}},
 		{"cloudfront certificate outside us-east-1", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "cloudFront": {"enabled": true, "certificateArn": "`+testCertificate+`"}}`), []string{

@@ -179,8 +179,9 @@ func TestDevInventoryCountsEveryResourceByType(t *testing.T) {
 				tPassword: 4, // database, Redis, admin, upgrade key
 				tNetwork:  3, // internal back end, front (LB), egress (app, cron)
 				tVolume:   4, // pgdata, redisdata, moodledata, the load balancer's configuration
-				// db, redis, cron, lb and its configuration, the app nodes, PgBouncer
-				tContainer: spec.App.Replicas + 5 + tc.pooler,
+				// db, the sessions' and the MUC cache's Redis, cron, lb and its
+				// configuration, the app nodes, PgBouncer
+				tContainer: spec.App.Replicas + 6 + tc.pooler,
 			}
 			if tc.images > 0 {
 				want[tImage] = tc.images
@@ -327,8 +328,10 @@ func limitsByKey(spec topology.Spec) map[string]topology.Resources {
 	out := map[string]topology.Resources{
 		"db":    spec.Database.Resources,
 		"redis": spec.Cache.Resources,
-		"cron":  spec.Cron.Resources,
-		"lb":    spec.Web.Resources,
+		// The MUC cache's own Redis, which evicts where the sessions' never does.
+		"redis-muc": spec.Cache.MUC.Resources,
+		"cron":      spec.Cron.Resources,
+		"lb":        spec.Web.Resources,
 		// The load balancer's configuration container: a copy and a sleep.
 		"lb-config": dockerhost.LBConfigResources(),
 	}
@@ -612,7 +615,7 @@ func TestDevCodeSources(t *testing.T) {
 			t.Errorf("MOODLE_DIRROOT build arg = %q, want %q", got, spec.Paths.CodeDir)
 		}
 		for key, c := range containers(t, rec) {
-			if key == "db" || key == "redis" {
+			if key == "db" || key == "redis" || key == "redis-muc" {
 				continue
 			}
 			if got := str(field(c.Inputs, "image")); got != spec.Images.App {
@@ -739,7 +742,7 @@ func TestDevClusterOutputsCarrySecretsOnlyAsSecrets(t *testing.T) {
 	}
 	names := slices.Clone(got.containers)
 	slices.Sort(names)
-	if !slices.Equal(names, got.limitKeys) || len(names) != spec.App.Replicas+5 {
+	if !slices.Equal(names, got.limitKeys) || len(names) != spec.App.Replicas+6 {
 		t.Errorf("containers %v and limits %v disagree", names, got.limitKeys)
 	}
 	if got.maxChildren != spec.App.Sizing().MaxChildren {

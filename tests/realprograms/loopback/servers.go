@@ -130,10 +130,22 @@ type Redis struct {
 // program appends it.
 func StartRedis(t T, spec topology.Spec, dir string, port int, password string, as Account) *Redis {
 	t.Helper()
+	return startRedis(t, render.RedisConf(spec, port, dir), dir, port, password, as)
+}
+
+// StartMUCRedis starts the dev stack's Redis of the MUC cache, from
+// render.MUCRedisConf (allkeys-lru, nothing on disk).
+func StartMUCRedis(t T, spec topology.Spec, dir string, port int, password string, as Account) *Redis {
+	t.Helper()
+	return startRedis(t, render.MUCRedisConf(spec, port), dir, port, password, as)
+}
+
+func startRedis(t T, conf, dir string, port int, password string, as Account) *Redis {
+	t.Helper()
 	r := &Redis{Addr: render.HostPort{Host: "127.0.0.1", Port: port}, password: password,
 		conf: filepath.Join(dir, "redis.conf"), dir: dir, as: as, t: t}
 	// The password lives in a file only the server reads, never on its command line.
-	write(t, r.conf, render.RedisConf(spec, port, dir)+"requirepass "+password+"\n", 0o600)
+	write(t, r.conf, conf+"requirepass "+password+"\n", 0o600)
 	as.Own(t, dir)
 	r.start()
 	return r
@@ -175,6 +187,16 @@ func (r *Redis) Exists(db int, key string) (bool, error) {
 		return false, fmt.Errorf("SELECT %d: %s", db, replies[0])
 	}
 	return replies[1] == ":1", nil
+}
+
+// Command sends one command and returns its one-line reply ("+OK", ":3",
+// "-OOM command not allowed ...").
+func (r *Redis) Command(args ...string) (string, error) {
+	replies, err := r.do(args)
+	if err != nil {
+		return "", err
+	}
+	return replies[0], nil
 }
 
 // do authenticates and sends commands on one connection, returning the one-line
