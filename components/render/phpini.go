@@ -9,15 +9,10 @@ const maxAcceleratedFiles = 20000
 type phpIniData struct {
 	MemoryLimitMB, MaxExecutionTime, MaxInputVars int
 	UploadMB, OPcacheMB, MaxAcceleratedFiles      int
-	ValidateTimestamps                            int
 }
 
 func phpIni(s topology.Spec) string {
 	p := s.App.PHP
-	validate := 0
-	if p.OPcacheValidateFiles {
-		validate = 1
-	}
 	return execute("php.ini.tmpl", phpIniData{
 		MemoryLimitMB:       p.MemoryLimitMB,
 		MaxExecutionTime:    p.MaxExecutionTime,
@@ -25,6 +20,5 @@ func phpIni(s topology.Spec) string {
 		UploadMB:            s.Web.ClientMaxBodyMB,
 		OPcacheMB:           p.OPcacheMemoryMB,
 		MaxAcceleratedFiles: maxAcceleratedFiles,
-		ValidateTimestamps:  validate,
 	})
 }

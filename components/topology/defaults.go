@@ -19,7 +19,6 @@ func Defaults(t Target) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
-	s.ApplyCodeSourceDefaults()
 	s.FillDerived()
 	return s, nil
 }
@@ -189,15 +188,6 @@ const (
 	SystemCABundle   = appimage.SystemCABundle
 	DatabaseCABundle = appimage.DatabaseCABundle
 )
-
-// ApplyCodeSourceDefaults sets the defaults that depend on where the code comes
-// from. A loader runs it after moodle:moodle is read and before moodle:app is, so
-// an explicit value wins.
-func (s *Spec) ApplyCodeSourceDefaults() {
-	// A bind-mounted host folder is edited in place: OPcache must notice. Code baked
-	// into an image never changes under a running container.
-	s.App.PHP.OPcacheValidateFiles = s.Moodle.CodeSource == CodeHostPath
-}
 
 // DatabaseImage pins one PostgreSQL release per supported major version; it is
 // empty for a version validation rejects.

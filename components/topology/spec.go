@@ -285,10 +285,9 @@ type PHPFPM struct {
 type PHP struct {
 	MemoryLimitMB int `json:"memoryLimitMb"`
 	// OPcacheMemoryMB is opcache.memory_consumption; it is part of ReserveMemoryMB.
-	OPcacheMemoryMB      int  `json:"opcacheMemoryMb"`
-	MaxInputVars         int  `json:"maxInputVars"`
-	MaxExecutionTime     int  `json:"maxExecutionTime"`
-	OPcacheValidateFiles bool `json:"opcacheValidateTimestamps"`
+	OPcacheMemoryMB  int `json:"opcacheMemoryMb"`
+	MaxInputVars     int `json:"maxInputVars"`
+	MaxExecutionTime int `json:"maxExecutionTime"`
 }
 
 // Database poolers.

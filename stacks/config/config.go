@@ -47,7 +47,6 @@ func Load(get Getter) (topology.Spec, error) {
 	}
 
 	p.decode(get, "moodle", &s.Moodle)
-	s.ApplyCodeSourceDefaults()
 	p.decode(get, "web", &s.Web)
 	p.decode(get, "app", &s.App)
 	p.decode(get, "database", &s.Database)

@@ -163,12 +163,6 @@ func TestOverridesMergeOverDefaults(t *testing.T) {
 		{"port 80 has no port in the site URL",
 			with(dockerStack(), "docker", `{"httpPort": 80}`),
 			func(s topology.Spec) (any, any) { return s.SiteURL, "http://localhost" }},
-		{"host-mounted code revalidates OPcache",
-			with(dockerStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle"}`),
-			func(s topology.Spec) (any, any) { return s.App.PHP.OPcacheValidateFiles, true }},
-		{"an explicit OPcache setting beats the code-source default",
-			with(dockerStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle"}`, "app", `{"php": {"opcacheValidateTimestamps": false}}`),
-			func(s topology.Spec) (any, any) { return s.App.PHP.OPcacheValidateFiles, false }},
 		{"pgbouncer on docker",
 			with(dockerStack(), "database", `{"pooler": "pgbouncer", "poolMode": "session", "poolSize": 40}`),
 			func(s topology.Spec) (any, any) {

@@ -150,7 +150,7 @@ func phpIniTakesEffect(t *testing.T, s topology.Spec, as loopback.Account, iniDi
 		"upload_max_filesize":         float64(s.Web.ClientMaxBodyMB * mb),
 		"max_input_vars":              float64(s.App.PHP.MaxInputVars),
 		"opcache.memory_consumption":  float64(s.App.PHP.OPcacheMemoryMB),
-		"opcache.validate_timestamps": s.App.PHP.OPcacheValidateFiles,
+		"opcache.validate_timestamps": true,
 	}
 	for k, w := range want {
 		if got[k] != w {
