@@ -125,6 +125,9 @@ const (
 	// (ArgMoodleBranch): the scripts find admin/cli/ there, and check the code.
 	EnvWebRoot = "MOODLE_WEBROOT"
 	EnvBranch  = "MOODLE_BRANCH"
+	// EnvImageRevision names the image the cron runner runs (its id, or its
+	// reference where no id is known): a new one purges Moodle's caches once.
+	EnvImageRevision = "MOODLE_IMAGE_REVISION"
 	// The installer's environment: the admin account and the site's names
 	// (docker/install-database.php).
 	EnvAdminUser     = "MOODLE_ADMIN_USER"

@@ -248,7 +248,7 @@ func TestDockerfilePreparesTheContractsPaths(t *testing.T) {
 // reads that the components never set, or one they set that no script reads, is
 // drift.
 func TestScriptsReadTheContractsEnvironment(t *testing.T) {
-	contract := []string{EnvDirroot, EnvDataRoot, EnvWebRoot, EnvBranch, EnvAdminUser, EnvAdminEmail, EnvSiteFullName,
+	contract := []string{EnvDirroot, EnvDataRoot, EnvWebRoot, EnvBranch, EnvImageRevision, EnvAdminUser, EnvAdminEmail, EnvSiteFullName,
 		EnvSiteShortName, EnvAdminPassword, EnvLang, EnvFPMListen}
 	variable := regexp.MustCompile(`\b(MOODLE_[A-Z_]+|FPM_LISTEN)\b`)
 	// Build arguments and rendered-file variables appear in the Dockerfile and in

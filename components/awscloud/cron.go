@@ -5,6 +5,8 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 )
 
 // CronArgs configure the cron runner.
@@ -89,9 +91,10 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 }
 
 // installerEnvironment adds what the image's install hook
-// (docker/install-database.php) reads to create the site and its admin account.
+// (docker/install-database.php) reads to create the site and its admin account,
+// and the image the task runs: a new one purges Moodle's caches once.
 func installerEnvironment(env TaskEnvironment) TaskEnvironment {
-	out := map[string]pulumi.StringInput{}
+	out := map[string]pulumi.StringInput{appimage.EnvImageRevision: pulumi.String(env.Spec.Images.App)}
 	for k, v := range env.Spec.InstallerEnv() {
 		out[k] = pulumi.String(v)
 	}

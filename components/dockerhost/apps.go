@@ -139,6 +139,8 @@ func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 		command: []string{cronRunner},
 		user:    appUser,
 		env:     env,
+		// A new image purges Moodle's caches once (the install/upgrade hook).
+		lateEnv: pulumi.StringArray{pulumi.Sprintf("%s=%s", appimage.EnvImageRevision, b.imgs.app.revision)},
 		secrets: append(b.secrets.moodleSecrets(),
 			fileSecret(render.EnvAdminPassword, "admin-password", b.secrets.admin.Result)),
 		uploads:     append(b.configUploads(), script(cronRunner, render.CronRunner(b.spec))),

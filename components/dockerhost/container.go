@@ -24,6 +24,8 @@ type service struct {
 	command []string
 	user    string
 	env     []string
+	// lateEnv are variables whose values are only known once resources exist.
+	lateEnv pulumi.StringArray
 	secrets []secretFile
 	uploads docker.ContainerUploadArray
 	// networks are the networks joined, each with the container's DNS aliases there.
@@ -106,7 +108,7 @@ func (b *builder) container(s service) (*docker.Container, error) {
 	args := &docker.ContainerArgs{
 		Name:         pulumi.String(name),
 		Image:        s.image.ref,
-		Envs:         pulumi.ToStringArray(env),
+		Envs:         append(pulumi.ToStringArray(env), s.lateEnv...),
 		Uploads:      uploads,
 		Volumes:      s.volumes,
 		Ports:        s.ports,

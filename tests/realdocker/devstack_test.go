@@ -413,6 +413,12 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		if got := newBrowser(t, d.url()).get("/probe.php?action=site").json(t); got["installed"] != got["code"] {
 			t.Errorf("site after the rebuild = %v", got)
 		}
+		// The same Moodle version on a new image: the runner purged Moodle's caches
+		// once (the probe's purge_caches.php logs each purge).
+		purges, err := execIn(prefix+"cron", "cat", d.spec().Paths.DataRoot+"/probe-purges.log")
+		if err != nil || strings.Count(purges, " all\n") != 1 {
+			t.Errorf("caches purged after the rebuild: %q (%v), want once", purges, err)
+		}
 		if got := d.changes(); len(got) > 0 {
 			t.Errorf("preview after the rebuild plans %v", got)
 		}

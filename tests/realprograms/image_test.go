@@ -103,16 +103,23 @@ $redis = new cachestore_redis($store['name'], $store['configuration']);
 echo json_encode(['store' => $store['name'], 'plugin' => $store['plugin'], 'application' => array_column($app, 'store'),
     'prefix' => $store['configuration']['prefix'], 'roundtrip' => $redis->is_ready() ? $redis->roundtrip('probe-key', 'v1') : null], JSON_THROW_ON_ERROR);`
 
+	purges := filepath.Join(s.Paths.DataRoot, "probe-purges.log")
 	steps := []struct {
 		name    string
 		prepare func(t *testing.T)
+		// revision is the image the runner starts with (MOODLE_IMAGE_REVISION).
+		revision string
 		// logged is what the hook reports about the database.
 		logged string
 		// version is the site's version in the database afterwards.
 		version string
+		// purges is how many times Moodle's caches have been purged by then.
+		purges int
 	}{
-		{"an empty database is installed", func(*testing.T) {}, "moodle-install-upgrade: installed", "2025100600.00"},
-		{"an installed site of this code is left alone", func(*testing.T) {}, "moodle-install-upgrade: database is up to date", "2025100600.00"},
+		{"an empty database is installed", func(*testing.T) {}, "sha256:a1", "moodle-install-upgrade: installed", "2025100600.00", 0},
+		{"an installed site of this code is left alone", func(*testing.T) {}, "sha256:a1", "moodle-install-upgrade: database is up to date", "2025100600.00", 0},
+		{"a rebuilt image of the same version purges the caches once", func(*testing.T) {}, "sha256:b2", "moodle-install-upgrade: new image sha256:b2: caches purged", "2025100600.00", 1},
+		{"the same image again purges nothing", func(*testing.T) {}, "sha256:b2", "moodle-install-upgrade: database is up to date", "2025100600.00", 1},
 		{"newer code upgrades the database in maintenance mode", func(t *testing.T) {
 			version := filepath.Join(s.WebRoot(), "version.php")
 			b, err := os.ReadFile(version)
@@ -120,12 +127,12 @@ echo json_encode(['store' => $store['name'], 'plugin' => $store['plugin'], 'appl
 				t.Fatal(err)
 			}
 			writeFile(t, version, strings.Replace(string(b), "2025100600.00", "2025100600.02", 1))
-		}, "moodle-install-upgrade: upgraded", "2025100600.02"},
+		}, "sha256:c3", "moodle-install-upgrade: upgraded", "2025100600.02", 1},
 	}
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
 			step.prepare(t)
-			out, err := loopback.Run(as, env, hook)
+			out, err := loopback.Run(as, append(env, appimage.EnvImageRevision+"="+step.revision), hook)
 			if err != nil || !strings.Contains(out, step.logged) {
 				t.Fatalf("the hook (%v) did not log %q:\n%s", err, step.logged, out)
 			}
@@ -138,6 +145,10 @@ echo json_encode(['store' => $store['name'], 'plugin' => $store['plugin'], 'appl
 			got, err := pg.SQL(`\c ` + s.Database.Name + "\nSELECT value FROM mdl_config WHERE name = 'version';")
 			if err != nil || got != step.version {
 				t.Errorf("the database is at version %q (%v), want %s", got, err, step.version)
+			}
+			log, _ := os.ReadFile(purges)
+			if n := strings.Count(string(log), " all\n"); n != step.purges {
+				t.Errorf("Moodle's caches were purged %d times, want %d:\n%s", n, step.purges, log)
 			}
 
 			out, err = loopback.Run(as, env, loopback.PHPBin, "-r", readMUC)
