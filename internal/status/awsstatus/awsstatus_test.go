@@ -186,7 +186,9 @@ func TestCollect_EachTiersFaultGivesItsVerdict(t *testing.T) {
 		{"evictions on a node", func(w *world) { w.metrics["redisEvictions0"] = 12 }, "primary", "evictions", status.Crit},
 		{"app service CPU high", func(w *world) { w.metrics["appCPU"] = 85 }, "service moodle-app-svc", "cpu", status.Warn},
 		{"no cron task running", func(w *world) { w.cronTasks = nil }, "runner", "lock holder", status.Crit},
-		{"no cron run for an hour", func(w *world) { w.cronLog = []string{"3600|Cron completed at 09:00:00 in 3 seconds. Memory used: 30 MB."} }, "runner", "last run", status.Crit},
+		{"no cron run for an hour", func(w *world) {
+			w.cronLog = []string{"3600|Cron completed at 09:00:00 in 3 seconds. Memory used: 30 MB."}
+		}, "runner", "last run", status.Crit},
 		{"the site in maintenance mode", func(w *world) {
 			w.site = func(rw http.ResponseWriter) {
 				rw.WriteHeader(http.StatusServiceUnavailable)
