@@ -36,6 +36,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
+	"github.com/moodle-cluster/moodle-pulumi/tests/probetree"
 )
 
 const (
@@ -124,7 +125,12 @@ type deployment struct {
 // images, a free port, and a build context holding the project's docker/ folder
 // with the probe code tree as the site's moodle/ (moodle.build with MOODLE_CODE
 // context), built on the stand-in PHP base.
-func newDeployment(t *testing.T) *deployment {
+func newDeployment(t *testing.T) *deployment { return newDeploymentOf(t, "5.1") }
+
+// newDeploymentOf is newDeployment with the probe tree laid out as release lays
+// out its code, and the stack deploying that release. The stand-ins run Debian 12's
+// PostgreSQL 15 and PHP 8.2: 4.5 and 5.1 accept them, 5.2 and 5.3 do not.
+func newDeploymentOf(t *testing.T, release string) *deployment {
 	t.Helper()
 	cfg, err := automation.LoadConfig(filepath.Join(projectDir, "Pulumi.dev.yaml"))
 	if err != nil {
@@ -132,13 +138,11 @@ func newDeployment(t *testing.T) *deployment {
 	}
 	removeTierObjects(t)
 	d := &deployment{t: t, cfg: cfg, state: t.TempDir(), port: freePort(t)}
-	buildContext := siteContext(t)
+	buildContext := siteContext(t, release)
 	d.set(map[string]any{
-		"moodle:siteUrl":         d.url(),
-		"moodle:docker.httpPort": d.port,
-		// The probe tree is in Moodle 5.1's layout, and the stand-ins are Debian
-		// 12's PostgreSQL 15 and PHP 8.2, which 5.1 accepts and 5.3 does not.
-		"moodle:moodle.version":       "5.1",
+		"moodle:siteUrl":              d.url(),
+		"moodle:docker.httpPort":      d.port,
+		"moodle:moodle.version":       release,
 		"moodle:database.version":     "15",
 		"moodle:cache.version":        "7.0",
 		"moodle:images.app":           appImage,
@@ -153,12 +157,14 @@ func newDeployment(t *testing.T) *deployment {
 }
 
 // siteContext is a build context as a site keeps one: the project's docker/ files
-// and its code tree under moodle/, here the probe in Moodle 5.1's layout.
-func siteContext(t *testing.T) string {
+// and its code tree under moodle/, here the probe laid out as release's code.
+func siteContext(t *testing.T, release string) string {
 	t.Helper()
 	dir := t.TempDir()
 	run(t, "cp", "-a", filepath.Join(projectDir, "docker")+"/.", dir)
-	run(t, "cp", "-a", filepath.Join(projectDir, "tests", "fixtures", "moodle"), filepath.Join(dir, "moodle"))
+	if err := probetree.Copy(filepath.Join(dir, "moodle"), release); err != nil {
+		t.Fatal(err)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)

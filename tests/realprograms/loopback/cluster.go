@@ -7,16 +7,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/tests/probetree"
 )
 
 // Cluster is the dev topology running on loopback from the rendered files.
@@ -38,12 +37,6 @@ type Cluster struct {
 	// secretFiles maps the secret variables to the files that hold the values.
 	secretFiles map[string]string
 	t           T
-}
-
-// FixtureDir is the probe app, tests/fixtures/moodle in this repository.
-func FixtureDir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "fixtures", "moodle")
 }
 
 // NewRoot creates a directory for a cluster that the service account can traverse,
@@ -132,21 +125,8 @@ CREATE DATABASE :"db" OWNER :"user";`, "user="+spec.Database.User, "password="+s
 // image is: only dataroot and the local cache belong to the service account.
 func CopyProbeApp(t T, codeDir string) {
 	t.Helper()
-	if err := os.CopyFS(codeDir, os.DirFS(FixtureDir())); err != nil {
-		t.Fatalf("copy the probe app: %v", err)
-	}
-	err := filepath.WalkDir(codeDir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil {
-			mode := os.FileMode(0o644)
-			if d.IsDir() {
-				mode = 0o755
-			}
-			err = os.Chmod(p, mode)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("make the probe app read-only: %v", err)
+	if err := probetree.Copy(codeDir, ProbeRelease); err != nil {
+		t.Fatalf("%v", err)
 	}
 }
 
