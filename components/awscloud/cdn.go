@@ -24,9 +24,12 @@ const (
 	// cached, keyed with the query string and cookies; pages marked private or
 	// no-cache, which is every page of a logged-in user, are not.
 	cachePolicyOriginHeaders = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
-	// Managed-AllViewer: the ALB sees the viewer's Host (its certificate covers that
-	// name, which is how CloudFront checks the origin), cookies and query strings.
-	originRequestAllViewer = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+	// Managed-AllViewerAndCloudFrontHeaders-2022-06: the ALB sees the viewer's Host
+	// (its certificate covers that name, which is how CloudFront checks the
+	// origin), cookies and query strings, and the CloudFront headers, among them
+	// CloudFront-Viewer-Address, from which the node's nginx hands PHP the viewer's
+	// address (AWS's "Use managed origin request policies" page gives the id).
+	originRequestAllViewerAndCloudFront = "33f36d7e-f396-46d9-90e0-52428a34d9dc"
 )
 
 // CDNArgs configure the distribution in front of the ALB.
@@ -101,7 +104,7 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 			AllowedMethods:        pulumi.ToStringArray([]string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}),
 			CachedMethods:         pulumi.ToStringArray([]string{"GET", "HEAD"}),
 			CachePolicyId:         pulumi.String(cachePolicyOriginHeaders),
-			OriginRequestPolicyId: pulumi.String(originRequestAllViewer),
+			OriginRequestPolicyId: pulumi.String(originRequestAllViewerAndCloudFront),
 			Compress:              pulumi.Bool(true),
 		},
 		Restrictions: cloudfront.DistributionRestrictionsArgs{

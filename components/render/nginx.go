@@ -23,7 +23,10 @@ type nginxData struct {
 	// Pass is the fastcgi_pass target: the upstream name or NodeFastCGI.
 	Pass string
 	// Edge is set when clients reach this nginx directly (the load balancer).
-	Edge            bool
+	Edge bool
+	// BehindCloudFront: every request comes through CloudFront, which names the
+	// viewer in CloudFront-Viewer-Address.
+	BehindCloudFront bool
 	Port            int
 	ServerName      string
 	Root            string
@@ -53,6 +56,7 @@ func nginx(s topology.Spec, upstream []HostPort, pass string, edge bool) string 
 		UpstreamName:     upstreamName,
 		Pass:             pass,
 		Edge:             edge,
+		BehindCloudFront: s.Target == topology.TargetAWS && s.AWS.CloudFront.Enabled,
 		Port:             s.Web.Port,
 		ServerName:       s.Hostname(),
 		Root:             s.WebRoot(),

@@ -458,3 +458,29 @@ func TestNginxNodeKeepsConnectionsLongerThanTheLoadBalancer(t *testing.T) {
 		}
 	}
 }
+
+// Behind CloudFront the node's nginx hands PHP the viewer's address from
+// CloudFront-Viewer-Address as the X-Forwarded-For Moodle reads; without
+// CloudFront, or at the load balancer, nothing of it is rendered.
+func TestNginxHandsPHPTheViewerAddressBehindCloudFront(t *testing.T) {
+	s, _ := awsSpec()
+	s.AWS.CloudFront.Enabled = true
+	node := NginxNode(s)
+	for _, want := range []string{
+		"map $http_cloudfront_viewer_address $moodle_client_address {",
+		`"~^(?<viewer>.+):[0-9]+$" $viewer;`,
+		"default $http_x_forwarded_for;",
+		"fastcgi_param HTTP_X_FORWARDED_FOR $moodle_client_address;",
+	} {
+		if !strings.Contains(node, want) {
+			t.Errorf("the node's nginx behind CloudFront lacks %q", want)
+		}
+	}
+	s.AWS.CloudFront.Enabled = false
+	if got := NginxNode(s); strings.Contains(got, "cloudfront") {
+		t.Error("the node's nginx reads CloudFront's header without CloudFront in front")
+	}
+	if got := NginxLoadBalancer(devSpec(), devBackends(devSpec())); strings.Contains(got, "cloudfront") {
+		t.Error("the dev load balancer reads CloudFront's header")
+	}
+}

@@ -7,6 +7,8 @@ package realprograms
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +32,63 @@ func variants(t *testing.T, root string) []struct {
 	}{
 		{"dev", loopback.DevSpec(t, root, 8080)},
 		{"prod", loopback.StackSpec(t, "prod", root)},
+		{"prod-cloudfront", prodBehindCloudFront(t, root)},
+	}
+}
+
+func prodBehindCloudFront(t *testing.T, root string) topology.Spec {
+	s := loopback.StackSpec(t, "prod", root)
+	s.AWS.CloudFront.Enabled = true
+	return s
+}
+
+// The node's nginx behind CloudFront computes the address PHP gets as
+// X-Forwarded-For from CloudFront-Viewer-Address ("IP:port", IPv6 unbracketed, as
+// CloudFront sends it): real nginx evaluates the rendered map for each form.
+func TestNginxTakesTheViewerAddressCloudFrontSends(t *testing.T) {
+	root := loopback.NewRoot(t)
+	as := loopback.ServiceAccount(t)
+	rendered := render.NginxNode(prodBehindCloudFront(t, root))
+	start := strings.Index(rendered, "map $http_cloudfront_viewer_address")
+	end := strings.Index(rendered[start:], "\n}\n")
+	if start < 0 || end < 0 {
+		t.Fatalf("no map of CloudFront-Viewer-Address in the node's nginx:\n%s", rendered)
+	}
+	port := loopback.FreePort(t)
+	loopback.ExpectPortsClosed(t, port)
+	site := rendered[start:start+end+3] + fmt.Sprintf(`server {
+    listen 127.0.0.1:%d;
+    location / {
+        default_type text/plain;
+        return 200 "$moodle_client_address";
+    }
+}
+`, port)
+	loopback.StartNginx(t, filepath.Join(root, "nginx"), "nginx-cloudfront", site, port, as)
+	for _, c := range []struct {
+		viewer, forwarded, want string
+	}{
+		{"203.0.113.9:46532", "203.0.113.9, 130.176.0.1", "203.0.113.9"},
+		{"2001:db8::7:3a:443", "2001:db8::7:3a, 130.176.0.1", "2001:db8::7:3a"},
+		{"", "198.51.100.4", "198.51.100.4"},
+	} {
+		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.viewer != "" {
+			req.Header.Set("CloudFront-Viewer-Address", c.viewer)
+		}
+		req.Header.Set("X-Forwarded-For", c.forwarded)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != c.want {
+			t.Errorf("viewer %q, X-Forwarded-For %q: PHP would get %q, want %q", c.viewer, c.forwarded, body, c.want)
+		}
 	}
 }
 
