@@ -121,8 +121,12 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 	return info, nil
 }
 
-// ErrNotFound is what the engine answers for an image it does not have.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is what the engine answers for an image or container it does not
+// have; ErrNotRunning for a command in a container that is not running.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrNotRunning = errors.New("not running")
+)
 
 // HasImage reports whether the engine holds the image ref.
 func (c *Client) HasImage(ctx context.Context, ref string) (bool, error) {

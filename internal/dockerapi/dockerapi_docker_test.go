@@ -44,6 +44,18 @@ func TestExec_ReturnsStdoutAndFailsWithStderrOnANonZeroExit(t *testing.T) {
 	}
 }
 
+// A stopped container is not running, which status reports as down.
+func TestExec_InAStoppedContainerIsNotRunning(t *testing.T) {
+	name := dockertest.Container(t, "true")
+	if out, err := exec.Command("docker", "wait", name).CombinedOutput(); err != nil {
+		t.Fatalf("docker wait: %v: %s", err, out)
+	}
+	_, err := client(t).Exec(context.Background(), name, "true")
+	if !errors.Is(err, dockerapi.ErrNotRunning) {
+		t.Errorf("got %v, want not running", err)
+	}
+}
+
 func TestHealth_IsTheRunStateWithoutAHealthCheck(t *testing.T) {
 	name := dockertest.Container(t, "sleep 300")
 	got, err := client(t).Health(context.Background(), name)

@@ -62,6 +62,12 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, fmt.Errorf("%s: %w", msg.Message, ErrNotFound)
 	}
+	// The engine refuses to exec in a container that is not running with 409 and
+	// "container <id> is not running" (moby daemon/exec.go, getActiveContainer;
+	// daemon/errors.go, errNotRunning, a conflict; docker/docker v28.5.1).
+	if resp.StatusCode == http.StatusConflict && strings.Contains(msg.Message, "is not running") {
+		return nil, fmt.Errorf("%s: %w", msg.Message, ErrNotRunning)
+	}
 	return nil, fmt.Errorf("docker engine at %s: %s: %s", c.host, resp.Status, msg.Message)
 }
 

@@ -6,6 +6,7 @@
 package status
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -90,8 +91,15 @@ func (r *Report) add(c Check) {
 
 // unreadable is the line of a tier whose readings failed.
 func unreadable(tier string, err error) Check {
+	if errors.Is(err, ErrDown) {
+		return Check{Tier: tier, Subject: "-", Name: "running", Value: "down", Verdict: Crit, Rule: err.Error()}
+	}
 	return Check{Tier: tier, Subject: "-", Name: "readings", Value: "not read", Verdict: Unknown, Rule: err.Error()}
 }
+
+// ErrDown marks a reading that failed because what it reads is not running (a
+// stopped or removed container): the tier is down, not merely unread.
+var ErrDown = errors.New("not running")
 
 // percent formats a share of a limit.
 func percent(part, whole float64) string {

@@ -6,6 +6,7 @@ package devstatus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
@@ -37,6 +38,16 @@ type Collector struct {
 
 func (c Collector) name(role string) string { return c.Prefix + "-" + role }
 
+// exec runs cmd in container; a container that is stopped or gone makes the
+// reading fail as down (status.ErrDown), which is worse than unread.
+func (c Collector) exec(ctx context.Context, container string, cmd ...string) (string, error) {
+	out, err := c.Docker.Exec(ctx, container, cmd...)
+	if errors.Is(err, dockerapi.ErrNotRunning) || errors.Is(err, dockerapi.ErrNotFound) {
+		err = fmt.Errorf("%w: %s: %w", status.ErrDown, container, err)
+	}
+	return out, err
+}
+
 // Commands are what the collector runs, per container role; the real-Docker tier
 // runs them against a deployed stack.
 func (c Collector) Commands() map[string][]string {
@@ -48,8 +59,8 @@ func (c Collector) Commands() map[string][]string {
 		"db":          {"psql", "-U", s.Database.User, "-d", s.Database.Name, "-At", "-F", "|", "-c", dbQuery},
 		"redis":       {"sh", "-c", `REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli info`},
 		"lock":        {"cat", s.Paths.CronLockFile()},
-		"release":     {"php", s.Paths.CodeDir + "/public/admin/cli/cfg.php", "--name=release"},
-		"maintenance": {"php", s.Paths.CodeDir + "/public/admin/cli/cfg.php", "--name=maintenance_enabled"},
+		"release":     {"php", s.WebRoot() + "/admin/cli/cfg.php", "--name=release"},
+		"maintenance": {"php", s.WebRoot() + "/admin/cli/cfg.php", "--name=maintenance_enabled"},
 	}
 }
 
@@ -68,24 +79,24 @@ func (c Collector) Collect(ctx context.Context) status.Readings {
 	r.LB, r.LBErr = c.lb(ctx, cmd["lb"])
 	for _, node := range c.Spec.AppNodes() {
 		n := status.Node{Name: node, Pool: true}
-		out, err := c.Docker.Exec(ctx, c.name(node), cmd["app"]...)
+		out, err := c.exec(ctx, c.name(node), cmd["app"]...)
 		if err == nil {
 			n, err = parseFPMStatus(node, out)
 		}
 		n.Err = err
 		r.Nodes = append(r.Nodes, n)
 	}
-	if out, err := c.Docker.Exec(ctx, c.name("db"), cmd["db"]...); err != nil {
+	if out, err := c.exec(ctx, c.name("db"), cmd["db"]...); err != nil {
 		r.DBErr = err
 	} else {
 		r.DB, r.DBErr = parseDB(out)
 	}
-	if out, err := c.Docker.Exec(ctx, c.name("redis"), cmd["redis"]...); err != nil {
+	if out, err := c.exec(ctx, c.name("redis"), cmd["redis"]...); err != nil {
 		r.RedisErr = err
 	} else {
 		r.Redis, r.RedisErr = parseRedisInfo(out)
 	}
-	if out, err := c.Docker.Exec(ctx, c.name("app-1"), cmd["df"]...); err != nil {
+	if out, err := c.exec(ctx, c.name("app-1"), cmd["df"]...); err != nil {
 		r.FilesErr = err
 	} else {
 		r.Files, r.FilesErr = parseDF(out)
@@ -99,7 +110,7 @@ func (c Collector) Collect(ctx context.Context) status.Readings {
 // node's php-fpm ping: nginx without the commercial API does not expose its
 // own view of the upstreams.
 func (c Collector) lb(ctx context.Context, cmd []string) (*status.LB, error) {
-	out, err := c.Docker.Exec(ctx, c.name("lb"), cmd...)
+	out, err := c.exec(ctx, c.name("lb"), cmd...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +129,7 @@ func (c Collector) lb(ctx context.Context, cmd []string) (*status.LB, error) {
 }
 
 func (c Collector) cron(ctx context.Context, lockCmd []string) (*status.Cron, error) {
-	holder, err := c.Docker.Exec(ctx, c.name("cron"), lockCmd...)
+	holder, err := c.exec(ctx, c.name("cron"), lockCmd...)
 	if err != nil {
 		return nil, fmt.Errorf("read the runner lock: %w", err)
 	}
@@ -132,11 +143,11 @@ func (c Collector) cron(ctx context.Context, lockCmd []string) (*status.Cron, er
 }
 
 func (c Collector) moodle(ctx context.Context, releaseCmd, maintenanceCmd []string) (*status.Moodle, error) {
-	release, err := c.Docker.Exec(ctx, c.name("cron"), releaseCmd...)
+	release, err := c.exec(ctx, c.name("cron"), releaseCmd...)
 	if err != nil {
 		return nil, fmt.Errorf("read the release: %w", err)
 	}
-	maintenance, err := c.Docker.Exec(ctx, c.name("cron"), maintenanceCmd...)
+	maintenance, err := c.exec(ctx, c.name("cron"), maintenanceCmd...)
 	if err != nil {
 		return nil, fmt.Errorf("read maintenance mode: %w", err)
 	}

@@ -87,7 +87,7 @@ func devCluster(t *testing.T) (*recorded, Collector) {
 			"moodle-dev-redis sh":                            testdata(t, "redis_info.txt"),
 			"moodle-dev-app-1 df":                            testdata(t, "df.txt"),
 			"moodle-dev-cron cat":                            "pid 9 on cron since 2026-12-01T08:00:00Z\n",
-			"moodle-dev-cron php --name=release":             "5.1 (Build: 20251006)\n",
+			"moodle-dev-cron php --name=release":             "5.3 (Build: 20261005)\n",
 			"moodle-dev-cron php --name=maintenance_enabled": "\n",
 		},
 		health: map[string]string{"moodle-dev-app-1": "healthy", "moodle-dev-app-2": "healthy", "moodle-dev-app-3": "unhealthy"},
@@ -127,7 +127,7 @@ func TestCollect_ReadsEveryTierFromRecordedOutputs(t *testing.T) {
 		{"cron last run", r.Cron.LastRun, time.Date(2026, 12, 1, 9, 58, 3, 122e6, time.UTC)},
 		{"cron duration", r.Cron.Duration, 3040 * time.Millisecond},
 		{"cron lock holder", r.Cron.LockHolder, "pid 9 on cron since 2026-12-01T08:00:00Z"},
-		{"release", r.Moodle.Release, "5.1 (Build: 20251006)"},
+		{"release", r.Moodle.Release, "5.3 (Build: 20261005)"},
 		{"maintenance", r.Moodle.Maintenance, false},
 	}
 	for _, c := range checks {
@@ -141,21 +141,53 @@ func TestCollect_ReadsEveryTierFromRecordedOutputs(t *testing.T) {
 	}
 }
 
-func TestCollect_AContainerThatCannotBeReachedMakesItsTierUnknown(t *testing.T) {
-	d, c := devCluster(t)
-	d.fail = map[string]error{"moodle-dev-redis": errors.New("Error: No such container: moodle-dev-redis")}
-	r := c.Collect(context.Background())
-	if r.RedisErr == nil || r.DBErr != nil {
-		t.Fatalf("redis error %v, db error %v: only Redis should fail", r.RedisErr, r.DBErr)
+// A container the engine says is stopped or gone is down (crit); any other
+// failure to read it leaves its tier unknown.
+func TestCollect_AStoppedContainerIsDownAndAnUnreadOneUnknown(t *testing.T) {
+	cases := []struct {
+		name      string
+		container string
+		err       error
+		tier      string
+		verdict   status.Verdict
+	}{
+		{"a stopped Redis is down", "moodle-dev-redis",
+			fmt.Errorf("container 3f2a is not running: %w", dockerapi.ErrNotRunning), status.TierRedis, status.Crit},
+		{"a removed database is down", "moodle-dev-db",
+			fmt.Errorf("No such container: moodle-dev-db: %w", dockerapi.ErrNotFound), status.TierDatabase, status.Crit},
+		{"a Redis that does not answer is unknown", "moodle-dev-redis",
+			errors.New("redis-cli: connection refused"), status.TierRedis, status.Unknown},
 	}
-	rep := status.Evaluate("dev", c.Spec, r, time.Now())
-	found := false
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, col := devCluster(t)
+			d.fail = map[string]error{c.container: c.err}
+			rep := status.Evaluate("dev", col.Spec, col.Collect(context.Background()), time.Now())
+			found := false
+			for _, ch := range rep.Checks {
+				found = found || ch.Tier == c.tier && ch.Verdict == c.verdict && strings.Contains(ch.Rule, c.err.Error())
+			}
+			if !found {
+				t.Errorf("no %s %s line naming the cause: %+v", c.verdict, c.tier, rep.Checks)
+			}
+		})
+	}
+}
+
+// A stopped app node is down: its php-fpm is crit, as a node that fails to answer is.
+func TestCollect_AStoppedNodeIsCrit(t *testing.T) {
+	d, col := devCluster(t)
+	d.fail = map[string]error{"moodle-dev-app-2": fmt.Errorf("container 9c1 is not running: %w", dockerapi.ErrNotRunning)}
+	rep := status.Evaluate("dev", col.Spec, col.Collect(context.Background()), time.Now())
 	for _, ch := range rep.Checks {
-		found = found || ch.Tier == status.TierRedis && ch.Verdict == status.Unknown && strings.Contains(ch.Rule, "No such container")
+		if ch.Subject == "app-2" && ch.Name == "php-fpm" {
+			if ch.Verdict != status.Crit || !strings.Contains(ch.Rule, "not running") {
+				t.Errorf("app-2: %+v, want crit, naming the cause", ch)
+			}
+			return
+		}
 	}
-	if !found {
-		t.Errorf("no unknown Redis line naming the cause: %+v", rep.Checks)
-	}
+	t.Errorf("no line for app-2: %+v", rep.Checks)
 }
 
 // TestCommands_AreWhatTheRealDockerTierRuns pins the commands the lead's real
