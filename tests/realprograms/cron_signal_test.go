@@ -71,6 +71,8 @@ func TestCronStopsCleanlyOnSIGTERM(t *testing.T) {
 				t.Fatal(err)
 			}
 			loopback.CopyProbeApp(t, s.Paths.CodeDir)
+			// Moodle's cron runs nothing with an upgrade pending.
+			pg.InstallSite(t, s.Database.Name, s.Database.User, s.WebRoot())
 			writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, render.Endpoints{Database: pg.Addr, Redis: endpoints(s).Redis}))
 			writeFile(t, filepath.Join(s.Paths.DataRoot, "probe-cron-task"), c.task+"\n")
 			runner := writeFile(t, filepath.Join(dir, "cron-runner.sh"), render.CronRunner(s))

@@ -184,6 +184,27 @@ echo json_encode(['store' => $store['name'], 'plugin' => $store['plugin'], 'appl
 		t.Errorf("muc/config.php was rewritten (%v)", err)
 	}
 
+	// Moodle's cron runs nothing under CLI maintenance or with an upgrade pending,
+	// and exits 1 saying so (the cron runner logs it and tries again later).
+	cron := filepath.Join(s.WebRoot(), "admin", "cli", "cron.php")
+	maintenance := filepath.Join(s.Paths.DataRoot, "climaintenance.html")
+	writeFile(t, maintenance, "<h1>Maintenance</h1>\n")
+	if out, err := loopback.Run(as, env, loopback.PHPBin, cron); err == nil || !strings.Contains(out, "CLI maintenance mode active, cron execution suspended.") {
+		t.Errorf("cron.php under CLI maintenance (%v):\n%s", err, out)
+	}
+	if err := os.Remove(maintenance); err != nil {
+		t.Fatal(err)
+	}
+	version := filepath.Join(s.WebRoot(), "version.php")
+	b, err := os.ReadFile(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, version, strings.Replace(string(b), "2025100600.02", "2025100600.03", 1))
+	if out, err := loopback.Run(as, env, loopback.PHPBin, cron); err == nil || !strings.Contains(out, "Moodle upgrade pending, cron execution suspended.") {
+		t.Errorf("cron.php with an upgrade pending (%v):\n%s", err, out)
+	}
+
 	// An option Moodle's script does not take is refused by the probe as by Moodle.
 	if out, err := loopback.Run(as, env, loopback.PHPBin, filepath.Join(s.WebRoot(), "admin", "cli", "upgrade.php"), "--pending"); err == nil {
 		t.Errorf("upgrade.php took an option Moodle's refuses:\n%s", out)

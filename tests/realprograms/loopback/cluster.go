@@ -94,6 +94,9 @@ CREATE DATABASE :"db" OWNER :"user";`, "user="+spec.Database.User, "password="+s
 		"db="+spec.Database.Name); err != nil {
 		t.Fatalf("create the Moodle database: %v", err)
 	}
+	// The cluster's cron runners stub the install hook; Moodle's cron runs nothing
+	// on a site with an upgrade pending.
+	c.Postgres.InstallSite(t, spec.Database.Name, spec.Database.User, spec.WebRoot())
 	c.Redis = StartRedis(t, spec, filepath.Join(root, "redis"), redisPort, secrets[render.EnvRedisPassword], c.As)
 
 	backends := make([]render.HostPort, len(nodes))

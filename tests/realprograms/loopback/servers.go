@@ -113,6 +113,24 @@ func (p *Postgres) SQL(script string, vars ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// InstallSite does to database what the install hook leaves behind, as far as the
+// probe's CLI scripts look: the site's version in <prefix>config, which is the
+// version.php of the code under webRoot, the table owned by user.
+func (p *Postgres) InstallSite(t T, database, user, webRoot string) {
+	t.Helper()
+	version, err := Run(Account{}, nil, PHPBin, "-r", `require $argv[1]; printf("%.2f", $version);`,
+		filepath.Join(webRoot, "version.php"))
+	if err != nil {
+		t.Fatalf("read the code's version: %v", err)
+	}
+	if _, err := p.SQL(`\c `+database+`
+CREATE TABLE mdl_config (name text PRIMARY KEY, value text NOT NULL);
+INSERT INTO mdl_config VALUES ('version', :'version');
+ALTER TABLE mdl_config OWNER TO :"user";`, "version="+version, "user="+user); err != nil {
+		t.Fatalf("install the site in %s: %v", database, err)
+	}
+}
+
 // Redis is a redis-server run from the configuration the program renders.
 type Redis struct {
 	Addr     render.HostPort
