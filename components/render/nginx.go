@@ -27,12 +27,12 @@ type nginxData struct {
 	// BehindCloudFront: every request comes through CloudFront, which names the
 	// viewer in CloudFront-Viewer-Address.
 	BehindCloudFront bool
-	Port            int
-	ServerName      string
-	Root            string
-	DataRoot        string
-	ClientMaxBodyMB int
-	ReadTimeout     int
+	Port             int
+	ServerName       string
+	Root             string
+	DataRoot         string
+	ClientMaxBodyMB  int
+	ReadTimeout      int
 	// KeepaliveTimeout outlasts the idle timeout of the load balancer in front.
 	KeepaliveTimeout int
 	StatusAllow      []string
