@@ -10,6 +10,7 @@
 set -eu
 
 packages="nginx-light php8.2-fpm php8.2-cli php8.2-opcache php8.2-pgsql php8.2-redis php8.2-zip
+php8.2-mbstring php8.2-curl php8.2-gd php8.2-intl php8.2-xml
 redis-server postgresql-15 wrk docker.io busybox-static debootstrap"
 
 missing=""

@@ -67,8 +67,13 @@ var phpUses = []struct {
 }
 
 // phpNamed finds an extension named by its code: extension_loaded('x'),
-// get_extension_funcs('x'), and the lists check-image.php keeps.
-var phpNamed = regexp.MustCompile(`\b(?:extension_loaded|get_extension_funcs)\(\s*['"]([A-Za-z0-9_]+)['"]`)
+// get_extension_funcs('x'); phpNamedList a list of them, an array assigned to a
+// variable whose name holds "extensions" ($requiredextensions = ['iconv', ...]).
+var (
+	phpNamed     = regexp.MustCompile(`\b(?:extension_loaded|get_extension_funcs)\(\s*['"]([A-Za-z0-9_]+)['"]`)
+	phpNamedList = regexp.MustCompile(`(?i)\$\w*extensions\w*\s*=\s*\[([^\]]*)\]`)
+	phpString    = regexp.MustCompile(`['"]([A-Za-z0-9_]+)['"]`)
+)
 
 // hostCommands maps each program the tests start on the host to the package of the
 // install script that brings it (directly or as a dependency), "" for Debian's
@@ -174,6 +179,12 @@ func phpExtensionsUsed(t *testing.T) map[string][]string {
 		for _, m := range phpNamed.FindAllStringSubmatch(text, -1) {
 			ext := strings.ToLower(m[1])
 			found[ext] = append(found[ext], rel)
+		}
+		for _, list := range phpNamedList.FindAllStringSubmatch(text, -1) {
+			for _, m := range phpString.FindAllStringSubmatch(list[1], -1) {
+				ext := strings.ToLower(m[1])
+				found[ext] = append(found[ext], rel)
+			}
 		}
 	})
 	return found

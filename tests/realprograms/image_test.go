@@ -4,6 +4,7 @@ package realprograms
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/tests/probetree"
 	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
 )
 
@@ -208,5 +210,71 @@ echo json_encode(['store' => $store['name'], 'plugin' => $store['plugin'], 'appl
 	// An option Moodle's script does not take is refused by the probe as by Moodle.
 	if out, err := loopback.Run(as, env, loopback.PHPBin, filepath.Join(s.WebRoot(), "admin", "cli", "upgrade.php"), "--pending"); err == nil {
 		t.Errorf("upgrade.php took an option Moodle's refuses:\n%s", out)
+	}
+}
+
+// Moodle's installer checks the environment its release's admin/environment.xml
+// asks for before it creates a table, and refuses with "!! info !!" lines and exit
+// 1: the install hook then fails, and the runner tries again later, with the reason
+// in its log. Debian's PostgreSQL is 15 here.
+func TestInstallRefusesWhatMoodlesEnvironmentRefuses(t *testing.T) {
+	root := loopback.NewRoot(t)
+	as := loopback.ServiceAccount(t)
+	pgPort := loopback.FreePort(t)
+	loopback.ExpectPortsClosed(t, pgPort)
+	base := loopback.StackSpec(t, "dev", root)
+	password := loopback.Password(t)
+	pg := loopback.StartPostgres(t, filepath.Join(root, "postgres"), pgPort, base.ServerConnections(), as)
+	if _, err := pg.SQL(`CREATE ROLE :"user" LOGIN PASSWORD :'password';`, "user="+base.Database.User, "password="+password); err != nil {
+		t.Fatal(err)
+	}
+	hook := imageLayout(t, filepath.Join(root, "image"))
+	cases := []struct {
+		name, release string
+		maxInputVars  int
+		refusal       string
+	}{
+		{"5.3 on PostgreSQL 15", "5.3", 5000, "!! database postgres !!\nversion 17 is required and you are running 15"},
+		{"max_input_vars below 5000", "5.1", 1000, "!! php_setting max_input_vars !!\nPHP setting max_input_vars must be at least 5000"},
+		{"5.1 on PostgreSQL 15 installs", "5.1", 5000, ""},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(root, fmt.Sprintf("case-%d", i))
+			s := base
+			s.Moodle.Version = c.release
+			s.App.PHP.MaxInputVars = c.maxInputVars
+			s.Paths.CodeDir = filepath.Join(dir, "code")
+			s.Paths.DataRoot = filepath.Join(dir, "moodledata")
+			s.Database.Name = fmt.Sprintf("env%d", i)
+			if _, err := pg.SQL(`CREATE DATABASE :"db" OWNER :"user";`, "db="+s.Database.Name, "user="+s.Database.User); err != nil {
+				t.Fatal(err)
+			}
+			if err := probetree.Copy(s.Paths.CodeDir, c.release); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, render.Endpoints{Database: pg.Addr, Redis: endpoints(s).Redis}))
+			for _, d := range []string{s.Paths.DataRoot, filepath.Join(dir, "tmp")} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			as.Own(t, s.Paths.DataRoot, filepath.Join(dir, "tmp"))
+			out, err := loopback.Run(as, hookEnv(t, dir, s, map[string]string{render.EnvDBPassword: password}), hook)
+			if c.refusal == "" {
+				// The install is all this case looks at (the hook goes on to the
+				// MUC store, whose Redis this test does not run).
+				if !strings.Contains(out, "moodle-install-upgrade: installed") {
+					t.Errorf("the install failed (%v):\n%s", err, out)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(out, c.refusal) || strings.Contains(out, "moodle-install-upgrade: installed") {
+				t.Errorf("the hook (%v), want the installer's refusal %q:\n%s", err, c.refusal, out)
+			}
+			if got, _ := pg.SQL(`\c ` + s.Database.Name + "\nSELECT count(*) FROM pg_tables WHERE tablename = 'mdl_config';"); got != "0" {
+				t.Errorf("a refused install created tables (%s)", got)
+			}
+		})
 	}
 }
