@@ -170,7 +170,14 @@ type container struct {
 // initContainerName names the init container that writes the rendered files.
 const initContainerName = "render-files"
 
-// containerDefinitions builds the task's containers as ECS JSON.
+// containerDefinitions builds the task's containers as ECS JSON, written as ECS
+// returns them: container_definitions forces a new revision, and the provider calls
+// two forms the same only after its reduce() (terraform-provider-aws
+// internal/service/ecs/container_definitions.go), which leaves kernel capabilities
+// and the host port of a task without awsvpc as they are. So the capabilities name
+// both lists, "add" empty as ECS stores it, and the port mapping its host port
+// (awsvpc: the container port). Without that every up would register new revisions
+// and roll the app and cron services.
 func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringOutput {
 	logs := func(prefix string) map[string]any {
 		return map[string]any{
@@ -244,14 +251,14 @@ func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringO
 			"privileged":             false,
 			"linuxParameters": map[string]any{
 				"initProcessEnabled": true,
-				"capabilities":       map[string]any{"drop": list([]string{"ALL"})},
+				"capabilities":       map[string]any{"add": []any{}, "drop": list([]string{"ALL"})},
 			},
 			"ulimits":          []any{map[string]any{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}},
 			"stopTimeout":      stopTimeoutSeconds,
 			"logConfiguration": logs(streamPrefix + "-" + c.Name),
 		}
 		if c.Port != 0 {
-			def["portMappings"] = []any{map[string]any{"containerPort": c.Port, "protocol": "tcp"}}
+			def["portMappings"] = []any{map[string]any{"containerPort": c.Port, "hostPort": c.Port, "protocol": "tcp"}}
 		}
 		if c.HealthCheck != nil {
 			def["healthCheck"] = map[string]any{

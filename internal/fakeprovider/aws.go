@@ -17,10 +17,13 @@ type awsKind struct {
 	idIsARN  bool
 	arn      func(Env, Resource) string
 	extra    func(Env, Resource) resource.PropertyMap
+	// readBack and equivalent are Kind.ReadBack and Kind.Equivalent.
+	readBack   func(resource.PropertyMap) (resource.PropertyMap, error)
+	equivalent map[string]func(a, b resource.PropertyValue) bool
 }
 
 func (a awsKind) kind() *Kind {
-	k := &Kind{ForceNew: a.force, AutoName: a.autoName}
+	k := &Kind{ForceNew: a.force, AutoName: a.autoName, ReadBack: a.readBack, Equivalent: a.equivalent}
 	k.ID = func(env Env, r Resource) string {
 		switch {
 		case a.idIsARN && a.arn != nil:
@@ -35,8 +38,21 @@ func (a awsKind) kind() *Kind {
 		if a.arn != nil {
 			out["arn"] = str(a.arn(env, r))
 		}
-		if tags, ok := r.Inputs["tags"]; ok {
-			out["tagsAll"] = tags
+		// tags_all is the provider's default_tags merged with the resource's own
+		// tags, which win (terraform-provider-aws internal/tags: the
+		// SetTagsDiff CustomizeDiff every tagged resource runs,
+		// DefaultConfig.MergeTags then IgnoreConfig).
+		if tags, ok := r.Inputs["tags"]; ok || len(env.DefaultTags) > 0 {
+			all := env.DefaultTags.Copy()
+			if all == nil {
+				all = resource.PropertyMap{}
+			}
+			if tags.IsObject() {
+				for k, v := range tags.ObjectValue() {
+					all[k] = v
+				}
+			}
+			out["tagsAll"] = resource.NewObjectProperty(all)
 		}
 		if a.extra != nil {
 			for k, v := range a.extra(env, r) {
@@ -189,6 +205,8 @@ func awsPackage() *Package {
 		"aws:ecs/capacityProvider:CapacityProvider":                 {force: only("name", "autoScalingGroupProvider"), autoName: "name", idIsARN: true, arn: arnOf("ecs", "capacity-provider/", "name")},
 		"aws:ecs/taskDefinition:TaskDefinition": {
 			force: allBut("tags", "tagsAll", "skipDestroy", "trackLatest"), idFrom: "family",
+			readBack:   readTaskDefinition,
+			equivalent: map[string]func(a, b resource.PropertyValue) bool{"containerDefinitions": containerDefinitionsEquivalent},
 			// Every registration is a new revision, so a service that runs the
 			// replacement sees its task definition ARN change, as on AWS.
 			extra: func(env Env, r Resource) resource.PropertyMap {
@@ -218,6 +236,12 @@ func awsPackage() *Package {
 			arn: arnOf("autoscaling", "scalingPolicy:", "name"),
 		},
 		// Identity and secrets.
+		// Policy documents (a role's assume-role policy, inline and managed
+		// policies, key and bucket policies) are read back as sent: AWS returns
+		// its own rewrite of the JSON, but the provider keeps the configured text
+		// whenever the two are equivalent policies (terraform-provider-aws
+		// internal/verify: PolicyToSet on read, SuppressEquivalentPolicyDiffs on
+		// diff), so only a policy of another meaning is a change.
 		"aws:iam/role:Role": {
 			force: only("name", "namePrefix", "path"), autoName: "name", idFrom: "name",
 			arn: globalARN("iam", "role/", "name"),

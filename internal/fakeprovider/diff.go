@@ -26,6 +26,9 @@ func diff(base, oldInputs, news resource.PropertyMap, k *Kind, ignore []string) 
 	kinds := map[string]pulumirpc.PropertyDiff_Kind{}
 	for key, nv := range news {
 		ov, had := base[key]
+		if eq := k.Equivalent[string(key)]; eq != nil && had && eq(plain(ov), plain(nv)) {
+			continue
+		}
 		if same(ov, nv, string(key), k.Sets) {
 			continue
 		}

@@ -16,7 +16,10 @@ const FakeAccount = "123456789012"
 type Env struct {
 	Region  string
 	Account string
-	random  func(n int) string
+	// DefaultTags are the AWS provider's default tags, which every taggable
+	// resource's tagsAll carries.
+	DefaultTags resource.PropertyMap
+	random      func(n int) string
 }
 
 // Random returns n random lowercase letters and digits.
@@ -93,6 +96,9 @@ type Kind struct {
 	// Rebuilds makes an update compute the outputs anew, as a docker.Image update
 	// builds the image again; otherwise an update keeps the computed outputs.
 	Rebuilds bool
+	// Equivalent are the properties the provider compares by meaning rather than by
+	// value (a DiffSuppressFunc): a pair it calls equivalent is no change.
+	Equivalent map[string]func(a, b resource.PropertyValue) bool
 	// Unset are the optional, non-computed properties ReadBack may report while the
 	// program leaves them unset: the bridge plans such a state value away, a change
 	// (Terraform's diff compares the state with the config, where the value is

@@ -138,7 +138,14 @@ func (s *server) env() Env {
 	if v, ok := s.config["region"]; ok && v.IsString() && v.StringValue() != "" {
 		region = v.StringValue()
 	}
-	return Env{Region: region, Account: FakeAccount, random: s.journal.randomSrc}
+	env := Env{Region: region, Account: FakeAccount, random: s.journal.randomSrc}
+	// pulumi-aws's provider argument defaultTags: {tags: {...}}.
+	if dt := s.config["defaultTags"]; dt.IsObject() {
+		if tags := dt.ObjectValue()["tags"]; tags.IsObject() {
+			env.DefaultTags = tags.ObjectValue().Copy()
+		}
+	}
+	return env
 }
 
 func (s *server) Attach(context.Context, *pulumirpc.PluginAttach) (*emptypb.Empty, error) {
