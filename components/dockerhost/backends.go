@@ -188,63 +188,48 @@ type postgresService struct {
 	dependsOn []pulumi.Resource
 }
 
-// cache is Redis with append-only persistence (render.RedisConf). Its password is in
-// redis.conf, which is uploaded as a secret; the health check reads it from a file
-// into REDISCLI_AUTH so it never appears on a command line.
+// cache is the sessions' Redis, with append-only persistence (render.RedisConf).
 func (b *builder) cache() (*docker.Container, error) {
-	c := b.spec.Cache
-	password := fileSecret("REDIS_PASSWORD", "redis-password", b.secrets.redis.Result)
-	conf := b.secrets.redis.Result.ApplyT(func(pw string) string {
-		return render.RedisConf(b.spec, redisEndpoint.Port, redisData) + "requirepass " + pw + "\n"
-	}).(pulumi.StringOutput)
-	return b.container(service{
-		key:   "redis",
-		image: b.imgs.cache,
-		// Operators' tools (redis-cli, moodlectl status) find the password here.
-		env:     []string{password.env},
-		command: []string{"redis-server", redisConf},
-		uploads: docker.ContainerUploadArray{
-			upload(redisConf, pulumi.ToSecret(conf).(pulumi.StringOutput), "0444"),
-			password.upload,
-		},
-		networks: []attachment{{network: b.nets.backend, aliases: []string{redisEndpoint.Host}}},
-		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
+	return b.redis(redisEndpoint, render.RedisConf(b.spec, redisEndpoint.Port, redisData), b.spec.Cache.Resources,
+		docker.ContainerVolumeArray{docker.ContainerVolumeArgs{
 			VolumeName: b.vols.redis.Name, ContainerPath: pulumi.String(redisData),
-		}},
-		limits: c.Resources,
-		health: []string{"CMD-SHELL", fmt.Sprintf(
-			`REDISCLI_AUTH="$(cat %s/redis-password)" redis-cli -h 127.0.0.1 ping | grep -q PONG`, secretsDir)},
-		capAdd:      redisCapabilities,
-		waitSeconds: backendWaitSeconds,
-		// Redis flushes its append-only file on SIGTERM before it exits.
-		stopSignal:       "SIGTERM",
-		stopGraceSeconds: backendStopGraceSeconds,
-	})
+		}})
 }
 
 // mucCache is the Redis of the MUC application cache (render.MUCRedisConf): the
 // sessions' Redis never evicts, this one does. Nothing of it is kept on disk, so it
 // has no volume; it takes the sessions' password.
 func (b *builder) mucCache() (*docker.Container, error) {
+	return b.redis(mucEndpoint, render.MUCRedisConf(b.spec, mucEndpoint.Port), b.spec.Cache.MUC.Resources, nil)
+}
+
+// redis runs a Redis named after its endpoint from conf. Its password is appended
+// to redis.conf, which is uploaded as a secret; the health check reads it from a
+// file into REDISCLI_AUTH so it never appears on a command line.
+func (b *builder) redis(endpoint render.HostPort, conf string, limits topology.Resources, volumes docker.ContainerVolumeArray) (*docker.Container, error) {
 	password := fileSecret("REDIS_PASSWORD", "redis-password", b.secrets.redis.Result)
-	conf := b.secrets.redis.Result.ApplyT(func(pw string) string {
-		return render.MUCRedisConf(b.spec, mucEndpoint.Port) + "requirepass " + pw + "\n"
+	withPassword := b.secrets.redis.Result.ApplyT(func(pw string) string {
+		return conf + "requirepass " + pw + "\n"
 	}).(pulumi.StringOutput)
 	return b.container(service{
-		key:     mucEndpoint.Host,
-		image:   b.imgs.cache,
+		key:   endpoint.Host,
+		image: b.imgs.cache,
+		// Operators' tools (redis-cli, moodlectl status) find the password here.
 		env:     []string{password.env},
 		command: []string{"redis-server", redisConf},
 		uploads: docker.ContainerUploadArray{
-			upload(redisConf, pulumi.ToSecret(conf).(pulumi.StringOutput), "0444"),
+			upload(redisConf, pulumi.ToSecret(withPassword).(pulumi.StringOutput), "0444"),
 			password.upload,
 		},
-		networks: []attachment{{network: b.nets.backend, aliases: []string{mucEndpoint.Host}}},
-		limits:   b.spec.Cache.MUC.Resources,
+		networks: []attachment{{network: b.nets.backend, aliases: []string{endpoint.Host}}},
+		volumes:  volumes,
+		limits:   limits,
 		health: []string{"CMD-SHELL", fmt.Sprintf(
 			`REDISCLI_AUTH="$(cat %s/redis-password)" redis-cli -h 127.0.0.1 ping | grep -q PONG`, secretsDir)},
-		capAdd:           redisCapabilities,
-		waitSeconds:      backendWaitSeconds,
+		capAdd:      redisCapabilities,
+		waitSeconds: backendWaitSeconds,
+		// Redis flushes its append-only file (if it keeps one) on SIGTERM before
+		// it exits.
 		stopSignal:       "SIGTERM",
 		stopGraceSeconds: backendStopGraceSeconds,
 	})

@@ -130,11 +130,7 @@ func TestDiff_ReplacesOnlyWhereTheRealProviderWould(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			diffs, replaces := strings.Join(resp.Diffs, ","), strings.Join(resp.Replaces, ",")
-			if resp.Changes != c.wantChanges || diffs != c.wantDiff || replaces != c.wantRep {
-				t.Errorf("got changes %v diffs %q replaces %q, want %v %q %q",
-					resp.Changes, diffs, replaces, c.wantChanges, c.wantDiff, c.wantRep)
-			}
+			assertDiff(t, resp, c.wantChanges, c.wantDiff, c.wantRep)
 		})
 	}
 }
@@ -238,11 +234,16 @@ func TestDiff_DaemonValuesAgainstUnsetInputs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			diffs, replaces := strings.Join(resp.Diffs, ","), strings.Join(resp.Replaces, ",")
-			if resp.Changes != c.wantChanges || diffs != c.wantDiff || replaces != c.wantRep {
-				t.Errorf("got changes %v diffs %q replaces %q, want %v %q %q",
-					resp.Changes, diffs, replaces, c.wantChanges, c.wantDiff, c.wantRep)
-			}
+			assertDiff(t, resp, c.wantChanges, c.wantDiff, c.wantRep)
 		})
+	}
+}
+
+// assertDiff checks a Diff's verdict, its changed keys and those forcing replacement.
+func assertDiff(t *testing.T, resp *pulumirpc.DiffResponse, changes pulumirpc.DiffResponse_DiffChanges, diff, replace string) {
+	t.Helper()
+	diffs, replaces := strings.Join(resp.Diffs, ","), strings.Join(resp.Replaces, ",")
+	if resp.Changes != changes || diffs != diff || replaces != replace {
+		t.Errorf("got changes %v diffs %q replaces %q, want %v %q %q", resp.Changes, diffs, replaces, changes, diff, replace)
 	}
 }

@@ -102,24 +102,20 @@ func TestInstallScriptCoversWhatTheTestsLoad(t *testing.T) {
 
 	need := map[string][]string{} // package -> where the need was found
 	var unknown []string
-	for ext, where := range phpExtensionsUsed(t) {
-		pkg, ok := phpExtensions[ext]
-		switch {
-		case !ok:
-			unknown = append(unknown, "PHP extension "+ext+" ("+strings.Join(where, ", ")+")")
-		case pkg != "":
-			need[pkg] = append(need[pkg], where...)
+	// packagesFor adds the packages of what was found, by table.
+	packagesFor := func(what string, found map[string][]string, table map[string]string) {
+		for name, where := range found {
+			pkg, ok := table[name]
+			switch {
+			case !ok:
+				unknown = append(unknown, what+" "+name+" ("+strings.Join(where, ", ")+")")
+			case pkg != "":
+				need[pkg] = append(need[pkg], where...)
+			}
 		}
 	}
-	for prog, where := range programsStarted(t) {
-		pkg, ok := hostCommands[prog]
-		switch {
-		case !ok:
-			unknown = append(unknown, "program "+prog+" ("+strings.Join(where, ", ")+")")
-		case pkg != "":
-			need[pkg] = append(need[pkg], where...)
-		}
-	}
+	packagesFor("PHP extension", phpExtensionsUsed(t), phpExtensions)
+	packagesFor("program", programsStarted(t), hostCommands)
 	sort.Strings(unknown)
 	for _, u := range unknown {
 		t.Errorf("%s: no package known for it; add it to scripts/install-test-deps.sh and to the tables in this file", u)
