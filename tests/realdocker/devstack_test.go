@@ -615,42 +615,55 @@ func TestDevStackWithAReadReplicaOnARealDockerEngine(t *testing.T) {
 	}
 }
 
-// TestDevStackOfMoodle45OnARealDockerEngine deploys Moodle 4.5's layout (the code
-// root is the web root, admin/cli/ and lib/ in it) through the project's own
-// Dockerfile: the image checks the code's branch where 4.5 keeps version.php, the
-// cron runner installs it with 4.5's CLI paths, nginx serves the code root and
-// routes with the query string, status reads cron's lines, and a second up plans
-// nothing.
-func TestDevStackOfMoodle45OnARealDockerEngine(t *testing.T) {
-	d := newDeploymentOf(t, "4.5")
-	d.set(map[string]any{"moodle:app.replicas": 1})
-	ctx := context.Background()
-	d.up(ctx)
-	b := newBrowser(t, d.url())
-	if got := b.get("/probe.php?action=site").json(t); got["installed"] != "2024100700.00" || got["installed"] != got["code"] {
-		t.Errorf("site = %v, want 4.5's probe version installed", got)
-	}
-	if got, err := execIn(prefix+"app-1", "ls", d.spec().Paths.CodeDir+"/public"); err == nil {
-		t.Errorf("the 4.5 image has a public/ folder: %s", got)
-	}
-	if q, _ := b.get("/probe/echo?probe=45").json(t)["query"].(map[string]any); q["probe"] != "45" {
-		t.Errorf("the router got %v, want probe=45", q)
-	}
-	client, err := dockerapi.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := d.spec()
-	waitFor(t, "a cron run in the runner's log", time.Duration(spec.Cron.IntervalSeconds)*time.Second, func() bool {
-		rep := status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: "moodle-" + stackName}.Collect(ctx), time.Now())
-		return slices.ContainsFunc(rep.Checks, func(c status.Check) bool {
-			return c.Tier == status.TierCron && c.Name == "last run" && c.Verdict == status.OK
+// TestDevStackOfEachLayoutOnARealDockerEngine deploys the other layout and the
+// newest release through the project's own Dockerfile: Moodle 4.5's (the code root
+// is the web root, admin/cli/ and lib/ in it) on Debian 12's PHP 8.2 and
+// PostgreSQL 15, and Moodle 5.3's (public/) on Debian 13's PHP 8.4 and
+// PostgreSQL 17. For each, the image checks the code's branch where the release
+// keeps version.php, the cron runner installs it with the release's CLI paths and
+// Moodle's environment check passes, nginx serves the release's web root and routes
+// with the query string, status reads cron's lines, and a second up plans nothing.
+func TestDevStackOfEachLayoutOnARealDockerEngine(t *testing.T) {
+	for _, c := range []struct {
+		release, version string
+		public           bool
+	}{
+		{"4.5", "2024100700.00", false},
+		{"5.3", "2026100500.00", true},
+	} {
+		t.Run(c.release, func(t *testing.T) {
+			d := newDeploymentOf(t, c.release)
+			d.set(map[string]any{"moodle:app.replicas": 1})
+			ctx := context.Background()
+			d.up(ctx)
+			b := newBrowser(t, d.url())
+			if got := b.get("/probe.php?action=site").json(t); got["installed"] != c.version || got["installed"] != got["code"] {
+				t.Errorf("site = %v, want %s's probe version %s installed", got, c.release, c.version)
+			}
+			_, err := execIn(prefix+"app-1", "test", "-d", d.spec().Paths.CodeDir+"/public")
+			if (err == nil) != c.public {
+				t.Errorf("the %s image has a public/ folder: %v, want %v", c.release, err == nil, c.public)
+			}
+			if q, _ := b.get("/probe/echo?probe=" + c.release).json(t)["query"].(map[string]any); q["probe"] != c.release {
+				t.Errorf("the router got %v, want probe=%s", q, c.release)
+			}
+			client, err := dockerapi.New("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := d.spec()
+			waitFor(t, "a cron run in the runner's log", time.Duration(spec.Cron.IntervalSeconds)*time.Second, func() bool {
+				rep := status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: "moodle-" + stackName}.Collect(ctx), time.Now())
+				return slices.ContainsFunc(rep.Checks, func(c status.Check) bool {
+					return c.Tier == status.TierCron && c.Name == "last run" && c.Verdict == status.OK
+				})
+			})
+			if got := d.changes(); len(got) > 0 {
+				t.Errorf("preview after up plans %v", got)
+			}
+			if _, err := d.stack.Destroy(ctx); err != nil {
+				t.Fatalf("destroy: %v", err)
+			}
 		})
-	})
-	if got := d.changes(); len(got) > 0 {
-		t.Errorf("preview after up plans %v", got)
-	}
-	if _, err := d.stack.Destroy(ctx); err != nil {
-		t.Fatalf("destroy: %v", err)
 	}
 }

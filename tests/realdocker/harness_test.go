@@ -54,6 +54,9 @@ const (
 	postgres  = "moodle-test/postgres:15-bookworm"
 	redis     = "moodle-test/redis:7.0-bookworm"
 	pgbouncer = "moodle-test/pgbouncer:1.18-bookworm"
+	// Debian 13's PHP 8.4 and PostgreSQL 17, which Moodle 5.2 and 5.3 need.
+	phpBase84  = "moodle-test/php:8.4-fpm-trixie"
+	postgres17 = "moodle-test/postgres:17-trixie"
 	// appImage is the tag the stack builds its app image under.
 	appImage = "moodle-test/app:5.1"
 )
@@ -79,7 +82,7 @@ func prerequisites() error {
 	if _, err := client.Info(ctx); err != nil {
 		return fmt.Errorf("no Docker engine: %w", err)
 	}
-	for _, img := range []string{phpBase, postgres, redis, pgbouncer} {
+	for _, img := range []string{phpBase, postgres, redis, pgbouncer, phpBase84, postgres17} {
 		ok, err := client.HasImage(ctx, img)
 		if err != nil {
 			return err
@@ -128,8 +131,9 @@ type deployment struct {
 func newDeployment(t *testing.T) *deployment { return newDeploymentOf(t, "5.1") }
 
 // newDeploymentOf is newDeployment with the probe tree laid out as release lays
-// out its code, and the stack deploying that release. The stand-ins run Debian 12's
-// PostgreSQL 15 and PHP 8.2: 4.5 and 5.1 accept them, 5.2 and 5.3 do not.
+// out its code, and the stack deploying that release on stand-ins it accepts:
+// Debian 12's PostgreSQL 15 and PHP 8.2 for 4.5 and 5.1, Debian 13's PostgreSQL 17
+// and PHP 8.4 for 5.2 and 5.3.
 func newDeploymentOf(t *testing.T, release string) *deployment {
 	t.Helper()
 	cfg, err := automation.LoadConfig(filepath.Join(projectDir, "Pulumi.dev.yaml"))
@@ -139,18 +143,22 @@ func newDeploymentOf(t *testing.T, release string) *deployment {
 	removeTierObjects(t)
 	d := &deployment{t: t, cfg: cfg, state: t.TempDir(), port: freePort(t)}
 	buildContext := siteContext(t, release)
+	database, databaseVersion, php := postgres, "15", phpBase
+	if r, _ := topology.ReleaseOf(release); r.PostgresMin > 15 {
+		database, databaseVersion, php = postgres17, "17", phpBase84
+	}
 	d.set(map[string]any{
 		"moodle:siteUrl":              d.url(),
 		"moodle:docker.httpPort":      d.port,
 		"moodle:moodle.version":       release,
-		"moodle:database.version":     "15",
+		"moodle:database.version":     databaseVersion,
 		"moodle:cache.version":        "7.0",
 		"moodle:images.app":           appImage,
-		"moodle:images.database":      postgres,
+		"moodle:images.database":      database,
 		"moodle:images.cache":         redis,
 		"moodle:images.pgbouncer":     pgbouncer,
 		"moodle:moodle.build.context": buildContext,
-		"moodle:moodle.build.args":    map[string]any{"PHP_IMAGE": phpBase, "MOODLE_CODE": "context"},
+		"moodle:moodle.build.args":    map[string]any{"PHP_IMAGE": php, "MOODLE_CODE": "context"},
 	})
 	t.Cleanup(func() { d.destroyLeftovers() })
 	return d

@@ -8,6 +8,8 @@
 #   moodle-test/redis:7.0-bookworm       redis:<version>
 #   moodle-test/pgbouncer:1.18-bookworm  edoburu/pgbouncer
 #   moodle-test/php:8.2-fpm-bookworm     php:<version>-fpm-bookworm, the base docker/Dockerfile builds on
+#   moodle-test/postgres:17-trixie       postgres:17 (Debian 13's PostgreSQL 17, for Moodle 5.2 and 5.3)
+#   moodle-test/php:8.4-fpm-trixie       php:8.4-fpm (Debian 13's PHP 8.4, for Moodle 5.2 and 5.3)
 #
 # Root file systems come from debootstrap against the mirror this machine's apt uses
 # and are imported with `docker import`; a short Dockerfile then adds what an import
@@ -24,9 +26,11 @@ suite=bookworm
 recipe=$(cd "$here" && cat build.sh ./*-entrypoint ./*-layout | sha256sum | cut -c1-16)
 
 # debian_mirror prints the Debian mirror apt uses for $suite: from the deb822
-# sources (a stanza whose Suites list $suite itself), else from sources.list.
+# sources (a stanza whose Suites list $suite itself), else from sources.list; for
+# a suite apt is not set up for (trixie on a bookworm machine), the mirror apt uses
+# for the machine's own suite, which carries every Debian release.
 debian_mirror() {
-    local m=""
+    local suite=${1:-$suite} m=""
     if compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
         m=$(awk -v suite="$suite" '
             /^[ \t]*$/ { if (uri != "" && hit) { print uri; exit } uri = ""; hit = 0; next }
@@ -36,6 +40,9 @@ debian_mirror() {
     fi
     if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
         m=$(awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2; exit }' /etc/apt/sources.list)
+    fi
+    if [ -z "$m" ] && [ "$suite" != bookworm ]; then
+        m=$(debian_mirror bookworm)
     fi
     if [ -z "$m" ]; then
         echo "images: no Debian mirror for $suite in apt's sources" >&2
@@ -48,9 +55,9 @@ current() { # image -> true when it was built from this recipe
     [ "$(docker image inspect --format '{{index .Config.Labels "org.moodle-cluster.test-recipe"}}' "$1" 2>/dev/null)" = "$recipe" ]
 }
 
-# rootfs NAME SETUP PACKAGE... builds $cache/rootfs-NAME: the packages, then the
-# script SETUP (or "-") run inside it. It is kept between runs while the packages and
-# the setup script stay the same.
+# rootfs NAME SETUP PACKAGE... builds $cache/rootfs-NAME of Debian $suite: the
+# packages, then the script SETUP (or "-") run inside it. It is kept between runs
+# while the suite, the packages and the setup script stay the same.
 rootfs() {
     local name=$1 setup=$2 dir="$cache/rootfs-$1" key
     shift 2
@@ -109,6 +116,7 @@ import() {
     printf '%s\n' "$ref"
 }
 
+suite=bookworm
 rootfs backends backends-layout postgresql-15 postgresql-client-15 redis-server redis-tools pgbouncer \
     netcat-openbsd ca-certificates
 rootfs php php-layout php8.2-fpm php8.2-cli php8.2-pgsql php8.2-redis php8.2-intl php8.2-gd php8.2-zip \
@@ -118,8 +126,24 @@ rootfs php php-layout php8.2-fpm php8.2-cli php8.2-pgsql php8.2-redis php8.2-int
 backends=$(import backends)
 php=$(import php)
 
+# Moodle 5.2 and 5.3 need PHP 8.3 and PostgreSQL 16 or 17: Debian 13's.
+suite=trixie
+rootfs postgres-trixie backends-layout postgresql-17 postgresql-client-17 netcat-openbsd ca-certificates
+rootfs php-trixie php-layout php8.4-fpm php8.4-cli php8.4-pgsql php8.4-redis php8.4-intl php8.4-gd php8.4-zip \
+    php8.4-soap php8.4-xml php8.4-mbstring php8.4-curl php8.4-opcache \
+    nginx curl libfcgi-bin procps ca-certificates
+postgres17=$(import postgres-trixie)
+php84=$(import php-trixie)
+
 image moodle-test/postgres:15-bookworm "$backends" '
 ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
+ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]
+STOPSIGNAL SIGINT
+EXPOSE 5432
+CMD ["postgres"]' postgres-entrypoint
+
+image moodle-test/postgres:17-trixie "$postgres17" '
+ENV PATH=/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
 ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]
 STOPSIGNAL SIGINT
 EXPOSE 5432
@@ -136,11 +160,13 @@ USER postgres
 EXPOSE 6432
 CMD ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]'
 
-image moodle-test/php:8.2-fpm-bookworm "$php" '
+for base in "8.2-fpm-bookworm $php" "8.4-fpm-trixie $php84"; do
+    image "moodle-test/php:${base% *}" "${base#* }" '
 ENV PHP_INI_DIR=/usr/local/etc/php
 WORKDIR /var/www/html
 STOPSIGNAL SIGQUIT
 EXPOSE 9000
 CMD ["php-fpm"]'
+done
 
 echo "images: ready (recipe $recipe)"
