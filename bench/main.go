@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
@@ -377,6 +378,9 @@ func saturate(r *run, c *loopback.Cluster, duration time.Duration, memoryMB, wor
 	for _, n := range c.Nodes {
 		if err := n.Stop(); err != nil {
 			r.Fatalf("stop pool %s before measuring another alone: %v", n.Node, err)
+		}
+		if syscall.Kill(n.Pid(), 0) == nil {
+			r.Fatalf("pool %s (pid %d) still runs beside the pool measured alone", n.Node, n.Pid())
 		}
 	}
 	spec := c.Spec
