@@ -88,9 +88,14 @@ func (w *DockerWatcher) start(urn, container string) {
 		for ctx.Err() == nil {
 			err := w.docker.Follow(ctx, container, begin, func(l dockerapi.LogLine) { p.Line(l.Time, l.Text) })
 			// Before the provider has created the container there is nothing to
-			// follow; after it, Follow returns when the container stops, and a
-			// restarted runner is followed again.
-			if err != nil && !errors.Is(err, dockerapi.ErrNotFound) {
+			// follow, and begin stays: the container the provider creates during
+			// the wait logs from its start, often the whole install. After it,
+			// Follow returns when the container stops, and a restarted runner is
+			// followed again from the stop, not from the end of the wait.
+			switch {
+			case err == nil:
+				begin = w.now()
+			case !errors.Is(err, dockerapi.ErrNotFound):
 				p.Line(w.now(), "cannot follow "+container+": "+err.Error())
 				return
 			}
@@ -98,7 +103,6 @@ func (w *DockerWatcher) start(urn, container string) {
 			case <-ctx.Done():
 			case <-time.After(retryEvery):
 			}
-			begin = w.now()
 		}
 	}()
 }

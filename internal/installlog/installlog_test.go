@@ -30,7 +30,10 @@ type scripted struct {
 	notFounds int // answers "no such container" this many times first
 }
 
-func (s *scripted) Follow(ctx context.Context, container string, _ time.Time, emit func(dockerapi.LogLine)) error {
+// Follow answers as Docker's GET /containers/{id}/logs does: only the lines
+// at or after since ("Only return logs since this time, as a UNIX timestamp",
+// Docker Engine API v1.41, ContainerLogs).
+func (s *scripted) Follow(ctx context.Context, container string, since time.Time, emit func(dockerapi.LogLine)) error {
 	s.mu.Lock()
 	s.followed = append(s.followed, container)
 	if s.notFounds > 0 {
@@ -40,7 +43,9 @@ func (s *scripted) Follow(ctx context.Context, container string, _ time.Time, em
 	}
 	s.mu.Unlock()
 	for _, l := range s.lines {
-		emit(l)
+		if !l.Time.Before(since) {
+			emit(l)
+		}
 	}
 	close(s.emitted)
 	<-ctx.Done()
@@ -58,13 +63,30 @@ func outputs(urn string) events.EngineEvent {
 		Metadata: apitype.StepEventMetadata{URN: urn}}}}
 }
 
+// ticking is a clock that moves on by step each time it is read.
+func ticking(start time.Time, step time.Duration) func() time.Time {
+	var mu sync.Mutex
+	now := start
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t := now
+		now = now.Add(step)
+		return t
+	}
+}
+
 const cronURN = "urn:pulumi:dev::moodle::moodle:docker:Cluster$docker:index/container:Container::moodle-dev-cron"
 
 // TestDockerWatcher_FollowsTheCronContainerWhileTheEngineCreatesIt replays the
 // engine's events of an up: the cron container's step starts, the provider has
-// not created it yet (404), then its log arrives, then the step ends.
+// not created it yet (404) and creates it while the watcher waits to ask
+// again, then its log arrives, then the step ends. A line the container wrote
+// during that wait is shown too: on a real engine a stand-in install finishes
+// within it.
 func TestDockerWatcher_FollowsTheCronContainerWhileTheEngineCreatesIt(t *testing.T) {
 	docker := &scripted{notFounds: 1, emitted: make(chan struct{}), lines: []dockerapi.LogLine{
+		{Time: t0.Add(500 * time.Millisecond), Text: "2026-12-01T10:00:00Z cron-runner: waiting for the database"},
 		{Time: t0.Add(2 * time.Second), Text: "2026-12-01T10:00:02Z cron-runner: running the install/upgrade hook /usr/local/bin/moodle-install-upgrade"},
 		{Time: t0.Add(95 * time.Second), Text: "moodle-install-upgrade: empty database: installing Moodle"},
 		{Time: t0.Add(7*time.Minute + 3*time.Second), Text: "moodle-install-upgrade: installed"},
@@ -72,7 +94,7 @@ func TestDockerWatcher_FollowsTheCronContainerWhileTheEngineCreatesIt(t *testing
 	var out bytes.Buffer
 	w := installlog.NewDockerWatcher(context.Background(), docker,
 		func(start time.Time) *installlog.Printer { return installlog.NewPrinter(&out, start) },
-		func() time.Time { return t0 })
+		ticking(t0, time.Second))
 
 	w.Event(pre(apitype.OpSame, "docker:index/container:Container", cronURN, "moodle-dev-cron"))
 	w.Event(pre(apitype.OpCreate, "docker:index/container:Container", "urn:...::moodle-dev-app-1", "moodle-dev-app-1"))
@@ -82,6 +104,7 @@ func TestDockerWatcher_FollowsTheCronContainerWhileTheEngineCreatesIt(t *testing
 	w.Wait()
 
 	want := "  install [0s] waiting for moodle-dev-cron to install or upgrade Moodle (its log follows)\n" +
+		"  install [1s] 2026-12-01T10:00:00Z cron-runner: waiting for the database\n" +
 		"  install [2s] 2026-12-01T10:00:02Z cron-runner: running the install/upgrade hook /usr/local/bin/moodle-install-upgrade\n" +
 		"  install [1m35s] moodle-install-upgrade: empty database: installing Moodle\n" +
 		"  install [7m3s] moodle-install-upgrade: installed\n"
