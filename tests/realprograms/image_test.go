@@ -278,3 +278,53 @@ func TestInstallRefusesWhatMoodlesEnvironmentRefuses(t *testing.T) {
 		})
 	}
 }
+
+// Moodle's setup.php ends every script, ABORT_AFTER_CONFIG ones included, whose
+// user cannot write the dataroot or cannot find it, before anything else runs: a
+// moodledata volume the app user does not own stops cron and the install hook
+// with these lines, not with a later, stranger error.
+func TestScriptsRefuseADatarootTheirUserCannotWrite(t *testing.T) {
+	root := loopback.NewRoot(t)
+	as := loopback.ServiceAccount(t)
+	s := loopback.StackSpec(t, "dev", root)
+	s.Paths.CodeDir = filepath.Join(root, "code")
+	if err := probetree.Copy(s.Paths.CodeDir, s.Moodle.Version); err != nil {
+		t.Fatal(err)
+	}
+	cron := filepath.Join(s.WebRoot(), "admin", "cli", "cron.php")
+	cases := []struct {
+		name    string
+		prepare func(dataroot string)
+		refusal string
+	}{
+		{"a dataroot that does not exist", func(string) {}, "Fatal error: $CFG->dataroot is not configured properly, directory does not exist or is not accessible! Exiting."},
+		{"a dataroot owned by root", func(d string) {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, "Fatal error: $CFG->dataroot is not writable, admin has to fix directory permissions! Exiting."},
+		{"a dataroot the user owns", func(d string) {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			as.Own(t, d)
+		}, ""},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s.Paths.DataRoot = filepath.Join(root, fmt.Sprintf("moodledata-%d", i))
+			c.prepare(s.Paths.DataRoot)
+			writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, endpoints(s)))
+			out, err := loopback.Run(as, phpCLI(t, root, s, nil), loopback.PHPBin, cron)
+			if c.refusal == "" {
+				if strings.Contains(out, "Fatal error: $CFG->dataroot") {
+					t.Errorf("cron.php refused a dataroot its user owns:\n%s", out)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(out, c.refusal) {
+				t.Errorf("cron.php (%v), want %q:\n%s", err, c.refusal, out)
+			}
+		})
+	}
+}
