@@ -2,9 +2,9 @@
 # Entry point of the app image. php-fpm and the cron runner need the rendered
 # config.php, which the stack uploads before the container starts; without it Moodle
 # would fall back to its web installer, so refuse to start instead. The same goes for
-# code or a configuration the image cannot serve (check-image.php): Moodle code other
-# than 5.1, a database CA bundle or S3 plugins that config.php needs and the image
-# lacks.
+# code or a configuration the image cannot serve (check-image.php): Moodle code of
+# another release than the image was built for, a database CA bundle or S3 plugins
+# that config.php needs and the image lacks.
 set -eu
 
 case "$*" in
