@@ -135,19 +135,18 @@ rootfs php-trixie php-layout php8.4-fpm php8.4-cli php8.4-pgsql php8.4-redis php
 postgres17=$(import postgres-trixie)
 php84=$(import php-trixie)
 
-image moodle-test/postgres:15-bookworm "$backends" '
-ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
-ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]
+# postgres_image NAME BASE MAJOR: the official postgres image's contract over Debian's
+# PostgreSQL MAJOR.
+postgres_image() {
+    image "$1" "$2" "
+ENV PATH=/usr/lib/postgresql/$3/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
+ENTRYPOINT [\"/usr/local/bin/postgres-entrypoint\"]
 STOPSIGNAL SIGINT
 EXPOSE 5432
-CMD ["postgres"]' postgres-entrypoint
-
-image moodle-test/postgres:17-trixie "$postgres17" '
-ENV PATH=/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
-ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]
-STOPSIGNAL SIGINT
-EXPOSE 5432
-CMD ["postgres"]' postgres-entrypoint
+CMD [\"postgres\"]" postgres-entrypoint
+}
+postgres_image moodle-test/postgres:15-bookworm "$backends" 15
+postgres_image moodle-test/postgres:17-trixie "$postgres17" 17
 
 image moodle-test/redis:7.0-bookworm "$backends" '
 WORKDIR /data
