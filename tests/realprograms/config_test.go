@@ -23,6 +23,7 @@ func TestConfigPHPReadsSecretsAtRunTime(t *testing.T) {
 	spec := loopback.DevSpec(t, root, 8080)
 	loopback.CopyProbeApp(t, spec.Paths.CodeDir)
 	config := writeFile(t, filepath.Join(spec.Paths.CodeDir, "config.php"), render.ConfigPHP(spec, endpoints(spec)))
+	as.OwnDataRoot(t, spec)
 	iniDir := filepath.Join(root, "php")
 	writeFile(t, filepath.Join(iniDir, "zz-moodle.ini"), render.PHPIni(spec))
 	secrets := map[string]string{

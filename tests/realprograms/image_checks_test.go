@@ -57,6 +57,7 @@ func TestImageStartsOnlyWhatItCanServe(t *testing.T) {
 	s3 := prod
 	s3.Storage.Kind = topology.StorageS3
 	dev := loopback.StackSpec(t, "dev", root)
+	as.OwnDataRoot(t, dev) // every stack here shares root's dataroot
 
 	cases := []struct {
 		name string

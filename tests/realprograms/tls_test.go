@@ -110,6 +110,7 @@ func TestDatabaseConnectionIsVerified(t *testing.T) {
 	port := loopback.FreePort(t)
 	loopback.ExpectPortsClosed(t, port)
 	spec := loopback.StackSpec(t, "prod", root)
+	as.OwnDataRoot(t, spec)
 	pg := loopback.StartPostgres(t, pgDir, port, spec.ServerConnections(), as)
 	password := loopback.Password(t)
 	if _, err := pg.SQL(`CREATE ROLE :"user" LOGIN PASSWORD :'password';
@@ -205,6 +206,7 @@ func TestRedisConnectionIsVerified(t *testing.T) {
 		t.Fatal("the prod stack does not use TLS to Redis")
 	}
 	loopback.CopyProbeApp(t, spec.Paths.CodeDir)
+	as.OwnDataRoot(t, spec)
 	env := phpCLI(t, root, spec, map[string]string{render.EnvRedisPassword: password})
 	const script = `define('CLI_SCRIPT', true);
 require $argv[1];

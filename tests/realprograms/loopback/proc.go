@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 // T is the part of testing.TB the harness needs; the benchmark program supplies its own.
@@ -337,4 +339,14 @@ func Listening(port int) func() error {
 		}
 		return nil
 	}
+}
+
+// OwnDataRoot creates s's dataroot for the account: Moodle's setup.php ends every
+// script whose user cannot write it.
+func (a Account) OwnDataRoot(t T, s topology.Spec) {
+	t.Helper()
+	if err := os.MkdirAll(s.Paths.DataRoot, 0o755); err != nil {
+		t.Fatalf("create the dataroot: %v", err)
+	}
+	a.Own(t, s.Paths.DataRoot)
 }
