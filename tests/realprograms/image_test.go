@@ -294,26 +294,21 @@ func TestScriptsRefuseADatarootTheirUserCannotWrite(t *testing.T) {
 	cron := filepath.Join(s.WebRoot(), "admin", "cli", "cron.php")
 	cases := []struct {
 		name    string
-		prepare func(dataroot string)
+		prepare func(t *testing.T, s topology.Spec)
 		refusal string
 	}{
-		{"a dataroot that does not exist", func(string) {}, "Fatal error: $CFG->dataroot is not configured properly, directory does not exist or is not accessible! Exiting."},
-		{"a dataroot owned by root", func(d string) {
-			if err := os.MkdirAll(d, 0o755); err != nil {
+		{"a dataroot that does not exist", func(*testing.T, topology.Spec) {}, "Fatal error: $CFG->dataroot is not configured properly, directory does not exist or is not accessible! Exiting."},
+		{"a dataroot owned by root", func(t *testing.T, s topology.Spec) {
+			if err := os.MkdirAll(s.Paths.DataRoot, 0o755); err != nil {
 				t.Fatal(err)
 			}
 		}, "Fatal error: $CFG->dataroot is not writable, admin has to fix directory permissions! Exiting."},
-		{"a dataroot the user owns", func(d string) {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			as.Own(t, d)
-		}, ""},
+		{"a dataroot the user owns", func(t *testing.T, s topology.Spec) { as.OwnDataRoot(t, s) }, ""},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s.Paths.DataRoot = filepath.Join(root, fmt.Sprintf("moodledata-%d", i))
-			c.prepare(s.Paths.DataRoot)
+			c.prepare(t, s)
 			writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, endpoints(s)))
 			out, err := loopback.Run(as, phpCLI(t, root, s, nil), loopback.PHPBin, cron)
 			if c.refusal == "" {
