@@ -40,7 +40,7 @@ const (
 	// InstallHook installs an empty database or upgrades an outdated one; the cron
 	// runner calls it once before its loop.
 	InstallHook = "/usr/local/bin/moodle-install-upgrade"
-	// Healthcheck checks a role: "fpm [PATH]", "nginx URL" or "cron".
+	// Healthcheck checks a role: "fpm [PATH]", "nginx URL", "cron" or "adhoc".
 	Healthcheck = "/usr/local/bin/moodle-healthcheck"
 	// LibDir holds the PHP helpers of the install hook.
 	LibDir = "/usr/local/lib/moodle"
@@ -50,6 +50,9 @@ const (
 	// CronRunner is where the Docker host puts the rendered cron runner: the entry
 	// point and the cron health check recognise the runner by this path.
 	CronRunner = "/usr/local/bin/moodle-cron"
+	// AdhocWorker is where the Docker host puts the rendered ad hoc task worker; the
+	// entry point and the adhoc health check recognise it by this path.
+	AdhocWorker = "/usr/local/bin/moodle-adhoc"
 )
 
 // Configuration the stack puts into the image's containers.

@@ -284,8 +284,8 @@ func TestScriptsNameTheContractsPaths(t *testing.T) {
 		script string
 		want   []string
 	}{
-		{"entrypoint.sh", []string{ConfigPHP, LibDir + "/check-image.php", "*/moodle-cron*", DefaultCodeDir}},
-		{"moodle-healthcheck", []string{"${TMPDIR:-/tmp}/" + path.Base(InstallOKMarker), CronRunner,
+		{"entrypoint.sh", []string{ConfigPHP, LibDir + "/check-image.php", "*/" + path.Base(CronRunner) + "*", "*/" + path.Base(AdhocWorker) + "*", DefaultCodeDir}},
+		{"moodle-healthcheck", []string{"${TMPDIR:-/tmp}/" + path.Base(InstallOKMarker), CronRunner, AdhocWorker,
 			"${FPM_LISTEN:-127.0.0.1:" + strconv.Itoa(FPMPort) + "}"}},
 		{"moodle-install-upgrade", []string{`"${TMPDIR:-/tmp}/` + path.Base(InstallOKMarker) + `"`, DefaultCodeDir, DefaultDataRoot}},
 		{"install-database-ca", []string{"/usr/share/ca-certificates/mozilla", "Amazon_Root_CA_4.crt"}},

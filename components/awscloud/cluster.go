@@ -135,7 +135,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		execLogName, execLogARN = execLog.Name, execLog.Arn
 	}
 	compute, err := NewCompute(ctx, name+"-compute", &ComputeArgs{
-		App: spec.App, AWS: spec.AWS, ClusterName: clusterName, Account: account, KMSKeyARN: key.Arn,
+		App: spec.App, OtherTasks: 1 + spec.PeakAdhocWorkers(), AWS: spec.AWS, ClusterName: clusterName, Account: account, KMSKeyARN: key.Arn,
 		InsightsLogGroup: insights, ExecLogGroup: execLogName,
 		SubnetIDs: net.PrivateSubnetIDs, InstanceSecurityGroupID: sg[sgInstances], AutoScalingRoleARN: autoScalingRole,
 	}, parent)
@@ -157,12 +157,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		Spec: spec, Account: account, SubnetIDs: net.PrivateSubnetIDs, KMSKeyARN: key.Arn, Files: files,
 		ConfigPHP: configPHP(spec, db, cache), Secrets: shared, Environment: environment, ExecLogGroupARN: execLogARN,
 	}
-	// Only the runner installs Moodle, so only it may read the admin password.
-	cronTasks := tasks
-	cronTasks.Secrets = append(append([]TaskSecret{}, shared...),
-		TaskSecret{Name: render.EnvAdminPassword, ValueFrom: adminPassword.ValueFrom(), SecretARN: adminPassword.Secret.Arn})
 	cron, err := NewCron(ctx, name+"-cron", &CronArgs{
-		TaskEnvironment: cronTasks, SecurityGroupID: sg[sgCron], ClusterARN: compute.ClusterARN, Placement: compute.Cron,
+		TaskEnvironment: tasks, SecurityGroupID: sg[sgCron], ClusterARN: compute.ClusterARN, Placement: compute.Cron,
+		AdminPassword: TaskSecret{Name: render.EnvAdminPassword, ValueFrom: adminPassword.ValueFrom(), SecretARN: adminPassword.Secret.Arn},
 	}, parent)
 	if err != nil {
 		return nil, err

@@ -30,7 +30,10 @@ const (
 // ComputeArgs configure the ECS cluster and where its tasks run.
 type ComputeArgs struct {
 	App topology.App
-	AWS topology.AWSTarget
+	// OtherTasks is how many tasks besides the app's may run at once: the cron
+	// runner and the ad hoc task workers during their deployment's surge.
+	OtherTasks int
+	AWS        topology.AWSTarget
 	// ClusterName is the ECS cluster's name, fixed before it exists so that the
 	// Container Insights log group can be created first.
 	ClusterName string
@@ -160,9 +163,10 @@ func associate(ctx *pulumi.Context, name string, cluster *ecs.Cluster, providers
 
 // instanceCeiling is the most container instances the group may run: during a
 // deployment the app service runs up to deploymentMaximumPercent of its tasks, at
-// worst one per instance, and the cron task needs one more.
-func instanceCeiling(a topology.App) int {
-	return (a.MaxReplicas*appDeploymentMaximumPercent+99)/100 + 1
+// worst one per instance, and the other tasks (cron, the ad hoc workers) need one
+// each.
+func instanceCeiling(a topology.App, otherTasks int) int {
+	return (a.MaxReplicas*appDeploymentMaximumPercent+99)/100 + otherTasks
 }
 
 // newAutoScalingRole is the service-linked role the instance group launches with.
@@ -248,7 +252,7 @@ func (c *Compute) instances(ctx *pulumi.Context, name string, cluster *ecs.Clust
 	group, err := autoscaling.NewGroup(ctx, instName, &autoscaling.GroupArgs{
 		VpcZoneIdentifiers: args.SubnetIDs,
 		MinSize:            pulumi.Int(1),
-		MaxSize:            pulumi.Int(instanceCeiling(args.App)),
+		MaxSize:            pulumi.Int(instanceCeiling(args.App, args.OtherTasks)),
 		LaunchTemplate:     autoscaling.GroupLaunchTemplateArgs{Id: template.ID(), Version: pulumi.String("$Latest")},
 		// It launches with the role the data key trusts for the encrypted volumes.
 		ServiceLinkedRoleArn: args.AutoScalingRoleARN,

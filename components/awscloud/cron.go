@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 // CronArgs configure the cron runner.
@@ -16,19 +17,24 @@ type CronArgs struct {
 	// ClusterARN and Placement come from the Compute component.
 	ClusterARN pulumi.StringInput
 	Placement  Placement
+	// AdminPassword reaches the runner alone: only it installs Moodle.
+	AdminPassword TaskSecret
 }
 
-// Cron is the one cron runner of the cluster: an ECS service of exactly one task
-// that runs the rendered runner, which installs or upgrades Moodle once and then
-// runs admin/cli/cron.php every minute.
+// Cron is Moodle's task processing: the one cron runner, an ECS service of exactly
+// one task that runs the rendered runner, which installs or upgrades Moodle once
+// and then runs admin/cli/cron.php for the scheduled tasks; and the ad hoc task
+// workers, a service of cron.adhoc.workers tasks that run admin/cli/adhoc_task.php.
 //
-// Never two: the service's deployment replaces the task by stopping the old one
-// first (maximum 100 %, minimum 0 %), and the runner's lock in moodledata turns
-// any second task away in case ECS ever starts one anyway.
+// Never two runners: the service's deployment replaces the task by stopping the
+// old one first (maximum 100 %, minimum 0 %), and the runner's lock in moodledata
+// turns any second task away in case ECS ever starts one anyway.
 type Cron struct {
 	pulumi.ResourceState
 
 	ServiceName pulumi.StringOutput `pulumi:"serviceName"`
+	// AdhocServiceName names the ad hoc task workers' service; empty without workers.
+	AdhocServiceName pulumi.StringOutput `pulumi:"adhocServiceName"`
 	// Service is what an app deployment waits for: pulumi up replaces the runner,
 	// and so upgrades the database, before it rolls the web tier.
 	Service pulumi.Resource
@@ -36,7 +42,8 @@ type Cron struct {
 	LogGroupName pulumi.StringOutput
 }
 
-// NewCron creates the cron task definition and its service.
+// NewCron creates the cron runner's and the ad hoc task workers' task definitions
+// and services.
 func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.ResourceOption) (*Cron, error) {
 	c := &Cron{}
 	if err := ctx.RegisterComponentResource("moodle:aws:Cron", name, c, opts...); err != nil {
@@ -44,7 +51,9 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	}
 	parent := pulumi.Parent(c)
 	spec := args.Spec
-	td, logs, err := newTask(ctx, name, installerEnvironment(args.TaskEnvironment), spec.Cron.Resources,
+	runner := installerEnvironment(args.TaskEnvironment)
+	runner.Secrets = append(append([]TaskSecret{}, args.Secrets...), args.AdminPassword)
+	td, logs, err := newTask(ctx, name, runner, spec.Cron.Resources,
 		[]renderedFile{configPHPFile(args.ConfigPHP), phpIniFile(spec), cronFile(spec)},
 		[]container{{
 			Name: "cron", Image: spec.Images.App, Command: []string{"/bin/sh", cronRunnerPath},
@@ -58,12 +67,51 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	if err != nil {
 		return nil, err
 	}
+	service, err := taskService(ctx, name, args, td, 1, 100, 0, parent, pulumi.DependsOn(args.Placement.DependsOn))
+	if err != nil {
+		return nil, err
+	}
+	c.ServiceName, c.Service, c.LogGroupName = service.Name, service, logs.Name
+	c.AdhocServiceName = pulumi.String("").ToStringOutput()
+
+	if workers := spec.Cron.Adhoc.Workers; workers > 0 {
+		adhoc, _, err := newTask(ctx, name+"-adhoc", args.TaskEnvironment, spec.Cron.Adhoc.Resources,
+			[]renderedFile{configPHPFile(args.ConfigPHP), phpIniFile(spec), adhocFile(spec)},
+			[]container{{
+				Name: "adhoc", Image: spec.Images.App, Command: []string{"/bin/sh", adhocWorkerPath},
+				Mounts:      phpMounts(spec, nil),
+				ReadOnly:    map[string]bool{volMoodleEtc: true},
+				HealthCheck: []string{"CMD-SHELL", "pgrep -f " + adhocWorkerPath + " > /dev/null"},
+				RunsPHP:     true,
+			}}, parent)
+		if err != nil {
+			return nil, err
+		}
+		// The workers wait for this release's marker, which the runner writes after
+		// the upgrade; starting them after the runner's deployment keeps them from
+		// waiting on it at all. New workers start before the old ones stop, which
+		// finish the task they run.
+		svc, err := taskService(ctx, name+"-adhoc", args, adhoc, workers, topology.AWSDeploymentMaximumPercent, 100,
+			parent, pulumi.DependsOn(append([]pulumi.Resource{service}, args.Placement.DependsOn...)))
+		if err != nil {
+			return nil, err
+		}
+		c.AdhocServiceName = svc.Name
+	}
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"serviceName": c.ServiceName, "adhocServiceName": c.AdhocServiceName}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// taskService runs count tasks of td in the app subnets.
+func taskService(ctx *pulumi.Context, name string, args *CronArgs, td *ecs.TaskDefinition, count, maxPercent, minPercent int, opts ...pulumi.ResourceOption) (*ecs.Service, error) {
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
 		Cluster:                         args.ClusterARN,
 		TaskDefinition:                  td.Arn,
-		DesiredCount:                    pulumi.Int(1),
-		DeploymentMaximumPercent:        pulumi.Int(100),
-		DeploymentMinimumHealthyPercent: pulumi.Int(0),
+		DesiredCount:                    pulumi.Int(count),
+		DeploymentMaximumPercent:        pulumi.Int(maxPercent),
+		DeploymentMinimumHealthyPercent: pulumi.Int(minPercent),
 		DeploymentCircuitBreaker:        ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
 		LaunchType:                      args.Placement.LaunchType,
 		CapacityProviderStrategies:      args.Placement.Strategies,
@@ -72,22 +120,19 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 			SecurityGroups: pulumi.StringArray{args.SecurityGroupID},
 			AssignPublicIp: pulumi.Bool(false),
 		},
-		// pulumi up returns, and the web tier rolls, only once the new runner runs;
-		// a runner whose upgrade fails rolls back and fails the update here.
+		// pulumi up returns once the new tasks run, so the web tier rolls only
+		// after the runner's upgrade; one whose upgrade fails rolls back and fails
+		// the update here.
 		WaitForSteadyState:   pulumi.Bool(true),
-		EnableExecuteCommand: pulumi.Bool(spec.AWS.ECSExec),
+		EnableExecuteCommand: pulumi.Bool(args.Spec.AWS.ECSExec),
 		PropagateTags:        pulumi.String("SERVICE"),
 		EnableEcsManagedTags: pulumi.Bool(true),
 		Tags:                 tags(name),
-	}, parent, pulumi.DependsOn(args.Placement.DependsOn))
+	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("ecs service %s: %w", name, err)
 	}
-	c.ServiceName, c.Service, c.LogGroupName = service.Name, service, logs.Name
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"serviceName": c.ServiceName}); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return service, nil
 }
 
 // installerEnvironment adds what the image's install hook

@@ -14,13 +14,17 @@ import (
 )
 
 // During a deployment the app service runs up to twice its tasks; at worst one
-// task fits an instance, and the cron task needs one more, or the deployment
-// stalls at the group's ceiling.
+// task fits an instance, and the cron task and the ad hoc workers (twice theirs
+// during their own deployment) need one each, or a deployment stalls at the
+// group's ceiling.
 func TestInstanceCeilingHoldsADeploymentAtTheAutoscalingCeiling(t *testing.T) {
 	for _, max := range []int{1, 3, 12, 50} {
-		a := topology.App{MaxReplicas: max}
-		if got, want := instanceCeiling(a), max*appDeploymentMaximumPercent/100+1; got < want {
-			t.Errorf("maxReplicas %d: %d instances, a deployment needs %d", max, got, want)
+		for _, workers := range []int{0, 2, 5} {
+			s := topology.Spec{Target: topology.TargetAWS, App: topology.App{MaxReplicas: max}}
+			s.Cron.Adhoc.Workers = workers
+			if got, want := instanceCeiling(s.App, 1+s.PeakAdhocWorkers()), max*appDeploymentMaximumPercent/100+1+2*workers; got < want {
+				t.Errorf("maxReplicas %d, %d workers: %d instances, a deployment needs %d", max, workers, got, want)
+			}
 		}
 	}
 }
@@ -39,12 +43,12 @@ func TestVPCRangesIncludeEveryAssociatedSecondaryRange(t *testing.T) {
 	}
 }
 
-// A long run (up to cron.runTimeoutSeconds) is healthy: the alarm waits longer
-// than that and two intervals before it calls cron dead.
-func TestCronSilenceOutlastsTheLongestRun(t *testing.T) {
-	for _, c := range []topology.Cron{{IntervalSeconds: 60, RunTimeoutSeconds: 3600}, {IntervalSeconds: 300, RunTimeoutSeconds: 60}} {
-		if minutes := CronSilenceMinutes(c); minutes*60 < c.RunTimeoutSeconds+2*c.IntervalSeconds {
-			t.Errorf("%+v: alarm after %d minutes, before a slow run could have completed", c, minutes)
+// A long run is healthy until Moodle itself warns of it (12 hours): the alarm
+// waits that long and two intervals before it calls cron dead.
+func TestCronSilenceOutlastsARunMoodleCallsHealthy(t *testing.T) {
+	for _, c := range []topology.Cron{{IntervalSeconds: 60}, {IntervalSeconds: 3600}} {
+		if minutes := CronSilenceMinutes(c); minutes*60 < 12*3600+2*c.IntervalSeconds {
+			t.Errorf("%+v: alarm after %d minutes, before Moodle would warn of a long task", c, minutes)
 		}
 	}
 }

@@ -69,7 +69,7 @@ func NewObservability(ctx *pulumi.Context, name string, args *ObservabilityArgs,
 			return nil, err
 		}
 	}
-	if err := cronMetricFilter(ctx, name+"-cron-completed", args.Cron.LogGroupName, parent); err != nil {
+	if err := cronMetricFilters(ctx, name+"-cron-completed", args.Cron.LogGroupName, parent); err != nil {
 		return nil, err
 	}
 	for _, al := range alarms(ctx, args) {
@@ -144,26 +144,45 @@ func cronMetricNamespace(ctx *pulumi.Context) string {
 }
 
 // CronSilenceMinutes is how long cron may go without a completed run before the
-// alarm fires: the longest a run may take (cron.runTimeoutSeconds) and two
-// intervals, so a long but healthy run never raises it.
+// alarm fires. No run is cut short, and one runs as long as its longest task, so
+// the alarm waits as long as Moodle does before it warns of a task that runs long
+// (its taskruntimewarn, 12 hours unless a site sets it: tool_task's long running
+// tasks check, admin/tool/task/classes/check/longrunningtasks.php) and two
+// intervals. A runner that fails instead raises cron-failing within minutes.
 func CronSilenceMinutes(c topology.Cron) int {
-	return (c.RunTimeoutSeconds + 2*c.IntervalSeconds + 59) / 60
+	return (cronTaskRuntimeWarnSeconds + 2*c.IntervalSeconds + 59) / 60
 }
 
-// cronMetricFilter counts the runner's completed runs in its log.
-func cronMetricFilter(ctx *pulumi.Context, name string, logGroup pulumi.StringInput, parent pulumi.ResourceOption) error {
-	if _, err := cloudwatch.NewLogMetricFilter(ctx, name, &cloudwatch.LogMetricFilterArgs{
-		LogGroupName: logGroup,
-		// A quoted term matches the phrase exactly, anywhere in the line.
-		Pattern: pulumi.String(strconv.Quote(render.CronCompleted)),
-		MetricTransformation: cloudwatch.LogMetricFilterMetricTransformationArgs{
-			Namespace: pulumi.String(cronMetricNamespace(ctx)),
-			Name:      pulumi.String(cronCompletedMetric),
-			Value:     pulumi.String("1"),
-			Unit:      pulumi.String("Count"),
-		},
-	}, parent); err != nil {
-		return fmt.Errorf("metric filter %s: %w", name, err)
+const cronTaskRuntimeWarnSeconds = 12 * 3600
+
+// cronFailedMetric counts the runner's failed cron.php runs (render.CronFailed);
+// a run fails every interval while Moodle refuses to run (an upgrade pending, CLI
+// maintenance left on) or PHP cannot start.
+const cronFailedMetric = "CronRunsFailed"
+
+// alarmCronFailuresPer10Min is how many failed runs in 10 minutes are still no
+// alarm: the one or two of a deployment are not, a runner that keeps failing is.
+const alarmCronFailuresPer10Min = 2
+
+// cronMetricFilters count the runner's completed and failed runs in its log.
+func cronMetricFilters(ctx *pulumi.Context, name string, logGroup pulumi.StringInput, parent pulumi.ResourceOption) error {
+	for _, f := range []struct{ suffix, phrase, metric string }{
+		{"", render.CronCompleted, cronCompletedMetric},
+		{"-failed", render.CronFailed, cronFailedMetric},
+	} {
+		if _, err := cloudwatch.NewLogMetricFilter(ctx, name+f.suffix, &cloudwatch.LogMetricFilterArgs{
+			LogGroupName: logGroup,
+			// A quoted term matches the phrase exactly, anywhere in the line.
+			Pattern: pulumi.String(strconv.Quote(f.phrase)),
+			MetricTransformation: cloudwatch.LogMetricFilterMetricTransformationArgs{
+				Namespace: pulumi.String(cronMetricNamespace(ctx)),
+				Name:      pulumi.String(f.metric),
+				Value:     pulumi.String("1"),
+				Unit:      pulumi.String("Count"),
+			},
+		}, parent); err != nil {
+			return fmt.Errorf("metric filter %s: %w", name+f.suffix, err)
+		}
 	}
 	return nil
 }
@@ -228,11 +247,22 @@ func alarms(ctx *pulumi.Context, a *ObservabilityArgs) []metricAlarm {
 			"The cron runner task is not running: no cron, no upgrade.", true},
 		metricAlarm{"cron-no-completed-run", cronMetricNamespace(ctx), cronCompletedMetric, "Sum", nil, 1, true, 60 * CronSilenceMinutes(s.Cron), 1,
 			fmt.Sprintf("No cron.php run completed for %d minutes: cron is stuck or failing.", CronSilenceMinutes(s.Cron)), true},
+		// Missing data is no failure: a healthy runner logs none.
+		metricAlarm{"cron-failing", cronMetricNamespace(ctx), cronFailedMetric, "Sum", nil, alarmCronFailuresPer10Min, false, 600, 1,
+			fmt.Sprintf("cron.php failed more than %d times in 10 minutes: the cron runner's log says why (an upgrade pending, CLI maintenance, PHP).", alarmCronFailuresPer10Min), false},
 	)
-	for _, svc := range []struct {
+	type service struct {
 		role string
 		name pulumi.StringOutput
-	}{{"app", a.App.ServiceName}, {"cron", a.Cron.ServiceName}} {
+	}
+	services := []service{{"app", a.App.ServiceName}, {"cron", a.Cron.ServiceName}}
+	if workers := s.Cron.Adhoc.Workers; workers > 0 {
+		services = append(services, service{"adhoc", a.Cron.AdhocServiceName})
+		out = append(out, metricAlarm{"adhoc-not-running", "ECS/ContainerInsights", "RunningTaskCount", "Minimum",
+			dims{"ClusterName": a.ClusterName, "ServiceName": a.Cron.AdhocServiceName}, float64(workers), true, 60, 3,
+			fmt.Sprintf("Fewer than %d ad hoc task workers run: backups, restores and notifications queue up.", workers), true})
+	}
+	for _, svc := range services {
 		d := dims{"ClusterName": a.ClusterName, "ServiceName": svc.name}
 		out = append(out,
 			metricAlarm{svc.role + "-cpu", "AWS/ECS", "CPUUtilization", "Average", d, alarmECSPercent, false, 300, 3, "ECS service CPU above 85 % (autoscaling at its ceiling?).", false},

@@ -58,9 +58,10 @@ const stopTimeoutSeconds = 120
 
 // Where the rendered files are read from inside the containers.
 var (
-	moodleEtcDir   = path.Dir(appimage.ConfigPHP)
-	phpIniDir      = moodleEtcDir + "/php"
-	cronRunnerPath = moodleEtcDir + "/moodle-cron"
+	moodleEtcDir    = path.Dir(appimage.ConfigPHP)
+	phpIniDir       = moodleEtcDir + "/php"
+	cronRunnerPath  = moodleEtcDir + "/moodle-cron"
+	adhocWorkerPath = moodleEtcDir + "/moodle-adhoc"
 )
 
 // renderedFile is one rendered file the init container writes into a volume. The
@@ -94,6 +95,10 @@ func nginxFile(s topology.Spec) renderedFile {
 
 func cronFile(s topology.Spec) renderedFile {
 	return renderedFile{"MOODLE_FILE_CRON", volMoodleEtc, path.Base(cronRunnerPath), pulumi.String(render.CronRunner(s))}
+}
+
+func adhocFile(s topology.Spec) renderedFile {
+	return renderedFile{"MOODLE_FILE_ADHOC", volMoodleEtc, path.Base(adhocWorkerPath), pulumi.String(render.AdhocWorker(s))}
 }
 
 // renderedRoot is where the init container mounts each volume.

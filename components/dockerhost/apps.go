@@ -20,6 +20,7 @@ const (
 	fpmPoolPath   = appimage.FPMConfDir + "/zz-moodle.conf"
 	phpIniPath    = appimage.PHPConfDir + "/zz-moodle.ini"
 	cronRunner    = appimage.CronRunner
+	adhocWorker   = appimage.AdhocWorker
 	nginxConfPath = appimage.NginxConfDir + "/moodle.conf"
 	healthcheck   = appimage.Healthcheck
 	// appUser is the image's account; the code is root's and read-only to it.
@@ -158,6 +159,37 @@ func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
 		stopGraceSeconds: cronStopGraceSeconds,
 		dependsOn:        backends,
 	})
+}
+
+// adhocWorkers are the ad hoc task workers adhoc-1..adhoc-N. They start after the
+// cron runner has installed or upgraded Moodle, and each runs the rendered worker,
+// which runs admin/cli/adhoc_task.php again and again.
+func (b *builder) adhocWorkers(cron pulumi.Resource) error {
+	for _, worker := range b.spec.AdhocWorkerNames() {
+		if _, err := b.container(service{
+			key:      worker,
+			image:    b.imgs.app,
+			command:  []string{adhocWorker},
+			user:     appUser,
+			env:      b.moodleEnv(),
+			secrets:  b.secrets.moodleSecrets(),
+			uploads:  append(b.configUploads(), script(adhocWorker, render.AdhocWorker(b.spec))),
+			networks: []attachment{{network: b.nets.backend}, {network: b.nets.egress}},
+			volumes:  b.moodleVolumes(false),
+			hostname: worker,
+			limits:   b.spec.Cron.Adhoc.Resources,
+			health:   []string{"CMD", healthcheck, "adhoc"},
+			init:     true,
+			// As the cron runner's: the task in hand ends, or the second SIGTERM ends
+			// it through the shutdown handlers that release its locks.
+			stopSignal:       "SIGTERM",
+			stopGraceSeconds: cronStopGraceSeconds,
+			dependsOn:        []pulumi.Resource{cron},
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // The load balancer's site configuration travels through a mailbox volume: the

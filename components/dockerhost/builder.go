@@ -26,7 +26,7 @@ type builder struct {
 
 // build registers everything in dependency order: credentials, networks, volumes
 // and images first, then the back ends, the app nodes and cron that use them, the
-// load balancer's configuration for the app nodes, and last the load balancer, once
+// ad hoc task workers once cron has installed Moodle, the load balancer's configuration for the app nodes, and last the load balancer, once
 // the app nodes run and cron has installed Moodle.
 func (b *builder) build() error {
 	var err error
@@ -52,6 +52,9 @@ func (b *builder) build() error {
 	}
 	cron, err := b.cron(backends)
 	if err != nil {
+		return err
+	}
+	if err := b.adhocWorkers(cron); err != nil {
 		return err
 	}
 	lbConfig, err := b.lbConfig(apps)

@@ -94,6 +94,7 @@ func TestGoldenFiles(t *testing.T) {
 		"dev.php.ini":              render.PHPIni(dev),
 		"dev.config.php":           render.ConfigPHP(dev, dockerEndpoints),
 		"dev.cron-runner.sh":       render.CronRunner(dev),
+		"dev.adhoc-worker.sh":      render.AdhocWorker(dev),
 		"dev.redis.conf":           render.RedisConf(dev, 6379, "/data"),
 		"dev-pgbouncer.config.php": render.ConfigPHP(pgbouncer, pgbouncerE),
 		"dev-hostpath.php.ini":     render.PHPIni(hostPath),

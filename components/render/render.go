@@ -58,3 +58,6 @@ func ConfigPHP(s topology.Spec, e Endpoints) string { return configPHP(s, e) }
 
 // CronRunner renders the cron runner script.
 func CronRunner(s topology.Spec) string { return cronRunner(s) }
+
+// AdhocWorker renders the script of an ad hoc task worker.
+func AdhocWorker(s topology.Spec) string { return adhocWorker(s) }

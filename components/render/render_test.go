@@ -74,18 +74,18 @@ func TestPHPIniMatchesNginxAndMoodle(t *testing.T) {
 
 func TestCronRunnerRunsCronOnceAtATime(t *testing.T) {
 	s := devSpec()
-	s.Cron.IntervalSeconds, s.Cron.RunTimeoutSeconds = 90, 1800
+	s.Cron.IntervalSeconds, s.Cron.KeepAliveSeconds = 90, 240
 	sh := CronRunner(s)
 	assertContains(t, sh,
 		"#!/bin/sh\n",
 		"CRON_SCRIPT='/var/www/moodle/public/admin/cli/cron.php'\n",
 		"LOCK_FILE='/var/www/moodledata/.cron-runner.lock'\n",
 		"INTERVAL=90\n",
-		"RUN_TIMEOUT=1800\n",
+		"KEEP_ALIVE=240\n",
 		"PHP_BIN=${PHP_BIN:-php}\n",
 		"INSTALL_HOOK=${MOODLE_INSTALL_HOOK:-'/usr/local/bin/moodle-install-upgrade'}\n",
 		"if ! flock -n 9; then",
-		`timeout -k "$KILL_AFTER" "$RUN_TIMEOUT" "$PHP_BIN" "$CRON_SCRIPT"`,
+		`"$PHP_BIN" "$CRON_SCRIPT" --keep-alive="$KEEP_ALIVE" 9>&- &`,
 		"trap on_signal TERM INT HUP",
 		"INSTALLED_MARKER='/var/www/moodledata/.moodle-installed'\n",
 		"RELEASE_MARKER='"+s.ReleaseMarker()+"'\n",
@@ -112,10 +112,46 @@ func TestCronRunnerRunsCronOnceAtATime(t *testing.T) {
 	if closed := strings.Index(sh, `[ "$marker" = "$RELEASE_MARKER" ] || rm -f "$marker"`); closed < 0 || closed > strings.Index(sh, `"$INSTALL_HOOK" 9>&-`) {
 		t.Errorf("the markers of other releases are removed at %d, not before the hook", closed)
 	}
-	// Only a run that exited 0 is logged as completed: the AWS alarm counts these.
+	// Only a run that exited 0 is logged as completed, and one that did not as
+	// failed: the AWS alarms count both.
 	completed := strings.Index(sh, `log "cron.php completed in`)
 	if branch := strings.LastIndex(sh[:max(completed, 0)], "if "); completed < 0 || !strings.HasPrefix(sh[branch:], `if [ "$status" -eq 0 ]; then`) {
 		t.Errorf("the runner does not log %q after a run that exited 0 only", CronCompleted)
+	}
+	if failed := strings.Index(sh, `log "cron.php failed with status $status"`); failed < completed {
+		t.Errorf("the runner does not log %q after a run that failed", CronFailed)
+	}
+	// No run is cut short: a backup may take hours.
+	for _, limit := range []string{"timeout -", "timeout \"", "kill -KILL", "kill -9"} {
+		if strings.Contains(sh, limit) {
+			t.Errorf("the runner still bounds a run (%q)", limit)
+		}
+	}
+}
+
+func TestAdhocWorkerRunsAdhocTasksOnceTheReleaseIsInstalled(t *testing.T) {
+	s := devSpec()
+	s.Cron.Adhoc.KeepAliveSeconds, s.Cron.Adhoc.ConcurrencyLimit = 300, 4
+	sh := AdhocWorker(s)
+	assertContains(t, sh,
+		"#!/bin/sh\n",
+		"ADHOC_SCRIPT='/var/www/moodle/public/admin/cli/adhoc_task.php'\n",
+		"RELEASE_MARKER='"+s.ReleaseMarker()+"'\n",
+		"RESTART_AFTER=5\n",
+		"KEEP_ALIVE=300\n",
+		"(config.php forces it to 4)",
+		`"$PHP_BIN" "$ADHOC_SCRIPT" --execute --keep-alive="$KEEP_ALIVE" &`,
+		"trap on_signal TERM INT HUP",
+	)
+	// A worker never takes the runner's lock nor installs anything.
+	for _, not := range []string{"flock", "INSTALL_HOOK", "touch "} {
+		if strings.Contains(sh, not) {
+			t.Errorf("the worker script contains %q", not)
+		}
+	}
+	wait, run := strings.Index(sh, `if [ ! -e "$RELEASE_MARKER" ]; then`), strings.Index(sh, `"$PHP_BIN" "$ADHOC_SCRIPT"`)
+	if wait < 0 || wait > run {
+		t.Error("the worker does not wait for this release's marker before it runs adhoc_task.php")
 	}
 }
 

@@ -93,8 +93,13 @@ func shared(t Target) Spec {
 			SessionPrefix: "mdl_sess_",
 		},
 		Cron: Cron{
-			IntervalSeconds:   60,
-			RunTimeoutSeconds: 3600,
+			IntervalSeconds: 60,
+			// \core\cron::DEFAULT_MAIN_PROCESS_KEEPALIVE (public/lib/classes/cron.php
+			// of moodle/moodle at 159259a3): with a run every minute, three minutes
+			// lets three ad hoc runners overlap.
+			KeepAliveSeconds: 180,
+			// Ten minutes of waiting for new tasks, then a fresh PHP process.
+			Adhoc: AdhocWorkers{KeepAliveSeconds: 600},
 		},
 	}
 }
@@ -118,6 +123,8 @@ func dockerBase() Spec {
 		NFS:  NFSStorage{Device: ":/moodledata", Options: "rw,nfsvers=4"},
 	}
 	s.Cron.Resources = Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
+	s.Cron.Adhoc.Workers, s.Cron.Adhoc.ConcurrencyLimit = 1, 1
+	s.Cron.Adhoc.Resources = Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
 	s.Images = Images{
 		Cache:     "redis:7.2.7-alpine",
 		PgBouncer: "edoburu/pgbouncer:v1.25.1-p0",
@@ -170,6 +177,8 @@ func awsBase() Spec {
 		S3: S3Storage{SizeThresholdBytes: 10 * 1024, MinimumAgeSeconds: 3600, DeleteLocal: true},
 	}
 	s.Cron.Resources = Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}
+	s.Cron.Adhoc.Workers, s.Cron.Adhoc.ConcurrencyLimit = 2, 2
+	s.Cron.Adhoc.Resources = Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}
 	s.AWS = AWSTarget{
 		AZCount:          3,
 		NATGateways:      NATPerAZ,

@@ -60,8 +60,10 @@ func TestDefaultsPerTarget(t *testing.T) {
 		{"storage kind", StorageVolume, StorageEFS, func(s Spec) any { return s.Storage.Kind }},
 		{"nfs", NFSStorage{Device: ":/moodledata", Options: "rw,nfsvers=4"}, NFSStorage{},
 			func(s Spec) any { return s.Storage.NFS }},
-		{"cron", Cron{Resources: Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}, IntervalSeconds: 60, RunTimeoutSeconds: 3600},
-			Cron{Resources: Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}, IntervalSeconds: 60, RunTimeoutSeconds: 3600},
+		{"cron", Cron{Resources: Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}, IntervalSeconds: 60, KeepAliveSeconds: 180,
+			Adhoc: AdhocWorkers{Resources: Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}, Workers: 1, KeepAliveSeconds: 600, ConcurrencyLimit: 1}},
+			Cron{Resources: Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}, IntervalSeconds: 60, KeepAliveSeconds: 180,
+				Adhoc: AdhocWorkers{Resources: Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}, Workers: 2, KeepAliveSeconds: 600, ConcurrencyLimit: 2}},
 			func(s Spec) any { return s.Cron }},
 		{"web", [4]any{8080, 512, 300, []string{"127.0.0.1/32", "172.16.0.0/12"}},
 			[4]any{8080, 512, 300, []string{"127.0.0.1/32"}}, func(s Spec) any {

@@ -82,11 +82,27 @@ func (s Spec) PeakNodes() int {
 	return nodes
 }
 
+// MaxAdhocWorkers is the most ad hoc task workers a stack may run.
+const MaxAdhocWorkers = 20
+
+// PeakAdhocWorkers is the most ad hoc task workers that hold a database connection
+// at once. On Docker it is the ceiling, so that scaling the workers never changes,
+// and so never restarts, the database container (as app.maxReplicas does for the
+// nodes); on AWS the workers' deployment surge, which starts the new tasks before
+// it stops the old ones.
+func (s Spec) PeakAdhocWorkers() int {
+	if s.Target == TargetAWS {
+		return (s.Cron.Adhoc.Workers*AWSDeploymentMaximumPercent + 99) / 100
+	}
+	return MaxAdhocWorkers
+}
+
 // ClientConnections is the most database connections the cluster can open at once:
 // every php-fpm child of every app node at the peak holds one, plus the cron
-// runner. With a pooler these are the pooler's client connections.
+// runner and the ad hoc task workers. With a pooler these are the pooler's client
+// connections.
 func (s Spec) ClientConnections() int {
-	return s.PeakNodes()*s.App.Sizing().MaxChildren + cronConnections
+	return s.PeakNodes()*s.App.Sizing().MaxChildren + cronConnections + s.PeakAdhocWorkers()
 }
 
 // ServerConnections is the max_connections PostgreSQL must allow: the clients (or
@@ -154,10 +170,15 @@ func RDSMaxConnections(class string) (int, bool) {
 
 // AppNodes returns the names of the app nodes, app-1 .. app-N. They are the Docker
 // network aliases of the app containers and the upstream names nginx balances over.
-func (s Spec) AppNodes() []string {
-	names := make([]string, s.App.Replicas)
+func (s Spec) AppNodes() []string { return numbered("app", s.App.Replicas) }
+
+// AdhocWorkerNames are the names of the ad hoc task workers, adhoc-1..adhoc-N.
+func (s Spec) AdhocWorkerNames() []string { return numbered("adhoc", s.Cron.Adhoc.Workers) }
+
+func numbered(prefix string, n int) []string {
+	names := make([]string, n)
 	for i := range names {
-		names[i] = fmt.Sprintf("app-%d", i+1)
+		names[i] = fmt.Sprintf("%s-%d", prefix, i+1)
 	}
 	return names
 }

@@ -66,20 +66,28 @@ func TestConnectionBudgetCoversEveryWorkerAtTheScalingCeiling(t *testing.T) {
 	app := App{Replicas: 3, Resources: Resources{MemoryMB: 8192}, PHPFPM: PHPFPM{WorkerMemoryMB: 96, ReserveMemoryMB: 192}}
 	tests := []struct {
 		name                string
+		target              Target
 		maxReplicas         int
+		adhocWorkers        int
 		pooler              string
 		poolSize            int
 		wantClient, wantSrv int
 	}{
-		{"three nodes, direct", 0, PoolerNone, 0, 3*83 + 2, 3*83 + 2 + 10},
-		{"autoscaling to ten", 10, PoolerNone, 0, 10*83 + 2, 10*83 + 2 + 10},
-		{"pgbouncer holds the server side", 0, PoolerPgBouncer, 25, 3*83 + 2, 25 + 10},
+		// Docker budgets for the most ad hoc workers, so scaling them never changes
+		// max_connections and never restarts the database.
+		{"three nodes, direct", TargetDocker, 0, 1, PoolerNone, 0, 3*83 + 2 + 20, 3*83 + 2 + 20 + 10},
+		{"autoscaling to ten", TargetDocker, 10, 1, PoolerNone, 0, 10*83 + 2 + 20, 10*83 + 2 + 20 + 10},
+		{"pgbouncer holds the server side", TargetDocker, 0, 1, PoolerPgBouncer, 25, 3*83 + 2 + 20, 25 + 10},
+		// AWS: the nodes and the workers at their deployment surge.
+		{"aws deployments double the tasks", TargetAWS, 10, 2, PoolerNone, 0, 20*83 + 2 + 4, 20*83 + 2 + 4 + 10},
+		{"aws without workers", TargetAWS, 0, 0, PoolerNone, 0, 6*83 + 2, 6*83 + 2 + 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := app
 			a.MaxReplicas = tt.maxReplicas
-			s := Spec{App: a, Database: Database{Pooler: tt.pooler, PoolSize: tt.poolSize}}
+			s := Spec{Target: tt.target, App: a, Database: Database{Pooler: tt.pooler, PoolSize: tt.poolSize}}
+			s.Cron.Adhoc.Workers = tt.adhocWorkers
 			if got := s.ClientConnections(); got != tt.wantClient {
 				t.Errorf("ClientConnections() = %d, want %d", got, tt.wantClient)
 			}

@@ -409,13 +409,38 @@ type S3Storage struct {
 	DeleteLocal        bool `json:"deleteLocal"`
 }
 
-// Cron is the single cron runner.
+// Cron is Moodle's task processing: the single cron runner, which runs the
+// scheduled tasks, and the ad hoc task workers beside it.
 type Cron struct {
 	Resources
-	// IntervalSeconds between the starts of two cron.php runs (Moodle wants 60).
+	// IntervalSeconds is the shortest time between the starts of two cron.php runs
+	// (Moodle wants a run every minute). A run that outlasts it is never stopped:
+	// the next starts when it ends.
 	IntervalSeconds int `json:"intervalSeconds"`
-	// RunTimeoutSeconds bounds one cron.php run so a stuck run cannot stop cron for good.
-	RunTimeoutSeconds int `json:"runTimeoutSeconds"`
+	// KeepAliveSeconds is cron.php's --keep-alive: how long one run keeps polling
+	// for due tasks before it exits and the runner starts the next.
+	KeepAliveSeconds int `json:"keepAliveSeconds"`
+	// Adhoc are the dedicated ad hoc task workers.
+	Adhoc AdhocWorkers `json:"adhoc"`
+}
+
+// AdhocWorkers run Moodle's ad hoc tasks (asynchronous backups and restores,
+// course copies, imports, notifications) with admin/cli/adhoc_task.php, so a long
+// one never holds up the scheduled tasks, which the cron runner keeps to itself.
+type AdhocWorkers struct {
+	Resources
+	// Workers is how many run; 0 leaves the ad hoc tasks to cron.php, between its
+	// scheduled ones.
+	Workers int `json:"workers"`
+	// KeepAliveSeconds is adhoc_task.php's --keep-alive: how long a worker waits
+	// for new tasks before it exits and its runner starts it again.
+	KeepAliveSeconds int `json:"keepAliveSeconds"`
+	// ConcurrencyLimit is Moodle's task_adhoc_concurrency_limit, the number of
+	// processes that may run ad hoc tasks at once, forced in config.php while
+	// there are workers. Each worker holds one of these slots while it runs, so
+	// with as many slots as workers cron.php finds none free and runs only the
+	// scheduled tasks; every slot above that lets cron.php run ad hoc tasks too.
+	ConcurrencyLimit int `json:"concurrencyLimit"`
 }
 
 // Images are the container images; every one can point at a site's own registry.

@@ -59,6 +59,8 @@ func TestEstimate_CommittedProdStackPricesEveryChargedResource(t *testing.T) {
 	}{
 		{"Fargate 3 × 4 vCPU / 8 GB", 1, 3 * monthly(fargateTask(4, 8))},
 		{"Fargate 1 × 1 vCPU / 2 GB", 1, monthly(fargateTask(1, 2))},
+		// The ad hoc task workers.
+		{"Fargate 2 × 1 vCPU / 2 GB", 1, 2 * monthly(fargateTask(1, 2))},
 		{"db.r6g.xlarge Multi-AZ + 200 GB", 1, 2*monthly(0.504) + 2*200*0.127},
 		{"db.r6g.xlarge Single-AZ read replica + 200 GB", 1, monthly(0.504) + 200*0.127},
 		// The sessions' group and the MUC group.
@@ -67,7 +69,7 @@ func TestEstimate_CommittedProdStackPricesEveryChargedResource(t *testing.T) {
 		{"public IPv4 address", 3, 3 * monthly(0.005)},
 		{"Application Load Balancer + 3 public IPv4", 1, monthly(0.0252 + 3*0.005)},
 		{"WAF web ACL with 4 rules", 1, 9},
-		{"standard-resolution alarm", 25, 2.50},
+		{"standard-resolution alarm", 29, 2.90},
 		{"secret", 4, 1.60},
 		{"customer-managed key", 1, 1},
 		{"dashboard", 1, 3},
@@ -94,6 +96,7 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 	base := estimate(t, "prod", nil)
 	fargateApp, _ := sum(base, "Fargate 3 ×")
 	fargateCron, _ := sum(base, "Fargate 1 ×")
+	fargateAdhoc, _ := sum(base, "Fargate 2 ×")
 	ec2 := func(n int) float64 { return float64(n) * (monthly(0.214) + 50*0.088) }
 	// Graviton: the same tasks at Fargate's Linux/ARM rates.
 	armTask := func(vcpu, gb float64) float64 { return vcpu*0.03238 + gb*0.00356 }
@@ -110,8 +113,8 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 	}{
 		{"one NAT gateway instead of one per zone", map[string]any{"moodle:aws.natGateways": "single"},
 			-2 * (monthly(0.048) + monthly(0.005)), nil},
-		{"EC2 instead of Fargate: 3 app tasks and cron need 4 m6i.xlarge", map[string]any{"moodle:app.launchType": "ec2"},
-			ec2(4) - fargateApp - fargateCron, nil},
+		{"EC2 instead of Fargate: 3 app tasks, cron and 2 ad hoc workers need 4 m6i.xlarge", map[string]any{"moodle:app.launchType": "ec2"},
+			ec2(4) - fargateApp - fargateCron - fargateAdhoc, nil},
 		{"RDS Proxy bills the primary's 4 vCPUs", map[string]any{"moodle:database.pooler": "rdsproxy"},
 			monthly(4 * 0.0165), nil},
 		{"a second read replica", map[string]any{"moodle:database.readReplicas": 2},
@@ -126,8 +129,8 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 			3 * (monthly(1.008) - monthly(0.504)), nil},
 
 		// The options of issue 10.
-		{"Graviton: app and cron at the Linux/ARM rates", map[string]any{"moodle:app.cpuArchitecture": "arm64"},
-			3*monthly(armTask(4, 8)) + monthly(armTask(1, 2)) - fargateApp - fargateCron, nil},
+		{"Graviton: app, cron and ad hoc workers at the Linux/ARM rates", map[string]any{"moodle:app.cpuArchitecture": "arm64"},
+			3*monthly(armTask(4, 8)) + 3*monthly(armTask(1, 2)) - fargateApp - fargateCron - fargateAdhoc, nil},
 		// The three tasks of the base (minReplicas) never run on Spot, and Spot,
 		// having no list price, is priced on-demand: nothing changes, not even at
 		// the ceiling.

@@ -47,8 +47,10 @@ func (b *builder) aws() error {
 		if s.Len("loadBalancers") > 0 {
 			b.node("app", TierApp, "ECS service app × "+count, launch+": nginx + php-fpm, "+size, pool(b.spec))
 			b.edge("lb", "app", fmt.Sprintf("HTTP :%d", b.spec.Web.Port))
+		} else if strings.HasSuffix(s.Name, "-adhoc") {
+			b.node("adhoc", TierApp, "ECS service ad hoc task workers × "+count, launch+", "+size, "adhoc_task.php")
 		} else {
-			b.node("cron", TierApp, "ECS service cron × "+count, launch+", "+size, "install/upgrade once, then cron.php; never two")
+			b.node("cron", TierApp, "ECS service cron × "+count, launch+", "+size, "install/upgrade once, then the scheduled tasks (cron.php); never two")
 		}
 	}
 

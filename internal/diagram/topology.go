@@ -114,7 +114,10 @@ func (b *builder) docker() error {
 	b.node("app", TierApp, fmt.Sprintf("app nodes × %d", len(apps)), "php-fpm, "+limits(apps[0]), pool(b.spec))
 	b.edge("lb", "app", fmt.Sprintf("FastCGI :%d", 9000))
 	if cron := roles["cron"]; len(cron) > 0 {
-		b.node("cron", TierApp, "cron runner × 1", "install/upgrade once, cron.php every "+fmt.Sprint(b.spec.Cron.IntervalSeconds)+" s", limits(cron[0]))
+		b.node("cron", TierApp, "cron runner × 1", "install/upgrade once, then the scheduled tasks (cron.php)", limits(cron[0]))
+	}
+	if adhoc := roles["adhoc"]; len(adhoc) > 0 {
+		b.node("adhoc", TierApp, fmt.Sprintf("ad hoc task workers × %d", len(adhoc)), "adhoc_task.php", limits(adhoc[0]))
 	}
 	dbTarget := "db"
 	if pg := roles["pgbouncer"]; len(pg) > 0 {

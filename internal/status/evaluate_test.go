@@ -14,8 +14,9 @@ import (
 
 var now = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 
-// devSpec is the docker defaults: 3 nodes of 83 workers, max_connections 842
-// (10 nodes × 83 + cron 2 + admin 10), Redis limited to 1024 MB, cron every 60 s.
+// devSpec is the docker defaults: 3 nodes of 83 workers, max_connections 862
+// (10 nodes × 83 + cron 2 + ad hoc workers 20 + admin 10), Redis limited to
+// 1024 MB, cron every 60 s.
 func devSpec(t *testing.T) topology.Spec {
 	t.Helper()
 	s, err := topology.Defaults(topology.TargetDocker)
@@ -88,9 +89,9 @@ func TestEvaluate_EachTierVerdictFollowsItsThreshold(t *testing.T) {
 		{"a short listen queue warns", func(r *status.Readings) { r.Nodes[0].ListenQueue = 3 }, "app-1", "listen queue", status.Warn},
 		{"a listen queue as long as the pool is critical", func(r *status.Readings) { r.Nodes[0].ListenQueue = 83 }, "app-1", "listen queue", status.Crit},
 		{"a node whose pool does not answer is critical", func(r *status.Readings) { r.Nodes[1].Err = errors.New("connect: refused") }, "app-2", "php-fpm", status.Crit},
-		{"connections at 80 % of max_connections 842 warn", func(r *status.Readings) { r.DB.Connections = 674 }, "primary", "connections", status.Warn},
-		{"connections at 95 % of max_connections are critical", func(r *status.Readings) { r.DB.Connections = 800 }, "primary", "connections", status.Crit},
-		{"connections below 80 % are fine", func(r *status.Readings) { r.DB.Connections = 673 }, "primary", "connections", status.OK},
+		{"connections at 80 % of max_connections 862 warn", func(r *status.Readings) { r.DB.Connections = 690 }, "primary", "connections", status.Warn},
+		{"connections at 95 % of max_connections are critical", func(r *status.Readings) { r.DB.Connections = 819 }, "primary", "connections", status.Crit},
+		{"connections below 80 % are fine", func(r *status.Readings) { r.DB.Connections = 689 }, "primary", "connections", status.OK},
 		{"a replica a minute behind warns", func(r *status.Readings) { r.DB.Replicas = []status.Replica{{Name: "replica-1", Lag: 61 * time.Second}} },
 			"replica-1", "replica lag", status.Warn},
 		{"a replica five minutes behind is critical", func(r *status.Readings) { r.DB.Replicas = []status.Replica{{Name: "replica-1", Lag: 5 * time.Minute}} },
@@ -112,7 +113,9 @@ func TestEvaluate_EachTierVerdictFollowsItsThreshold(t *testing.T) {
 		{"no cron run for 4 intervals warns", func(r *status.Readings) { r.Cron.LastRun = now.Add(-4 * time.Minute) }, "runner", "last run", status.Warn},
 		{"no cron run for 11 intervals is critical", func(r *status.Readings) { r.Cron.LastRun = now.Add(-11 * time.Minute) }, "runner", "last run", status.Crit},
 		{"no finished run yet warns", func(r *status.Readings) { r.Cron.LastRun = time.Time{} }, "runner", "last run", status.Warn},
-		{"a run near cron.runTimeoutSeconds warns", func(r *status.Readings) { r.Cron.Duration = 50 * time.Minute }, "runner", "duration", status.Warn},
+		{"an hour-long run is fine: nothing cuts it short", func(r *status.Readings) { r.Cron.Duration = 50 * time.Minute }, "runner", "duration", status.OK},
+		{"a run past Moodle's taskruntimewarn warns", func(r *status.Readings) { r.Cron.Duration = 13 * time.Hour }, "runner", "duration", status.Warn},
+		{"a run past Moodle's taskruntimeerror is critical", func(r *status.Readings) { r.Cron.Duration = 25 * time.Hour }, "runner", "duration", status.Crit},
 		{"nobody holding the runner lock is critical", func(r *status.Readings) { r.Cron.LockHolder = "" }, "runner", "lock holder", status.Crit},
 		{"maintenance mode on warns", func(r *status.Readings) { r.Moodle.Maintenance = true }, "site", "maintenance mode", status.Warn},
 		{"an older release than the stack deploys warns", func(r *status.Readings) { r.Moodle.Release = "5.0.2" }, "site", "release", status.Warn},

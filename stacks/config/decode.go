@@ -51,6 +51,10 @@ func (p *problems) check(path string, v any, t reflect.Type) {
 		for _, k := range sortedKeys(m) {
 			ft, ok := known[k]
 			if !ok {
+				if why := retired(path + "." + k); why != "" {
+					p.add(path+"."+k, jsonText(m[k]), "no longer a setting: %s", why)
+					continue
+				}
 				p.add(path+"."+k, nil, "unknown key%s; allowed: %s", suggest(k, known), list(sortedKeys(known)))
 				continue
 			}
@@ -130,6 +134,17 @@ func fields(t reflect.Type) map[string]reflect.Type {
 		out[name] = f.Type
 	}
 	return out
+}
+
+// retired says why a key that earlier releases of this program read is gone, so a
+// stack file written for them fails with the reason instead of "unknown key".
+func retired(path string) string {
+	switch path {
+	case "cron.runTimeoutSeconds":
+		return "cron.php is no longer stopped after a time limit, which ended long tasks (a backup, a restore) half done; " +
+			"each run ends on its own after cron.keepAliveSeconds, and ad hoc tasks run on the cron.adhoc workers; remove the key"
+	}
+	return ""
 }
 
 // suggest names a known key that differs only in case: encoding/json would accept

@@ -57,9 +57,10 @@ func TestDevStackLoadsTheSeedTopology(t *testing.T) {
 		{"database image", s.Images.Database, "postgres:17.2-bookworm"},
 		{"app image", s.Images.App, "moodle-cluster/app:5.3"},
 		{"php-fpm pool", s.App.Sizing(), topology.Pool{MaxChildren: 83, StartServers: 14, MinSpareServers: 8, MaxSpareServers: 20, MaxRequests: 500}},
-		// Sized for app.maxReplicas (10) nodes, not the 3 running, so scaling up to
-		// 10 never restarts PostgreSQL.
-		{"max_connections", s.ServerConnections(), 10*83 + 2 + 10},
+		// Sized for app.maxReplicas (10) nodes, not the 3 running, and for the most
+		// ad hoc task workers (20), so scaling either never restarts PostgreSQL.
+		{"max_connections", s.ServerConnections(), 10*83 + 2 + 20 + 10},
+		{"ad hoc task workers", [2]int{s.Cron.Adhoc.Workers, s.Cron.Adhoc.ConcurrencyLimit}, [2]int{1, 1}},
 		{"no aws settings", s.AWS, topology.AWSTarget{}},
 	})
 }
@@ -77,7 +78,8 @@ func TestProdStackLoadsAnHighlyAvailableAWSCluster(t *testing.T) {
 		{"launch type", s.App.LaunchType, topology.LaunchFargate},
 		{"workers per task", s.App.Sizing().MaxChildren, 82},
 		// A deployment runs up to twice app.maxReplicas tasks (12 × 200 %).
-		{"connection budget", s.ServerConnections(), 24*82 + 2 + 10},
+		// The nodes and the two ad hoc task workers at a deployment's surge.
+		{"connection budget", s.ServerConnections(), 24*82 + 2 + 2*2 + 10},
 		{"instance class", s.Database.InstanceClass, "db.r6g.xlarge"},
 		{"multi-AZ", s.Database.MultiAZ, true},
 		{"read replicas", s.Database.ReadReplicas, 1},

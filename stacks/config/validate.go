@@ -375,10 +375,37 @@ func (p *problems) cache(c topology.Cache) {
 func (p *problems) cron(s topology.Spec) {
 	c := s.Cron
 	p.intRange("cron.intervalSeconds", c.IntervalSeconds, 60, 3600)
-	p.intRange("cron.runTimeoutSeconds", c.RunTimeoutSeconds, 60, 86400)
-	p.resources("cron", c.Resources, 1)
-	if c.MemoryMB > 0 && c.MemoryMB < s.App.PHP.MemoryLimitMB {
-		p.add("cron.memoryMb", c.MemoryMB, "cannot hold one PHP process at app.php.memoryLimitMb; allowed: at least %d", s.App.PHP.MemoryLimitMB)
+	// Moodle cuts a longer keep-alive to \core\cron::MAX_MAIN_PROCESS_KEEPALIVE,
+	// 15 minutes (public/lib/classes/cron.php of moodle/moodle at 159259a3).
+	p.intRange("cron.keepAliveSeconds", c.KeepAliveSeconds, 0, 900)
+	p.phpProcess("cron", c.Resources, s.App.PHP.MemoryLimitMB)
+
+	a := c.Adhoc
+	p.intRange("cron.adhoc.workers", a.Workers, 0, topology.MaxAdhocWorkers)
+	if a.Workers == 0 {
+		return
+	}
+	// A worker stops taking tasks once it has run for task_adhoc_max_runtime, 30
+	// minutes unless an administrator changes it (public/admin/settings/server.php
+	// of moodle/moodle at 94aeb996; \core\cron::run_adhoc_tasks), so a longer
+	// keep-alive would never be kept.
+	p.intRange("cron.adhoc.keepAliveSeconds", a.KeepAliveSeconds, 0, 1800)
+	// Each worker holds one of the task_adhoc_concurrency_limit runner locks for
+	// its whole run (\core\cron::run_adhoc_tasks); one without a lock only logs
+	// "Skipping processing of adhoc tasks. Concurrency limit reached." and exits.
+	if a.ConcurrencyLimit < a.Workers || a.ConcurrencyLimit > topology.MaxAdhocWorkers {
+		p.add("cron.adhoc.concurrencyLimit", a.ConcurrencyLimit,
+			"every worker needs a runner slot of its own (cron.adhoc.workers = %d); allowed: %d..%d, where each slot above the workers lets cron.php run ad hoc tasks too",
+			a.Workers, a.Workers, topology.MaxAdhocWorkers)
+	}
+	p.phpProcess("cron.adhoc", a.Resources, s.App.PHP.MemoryLimitMB)
+}
+
+// phpProcess checks the limits of a container that runs one PHP CLI process.
+func (p *problems) phpProcess(key string, r topology.Resources, memoryLimitMB int) {
+	p.resources(key, r, 1)
+	if r.MemoryMB > 0 && r.MemoryMB < memoryLimitMB {
+		p.add(key+".memoryMb", r.MemoryMB, "cannot hold one PHP process at app.php.memoryLimitMb; allowed: at least %d", memoryLimitMB)
 	}
 }
 

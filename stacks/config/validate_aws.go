@@ -48,6 +48,9 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	if app.LaunchType == topology.LaunchFargate {
 		p.fargate("app", app.Resources)
 		p.fargate("cron", s.Cron.Resources)
+		if s.Cron.Adhoc.Workers > 0 {
+			p.fargate("cron.adhoc", s.Cron.Adhoc.Resources)
+		}
 	}
 
 	p.rds(s)

@@ -173,7 +173,7 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"launch type unknown", with(awsStack(), "app", `{"launchType": "lambda"}`), []string{
 			`moodle:app.launchType = "lambda": allowed: fargate, ec2`}},
 		{"too many database connections", with(awsStack(), "app", `{"maxReplicas": 50, "cpus": 16, "memoryMb": 122880, "reservedCpus": 16, "reservedMemoryMb": 122880}`), []string{
-			"moodle:app: 100 nodes at the peak × 1277 php-fpm children need 127712 database connections; allowed: at most 5000"}},
+			"moodle:app: 100 nodes at the peak × 1277 php-fpm children need 127716 database connections; allowed: at most 5000"}},
 
 		{"unknown cpu architecture", with(awsStack(), "app", `{"cpuArchitecture": "arm"}`), []string{
 			`moodle:app.cpuArchitecture = "arm": allowed: x86_64, arm64`}},
@@ -184,7 +184,7 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"graviton tasks on an x86 instance type", with(awsStack(), "app", `{"launchType": "ec2", "cpuArchitecture": "arm64"}`), []string{
 			`moodle:aws.ec2InstanceType = "m6i.xlarge": does not run app.cpuArchitecture arm64; allowed: a Graviton type (m7g.xlarge) for arm64, any other (m6i.xlarge) for x86_64`}},
 		{"instance class below the connection budget", with(awsStack(), "database", `{"instanceClass": "db.t4g.micro"}`), []string{
-			`moodle:database.instanceClass = "db.t4g.micro": allows about 101 connections, but 20 app nodes at the peak (app.maxReplicas during a deployment) × 40 php-fpm children need 812; allowed: a larger class, fewer nodes or children, or database.pooler rdsproxy`}},
+			`moodle:database.instanceClass = "db.t4g.micro": allows about 101 connections, but 20 app nodes at the peak (app.maxReplicas during a deployment) × 40 php-fpm children need 816; allowed: a larger class, fewer nodes or children, or database.pooler rdsproxy`}},
 		{"instance class of unknown memory", with(awsStack(), "database", `{"instanceClass": "db.q9x.large"}`), []string{
 			`moodle:database.instanceClass = "db.q9x.large": max_connections cannot be known for this class; allowed: the db.m*, db.r*, db.x*, db.z* and burstable db.t* classes`}},
 		{"MUC without failover", with(awsStack(), "cache", `{"muc": {"replicas": 1}}`), []string{
@@ -259,6 +259,22 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:storage.nfs.options = "addr=10.0.0.5,rw": allowed: mount options without addr= (set storage.nfs.address), e.g. rw,nfsvers=4`}},
 		{"cron faster than Moodle's minute", with(dockerStack(), "cron", `{"intervalSeconds": 30}`), []string{
 			"moodle:cron.intervalSeconds = 30: allowed: 60..3600"}},
+		{"a cron run limit from an earlier release is refused with the reason", with(dockerStack(), "cron", `{"runTimeoutSeconds": 3600}`), []string{
+			"moodle:cron.runTimeoutSeconds = 3600: no longer a setting: cron.php is no longer stopped after a time limit, which ended long tasks (a backup, a restore) half done; " +
+				"each run ends on its own after cron.keepAliveSeconds, and ad hoc tasks run on the cron.adhoc workers; remove the key"}},
+		{"cron keep-alive beyond Moodle's 15 minutes", with(dockerStack(), "cron", `{"keepAliveSeconds": 901}`), []string{
+			"moodle:cron.keepAliveSeconds = 901: allowed: 0..900"}},
+		{"fewer ad hoc runner slots than workers", with(dockerStack(), "cron", `{"adhoc": {"workers": 3}}`), []string{
+			"moodle:cron.adhoc.concurrencyLimit = 1: every worker needs a runner slot of its own (cron.adhoc.workers = 3); allowed: 3..20, where each slot above the workers lets cron.php run ad hoc tasks too"}},
+		{"ad hoc keep-alive beyond Moodle's ad hoc runtime", with(dockerStack(), "cron", `{"adhoc": {"keepAliveSeconds": 3600}}`), []string{
+			"moodle:cron.adhoc.keepAliveSeconds = 3600: allowed: 0..1800"}},
+		{"too many ad hoc workers", with(dockerStack(), "cron", `{"adhoc": {"workers": 21, "concurrencyLimit": 21}}`), []string{
+			"moodle:cron.adhoc.workers = 21: allowed: 0..20",
+			"moodle:cron.adhoc.concurrencyLimit = 21: every worker needs a runner slot of its own (cron.adhoc.workers = 21); allowed: 21..20, where each slot above the workers lets cron.php run ad hoc tasks too"}},
+		{"ad hoc worker smaller than one php process", with(dockerStack(), "cron", `{"adhoc": {"memoryMb": 200, "reservedMemoryMb": 100}}`), []string{
+			"moodle:cron.adhoc.memoryMb = 200: cannot hold one PHP process at app.php.memoryLimitMb; allowed: at least 256"}},
+		{"fargate ad hoc worker size", with(awsStack(), "cron", `{"adhoc": {"cpus": 0.25, "memoryMb": 1536, "reservedCpus": 0.25, "reservedMemoryMb": 1536}}`), []string{
+			"moodle:cron.adhoc.memoryMb = 1536: not a Fargate size for 0.25 vCPU (cron.adhoc.cpus); allowed: 512..2048 in steps of 512"}},
 		{"cron smaller than one php process", with(dockerStack(), "cron", `{"memoryMb": 200, "reservedMemoryMb": 100}`), []string{
 			"moodle:cron.memoryMb = 200: cannot hold one PHP process at app.php.memoryLimitMb; allowed: at least 256"}},
 
@@ -342,6 +358,14 @@ func TestInvalidConfigIsReported(t *testing.T) {
 				t.Errorf("Load returned a Spec along with the error: %+v", s)
 			}
 		})
+	}
+}
+
+// Without ad hoc workers their other settings are not read, so they are not checked.
+func TestNoAdhocWorkersLeavesTheirSettingsUnchecked(t *testing.T) {
+	s, err := load(with(dockerStack(), "cron", `{"adhoc": {"workers": 0, "keepAliveSeconds": 99999, "concurrencyLimit": 0}}`))
+	if err != nil || s.Cron.Adhoc.Workers != 0 {
+		t.Errorf("Load = %d workers, %v; want a stack without workers", s.Cron.Adhoc.Workers, err)
 	}
 }
 

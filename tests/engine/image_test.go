@@ -62,7 +62,7 @@ func TestDevAnEditedBuildContextReplacesEveryContainerOfTheImage(t *testing.T) {
 	}
 	replaced := []apitype.OpType{apitype.OpDeleteReplaced, apitype.OpReplace, apitype.OpCreateReplacement}
 	want := map[string][]apitype.OpType{"moodle-dev-app-image": {apitype.OpUpdate}}
-	for _, c := range []string{"app-1", "app-2", "app-3", "cron", "lb", "lb-config"} {
+	for _, c := range []string{"app-1", "app-2", "app-3", "cron", "adhoc-1", "lb", "lb-config"} {
 		want["moodle-dev-"+c] = replaced
 	}
 	for name := range got {

@@ -294,6 +294,29 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		t.Logf("the second runner exited after %s", since(start))
 	})
 
+	t.Run("an ad hoc task runs on the worker while cron.php keeps to the scheduled tasks", func(t *testing.T) {
+		// The worker's first run creates the probe's queue table.
+		waitFor(t, "the worker to look for ad hoc tasks", time.Minute, func() bool {
+			return strings.Contains(run(t, "docker", "logs", prefix+"adhoc-1"), "Waiting for more adhoc tasks to be queued")
+		})
+		if out, err := execIn(prefix+"db", "psql", "-U", "moodle", "-d", "moodle", "-At", "-c",
+			`INSERT INTO mdl_task_adhoc (classname, customdata) VALUES ('\probe\task\sleep', '{"seconds": 2, "name": "real-tier"}')`); err != nil {
+			t.Fatalf("queue an ad hoc task: %v\n%s", err, out)
+		}
+		var runs string
+		waitFor(t, "the task to run", time.Minute, func() bool {
+			var err error
+			runs, err = execIn(prefix+"cron", "cat", d.spec().Paths.DataRoot+"/probe-adhoc-runs.log")
+			return err == nil
+		})
+		if f := strings.Fields(runs); len(f) != 5 || f[0] != "real-tier" || f[4] != "adhoc-1" {
+			t.Errorf("ad hoc runs %q, want the task run once on adhoc-1", runs)
+		}
+		if cron := run(t, "docker", "logs", prefix+"cron"); !strings.Contains(cron, "Skipping processing of adhoc tasks. Concurrency limit reached.") {
+			t.Errorf("cron.php found a free ad hoc runner slot; its log:\n%s", cron)
+		}
+	})
+
 	t.Run("scaling 3 to 5 to 3 under load drops no request and touches no data", func(t *testing.T) {
 		keep := []string{prefix + "db", prefix + "redis", prefix + "cron", prefix + "lb"}
 		before := ids(t, keep)
@@ -409,7 +432,7 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		if newImage == oldImage {
 			t.Fatalf("the app image %s was not rebuilt", appImage)
 		}
-		for _, c := range []string{"app-1", "app-2", "app-3", "app-4", "cron", "lb"} {
+		for _, c := range []string{"app-1", "app-2", "app-3", "app-4", "cron", "adhoc-1", "lb"} {
 			if got := inspect(t, "{{.Image}}", prefix+c); got != newImage {
 				t.Errorf("%s runs %s, want the rebuilt %s", c, got, newImage)
 			}

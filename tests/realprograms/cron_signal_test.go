@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
 )
 
@@ -32,16 +33,7 @@ func TestCronStopsCleanlyOnSIGTERM(t *testing.T) {
 	if out, err := loopback.Run(loopback.Account{}, nil, loopback.PHPBin, "-r", "echo extension_loaded('pcntl') ? 'yes' : 'no';"); err != nil || out != "yes" {
 		t.Fatalf("Debian's PHP CLI has no pcntl (%v): %s", err, out)
 	}
-	root := loopback.NewRoot(t)
-	as := loopback.ServiceAccount(t)
-	pgPort := loopback.FreePort(t)
-	loopback.ExpectPortsClosed(t, pgPort)
-	base := loopback.StackSpec(t, "dev", root)
-	pg := loopback.StartPostgres(t, filepath.Join(root, "postgres"), pgPort, base.ServerConnections(), as)
-	password := loopback.Password(t)
-	if _, err := pg.SQL(`CREATE ROLE :"user" LOGIN PASSWORD :'password';`, "user="+base.Database.User, "password="+password); err != nil {
-		t.Fatal(err)
-	}
+	sites := newCLISites(t)
 
 	cases := []struct {
 		name string
@@ -61,19 +53,7 @@ func TestCronStopsCleanlyOnSIGTERM(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := filepath.Join(root, fmt.Sprintf("case-%d", i))
-			s := base
-			s.Paths.CodeDir = filepath.Join(dir, "code")
-			s.Paths.DataRoot = filepath.Join(dir, "moodledata")
-			s.Paths.LocalCacheDir = filepath.Join(dir, "localcache")
-			s.Database.Name = fmt.Sprintf("cron%d", i)
-			if _, err := pg.SQL(`CREATE DATABASE :"db" OWNER :"user";`, "db="+s.Database.Name, "user="+s.Database.User); err != nil {
-				t.Fatal(err)
-			}
-			loopback.CopyProbeApp(t, s.Paths.CodeDir)
-			// Moodle's cron runs nothing with an upgrade pending.
-			pg.InstallSite(t, s.Database.Name, s.Database.User, s.WebRoot())
-			writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, render.Endpoints{Database: pg.Addr, Redis: endpoints(s).Redis}))
+			s, dir := sites.site(t, fmt.Sprintf("cron%d", i), sites.base)
 			writeFile(t, filepath.Join(s.Paths.DataRoot, "probe-cron-task"), c.task+"\n")
 			runner := writeFile(t, filepath.Join(dir, "cron-runner.sh"), render.CronRunner(s))
 			php := loopback.PHPBin
@@ -84,11 +64,8 @@ func TestCronStopsCleanlyOnSIGTERM(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			as.Own(t, s.Paths.DataRoot, dir)
-
-			env := append(phpCLI(t, dir, s, map[string]string{render.EnvDBPassword: password}),
-				render.EnvPHPBin+"="+php, render.EnvInstallHook+"="+filepath.Join(dir, "no-install-hook"))
-			cron := loopback.Start(t, loopback.Command{Name: "cron", Path: "/bin/sh", Args: []string{runner}, Env: env, As: as, Logs: dir})
+			sites.as.Own(t, s.Paths.DataRoot, dir)
+			cron := sites.start(t, s, dir, "cron", runner, php)
 			started := filepath.Join(s.Paths.DataRoot, "probe-cron-task.started")
 			cron.WaitFor(t, 30*time.Second, "the task to start", func() error {
 				_, err := os.Stat(started)
@@ -108,7 +85,7 @@ func TestCronStopsCleanlyOnSIGTERM(t *testing.T) {
 				t.Errorf("the runner exited %d, want 0 after logging that it stopped:\n%s", code, cron.Log())
 			}
 
-			owner, err := pg.SQL(`\c ` + s.Database.Name + "\nSELECT coalesce(owner, 'free') FROM mdl_lock_db;")
+			owner, err := sites.pg.SQL(`\c ` + s.Database.Name + "\nSELECT coalesce(owner, 'free') FROM mdl_lock_db;")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,4 +100,59 @@ func TestCronStopsCleanlyOnSIGTERM(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cliSites are Moodle sites for the CLI scripts alone, each with its own code,
+// dataroot and database on one PostgreSQL, installed as far as the probe looks.
+type cliSites struct {
+	base     topology.Spec
+	as       loopback.Account
+	pg       *loopback.Postgres
+	password string
+	root     string
+}
+
+func newCLISites(t *testing.T) *cliSites {
+	root := loopback.NewRoot(t)
+	as := loopback.ServiceAccount(t)
+	pgPort := loopback.FreePort(t)
+	loopback.ExpectPortsClosed(t, pgPort)
+	base := loopback.StackSpec(t, "dev", root)
+	pg := loopback.StartPostgres(t, filepath.Join(root, "postgres"), pgPort, base.ServerConnections(), as)
+	password := loopback.Password(t)
+	if _, err := pg.SQL(`CREATE ROLE :"user" LOGIN PASSWORD :'password';`, "user="+base.Database.User, "password="+password); err != nil {
+		t.Fatal(err)
+	}
+	return &cliSites{base: base, as: as, pg: pg, password: password, root: root}
+}
+
+// site installs the site named name for spec s in a folder of its own and writes
+// its config.php; it returns the spec with the site's paths and the folder.
+func (c *cliSites) site(t *testing.T, name string, s topology.Spec) (topology.Spec, string) {
+	t.Helper()
+	dir := filepath.Join(c.root, name)
+	s.Paths.CodeDir = filepath.Join(dir, "code")
+	s.Paths.DataRoot = filepath.Join(dir, "moodledata")
+	s.Paths.LocalCacheDir = filepath.Join(dir, "localcache")
+	s.Database.Name = name
+	if _, err := c.pg.SQL(`CREATE DATABASE :"db" OWNER :"user";`, "db="+s.Database.Name, "user="+s.Database.User); err != nil {
+		t.Fatal(err)
+	}
+	loopback.CopyProbeApp(t, s.Paths.CodeDir)
+	// Moodle's cron runs nothing with an upgrade pending.
+	c.pg.InstallSite(t, s.Database.Name, s.Database.User, s.WebRoot())
+	writeFile(t, filepath.Join(s.Paths.CodeDir, "config.php"), render.ConfigPHP(s, render.Endpoints{Database: c.pg.Addr, Redis: endpoints(s).Redis}))
+	if err := os.MkdirAll(s.Paths.DataRoot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
+}
+
+// start runs a rendered runner script of site s as its container does, with php
+// as PHP_BIN and no install hook.
+func (c *cliSites) start(t *testing.T, s topology.Spec, dir, name, script, php string) *loopback.Process {
+	t.Helper()
+	env := append(phpCLI(t, filepath.Join(dir, name), s, map[string]string{render.EnvDBPassword: c.password}),
+		render.EnvPHPBin+"="+php, render.EnvInstallHook+"="+filepath.Join(dir, "no-install-hook"))
+	return loopback.Start(t, loopback.Command{Name: name, Path: "/bin/sh", Args: []string{script}, Env: env, As: c.as, Logs: dir})
 }

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -11,7 +12,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
@@ -180,8 +183,8 @@ func TestDevInventoryCountsEveryResourceByType(t *testing.T) {
 				tNetwork:  3, // internal back end, front (LB), egress (app, cron)
 				tVolume:   4, // pgdata, redisdata, moodledata, the load balancer's configuration
 				// db, the sessions' and the MUC cache's Redis, cron, lb and its
-				// configuration, the app nodes, PgBouncer
-				tContainer: spec.App.Replicas + 6 + tc.pooler,
+				// configuration, the app nodes, the ad hoc task workers, PgBouncer
+				tContainer: spec.App.Replicas + spec.Cron.Adhoc.Workers + 6 + tc.pooler,
 			}
 			if tc.images > 0 {
 				want[tImage] = tc.images
@@ -340,6 +343,9 @@ func limitsByKey(spec topology.Spec) map[string]topology.Resources {
 	}
 	for _, node := range spec.AppNodes() {
 		out[node] = spec.App.Resources
+	}
+	for _, worker := range spec.AdhocWorkerNames() {
+		out[worker] = spec.Cron.Adhoc.Resources
 	}
 	return out
 }
@@ -534,17 +540,19 @@ func TestDevPgBouncerSitsBetweenMoodleAndPostgres(t *testing.T) {
 }
 
 // PostgreSQL is sized for app.maxReplicas nodes (83 workers each on the dev stack,
-// plus 2 for cron and 10 for administration), so scaling app.replicas up to that
-// ceiling leaves its command, and so its container, as it is.
+// plus 2 for cron, 20 for the most ad hoc task workers and 10 for administration),
+// so scaling app.replicas or cron.adhoc.workers up to their ceilings leaves its
+// command, and so its container, as it is.
 func TestDevPostgresIsSizedForMaxReplicasWithoutPooler(t *testing.T) {
 	tests := []struct {
 		name  string
 		edits map[string]any
 		want  int
 	}{
-		{"dev stack: 3 nodes, ceiling 10", nil, 10*83 + 2 + 10},
-		{"scaled up to the ceiling", map[string]any{"app.replicas": 10}, 10*83 + 2 + 10},
-		{"ceiling raised to 20", map[string]any{"app.maxReplicas": 20}, 20*83 + 2 + 10},
+		{"dev stack: 3 nodes, ceiling 10", nil, 10*83 + 2 + 20 + 10},
+		{"scaled up to the ceiling", map[string]any{"app.replicas": 10}, 10*83 + 2 + 20 + 10},
+		{"ad hoc workers scaled up to theirs", map[string]any{"cron.adhoc.workers": 20, "cron.adhoc.concurrencyLimit": 20}, 10*83 + 2 + 20 + 10},
+		{"ceiling raised to 20", map[string]any{"app.maxReplicas": 20}, 20*83 + 2 + 20 + 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -742,7 +750,7 @@ func TestDevClusterOutputsCarrySecretsOnlyAsSecrets(t *testing.T) {
 	}
 	names := slices.Clone(got.containers)
 	slices.Sort(names)
-	if !slices.Equal(names, got.limitKeys) || len(names) != spec.App.Replicas+6 {
+	if !slices.Equal(names, got.limitKeys) || len(names) != spec.App.Replicas+spec.Cron.Adhoc.Workers+6 {
 		t.Errorf("containers %v and limits %v disagree", names, got.limitKeys)
 	}
 	if got.maxChildren != spec.App.Sizing().MaxChildren {
@@ -859,5 +867,63 @@ func TestDevReadReplicasFollowThePrimaryAndTakeTheReads(t *testing.T) {
 	}
 	if n := len(rec.ofType(tVolume)); n != 6 {
 		t.Errorf("%d volumes, want 6 (4 and one per replica)", n)
+	}
+}
+
+// The ad hoc task workers are containers of their own: they run the rendered worker
+// once cron has installed Moodle, never install anything (no admin password), and
+// config.php gives each a runner slot of its own and cron.php none.
+func TestDevAdhocWorkersRunBesideTheCronRunner(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		edits   map[string]any
+		workers int
+	}{
+		{"default", nil, 1},
+		{"three workers", map[string]any{"cron.adhoc.workers": 3, "cron.adhoc.concurrencyLimit": 3}, 3},
+		{"none", map[string]any{"cron.adhoc.workers": 0}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := stackSpec(t, "dev", tc.edits)
+			cs := containers(t, mustRun(t, "dev", tc.edits))
+			var workers []string
+			for key := range cs {
+				if strings.HasPrefix(key, "adhoc-") {
+					workers = append(workers, key)
+				}
+			}
+			slices.Sort(workers)
+			if !slices.Equal(workers, spec.AdhocWorkerNames()) || len(workers) != tc.workers {
+				t.Fatalf("ad hoc workers %v, want %d", workers, tc.workers)
+			}
+			if !strings.Contains(fmt.Sprint(cs["cron"].Inputs), render.EnvAdminPassword) {
+				t.Fatalf("the cron runner gets no %s: the check below proves nothing", render.EnvAdminPassword)
+			}
+			limit := fmt.Sprintf("$CFG->task_adhoc_concurrency_limit = %d;", tc.workers)
+			if got := strings.Contains(content(t, cs["cron"], appimage.ConfigPHP), limit); got != (tc.workers > 0) {
+				t.Errorf("config.php forces %q: %v, want %v", limit, got, tc.workers > 0)
+			}
+			for _, key := range workers {
+				w := cs[key]
+				if got := list(field(w.Inputs, "command")); !slices.Equal(got, []string{appimage.AdhocWorker}) {
+					t.Errorf("%s runs %v", key, got)
+				}
+				if got := content(t, w, appimage.AdhocWorker); got != render.AdhocWorker(spec) {
+					t.Errorf("%s runs another worker script than the rendered one", key)
+				}
+				if !dependsOn(w, devPrefix+"cron") {
+					t.Errorf("%s starts before cron has installed Moodle; depends on %v", key, w.DependsOn)
+				}
+				if got := list(field(w.Inputs, "healthcheck", "tests")); !slices.Contains(got, "adhoc") {
+					t.Errorf("%s health check %v", key, got)
+				}
+				if strings.Contains(fmt.Sprint(w.Inputs), render.EnvAdminPassword) {
+					t.Errorf("%s can read the admin password; only the cron runner installs Moodle", key)
+				}
+				if field(w.Inputs, "ports").IsArray() && len(field(w.Inputs, "ports").ArrayValue()) > 0 {
+					t.Errorf("%s publishes ports", key)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -116,7 +117,8 @@ func TestProdServicesWaitForTheirCapacityProviders(t *testing.T) {
 }
 
 // A deployment at the autoscaling ceiling runs twice the tasks, one per instance at
-// worst, and the cron task; scale-in protection must not keep a destroy waiting.
+// worst, the cron task, and the ad hoc workers, twice theirs while they deploy;
+// scale-in protection must not keep a destroy waiting.
 func TestProdInstanceGroupHoldsADeploymentAndNeverHangsADestroy(t *testing.T) {
 	edits := map[string]any{"app.launchType": topology.LaunchEC2}
 	spec := stackSpec(t, "prod", edits)
@@ -126,7 +128,12 @@ func TestProdInstanceGroupHoldsADeploymentAndNeverHangsADestroy(t *testing.T) {
 	if surge := app.number("deploymentMaximumPercent"); surge != appDeploymentSurge {
 		t.Fatalf("app deployments run %v %% of the tasks, want %d", surge, appDeploymentSurge)
 	}
-	if need := spec.App.MaxReplicas*appDeploymentSurge/100 + 1; group.number("maxSize") < float64(need) {
+	workers := rec.one(t, tService, cronName+"-adhoc")
+	if surge := workers.number("deploymentMaximumPercent"); surge != appDeploymentSurge {
+		t.Fatalf("ad hoc worker deployments run %v %% of the tasks, want %d", surge, appDeploymentSurge)
+	}
+	need := spec.App.MaxReplicas*appDeploymentSurge/100 + 1 + spec.Cron.Adhoc.Workers*appDeploymentSurge/100
+	if group.number("maxSize") < float64(need) {
 		t.Errorf("the group stops at %v instances; a deployment at the ceiling needs %d", group.number("maxSize"), need)
 	}
 	if !group.boolean("protectFromScaleIn") || !group.boolean("forceDelete") {
@@ -342,4 +349,59 @@ func checkLaunchTemplate(t *testing.T, rec *recorder, _ topology.Spec) {
 func base64Decode(s string) (string, error) {
 	b, err := base64.StdEncoding.DecodeString(s)
 	return string(b), err
+}
+
+// The ad hoc task workers are an ECS service of their own: cron.adhoc.workers tasks
+// that run the rendered worker, deployed after the cron runner (which upgrades the
+// database first), new tasks before old; without workers there is no service.
+func TestProdAdhocWorkersAreAServiceOfTheirOwn(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		edits   map[string]any
+		workers int
+	}{
+		{"default", nil, 2},
+		{"none", map[string]any{"cron.adhoc.workers": 0}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := stackSpec(t, "prod", tc.edits)
+			rec := mustRun(t, "prod", tc.edits)
+			var found []registered
+			for _, s := range rec.ofType(tService) {
+				if s.Name == cronName+"-adhoc" {
+					found = append(found, s)
+				}
+			}
+			if len(found) != min(tc.workers, 1) {
+				t.Fatalf("%d ad hoc worker services, want %d", len(found), min(tc.workers, 1))
+			}
+			if tc.workers == 0 {
+				return
+			}
+			svc := found[0]
+			if svc.number("desiredCount") != float64(tc.workers) || svc.number("deploymentMinimumHealthyPercent") != 100 {
+				t.Errorf("workers: %v tasks, minimum healthy %v %%; want %d, 100", svc.number("desiredCount"), svc.number("deploymentMinimumHealthyPercent"), tc.workers)
+			}
+			if !svc.dependsOn(tService, cronName) {
+				t.Errorf("the workers deploy without waiting for the cron runner; depends on %v", svc.DependsOn)
+			}
+			td := rec.one(t, tTaskDef, cronName+"-adhoc")
+			files := td.renderedFiles(t)
+			if files["MOODLE_FILE_ADHOC"] != render.AdhocWorker(spec) {
+				t.Error("the worker task does not write the rendered worker script")
+			}
+			if !strings.Contains(files["MOODLE_FILE_CONFIG_PHP"], fmt.Sprintf("$CFG->task_adhoc_concurrency_limit = %d;", spec.Cron.Adhoc.ConcurrencyLimit)) {
+				t.Error("the workers' config.php does not force their runner slots")
+			}
+			var worker containerDef
+			for _, c := range td.containers(t) {
+				if c.Name == "adhoc" {
+					worker = c
+				}
+			}
+			if !slices.Equal(worker.Command, []string{"/bin/sh", "/etc/moodle/moodle-adhoc"}) {
+				t.Errorf("the worker container runs %v", worker.Command)
+			}
+		})
+	}
 }

@@ -32,12 +32,28 @@ func TestProdDeadCronRaisesAlarms(t *testing.T) {
 	}
 
 	filters := rec.ofType(tMetricFilter)
-	if len(filters) != 1 {
-		t.Fatalf("%d log metric filters, want the completed cron runs", len(filters))
+	if len(filters) != 2 {
+		t.Fatalf("%d log metric filters, want the completed and the failed cron runs", len(filters))
 	}
-	f := filters[0]
-	if f.str("logGroupName") != rec.one(t, tLogGroup, cronName).Name+"-a1b2c3" || f.str("pattern") != strconv.Quote(render.CronCompleted) {
-		t.Errorf("filter %q on %q, want the runner's completed line on the cron log", f.str("pattern"), f.str("logGroupName"))
+	byPattern := map[string]registered{}
+	for _, f := range filters {
+		if f.str("logGroupName") != rec.one(t, tLogGroup, cronName).Name+"-a1b2c3" {
+			t.Errorf("filter %q reads %q, want the cron log", f.str("pattern"), f.str("logGroupName"))
+		}
+		byPattern[f.str("pattern")] = f
+	}
+	f, ok := byPattern[strconv.Quote(render.CronCompleted)]
+	if !ok {
+		t.Fatalf("no filter counts the runner's completed runs (%q)", render.CronCompleted)
+	}
+	// A runner that fails every interval (an upgrade pending, CLI maintenance left
+	// on) alarms within minutes, not after the long silence.
+	failed, ok := byPattern[strconv.Quote(render.CronFailed)]
+	failing := alarm("cron-failing")
+	if !ok || failing.str("metricName") != failed.str("metricTransformation.name") || failing.str("comparisonOperator") != "GreaterThanThreshold" ||
+		failing.number("period")*failing.number("evaluationPeriods") > 900 || failing.str("treatMissingData") != "notBreaching" {
+		t.Errorf("cron-failing: %s %s over %v × %v s, missing data %s; want the failed runs' metric within 15 minutes, no data healthy",
+			failing.str("metricName"), failing.str("comparisonOperator"), failing.number("evaluationPeriods"), failing.number("period"), failing.str("treatMissingData"))
 	}
 	completed := alarm("cron-no-completed-run")
 	minutes := awscloud.CronSilenceMinutes(spec.Cron)
@@ -49,8 +65,8 @@ func TestProdDeadCronRaisesAlarms(t *testing.T) {
 			completed.str("namespace"), completed.str("metricName"), completed.str("statistic"), completed.str("comparisonOperator"),
 			completed.number("evaluationPeriods"), completed.number("period"), completed.str("treatMissingData"), minutes)
 	}
-	if minutes*60 < spec.Cron.RunTimeoutSeconds {
-		t.Errorf("the alarm fires after %d minutes, before a run may end (%d s)", minutes, spec.Cron.RunTimeoutSeconds)
+	if minutes < 12*60 {
+		t.Errorf("the alarm fires after %d minutes, before Moodle warns of a long task (12 h)", minutes)
 	}
 }
 
@@ -85,10 +101,11 @@ func TestProdAlarmsWatchEveryTier(t *testing.T) {
 		"AWS/ElastiCache DatabaseMemoryUsagePercentage": spec.Cache.Replicas,
 		"AWS/ElastiCache Evictions":                     spec.Cache.Replicas,
 		"AWS/ElastiCache EngineCPUUtilization":          spec.Cache.Replicas + spec.Cache.MUC.Replicas,
-		"AWS/ECS CPUUtilization":                        2,
-		"AWS/ECS MemoryUtilization":                     2,
-		"ECS/ContainerInsights RunningTaskCount":        1,
+		"AWS/ECS CPUUtilization":                        3, // app, cron, ad hoc workers
+		"AWS/ECS MemoryUtilization":                     3,
+		"ECS/ContainerInsights RunningTaskCount":        2, // cron, ad hoc workers
 		"Moodle/moodle-prod CronRunsCompleted":          1,
+		"Moodle/moodle-prod CronRunsFailed":             1,
 	}
 	if !reflect.DeepEqual(count, want) {
 		t.Errorf("alarms by metric:\n got %v\nwant %v", count, want)

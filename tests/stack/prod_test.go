@@ -165,8 +165,8 @@ func TestProdInventory(t *testing.T) {
 				tEFS:            1,
 				tEFSMount:       len(spec.AWS.PrivateSubnetIDs) + zones*created,
 				tBucket:         1 + s3,
-				tService:        2,
-				tTaskDef:        2,
+				tService:        2 + boolCount(spec.Cron.Adhoc.Workers > 0), // app, cron, ad hoc workers
+				tTaskDef:        2 + boolCount(spec.Cron.Adhoc.Workers > 0),
 				tLaunchTmpl:     ec2,
 				tASG:            ec2,
 				tCapacity:       ec2,
