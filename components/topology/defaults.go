@@ -96,6 +96,16 @@ func shared(t Target) Spec {
 			IntervalSeconds:   60,
 			RunTimeoutSeconds: 3600,
 		},
+		// Moodle's own defaults for the SMTP settings (public/admin/settings/
+		// server.php): LOGIN, one message per session, "via" always. The relay is
+		// reached over STARTTLS unless a stack says otherwise.
+		Mail: Mail{
+			Enabled:  true,
+			TLS:      MailTLSStartTLS,
+			AuthType: "LOGIN",
+			MaxBulk:  1,
+			FromVia:  MailFromViaAlways,
+		},
 	}
 }
 
@@ -118,9 +128,16 @@ func dockerBase() Spec {
 		NFS:  NFSStorage{Device: ":/moodledata", Options: "rw,nfsvers=4"},
 	}
 	s.Cron.Resources = Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
+	// Without a relay the dev stack catches its mail: Mailpit, its web page on
+	// the host's loopback address.
+	s.Mail.Catcher = MailCatcher{
+		WebPort:   8025,
+		Resources: Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32},
+	}
 	s.Images = Images{
-		Cache:     "redis:7.2.7-alpine",
-		PgBouncer: "edoburu/pgbouncer:v1.25.1-p0",
+		Cache:       "redis:7.2.7-alpine",
+		PgBouncer:   "edoburu/pgbouncer:v1.25.1-p0",
+		MailCatcher: "axllent/mailpit:v1.17.1",
 	}
 	// Published on the loopback address only: a dev stack is not a public site until
 	// its owner says so (bindAddress 0.0.0.0).
