@@ -8,7 +8,7 @@ import (
 )
 
 // config.php carries the relay the model names in Moodle's own terms: smtpsecure
-// '' / 'tls' / 'ssl' for none / STARTTLS / implicit TLS, the TLS mode's port when
+// ” / 'tls' / 'ssl' for none / STARTTLS / implicit TLS, the TLS mode's port when
 // none is set, a login read from the secret, never written into the file.
 func TestConfigPHPMailSettingsFollowTheModel(t *testing.T) {
 	cases := []struct {
