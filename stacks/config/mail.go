@@ -96,7 +96,7 @@ func (p *problems) mailLogin(s topology.Spec) {
 		p.add(key, nil, "is set, but mail.user is not; the relay would never be asked to authenticate: set mail.user, or remove the password")
 	case m.User == "":
 		return
-	case m.Host == "":
+	case m.Host == "" && s.Target == topology.TargetDocker:
 		p.add("mail.user", m.User, "the mail catcher takes no login; set mail.host to the relay it belongs to, or remove mail.user")
 	case !mailUser.MatchString(m.User):
 		p.add("mail.user", m.User, "allowed: 1-255 printable characters without spaces or quotes")
