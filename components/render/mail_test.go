@@ -19,8 +19,8 @@ func TestConfigPHPMailSettingsFollowTheModel(t *testing.T) {
 	}{
 		{"the catcher", func(*topology.Mail) {}, []string{
 			"$CFG->smtphosts = 'mailpit:1025';", "$CFG->smtpsecure = '';", "$CFG->smtpuser = '';", "$CFG->smtppass = '';",
-			"$CFG->smtpmaxbulk = 1;", "$CFG->emailfromvia = 1;"},
-			[]string{"noreplyaddress", "noemailever", EnvSMTPPassword}},
+			"$CFG->smtpmaxbulk = 1;", "$CFG->emailfromvia = 1;", "$CFG->noreplyaddress = 'noreply@example.com';"},
+			[]string{"noemailever", EnvSMTPPassword}},
 		{"starttls with a login", func(m *topology.Mail) {
 			m.Host, m.User, m.AuthType = "smtp.example.edu", "moodle@example.edu", "PLAIN"
 		}, []string{
@@ -37,6 +37,8 @@ func TestConfigPHPMailSettingsFollowTheModel(t *testing.T) {
 		{"plain smtp on its usual port", func(m *topology.Mail) {
 			m.Host, m.TLS = "smtp.internal", topology.MailTLSNone
 		}, []string{"$CFG->smtphosts = 'smtp.internal:25';"}, nil},
+		{"Moodle's own no-reply default", func(m *topology.Mail) { m.NoReplyAddress = "" }, nil,
+			[]string{"noreplyaddress"}},
 		{"no-reply, bulk and via", func(m *topology.Mail) {
 			m.NoReplyAddress, m.MaxBulk, m.FromVia = "noreply@moodle.example.edu", 50, topology.MailFromViaNoReplyOnly
 		}, []string{"$CFG->noreplyaddress = 'noreply@moodle.example.edu';", "$CFG->smtpmaxbulk = 50;", "$CFG->emailfromvia = 2;"}, nil},

@@ -130,6 +130,10 @@ func dockerBase() Spec {
 	s.Cron.Resources = Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
 	// Without a relay the dev stack catches its mail: Mailpit, its web page on
 	// the host's loopback address.
+	// Moodle's own no-reply default is noreply@<the site's host>, which for the
+	// dev site (localhost) is no address PHPMailer accepts as a sender: every
+	// message would fail. The dev stack sends from a reserved domain instead.
+	s.Mail.NoReplyAddress = "noreply@example.com"
 	s.Mail.Catcher = MailCatcher{
 		WebPort:   8025,
 		Resources: Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32},

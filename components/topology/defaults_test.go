@@ -91,6 +91,7 @@ func TestDefaultsPerTarget(t *testing.T) {
 			return [2]any{s.App.CPUArchitecture, s.App.SpotPercent}
 		}},
 		{"mail", Mail{Enabled: true, TLS: MailTLSStartTLS, AuthType: "LOGIN", MaxBulk: 1, FromVia: MailFromViaAlways,
+			NoReplyAddress: "noreply@example.com",
 			Catcher: MailCatcher{WebPort: 8025, Resources: Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32}}},
 			Mail{Enabled: true, TLS: MailTLSStartTLS, AuthType: "LOGIN", MaxBulk: 1, FromVia: MailFromViaAlways},
 			func(s Spec) any { return s.Mail }},
