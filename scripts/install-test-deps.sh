@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages the real-program tests (tests/realprograms) and the
 # benchmark (bench/) run: nginx, php-fpm with the extensions the probe app and the
 # image's scripts use (tests/ci/deps_test.go checks the list against them),
-# Redis, PostgreSQL 15 and wrk (flock, timeout and hostname, which the cron runner
+# PHPMailer (Moodle bundles it; the probe's get_mailer() loads Debian's), Redis,
+# PostgreSQL 15 and wrk (flock, timeout and hostname, which the cron runner
 # uses, are in Debian's essential set); the Docker engine, with busybox-static for
 # the Engine API tests (internal/dockerapi, build tag docker) and debootstrap for the
 # real Docker tier's images (tests/realdocker). Quiet, idempotent, and a no-op when
@@ -10,7 +11,7 @@
 set -eu
 
 packages="nginx-light php8.2-fpm php8.2-cli php8.2-opcache php8.2-pgsql php8.2-redis php8.2-zip
-php8.2-mbstring php8.2-curl php8.2-gd php8.2-intl php8.2-xml
+php8.2-mbstring php8.2-curl php8.2-gd php8.2-intl php8.2-xml libphp-phpmailer
 redis-server postgresql-15 wrk docker.io busybox-static debootstrap"
 
 missing=""

@@ -11,7 +11,12 @@ import (
 
 // deployAWS provisions spec on AWS and exports the stack outputs.
 func deployAWS(ctx *pulumi.Context, spec topology.Spec) error {
-	cluster, err := awscloud.NewCluster(ctx, "moodle", &awscloud.ClusterArgs{Spec: spec})
+	args := &awscloud.ClusterArgs{Spec: spec}
+	var err error
+	if args.MailPassword, err = mailPassword(ctx); err != nil {
+		return err
+	}
+	cluster, err := awscloud.NewCluster(ctx, "moodle", args)
 	if err != nil {
 		return fmt.Errorf("aws target: %w", err)
 	}

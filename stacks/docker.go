@@ -30,7 +30,11 @@ func deployDocker(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 		return err
 	}
 
-	c, err := dockerhost.NewCluster(ctx, "moodle-"+ctx.Stack(), &dockerhost.ClusterArgs{Spec: spec, NoSwapLimit: !info.SwapLimit})
+	args := &dockerhost.ClusterArgs{Spec: spec, NoSwapLimit: !info.SwapLimit}
+	if args.MailPassword, err = mailPassword(ctx); err != nil {
+		return err
+	}
+	c, err := dockerhost.NewCluster(ctx, "moodle-"+ctx.Stack(), args)
 	if err != nil {
 		return fmt.Errorf("docker target: %w", err)
 	}
@@ -45,6 +49,7 @@ func deployDocker(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 	ctx.Export("databasePassword", pulumi.ToSecret(c.DatabasePassword))
 	ctx.Export("redisPassword", pulumi.ToSecret(c.RedisPassword))
 	ctx.Export("upgradeKey", pulumi.ToSecret(c.UpgradeKey))
+	ctx.Export("mailCatcherUrl", c.MailCatcherURL)
 	return nil
 }
 

@@ -50,6 +50,18 @@ func NewProgram(o Options) pulumi.RunFunc {
 	}
 }
 
+// mailPassword is the relay password, moodle:mailPassword, as a secret output;
+// nil when the stack sets none (config.Load has checked that mail.user needs it).
+func mailPassword(ctx *pulumi.Context) (pulumi.StringInput, error) {
+	pw, err := config.MailPassword(func(key string) (string, bool) {
+		return ctx.GetConfig(config.Namespace + ":" + key)
+	}, ctx.IsConfigSecret)
+	if err != nil || pw == "" {
+		return nil, err
+	}
+	return pulumi.ToSecret(pulumi.String(pw)).(pulumi.StringOutput), nil
+}
+
 // projectDir is the folder relative config paths resolve against. Where the engine
 // names none (mocks, older engines), it is the nearest folder holding Pulumi.yaml
 // from the working directory up, as the pulumi CLI finds its project; failing that,

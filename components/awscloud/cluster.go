@@ -14,6 +14,11 @@ import (
 // ClusterArgs is the validated topology to provision.
 type ClusterArgs struct {
 	Spec topology.Spec
+	// MailPassword is the relay password for Spec.Mail.User, a secret
+	// (moodle:mailPassword), kept in a Secrets Manager secret of the stack's own;
+	// nil when the relay takes no login or Spec.Mail.PasswordSecretARN names an
+	// existing secret.
+	MailPassword pulumi.StringInput
 }
 
 // Cluster is a whole Moodle site on AWS.
@@ -147,6 +152,13 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		{Name: render.EnvDBPassword, ValueFrom: db.PasswordValueFrom, SecretARN: db.SecretARN},
 		{Name: render.EnvRedisPassword, ValueFrom: cache.AuthValueFrom, SecretARN: cache.SecretARN},
 		{Name: render.EnvUpgradeKey, ValueFrom: upgradeKey.ValueFrom(), SecretARN: upgradeKey.Secret.Arn},
+	}
+	mail, err := mailSecret(ctx, name+"-smtp-password", spec.Mail, args.MailPassword, key.Arn, protect, parent)
+	if err != nil {
+		return nil, err
+	}
+	if mail != nil {
+		shared = append(shared, *mail)
 	}
 	environment := map[string]pulumi.StringInput{}
 	if spec.Storage.Kind == topology.StorageS3 {

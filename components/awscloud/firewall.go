@@ -17,7 +17,6 @@ const (
 	nfsPort      = 2049
 	httpPort     = 80
 	httpsPort    = 443
-	smtpPort     = 587
 )
 
 // Security group roles. Cron has a group of its own so it can reach the back ends
@@ -102,8 +101,12 @@ func firewallRules(s topology.Spec) []rule {
 		}
 		rules = append(rules,
 			rule{client, anywhere, true, httpsPort, "HTTPS out: AWS APIs, ECR, plugin and feed downloads"},
-			rule{client, anywhere, true, httpPort, "HTTP out: feeds and repositories Moodle fetches"},
-			rule{client, anywhere, true, smtpPort, "SMTP submission for Moodle's mail"})
+			rule{client, anywhere, true, httpPort, "HTTP out: feeds and repositories Moodle fetches"})
+		// Moodle's mail leaves for the relay's port only (mail.port, or the TLS
+		// mode's: 587 STARTTLS, 465 implicit TLS, 25 plain).
+		if port := s.Mail.MailPort(); s.Mail.Enabled && port != httpsPort && port != httpPort {
+			rules = append(rules, rule{client, anywhere, true, port, "SMTP to the mail relay (mail.host) for Moodle's mail"})
+		}
 	}
 	if s.AWS.VPCEndpoints {
 		clients := []string{sgApp, sgCron}

@@ -7,6 +7,9 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/render"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 // passwordSpecials are the punctuation both RDS master passwords and ElastiCache
@@ -68,4 +71,42 @@ func newGeneratedSecret(ctx *pulumi.Context, name, username string, length int, 
 		return generatedSecret{}, err
 	}
 	return generatedSecret{Password: password, Secret: secret}, nil
+}
+
+// mailSecret is the ECS secret config.php reads the relay password from
+// (render.EnvSMTPPassword): an existing Secrets Manager secret the stack names
+// (mail.passwordSecretArn, its whole value the password), or one the stack keeps
+// the Pulumi secret moodle:mailPassword in, encrypted with the data key. nil when
+// the relay takes no login.
+func mailSecret(ctx *pulumi.Context, name string, m topology.Mail, password pulumi.StringInput, kmsKeyARN pulumi.StringInput, protect bool, opts ...pulumi.ResourceOption) (*TaskSecret, error) {
+	switch {
+	case !m.Enabled || m.User == "":
+		if password != nil {
+			return nil, fmt.Errorf("%s: a relay password without mail.user", name)
+		}
+		return nil, nil
+	case m.PasswordSecretARN != "":
+		if password != nil {
+			return nil, fmt.Errorf("%s: both mail.passwordSecretArn and a relay password", name)
+		}
+		arn := pulumi.String(m.PasswordSecretARN)
+		return &TaskSecret{Name: render.EnvSMTPPassword, ValueFrom: arn, SecretARN: arn}, nil
+	case password == nil:
+		return nil, fmt.Errorf("%s: mail.user %q has no password", name, m.User)
+	}
+	secret, err := secretsmanager.NewSecret(ctx, name, &secretsmanager.SecretArgs{
+		Description: pulumi.String("moodle " + name + ": the SMTP relay password of mail.user"),
+		KmsKeyId:    kmsKeyARN,
+		Tags:        tags(name),
+	}, dataOptions(protect, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	if _, err := secretsmanager.NewSecretVersion(ctx, name, &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: pulumi.ToSecret(password).(pulumi.StringOutput),
+	}, dataOptions(protect, opts...)...); err != nil {
+		return nil, fmt.Errorf("secret version %s: %w", name, err)
+	}
+	return &TaskSecret{Name: render.EnvSMTPPassword, ValueFrom: secret.Arn, SecretARN: secret.Arn}, nil
 }

@@ -26,6 +26,9 @@ var (
 // of PostgreSQL, else PostgreSQL itself; the read replicas directly.
 func endpoints(s topology.Spec) render.Endpoints {
 	e := render.Endpoints{Database: databaseEndpoint, Redis: redisEndpoint, MUC: mucEndpoint}
+	if s.UsesCatcher() {
+		e.MailCatcher = mailCatcherEndpoint
+	}
 	if s.Database.Pooler == topology.PoolerPgBouncer {
 		e.Database = pgbouncerEndpoint
 	}

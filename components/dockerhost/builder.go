@@ -13,7 +13,9 @@ type builder struct {
 	spec topology.Spec
 	// noSwapLimit: the host cannot limit swap (ClusterArgs.NoSwapLimit).
 	noSwapLimit bool
-	parent      pulumi.ResourceOption
+	// mailPassword is the relay password (ClusterArgs.MailPassword).
+	mailPassword pulumi.StringInput
+	parent       pulumi.ResourceOption
 
 	secrets secrets
 	nets    networks
@@ -33,6 +35,7 @@ func (b *builder) build() error {
 	if b.secrets, err = newSecrets(b.ctx, b.name, b.parent); err != nil {
 		return err
 	}
+	b.secrets.mail = b.mailPassword
 	if b.nets, err = newNetworks(b.ctx, b.name, b.parent); err != nil {
 		return err
 	}
@@ -85,6 +88,13 @@ func (b *builder) backends() ([]pulumi.Resource, error) {
 		return nil, err
 	}
 	out := append([]pulumi.Resource{db, cache, muc}, replicas...)
+	if b.spec.UsesCatcher() {
+		catcher, err := b.mailCatcher()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, catcher)
+	}
 	if b.spec.Database.Pooler == topology.PoolerPgBouncer {
 		pooler, err := b.pgbouncer(db)
 		if err != nil {

@@ -1,7 +1,9 @@
 // Package dockerhost provisions a topology.Spec on one Docker host: an nginx load
-// balancer (the only container that publishes a port), N php-fpm app nodes, exactly
-// one cron runner, PostgreSQL (optionally behind PgBouncer), Redis for sessions, and
-// the named volumes their data lives in.
+// balancer (the only container that publishes a port on the stack's bind
+// address), N php-fpm app nodes, exactly one cron runner, PostgreSQL (optionally
+// behind PgBouncer), Redis for sessions, without a mail relay a mail catcher
+// (its web page on the host's loopback address only), and the named volumes
+// their data lives in.
 //
 // Data survives container replacement because it lives in named volumes, which are
 // separate resources whose inputs do not change when containers do. Volumes are not
@@ -33,6 +35,9 @@ type ClusterArgs struct {
 	// there as -1, so the containers ask for -1: asked for anything else, every
 	// `up` would update them again. Preflight reports it.
 	NoSwapLimit bool
+	// MailPassword is the relay password for Spec.Mail.User, a secret
+	// (moodle:mailPassword); nil when the relay takes no login.
+	MailPassword pulumi.StringInput
 }
 
 // Cluster is a Moodle cluster on one Docker host.
@@ -56,6 +61,9 @@ type Cluster struct {
 	DatabasePassword pulumi.StringOutput `pulumi:"databasePassword"`
 	RedisPassword    pulumi.StringOutput `pulumi:"redisPassword"`
 	UpgradeKey       pulumi.StringOutput `pulumi:"upgradeKey"`
+	// MailCatcherURL is the mail catcher's web page on the host's loopback
+	// address, "" when the stack sends its mail to a relay.
+	MailCatcherURL pulumi.StringOutput `pulumi:"mailCatcherUrl"`
 }
 
 // NewCluster registers the cluster and every network, volume, image and container
@@ -68,7 +76,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err := ctx.RegisterComponentResource("moodle:docker:Cluster", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("register cluster %s: %w", name, err)
 	}
-	b := &builder{ctx: ctx, name: name, spec: args.Spec, noSwapLimit: args.NoSwapLimit, parent: pulumi.Parent(c)}
+	if (args.Spec.Mail.User != "") != (args.MailPassword != nil) {
+		return nil, fmt.Errorf("dockerhost: cluster %s: mail.user %q and a relay password go together", name, args.Spec.Mail.User)
+	}
+	b := &builder{ctx: ctx, name: name, spec: args.Spec, noSwapLimit: args.NoSwapLimit, mailPassword: args.MailPassword, parent: pulumi.Parent(c)}
 	if err := b.build(); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
@@ -83,6 +94,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.DatabasePassword = pulumi.ToSecret(b.secrets.database.Result).(pulumi.StringOutput)
 	c.RedisPassword = pulumi.ToSecret(b.secrets.redis.Result).(pulumi.StringOutput)
 	c.UpgradeKey = pulumi.ToSecret(b.secrets.upgradeKey.Result).(pulumi.StringOutput)
+	c.MailCatcherURL = pulumi.String(mailCatcherURL(args.Spec)).ToStringOutput()
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"siteUrl":          c.SiteURL,
@@ -95,6 +107,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"databasePassword": c.DatabasePassword,
 		"redisPassword":    c.RedisPassword,
 		"upgradeKey":       c.UpgradeKey,
+		"mailCatcherUrl":   c.MailCatcherURL,
 	}); err != nil {
 		return nil, fmt.Errorf("register outputs of cluster %s: %w", name, err)
 	}

@@ -19,7 +19,7 @@ type image struct {
 
 // images are the images of one cluster, by role.
 type images struct {
-	app, web, database, cache, pgbouncer image
+	app, web, database, cache, pgbouncer, mailCatcher image
 }
 
 // newImages resolves every image the spec names. The app image is built from
@@ -53,6 +53,11 @@ func newImages(ctx *pulumi.Context, name string, spec topology.Spec, opts ...pul
 	}
 	if spec.Database.Pooler == topology.PoolerPgBouncer {
 		if imgs.pgbouncer, err = remote(ctx, name+"-pgbouncer-image", spec.Images.PgBouncer, opts...); err != nil {
+			return imgs, err
+		}
+	}
+	if spec.UsesCatcher() {
+		if imgs.mailCatcher, err = remote(ctx, name+"-mailpit-image", spec.Images.MailCatcher, opts...); err != nil {
 			return imgs, err
 		}
 	}

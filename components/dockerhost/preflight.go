@@ -133,6 +133,9 @@ func containerLimits(spec topology.Spec) []limitedContainer {
 	if spec.Database.Pooler == topology.PoolerPgBouncer {
 		out = append(out, limitedContainer{"database.pgbouncer", 1, spec.Database.PgBouncer})
 	}
+	if spec.UsesCatcher() {
+		out = append(out, limitedContainer{"mail.catcher", 1, spec.Mail.Catcher.Resources})
+	}
 	return out
 }
 
@@ -151,6 +154,9 @@ func runImages(spec topology.Spec) []namedImage {
 	out = append(out, namedImage{"images.database", im.Database}, namedImage{"images.cache", im.Cache})
 	if spec.Database.Pooler == topology.PoolerPgBouncer {
 		out = append(out, namedImage{"images.pgbouncer", im.PgBouncer})
+	}
+	if spec.UsesCatcher() {
+		out = append(out, namedImage{"images.mailCatcher", im.MailCatcher})
 	}
 	return out
 }

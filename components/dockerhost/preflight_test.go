@@ -60,11 +60,11 @@ func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
 			}},
 		{"a memory limit above the host", StaticHost{Capacity: dockerapi.Info{CPUs: 16, MemoryBytes: 6 << 30}}, nil, []string{
 			`moodle:app.memoryMb = 8192: the Docker host has 6144 MB of memory; allowed: at most 6144`,
-			`the memory reservations add up to 15424 MB (web 1 × 64 + app 3 × 4096 + cron 1 × 256 + database 1 × 2048 + cache 1 × 512 + cache.muc 1 × 256), more than the Docker host's 6144 MB`,
+			`the memory reservations add up to 15456 MB (web 1 × 64 + app 3 × 4096 + cron 1 × 256 + database 1 × 2048 + cache 1 × 512 + cache.muc 1 × 256 + mail.catcher 1 × 32), more than the Docker host's 6144 MB`,
 		}},
 		{"reservations that do not fit together", StaticHost{Capacity: dockerapi.Info{CPUs: 16, MemoryBytes: 10 << 30}},
 			func(s *topology.Spec) { s.App.Replicas = 10 }, []string{
-				`the memory reservations add up to 44096 MB`,
+				`the memory reservations add up to 44128 MB`,
 			}},
 		{"an image neither held nor pullable", StaticHost{Capacity: big, Missing: []string{"postgres:17.2-bookworm"}}, nil, []string{
 			`moodle:images.database = "postgres:17.2-bookworm": not on the Docker host, and the host cannot pull it: postgres:17.2-bookworm: no registry answers; load it with ` + "`docker load`" + `, or point images.database at a registry the host reaches`,
@@ -73,6 +73,11 @@ func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
 			func(s *topology.Spec) { s.Moodle.CodeSource = topology.CodeImage }, []string{
 				`moodle:images.app = "moodle-cluster/app:5.3": not on the Docker host`,
 			}},
+		{"the mail catcher's image", StaticHost{Capacity: big, Missing: []string{"axllent/mailpit:v1.17.1"}}, nil, []string{
+			`moodle:images.mailCatcher = "axllent/mailpit:v1.17.1": not on the Docker host`,
+		}},
+		{"no catcher, no catcher image, with a relay", StaticHost{Capacity: big, Missing: []string{"axllent/mailpit:v1.17.1"}},
+			func(s *topology.Spec) { s.Mail.Host = "smtp.example.edu" }, nil},
 		{"a built app image is not looked for", StaticHost{Capacity: big, Missing: []string{"moodle-cluster/app:5.3"}}, nil, nil},
 		{"a build context that is not there", StaticHost{Capacity: big},
 			func(s *topology.Spec) { s.Moodle.Build.Context = "/nonexistent/site" }, []string{

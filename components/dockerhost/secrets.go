@@ -20,6 +20,9 @@ const secretsDir = "/run/secrets"
 // secrets are the generated credentials of one cluster.
 type secrets struct {
 	database, redis, admin, upgradeKey *random.RandomPassword
+	// mail is the relay password the operator set (moodle:mailPassword), nil
+	// when the relay takes no login.
+	mail pulumi.StringInput
 }
 
 // newSecrets generates the cluster's passwords. Database, Redis and upgrade key are
@@ -73,11 +76,15 @@ func fileSecret(envVar, file string, value pulumi.StringOutput) secretFile {
 
 // moodleSecrets are the files config.php reads on every node.
 func (s secrets) moodleSecrets() []secretFile {
-	return []secretFile{
+	files := []secretFile{
 		fileSecret(render.EnvDBPassword, "db-password", s.database.Result),
 		fileSecret(render.EnvRedisPassword, "redis-password", s.redis.Result),
 		fileSecret(render.EnvUpgradeKey, "upgrade-key", s.upgradeKey.Result),
 	}
+	if s.mail != nil {
+		files = append(files, fileSecret(render.EnvSMTPPassword, "smtp-password", s.mail.ToStringOutput()))
+	}
+	return files
 }
 
 // script writes an executable file into the container before it starts.

@@ -36,6 +36,8 @@ type configData struct {
 	PresignedTypes          string
 	DataRootAlias, SetupPHP string
 
+	Mail mailData
+
 	EnvDBPassword, EnvRedisPassword, EnvUpgradeKey string
 	EnvS3Bucket, EnvS3Region                       string
 }
@@ -80,6 +82,7 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		PresignedTypes:        presignedTypes,
 		DataRootAlias:         DataRootAlias,
 		SetupPHP:              MoodleFile(s, "lib/setup.php"),
+		Mail:                  mailSettings(s, e),
 		EnvDBPassword:         EnvDBPassword,
 		EnvRedisPassword:      EnvRedisPassword,
 		EnvUpgradeKey:         EnvUpgradeKey,

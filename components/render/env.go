@@ -11,6 +11,9 @@ const (
 	EnvDBPassword = "MOODLE_DB_PASSWORD"
 	// EnvRedisPassword is the Redis AUTH password (ElastiCache AUTH token).
 	EnvRedisPassword = "MOODLE_REDIS_PASSWORD"
+	// EnvSMTPPassword is $CFG->smtppass, the relay password of Spec.Mail.User
+	// (moodle:mailPassword, or on aws the Secrets Manager secret it is kept in).
+	EnvSMTPPassword = "MOODLE_SMTP_PASSWORD"
 	// EnvUpgradeKey is $CFG->upgradekey, asked for by the web upgrade pages.
 	EnvUpgradeKey = "MOODLE_UPGRADE_KEY"
 	// EnvAdminPassword is used once, by the image's install hook, for the admin

@@ -43,6 +43,8 @@ var (
 	dockerEndpoints = render.Endpoints{
 		Database: render.HostPort{Host: "db", Port: 5432},
 		Redis:    render.HostPort{Host: "redis", Port: 6379},
+		// The dev stack names no relay: its mail goes to the catcher.
+		MailCatcher: render.HostPort{Host: "mailpit", Port: 1025},
 	}
 	dockerPgBouncer = render.HostPort{Host: "pgbouncer", Port: 6432}
 	awsEndpoints    = render.Endpoints{

@@ -29,6 +29,9 @@ type Endpoints struct {
 	// application cache (AWS). Without it the cache shares the sessions' server.
 	Redis HostPort
 	MUC   HostPort
+	// MailCatcher is the SMTP port of the mail catcher the target runs when the
+	// Spec names no relay (the Docker host's); empty otherwise.
+	MailCatcher HostPort
 }
 
 // NodeFastCGI is where a per-node nginx reaches php-fpm in the same task or pod.

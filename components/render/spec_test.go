@@ -21,6 +21,8 @@ func devEndpoints() Endpoints {
 	return Endpoints{
 		Database: HostPort{Host: "db", Port: 5432},
 		Redis:    HostPort{Host: "redis", Port: 6379},
+		// The dev stack names no relay: its mail goes to the catcher.
+		MailCatcher: HostPort{Host: "mailpit", Port: 1025},
 	}
 }
 

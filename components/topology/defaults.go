@@ -101,6 +101,16 @@ func shared(t Target) Spec {
 			// Ten minutes of waiting for new tasks, then a fresh PHP process.
 			Adhoc: AdhocWorkers{KeepAliveSeconds: 600},
 		},
+		// Moodle's own defaults for the SMTP settings (public/admin/settings/
+		// server.php): LOGIN, one message per session, "via" always. The relay is
+		// reached over STARTTLS unless a stack says otherwise.
+		Mail: Mail{
+			Enabled:  true,
+			TLS:      MailTLSStartTLS,
+			AuthType: "LOGIN",
+			MaxBulk:  1,
+			FromVia:  MailFromViaAlways,
+		},
 	}
 }
 
@@ -125,9 +135,20 @@ func dockerBase() Spec {
 	s.Cron.Resources = Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
 	s.Cron.Adhoc.Workers, s.Cron.Adhoc.ConcurrencyLimit = 1, 1
 	s.Cron.Adhoc.Resources = Resources{CPUs: 1, MemoryMB: 1024, ReservedCPUs: 0.25, ReservedMemoryMB: 256}
+	// Without a relay the dev stack catches its mail: Mailpit, its web page on
+	// the host's loopback address.
+	// Moodle's own no-reply default is noreply@<the site's host>, which for the
+	// dev site (localhost) is no address PHPMailer accepts as a sender: every
+	// message would fail. The dev stack sends from a reserved domain instead.
+	s.Mail.NoReplyAddress = "noreply@example.com"
+	s.Mail.Catcher = MailCatcher{
+		WebPort:   8025,
+		Resources: Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32},
+	}
 	s.Images = Images{
-		Cache:     "redis:7.2.7-alpine",
-		PgBouncer: "edoburu/pgbouncer:v1.25.1-p0",
+		Cache:       "redis:7.2.7-alpine",
+		PgBouncer:   "edoburu/pgbouncer:v1.25.1-p0",
+		MailCatcher: "axllent/mailpit:v1.17.1",
 	}
 	// Published on the loopback address only: a dev stack is not a public site until
 	// its owner says so (bindAddress 0.0.0.0).

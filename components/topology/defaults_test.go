@@ -78,7 +78,7 @@ func TestDefaultsPerTarget(t *testing.T) {
 		{"moodle", [2]string{DefaultRelease, CodeBuild}, [2]string{DefaultRelease, CodeImage}, func(s Spec) any {
 			return [2]string{s.Moodle.Version, s.Moodle.CodeSource}
 		}},
-		{"images", Images{App: "moodle-cluster/app:5.3", Web: "moodle-cluster/app:5.3", Database: "postgres:17.2-bookworm", Cache: "redis:7.2.7-alpine", PgBouncer: "edoburu/pgbouncer:v1.25.1-p0"},
+		{"images", Images{App: "moodle-cluster/app:5.3", Web: "moodle-cluster/app:5.3", Database: "postgres:17.2-bookworm", Cache: "redis:7.2.7-alpine", PgBouncer: "edoburu/pgbouncer:v1.25.1-p0", MailCatcher: "axllent/mailpit:v1.17.1"},
 			Images{App: "moodle-cluster/app:5.3", Web: "moodle-cluster/app:5.3"},
 			func(s Spec) any { return s.Images }},
 		{"docker host", DockerTarget{HTTPPort: 8080, BindAddress: "127.0.0.1"}, DockerTarget{},
@@ -92,6 +92,11 @@ func TestDefaultsPerTarget(t *testing.T) {
 		{"app architecture and spot share", [2]any{"", 0}, [2]any{ArchX86, 0}, func(s Spec) any {
 			return [2]any{s.App.CPUArchitecture, s.App.SpotPercent}
 		}},
+		{"mail", Mail{Enabled: true, TLS: MailTLSStartTLS, AuthType: "LOGIN", MaxBulk: 1, FromVia: MailFromViaAlways,
+			NoReplyAddress: "noreply@example.com",
+			Catcher:        MailCatcher{WebPort: 8025, Resources: Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32}}},
+			Mail{Enabled: true, TLS: MailTLSStartTLS, AuthType: "LOGIN", MaxBulk: 1, FromVia: MailFromViaAlways},
+			func(s Spec) any { return s.Mail }},
 		{"MUC group", MUCCache{Resources: Resources{CPUs: 0.5, MemoryMB: 512, ReservedCPUs: 0.25, ReservedMemoryMB: 256}}, MUCCache{NodeType: "cache.r6g.large", Replicas: 2}, func(s Spec) any { return s.Cache.MUC }},
 	}
 	for _, c := range cases {

@@ -37,6 +37,7 @@ type Spec struct {
 	Cache    Cache
 	Storage  Storage
 	Cron     Cron
+	Mail     Mail
 	Images   Images
 	// Docker and AWS carry the settings only one target reads; the other is zero.
 	Docker DockerTarget
@@ -452,6 +453,8 @@ type Images struct {
 	Database  string `json:"database"`
 	Cache     string `json:"cache"`
 	PgBouncer string `json:"pgbouncer"`
+	// MailCatcher is the docker target's mail catcher (Mailpit's contract).
+	MailCatcher string `json:"mailCatcher"`
 }
 
 // DockerTarget holds settings only the Docker host reads.

@@ -23,7 +23,7 @@ type Getter func(key string) (value string, ok bool)
 func Keys() []string {
 	return []string{
 		"target", "siteUrl", "moodle", "web", "app", "database", "cache",
-		"storage", "cron", "images", "docker", "aws",
+		"storage", "cron", "mail", "mailPassword", "images", "docker", "aws",
 	}
 }
 
@@ -53,6 +53,12 @@ func Load(get Getter) (topology.Spec, error) {
 	p.decode(get, "cache", &s.Cache)
 	p.decode(get, "storage", &s.Storage)
 	p.decode(get, "cron", &s.Cron)
+	p.decode(get, "mail", &s.Mail)
+	// Only whether the password is set enters the Spec; its value is read by
+	// MailPassword, as a secret, where it is delivered.
+	if pw, ok := get(MailPasswordKey); ok && pw != "" {
+		s.Mail.HasPassword = true
+	}
 	p.decode(get, "images", &s.Images)
 	switch s.Target {
 	case topology.TargetDocker:

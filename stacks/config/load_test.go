@@ -22,6 +22,8 @@ func awsStack() map[string]string {
 		"target":  "aws",
 		"siteUrl": "https://moodle.example.edu",
 		"aws":     `{"certificateArn": "` + testCertificate + `"}`,
+		// aws refuses a stack without a relay.
+		"mail": `{"host": "smtp.example.edu"}`,
 	}
 }
 
@@ -215,6 +217,11 @@ func TestLoadReadsEveryKey(t *testing.T) {
 			switch {
 			case key == "target" || key == "siteUrl":
 				continue
+			case key == config.MailPasswordKey:
+				// A string, whose presence Load reads: set without mail.user, it
+				// is reported.
+				stack[key] = "zzz"
+				want = append(want, "moodle:mailPassword: is set, but mail.user is not")
 			case key == "aws" && target == "docker", key == "docker" && target == "aws":
 				stack[key] = `{"zzz": 1}`
 				want = append(want, "moodle:"+key+": only read when moodle:target is "+key)
@@ -225,7 +232,7 @@ func TestLoadReadsEveryKey(t *testing.T) {
 		}
 		if target == "aws" {
 			// The aws object is not decoded when it has an unknown key.
-			want = append(want, "moodle:aws.certificateArn: not set")
+			want = append(want, "moodle:aws.certificateArn: not set", "moodle:mail.host: not set")
 		}
 		_, err := load(stack)
 		assertProblems(t, err, want...)

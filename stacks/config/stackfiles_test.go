@@ -181,7 +181,7 @@ func TestProjectDefaultsMeanTargetDefaults(t *testing.T) {
 		got, err := config.Load(stackfile.Getter(m))
 		if target == topology.TargetAWS {
 			// aws has no default site or certificate: exactly those are reported.
-			assertProblems(t, err, "moodle:siteUrl: not set", "moodle:aws.certificateArn: not set")
+			assertProblems(t, err, "moodle:siteUrl: not set", "moodle:aws.certificateArn: not set", "moodle:mail.host: not set")
 			continue
 		}
 		if err != nil {

@@ -52,6 +52,7 @@ func validate(s topology.Spec) problems {
 	p.database(s.Database, s.Release())
 	p.cache(s.Cache)
 	p.cron(s)
+	p.mail(s)
 	p.images(s.Images)
 	if s.Target == topology.TargetDocker {
 		p.dockerTarget(s, site)

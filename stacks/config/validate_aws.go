@@ -66,7 +66,7 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	if st.S3.MinimumAgeSeconds < 0 {
 		p.add("storage.s3.minimumAgeSeconds", st.S3.MinimumAgeSeconds, "allowed: 0 or more")
 	}
-	p.otherTarget(s, dockerOnly(s))
+	p.otherTarget(s, append(dockerOnly(s), mailOnlyFor(s)...))
 
 	if a.AZCount != 2 && a.AZCount != 3 {
 		p.add("aws.azCount", a.AZCount, "allowed: 2 or 3 (Multi-AZ RDS, ElastiCache failover and the ALB need two zones)")

@@ -51,7 +51,7 @@ func (p *problems) dockerTarget(s topology.Spec, site *url.URL) {
 
 	p.dockerStorage(s.Storage)
 	p.dockerImages(s)
-	p.otherTarget(s, awsOnly(s))
+	p.otherTarget(s, append(awsOnly(s), mailOnlyFor(s)...))
 
 	dt := s.Docker
 	p.intRange("docker.httpPort", dt.HTTPPort, 1, 65535)

@@ -322,6 +322,52 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"short log retention", awsWith(`{` + cert + `, "logRetentionDays": 7}`), []string{
 			"moodle:aws.logRetentionDays = 7: allowed: a CloudWatch retention of 30 days or more"}},
 
+		// mail
+		{"aws without a relay", with(awsStack(), "mail", `{}`), []string{
+			"moodle:mail.host: not set; an aws stack sends mail through a relay (Amazon SES: email-smtp.<region>.amazonaws.com, port 587, tls starttls); set mail.enabled false"}},
+		{"mail host malformed", with(dockerStack(), "mail", `{"host": "smtp example.edu"}`), []string{
+			`moodle:mail.host = "smtp example.edu": allowed: the relay's host name or IP address`}},
+		{"mail port out of range", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "port": 70000}`), []string{
+			"moodle:mail.port = 70000: allowed: 1..65535"}},
+		{"mail tls unknown", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "tls": "ssl"}`), []string{
+			`moodle:mail.tls = "ssl": allowed: none, starttls, tls`}},
+		{"mail auth type unknown", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "authType": "login"}`), []string{
+			`moodle:mail.authType = "login": allowed: LOGIN, PLAIN, NTLM, CRAM-MD5`}},
+		{"mail auth type XOAUTH2", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "authType": "XOAUTH2"}`), []string{
+			`moodle:mail.authType = "XOAUTH2": allowed: LOGIN, PLAIN, NTLM, CRAM-MD5 (XOAUTH2 needs an OAuth 2 issuer configured in Moodle's database`}},
+		{"mail user without a password", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "user": "moodle"}`), []string{
+			`moodle:mailPassword: not set; mail.user "moodle" needs its password: ` + "`pulumi config set --secret moodle:mailPassword`"}},
+		{"aws mail user without a password", with(awsStack(), "mail", `{"host": "smtp.example.edu", "user": "moodle"}`), []string{
+			"needs its password: `pulumi config set --secret moodle:mailPassword` (or mail.passwordSecretArn)"}},
+		{"mail password without a user", with(dockerStack(), "mail", `{"host": "smtp.example.edu"}`, "mailPassword", "pw"), []string{
+			"moodle:mailPassword: is set, but mail.user is not; the relay would never be asked to authenticate"}},
+		{"mail password in clear text", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "user": "moodle", "tls": "none"}`, "mailPassword", "pw"), []string{
+			`moodle:mail.tls = "none": would send mail.user's password in clear text; allowed with a login: starttls, tls`}},
+		{"mail login with the catcher", with(dockerStack(), "mail", `{"user": "moodle"}`, "mailPassword", "pw"), []string{
+			`moodle:mail.user = "moodle": the mail catcher takes no login; set mail.host`}},
+		{"mail user with a space", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "user": "mood le"}`, "mailPassword", "pw"), []string{
+			`moodle:mail.user = "mood le": allowed: 1-255 printable characters without spaces or quotes`}},
+		{"mail password twice", with(awsStack(), "mail", `{"host": "smtp.example.edu", "user": "moodle", "passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-AbCdEf"}`, "mailPassword", "pw"), []string{
+			`moodle:mail.passwordSecretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-AbCdEf": and moodle:mailPassword are both set; allowed: one source of the password`}},
+		{"mail secret ARN malformed", with(awsStack(), "mail", `{"host": "smtp.example.edu", "user": "moodle", "passwordSecretArn": "ses-smtp"}`), []string{
+			`moodle:mail.passwordSecretArn = "ses-smtp": allowed: the ARN of a Secrets Manager secret`}},
+		{"mail secret ARN on docker", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "user": "moodle", "passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-AbCdEf"}`), []string{
+			`moodle:mail.passwordSecretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-AbCdEf": only read on target aws; remove it from this docker stack (on docker the password is moodle:mailPassword)`}},
+		{"mail catcher on aws", with(awsStack(), "mail", `{"host": "smtp.example.edu", "catcher": {"webPort": 8025}}`), []string{
+			"moodle:mail.catcher: only read on target docker; remove it from this aws stack (aws runs no mail catcher: set mail.host)"}},
+		{"no-reply address malformed", with(dockerStack(), "mail", `{"noReplyAddress": "noreply"}`), []string{
+			`moodle:mail.noReplyAddress = "noreply": not an e-mail address`}},
+		{"mail max bulk zero", with(dockerStack(), "mail", `{"maxBulk": 0}`), []string{
+			"moodle:mail.maxBulk = 0: allowed: 1..1000"}},
+		{"mail from via unknown", with(dockerStack(), "mail", `{"fromVia": "sometimes"}`), []string{
+			`moodle:mail.fromVia = "sometimes": allowed: never, always, noReplyOnly`}},
+		{"catcher web port is the site's", with(dockerStack(), "mail", `{"catcher": {"webPort": 8080}}`), []string{
+			"moodle:mail.catcher.webPort = 8080: is docker.httpPort, which the load balancer publishes; allowed: another port"}},
+		{"catcher memory too small", with(dockerStack(), "mail", `{"catcher": {"memoryMb": 8, "reservedMemoryMb": 4}}`), []string{
+			"moodle:mail.catcher.memoryMb = 8: allowed: 16..262144"}},
+		{"catcher image unpinned", with(dockerStack(), "images", `{"mailCatcher": "axllent/mailpit:latest"}`), []string{
+			`moodle:images.mailCatcher = "axllent/mailpit:latest": is not pinned`}},
+
 		// decoding
 		{"unknown key", with(dockerStack(), "app", `{"replica": 3}`), []string{
 			"moodle:app.replica: unknown key; allowed: cpuArchitecture, cpus, launchType, maxReplicas, memoryMb, minReplicas, php, phpFpm, replicas, reservedCpus, reservedMemoryMb, spotPercent"}},
@@ -369,6 +415,49 @@ func TestNoAdhocWorkersLeavesTheirSettingsUnchecked(t *testing.T) {
 	}
 }
 
+// The mail settings a site uses pass: a relay with a login over each TLS mode,
+// the catcher, and a site without mail, where nothing else is checked.
+func TestValidMailConfigs(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		stack map[string]string
+	}{
+		{"docker catcher", with(dockerStack(), "mail", `{"catcher": {"webPort": 18025}}`)},
+		{"docker relay with STARTTLS and a login", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "user": "moodle@example.edu", "authType": "PLAIN"}`, "mailPassword", "pw")},
+		{"docker relay with implicit TLS", with(dockerStack(), "mail", `{"host": "10.0.0.25", "tls": "tls", "user": "moodle"}`, "mailPassword", "pw")},
+		{"relay without TLS or login", with(dockerStack(), "mail", `{"host": "smtp.internal", "tls": "none", "fromVia": "never", "maxBulk": 100}`)},
+		{"aws relay with a secret ARN", with(awsStack(), "mail", `{"host": "email-smtp.eu-west-1.amazonaws.com", "user": "AKIAIOSFODNN7EXAMPLE", "passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-AbCdEf"}`)},
+		{"aws without mail", with(awsStack(), "mail", `{"enabled": false}`)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := load(c.stack); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// The password is read only as a secret.
+func TestMailPasswordMustBeASecret(t *testing.T) {
+	get := func(key string) (string, bool) {
+		if key == config.MailPasswordKey {
+			return "s3cret", true
+		}
+		return "", false
+	}
+	if _, err := config.MailPassword(get, func(string) bool { return false }); err == nil ||
+		!strings.Contains(err.Error(), "moodle:mailPassword: is stored in plain text; set it with `pulumi config set --secret moodle:mailPassword`") {
+		t.Errorf("plain-text password: %v", err)
+	}
+	pw, err := config.MailPassword(get, func(key string) bool { return key == "moodle:mailPassword" })
+	if err != nil || pw != "s3cret" {
+		t.Errorf("secret password: %q, %v", pw, err)
+	}
+	if pw, err := config.MailPassword(func(string) (string, bool) { return "", false }, func(string) bool { return false }); pw != "" || err != nil {
+		t.Errorf("no password: %q, %v", pw, err)
+	}
+}
+
 // Several problems are reported together, each on its own line.
 func TestSeveralProblemsAreReportedTogether(t *testing.T) {
 	_, err := load(with(dockerStack(),
@@ -401,9 +490,10 @@ func TestValidateASpecBuiltInCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertProblems(t, config.Validate(s), "moodle:siteUrl: not set", "moodle:aws.certificateArn: not set")
+	assertProblems(t, config.Validate(s), "moodle:siteUrl: not set", "moodle:aws.certificateArn: not set", "moodle:mail.host: not set")
 	s.SiteURL = "https://moodle.example.edu"
 	s.AWS.CertificateARN = testCertificate
+	s.Mail.Host = "smtp.example.edu"
 	if err := config.Validate(s); err != nil {
 		t.Errorf("completed aws defaults: %v", err)
 	}

@@ -116,6 +116,7 @@ func TestInstallScriptCoversWhatTheTestsLoad(t *testing.T) {
 	}
 	packagesFor("PHP extension", phpExtensionsUsed(t), phpExtensions)
 	packagesFor("program", programsStarted(t), hostCommands)
+	packagesFor("PHP library", phpLibrariesLoaded(t), phpLibraries)
 	sort.Strings(unknown)
 	for _, u := range unknown {
 		t.Errorf("%s: no package known for it; add it to scripts/install-test-deps.sh and to the tables in this file", u)
@@ -135,6 +136,9 @@ func TestInstallScriptCoverageScanFindsKnownNeeds(t *testing.T) {
 		if _, ok := exts[ext]; !ok {
 			t.Errorf("the scan did not find PHP extension %s (found %v)", ext, keys(exts))
 		}
+	}
+	if _, ok := phpLibrariesLoaded(t)["libphp-phpmailer"]; !ok {
+		t.Errorf("the scan did not find the PHP library libphp-phpmailer (found %v)", keys(phpLibrariesLoaded(t)))
 	}
 	progs := programsStarted(t)
 	for _, p := range []string{"/usr/sbin/nginx", "/usr/lib/postgresql/15/bin", "docker", "wrk"} {
@@ -181,6 +185,32 @@ func phpExtensionsUsed(t *testing.T) map[string][]string {
 				ext := strings.ToLower(m[1])
 				found[ext] = append(found[ext], rel)
 			}
+		}
+	})
+	return found
+}
+
+// phpLibraries maps each PHP library the probe tree loads from Debian's PHP include
+// folder (/usr/share/php/<folder>/) to the package that ships it.
+var phpLibraries = map[string]string{
+	// PHPMailer, which Moodle bundles; the probe's get_mailer() loads Debian's.
+	"libphp-phpmailer": "libphp-phpmailer",
+}
+
+// phpLibrary finds a file of Debian's PHP include folder named in PHP code.
+var phpLibrary = regexp.MustCompile(`['"]/usr/share/php/([A-Za-z0-9._-]+)/`)
+
+// phpLibrariesLoaded scans the probe tree and the image's PHP for the libraries
+// they load from /usr/share/php.
+func phpLibrariesLoaded(t *testing.T) map[string][]string {
+	t.Helper()
+	found := map[string][]string{}
+	walk(t, []string{"docker", "tests/fixtures"}, func(rel string, text string) {
+		if !strings.HasSuffix(rel, ".php") {
+			return
+		}
+		for _, m := range phpLibrary.FindAllStringSubmatch(text, -1) {
+			found[m[1]] = append(found[m[1]], rel)
 		}
 	})
 	return found

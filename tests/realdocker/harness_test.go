@@ -148,15 +148,20 @@ func newDeploymentOf(t *testing.T, release string) *deployment {
 		database, databaseVersion, php = postgres17, "17", phpBase84
 	}
 	d.set(map[string]any{
-		"moodle:siteUrl":              d.url(),
-		"moodle:docker.httpPort":      d.port,
-		"moodle:moodle.version":       release,
-		"moodle:database.version":     databaseVersion,
-		"moodle:cache.version":        "7.0",
-		"moodle:images.app":           appImage,
-		"moodle:images.database":      database,
-		"moodle:images.cache":         redis,
-		"moodle:images.pgbouncer":     pgbouncer,
+		"moodle:siteUrl":          d.url(),
+		"moodle:docker.httpPort":  d.port,
+		"moodle:moodle.version":   release,
+		"moodle:database.version": databaseVersion,
+		"moodle:cache.version":    "7.0",
+		"moodle:images.app":       appImage,
+		"moodle:images.database":  database,
+		"moodle:images.cache":     redis,
+		"moodle:images.pgbouncer": pgbouncer,
+		// The tier builds every image from Debian packages and has no Mailpit:
+		// its stacks name a relay instead (in the reserved .invalid domain, which
+		// never resolves), so no catcher runs; the catcher is proven under mocks
+		// (tests/stack) and the mail path on loopback (tests/realprograms).
+		"moodle:mail.host":            "smtp.invalid",
 		"moodle:moodle.build.context": buildContext,
 		"moodle:moodle.build.args":    map[string]any{"PHP_IMAGE": php, "MOODLE_CODE": "context"},
 	})

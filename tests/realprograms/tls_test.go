@@ -169,7 +169,7 @@ func phpCLI(t *testing.T, root string, s topology.Spec, secrets map[string]strin
 	iniDir := filepath.Join(root, "php")
 	writeFile(t, filepath.Join(iniDir, "zz-moodle.ini"), render.PHPIni(s))
 	env := []string{loopback.PHPEnv("cli", iniDir)}
-	for _, name := range []string{render.EnvDBPassword, render.EnvRedisPassword, render.EnvUpgradeKey} {
+	for _, name := range []string{render.EnvDBPassword, render.EnvRedisPassword, render.EnvUpgradeKey, render.EnvSMTPPassword} {
 		value, ok := secrets[name]
 		if !ok {
 			value = "unused"

@@ -38,13 +38,14 @@ var (
 	nfsEdits       = map[string]any{"storage.kind": "nfs", "storage.nfs.address": "10.20.30.40"}
 	hostPathEdits  = map[string]any{"moodle.codeSource": "hostPath", "moodle.hostPath": "/srv/moodle"}
 	imageEdits     = map[string]any{
-		"moodle.codeSource": "image",
-		"images.app":        "registry.school.example/moodle/app:5.1.3",
-		"images.web":        "registry.school.example/moodle/web:5.1.3",
-		"images.database":   "registry.school.example/postgres:17.2-bookworm",
-		"images.cache":      "registry.school.example/redis:7.2.7-alpine",
-		"images.pgbouncer":  "registry.school.example/pgbouncer:v1.25.1-p0",
-		"database.pooler":   "pgbouncer",
+		"moodle.codeSource":  "image",
+		"images.app":         "registry.school.example/moodle/app:5.1.3",
+		"images.web":         "registry.school.example/moodle/web:5.1.3",
+		"images.database":    "registry.school.example/postgres:17.2-bookworm",
+		"images.cache":       "registry.school.example/redis:7.2.7-alpine",
+		"images.pgbouncer":   "registry.school.example/pgbouncer:v1.25.1-p0",
+		"images.mailCatcher": "registry.school.example/mailpit:v1.17.1",
+		"database.pooler":    "pgbouncer",
 	}
 )
 
@@ -169,10 +170,10 @@ func TestDevInventoryCountsEveryResourceByType(t *testing.T) {
 		// The resources that differ from the default stack.
 		images, remoteImages, pooler int
 	}{
-		{name: "built image", edits: nil, images: 1, remoteImages: 2},
-		{name: "pgbouncer", edits: pgbouncerEdits, images: 1, remoteImages: 3, pooler: 1},
-		{name: "host path", edits: hostPathEdits, images: 0, remoteImages: 3},
-		{name: "image overrides", edits: imageEdits, images: 0, remoteImages: 5, pooler: 1},
+		{name: "built image", edits: nil, images: 1, remoteImages: 3},
+		{name: "pgbouncer", edits: pgbouncerEdits, images: 1, remoteImages: 4, pooler: 1},
+		{name: "host path", edits: hostPathEdits, images: 0, remoteImages: 4},
+		{name: "image overrides", edits: imageEdits, images: 0, remoteImages: 6, pooler: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := stackSpec(t, "dev", tc.edits)
@@ -183,8 +184,9 @@ func TestDevInventoryCountsEveryResourceByType(t *testing.T) {
 				tNetwork:  3, // internal back end, front (LB), egress (app, cron)
 				tVolume:   4, // pgdata, redisdata, moodledata, the load balancer's configuration
 				// db, the sessions' and the MUC cache's Redis, cron, lb and its
-				// configuration, the app nodes, the ad hoc task workers, PgBouncer
-				tContainer: spec.App.Replicas + spec.Cron.Adhoc.Workers + 6 + tc.pooler,
+				// configuration, the mail catcher, the app nodes, the ad hoc task
+				// workers, PgBouncer
+				tContainer: spec.App.Replicas + spec.Cron.Adhoc.Workers + 7 + tc.pooler,
 			}
 			if tc.images > 0 {
 				want[tImage] = tc.images
@@ -270,6 +272,9 @@ func TestDevOnlyLoadBalancerPublishesPorts(t *testing.T) {
 		for key, c := range containers(t, mustRun(t, "dev", edits)) {
 			ports := field(c.Inputs, "ports")
 			published := ports.IsArray() && len(ports.ArrayValue()) > 0
+			if key == "mailpit" {
+				continue // TestDevMailCatcherPublishesOnlyItsWebPageOnLoopback
+			}
 			if key != "lb" {
 				if published || field(c.Inputs, "publishAllPorts").IsBool() && field(c.Inputs, "publishAllPorts").BoolValue() {
 					t.Errorf("%s publishes ports: %v", key, ports)
@@ -320,7 +325,9 @@ func TestDevBackEndsSitOnlyOnTheInternalNetwork(t *testing.T) {
 	}
 	for key, c := range cs {
 		joinsFront := slices.Contains(networkNames(c), devPrefix+"front")
-		if joinsFront != (key == "lb") {
+		// The catcher joins it only so Docker publishes its web page (see
+		// TestDevMailCatcherPublishesOnlyItsWebPageOnLoopback).
+		if joinsFront != (key == "lb" || key == "mailpit") {
 			t.Errorf("%s joins the front network: %v", key, joinsFront)
 		}
 	}
@@ -337,6 +344,9 @@ func limitsByKey(spec topology.Spec) map[string]topology.Resources {
 		"lb":        spec.Web.Resources,
 		// The load balancer's configuration container: a copy and a sleep.
 		"lb-config": dockerhost.LBConfigResources(),
+	}
+	if spec.UsesCatcher() {
+		out["mailpit"] = spec.Mail.Catcher.Resources
 	}
 	if spec.Database.Pooler == topology.PoolerPgBouncer {
 		out["pgbouncer"] = spec.Database.PgBouncer
@@ -623,7 +633,7 @@ func TestDevCodeSources(t *testing.T) {
 			t.Errorf("MOODLE_DIRROOT build arg = %q, want %q", got, spec.Paths.CodeDir)
 		}
 		for key, c := range containers(t, rec) {
-			if key == "db" || key == "redis" || key == "redis-muc" {
+			if key == "db" || key == "redis" || key == "redis-muc" || key == "mailpit" {
 				continue
 			}
 			if got := str(field(c.Inputs, "image")); got != spec.Images.App {
@@ -682,6 +692,7 @@ func TestDevImageOverridesAreUsedAsConfigured(t *testing.T) {
 		"db":        "images.database",
 		"redis":     "images.cache",
 		"pgbouncer": "images.pgbouncer",
+		"mailpit":   "images.mailCatcher",
 	}
 	for key, cfgKey := range runs {
 		ref := imageEdits[cfgKey].(string)
@@ -750,7 +761,7 @@ func TestDevClusterOutputsCarrySecretsOnlyAsSecrets(t *testing.T) {
 	}
 	names := slices.Clone(got.containers)
 	slices.Sort(names)
-	if !slices.Equal(names, got.limitKeys) || len(names) != spec.App.Replicas+spec.Cron.Adhoc.Workers+6 {
+	if !slices.Equal(names, got.limitKeys) || len(names) != spec.App.Replicas+spec.Cron.Adhoc.Workers+7 {
 		t.Errorf("containers %v and limits %v disagree", names, got.limitKeys)
 	}
 	if got.maxChildren != spec.App.Sizing().MaxChildren {

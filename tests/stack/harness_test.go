@@ -110,14 +110,27 @@ func generatedSecret(name string) string { return "s3cr3t-" + name }
 // the given edits ("app.replicas" -> 5 edits the moodle:app object).
 func run(t *testing.T, stack string, edits map[string]any) (*recorder, error) {
 	t.Helper()
+	return runWithSecrets(t, stack, edits, nil)
+}
+
+// runWithSecrets is run with top-level keys (without the moodle: prefix) set as
+// the engine hands secrets to a program: the value, and the key among the
+// secret ones.
+func runWithSecrets(t *testing.T, stack string, edits map[string]any, secrets map[string]string) (*recorder, error) {
+	t.Helper()
 	cfg := stackConfig(t, stack)
 	for path, value := range edits {
 		setConfig(t, cfg, path, value)
 	}
+	var secretKeys []string
+	for k, v := range secrets {
+		cfg[config.Namespace+":"+k] = v
+		secretKeys = append(secretKeys, config.Namespace+":"+k)
+	}
 	rec := &recorder{}
 	err := pulumi.RunErr(program(roomyHost),
 		pulumi.WithMocks("moodle", stack, rec),
-		func(ri *pulumi.RunInfo) { ri.Config = cfg },
+		func(ri *pulumi.RunInfo) { ri.Config, ri.ConfigSecretKeys = cfg, secretKeys },
 	)
 	return rec, err
 }

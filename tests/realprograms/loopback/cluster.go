@@ -163,7 +163,7 @@ func (c *Cluster) writeSecrets() map[string]string {
 	values := map[string]string{}
 	c.secretFiles = map[string]string{}
 	dir := filepath.Join(c.Root, "secrets")
-	for _, name := range []string{render.EnvDBPassword, render.EnvRedisPassword, render.EnvUpgradeKey} {
+	for _, name := range []string{render.EnvDBPassword, render.EnvRedisPassword, render.EnvUpgradeKey, render.EnvSMTPPassword} {
 		values[name] = Password(t)
 		c.secretFiles[name] = filepath.Join(dir, strings.ToLower(name))
 		write(t, c.secretFiles[name], values[name], 0o400)
