@@ -4,6 +4,8 @@ package realdocker_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"os"
@@ -314,6 +316,50 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		}
 		if cron := run(t, "docker", "logs", prefix+"cron"); !strings.Contains(cron, "Skipping processing of adhoc tasks. Concurrency limit reached.") {
 			t.Errorf("cron.php found a free ad hoc runner slot; its log:\n%s", cron)
+		}
+	})
+
+	t.Run("a message the site sends arrives in the mail catcher, whose page only the host's loopback shows", func(t *testing.T) {
+		subject := fmt.Sprintf("real tier %d", time.Now().UnixNano())
+		data, err := json.Marshal(map[string]string{"to": "learner@example.edu", "subject": subject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Sent as Moodle sends its notifications: by an ad hoc task, on the worker.
+		if out, err := execIn(prefix+"db", "psql", "-U", "moodle", "-d", "moodle", "-At", "-c",
+			`INSERT INTO mdl_task_adhoc (classname, customdata) VALUES ('\probe\task\mail', $json$`+string(data)+`$json$)`); err != nil {
+			t.Fatalf("queue a mail task: %v\n%s", err, out)
+		}
+		web := fmt.Sprintf("http://127.0.0.1:%d", d.mailPort)
+		type address struct{ Address string }
+		type message struct {
+			From    address
+			To      []address
+			Subject string
+		}
+		var got struct{ Messages []message }
+		waitFor(t, "the message in the catcher", time.Minute, func() bool {
+			resp, err := http.Get(web + "/api/v1/messages")
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			if json.NewDecoder(resp.Body).Decode(&got) != nil {
+				return false
+			}
+			return slices.ContainsFunc(got.Messages, func(m message) bool { return m.Subject == subject })
+		})
+		for _, m := range got.Messages {
+			if m.Subject == subject && (m.From.Address != d.spec().Mail.NoReplyAddress || len(m.To) != 1 || m.To[0].Address != "learner@example.edu") {
+				t.Errorf("the message went from %s to %v, want from %s to learner@example.edu", m.From.Address, m.To, d.spec().Mail.NoReplyAddress)
+			}
+		}
+		if page := newBrowser(t, web).get("/"); !strings.Contains(page.body, subject) {
+			t.Errorf("the catcher's page does not list %q:\n%s", subject, page.body)
+		}
+		// Only the web page is published, and only on the loopback address.
+		if ports := run(t, "docker", "port", prefix+"mailpit"); ports != fmt.Sprintf("8025/tcp -> 127.0.0.1:%d", d.mailPort) {
+			t.Errorf("the catcher publishes %q", ports)
 		}
 	})
 

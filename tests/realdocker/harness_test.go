@@ -54,6 +54,7 @@ const (
 	postgres  = "moodle-test/postgres:15-bookworm"
 	redis     = "moodle-test/redis:7.0-bookworm"
 	pgbouncer = "moodle-test/pgbouncer:1.18-bookworm"
+	mailpit   = "moodle-test/mailpit:1-bookworm"
 	// Debian 13's PHP 8.4 and PostgreSQL 17, which Moodle 5.2 and 5.3 need.
 	phpBase84  = "moodle-test/php:8.4-fpm-trixie"
 	postgres17 = "moodle-test/postgres:17-trixie"
@@ -117,7 +118,9 @@ type deployment struct {
 	cfg   automation.Config
 	state string
 	port  int
-	stack *automation.Stack
+	// mailPort is where the mail catcher's web page is published on 127.0.0.1.
+	mailPort int
+	stack    *automation.Stack
 
 	mu sync.Mutex
 	// onEvent, when set, sees every engine event of the running operation.
@@ -141,27 +144,24 @@ func newDeploymentOf(t *testing.T, release string) *deployment {
 		t.Fatal(err)
 	}
 	removeTierObjects(t)
-	d := &deployment{t: t, cfg: cfg, state: t.TempDir(), port: freePort(t)}
+	d := &deployment{t: t, cfg: cfg, state: t.TempDir(), port: freePort(t), mailPort: freePort(t)}
 	buildContext := siteContext(t, release)
 	database, databaseVersion, php := postgres, "15", phpBase
 	if r, _ := topology.ReleaseOf(release); r.PostgresMin > 15 {
 		database, databaseVersion, php = postgres17, "17", phpBase84
 	}
 	d.set(map[string]any{
-		"moodle:siteUrl":          d.url(),
-		"moodle:docker.httpPort":  d.port,
-		"moodle:moodle.version":   release,
-		"moodle:database.version": databaseVersion,
-		"moodle:cache.version":    "7.0",
-		"moodle:images.app":       appImage,
-		"moodle:images.database":  database,
-		"moodle:images.cache":     redis,
-		"moodle:images.pgbouncer": pgbouncer,
-		// The tier builds every image from Debian packages and has no Mailpit:
-		// its stacks name a relay instead (in the reserved .invalid domain, which
-		// never resolves), so no catcher runs; the catcher is proven under mocks
-		// (tests/stack) and the mail path on loopback (tests/realprograms).
-		"moodle:mail.host":            "smtp.invalid",
+		"moodle:siteUrl":              d.url(),
+		"moodle:docker.httpPort":      d.port,
+		"moodle:moodle.version":       release,
+		"moodle:database.version":     databaseVersion,
+		"moodle:cache.version":        "7.0",
+		"moodle:images.app":           appImage,
+		"moodle:images.database":      database,
+		"moodle:images.cache":         redis,
+		"moodle:images.pgbouncer":     pgbouncer,
+		"moodle:images.mailCatcher":   mailpit,
+		"moodle:mail.catcher.webPort": d.mailPort,
 		"moodle:moodle.build.context": buildContext,
 		"moodle:moodle.build.args":    map[string]any{"PHP_IMAGE": php, "MOODLE_CODE": "context"},
 	})

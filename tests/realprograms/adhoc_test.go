@@ -162,4 +162,3 @@ func logged(p *loopback.Process, text string) error {
 	}
 	return nil
 }
-

@@ -10,6 +10,10 @@
 #   moodle-test/php:8.2-fpm-bookworm     php:<version>-fpm-bookworm, the base docker/Dockerfile builds on
 #   moodle-test/postgres:17-trixie       postgres:17 (Debian 13's PostgreSQL 17, for Moodle 5.2 and 5.3)
 #   moodle-test/php:8.4-fpm-trixie       php:8.4-fpm (Debian 13's PHP 8.4, for Moodle 5.2 and 5.3)
+#   moodle-test/mailpit:1-bookworm       axllent/mailpit (the dev stack's mail catcher: ./mailpit)
+#
+# The PHP bases also carry Debian's PHPMailer, which the probe code tree loads where
+# Moodle loads the copy it bundles (lib/phpmailer).
 #
 # Root file systems come from debootstrap against the mirror this machine's apt uses
 # and are imported with `docker import`; a short Dockerfile then adds what an import
@@ -23,7 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${MOODLE_TEST_CACHE:-/var/cache/moodle-test}
 suite=bookworm
-recipe=$(cd "$here" && cat build.sh ./*-entrypoint ./*-layout | sha256sum | cut -c1-16)
+recipe=$(cd "$here" && cat build.sh ./*-entrypoint ./*-layout ./mailpit | sha256sum | cut -c1-16)
 
 # debian_mirror prints the Debian mirror apt uses for $suite: from the deb822
 # sources (a stanza whose Suites list $suite itself), else from sources.list; for
@@ -120,17 +124,19 @@ suite=bookworm
 rootfs backends backends-layout postgresql-15 postgresql-client-15 redis-server redis-tools pgbouncer \
     netcat-openbsd ca-certificates
 rootfs php php-layout php8.2-fpm php8.2-cli php8.2-pgsql php8.2-redis php8.2-intl php8.2-gd php8.2-zip \
-    php8.2-soap php8.2-xml php8.2-mbstring php8.2-curl php8.2-opcache \
+    php8.2-soap php8.2-xml php8.2-mbstring php8.2-curl php8.2-opcache libphp-phpmailer \
     nginx curl libfcgi-bin procps ca-certificates
+rootfs mail - python3-aiosmtpd
 
 backends=$(import backends)
 php=$(import php)
+mail=$(import mail)
 
 # Moodle 5.2 and 5.3 need PHP 8.3 and PostgreSQL 16 or 17: Debian 13's.
 suite=trixie
 rootfs postgres-trixie backends-layout postgresql-17 postgresql-client-17 netcat-openbsd ca-certificates
 rootfs php-trixie php-layout php8.4-fpm php8.4-cli php8.4-pgsql php8.4-redis php8.4-intl php8.4-gd php8.4-zip \
-    php8.4-soap php8.4-xml php8.4-mbstring php8.4-curl php8.4-opcache \
+    php8.4-soap php8.4-xml php8.4-mbstring php8.4-curl php8.4-opcache libphp-phpmailer \
     nginx curl libfcgi-bin procps ca-certificates
 postgres17=$(import postgres-trixie)
 php84=$(import php-trixie)
@@ -158,6 +164,12 @@ image moodle-test/pgbouncer:1.18-bookworm "$backends" '
 USER postgres
 EXPOSE 6432
 CMD ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]'
+
+# Mailpit's image: /mailpit is its entry point and, with "readyz", its health check.
+image moodle-test/mailpit:1-bookworm "$mail" '
+RUN ln -s /usr/local/bin/mailpit /mailpit
+EXPOSE 1025 8025
+ENTRYPOINT ["/mailpit"]' mailpit
 
 for base in "8.2-fpm-bookworm $php" "8.4-fpm-trixie $php84"; do
     image "moodle-test/php:${base% *}" "${base#* }" '
