@@ -28,6 +28,7 @@ type configData struct {
 	SessionPrefix           string
 	CachePrefix             string
 	LockExpire              int
+	AcquireLockTimeout      int
 	RedisTLS                bool
 	CacheCA                 string
 	S3                      bool
@@ -74,6 +75,7 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		SessionPrefix:         s.Cache.SessionPrefix,
 		CachePrefix:           s.Cache.CachePrefix,
 		LockExpire:            s.Web.FastCGIReadTimeout,
+		AcquireLockTimeout:    acquireLockTimeout(s.Web.FastCGIReadTimeout),
 		RedisTLS:              s.Cache.TLS,
 		CacheCA:               s.Paths.CacheCA,
 		S3:                    s.Storage.Kind == topology.StorageS3,
@@ -90,6 +92,15 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		EnvS3Region:           EnvS3Region,
 	})
 }
+
+// acquireLockTimeout is how long a request waits for its session's lock before
+// Moodle gives up with its "sessioncannotobtainlock" error: Moodle's default, 120 s,
+// unless php-fpm would kill the waiting request first (request_terminate_timeout is
+// the fastcgi_read_timeout). Moodle's handler gives up only once more than the
+// timeout's whole seconds have passed and polls about once a second after the
+// first five (public/lib/classes/session/redis.php at 838ec452, lines 853-888), so
+// the timeout stays 5 s short of the request's.
+func acquireLockTimeout(requestTimeout int) int { return min(120, requestTimeout-5) }
 
 // mucEndpoint is where the MUC application cache lives: its own Redis when the
 // target gives it one, else the sessions' server.

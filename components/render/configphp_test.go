@@ -1,6 +1,9 @@
 package render
 
 import (
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -178,6 +181,41 @@ func TestSessionLockExpiresWithTheRequest(t *testing.T) {
 	}
 	if !strings.Contains(NginxNode(s), "fastcgi_read_timeout 450s;") {
 		t.Error("fastcgi_read_timeout does not follow the spec")
+	}
+}
+
+// A request waiting for a session lock must give up the way Moodle does, with its
+// "sessioncannotobtainlock" error naming the holder, before php-fpm kills it at
+// request_terminate_timeout (= fastcgi_read_timeout) and nginx answers 504 instead.
+// Moodle's handler (public/lib/classes/session/redis.php at 838ec452, lines
+// 853-888) gives up only once more than session_redis_acquire_lock_timeout whole
+// seconds have passed, polling about once a second after the first five: up to
+// timeout + 2.1 s after it started waiting, which is after the request started.
+// Where Moodle's default, 120 s, fits, it is kept.
+func TestSessionLockWaitEndsBeforeTheRequest(t *testing.T) {
+	acquire := regexp.MustCompile(`(?m)^\$CFG->session_redis_acquire_lock_timeout = (\d+);$`)
+	warn := regexp.MustCompile(`(?m)^\$CFG->session_redis_acquire_lock_warn = (\d+);$`)
+	for _, timeout := range []int{30, 60, 124, 125, 300, 450, 3600} {
+		t.Run(fmt.Sprintf("fastcgi_read_timeout %d s", timeout), func(t *testing.T) {
+			s := devSpec()
+			s.Web.FastCGIReadTimeout = timeout
+			conf := ConfigPHP(s, devEndpoints())
+			m, w := acquire.FindStringSubmatch(conf), warn.FindStringSubmatch(conf)
+			if m == nil || w == nil {
+				t.Fatal("config.php sets no session_redis_acquire_lock_timeout or _warn")
+			}
+			n, _ := strconv.Atoi(m[1])
+			warnAfter, _ := strconv.Atoi(w[1])
+			if n+3 > timeout {
+				t.Errorf("a waiter gives up after up to %d+2.1 s; php-fpm kills it at %d s", n, timeout)
+			}
+			if n <= warnAfter {
+				t.Errorf("the acquire timeout %d s is not past the warning at %d s", n, warnAfter)
+			}
+			if want := 120; timeout >= 125 && n != want {
+				t.Errorf("acquire timeout %d s, want Moodle's default %d s where it fits", n, want)
+			}
+		})
 	}
 }
 

@@ -174,8 +174,9 @@ func sessionAcrossNodes(t *testing.T, c *loopback.Cluster) {
 	if !readElsewhere {
 		t.Errorf("the session was never read on a node other than %s", set.Node)
 	}
-	// Where Moodle's handler keeps it: the session database, under the session prefix.
-	key := c.Spec.Cache.SessionPrefix + set.Session
+	// Where Moodle's handler keeps it: the session database, under the session
+	// prefix, as the hash "session_<sid>" (lib/classes/session/redis.php).
+	key := c.Spec.Cache.SessionPrefix + "session_" + set.Session
 	if ok, err := c.Redis.Exists(c.Spec.Cache.SessionDB, key); err != nil || !ok {
 		t.Errorf("no key %q in Redis database %d (%v)", key, c.Spec.Cache.SessionDB, err)
 	}

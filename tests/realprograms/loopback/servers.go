@@ -207,6 +207,81 @@ func (r *Redis) Exists(db int, key string) (bool, error) {
 	return replies[1] == ":1", nil
 }
 
+// Query runs one command in logical database db and returns its reply whole: an
+// array reply (KEYS, HGETALL) as its elements, a bulk string (GET) as one element
+// (none when it is nil), an integer (TTL) or status as its text without the type
+// byte. An error reply is an error.
+func (r *Redis) Query(db int, args ...string) ([]string, error) {
+	c, err := net.DialTimeout("tcp", r.Addr.String(), time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	var req strings.Builder
+	for _, cmd := range [][]string{{"AUTH", r.password}, {"SELECT", strconv.Itoa(db)}, args} {
+		fmt.Fprintf(&req, "*%d\r\n", len(cmd))
+		for _, arg := range cmd {
+			fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(arg), arg)
+		}
+	}
+	if _, err := io.WriteString(c, req.String()); err != nil {
+		return nil, err
+	}
+	rd := bufio.NewReader(c)
+	for _, what := range []string{"AUTH", "SELECT"} {
+		if reply, err := readRESP(rd); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		} else if len(reply) != 1 || reply[0] != "OK" {
+			return nil, fmt.Errorf("%s: %v", what, reply)
+		}
+	}
+	return readRESP(rd)
+}
+
+// readRESP reads one reply of the Redis protocol, flattening an array of strings.
+func readRESP(rd *bufio.Reader) ([]string, error) {
+	line, err := rd.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return nil, fmt.Errorf("empty reply")
+	}
+	switch line[0] {
+	case '+', ':':
+		return []string{line[1:]}, nil
+	case '-':
+		return nil, fmt.Errorf("redis: %s", line[1:])
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, err
+		}
+		return []string{string(buf[:n])}, nil
+	case '*':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for range max(n, 0) {
+			item, err := readRESP(rd)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, item...)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown reply %q", line)
+}
+
 // Command sends one command and returns its one-line reply ("+OK", ":3",
 // "-OOM command not allowed ...").
 func (r *Redis) Command(args ...string) (string, error) {
