@@ -3,6 +3,7 @@ package awscloud
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -53,17 +54,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	spec := args.Spec
 	runner := installerEnvironment(args.TaskEnvironment)
 	runner.Secrets = append(append([]TaskSecret{}, args.Secrets...), args.AdminPassword)
-	td, logs, err := newTask(ctx, name, runner, spec.Cron.Resources,
-		[]renderedFile{configPHPFile(args.ConfigPHP), phpIniFile(spec), cronFile(spec)},
-		[]container{{
-			Name: "cron", Image: spec.Images.App, Command: []string{"/bin/sh", cronRunnerPath},
-			Mounts:   phpMounts(spec, nil),
-			ReadOnly: map[string]bool{volMoodleEtc: true},
-			// Alive is enough: an install can outlast any ECS start period, and an
-			// unhealthy essential container would be killed in the middle of it.
-			HealthCheck: []string{"CMD-SHELL", "pgrep -f " + cronRunnerPath + " > /dev/null"},
-			RunsPHP:     true,
-		}}, parent)
+	td, logs, err := scriptTask(ctx, name, runner, spec.Cron.Resources, "cron", cronFile(spec), cronRunnerPath, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -75,15 +66,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	c.AdhocServiceName = pulumi.String("").ToStringOutput()
 
 	if workers := spec.Cron.Adhoc.Workers; workers > 0 {
-		adhoc, _, err := newTask(ctx, name+"-adhoc", args.TaskEnvironment, spec.Cron.Adhoc.Resources,
-			[]renderedFile{configPHPFile(args.ConfigPHP), phpIniFile(spec), adhocFile(spec)},
-			[]container{{
-				Name: "adhoc", Image: spec.Images.App, Command: []string{"/bin/sh", adhocWorkerPath},
-				Mounts:      phpMounts(spec, nil),
-				ReadOnly:    map[string]bool{volMoodleEtc: true},
-				HealthCheck: []string{"CMD-SHELL", "pgrep -f " + adhocWorkerPath + " > /dev/null"},
-				RunsPHP:     true,
-			}}, parent)
+		adhoc, _, err := scriptTask(ctx, name+"-adhoc", args.TaskEnvironment, spec.Cron.Adhoc.Resources, "adhoc", adhocFile(spec), adhocWorkerPath, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -102,6 +85,23 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	return c, nil
+}
+
+// scriptTask is the task definition of a rendered runner script: one PHP container
+// that runs script, written to path. Alive is healthy enough: an install can
+// outlast any ECS start period, and an unhealthy essential container would be
+// killed in the middle of it (or of a backup).
+func scriptTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topology.Resources, containerName string, script renderedFile, path string, parent pulumi.ResourceOption) (*ecs.TaskDefinition, *cloudwatch.LogGroup, error) {
+	spec := env.Spec
+	return newTask(ctx, name, env, res,
+		[]renderedFile{configPHPFile(env.ConfigPHP), phpIniFile(spec), script},
+		[]container{{
+			Name: containerName, Image: spec.Images.App, Command: []string{"/bin/sh", path},
+			Mounts:      phpMounts(spec, nil),
+			ReadOnly:    map[string]bool{volMoodleEtc: true},
+			HealthCheck: []string{"CMD-SHELL", "pgrep -f " + path + " > /dev/null"},
+			RunsPHP:     true,
+		}}, parent)
 }
 
 // taskService runs count tasks of td in the app subnets.

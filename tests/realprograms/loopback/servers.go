@@ -212,23 +212,11 @@ func (r *Redis) Exists(db int, key string) (bool, error) {
 // (none when it is nil), an integer (TTL) or status as its text without the type
 // byte. An error reply is an error.
 func (r *Redis) Query(db int, args ...string) ([]string, error) {
-	c, err := net.DialTimeout("tcp", r.Addr.String(), time.Second)
+	c, rd, err := r.send([]string{"SELECT", strconv.Itoa(db)}, args)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	var req strings.Builder
-	for _, cmd := range [][]string{{"AUTH", r.password}, {"SELECT", strconv.Itoa(db)}, args} {
-		fmt.Fprintf(&req, "*%d\r\n", len(cmd))
-		for _, arg := range cmd {
-			fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(arg), arg)
-		}
-	}
-	if _, err := io.WriteString(c, req.String()); err != nil {
-		return nil, err
-	}
-	rd := bufio.NewReader(c)
 	for _, what := range []string{"AUTH", "SELECT"} {
 		if reply, err := readRESP(rd); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
@@ -295,26 +283,13 @@ func (r *Redis) Command(args ...string) (string, error) {
 // do authenticates and sends commands on one connection, returning the one-line
 // reply of each.
 func (r *Redis) do(commands ...[]string) ([]string, error) {
-	c, err := net.DialTimeout("tcp", r.Addr.String(), time.Second)
+	c, rd, err := r.send(commands...)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	commands = append([][]string{{"AUTH", r.password}}, commands...)
-	var req strings.Builder
-	for _, cmd := range commands {
-		fmt.Fprintf(&req, "*%d\r\n", len(cmd))
-		for _, arg := range cmd {
-			fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(arg), arg)
-		}
-	}
-	if _, err := io.WriteString(c, req.String()); err != nil {
-		return nil, err
-	}
-	rd := bufio.NewReader(c)
-	replies := make([]string, len(commands))
-	for i := range commands {
+	replies := make([]string, len(commands)+1)
+	for i := range replies {
 		line, err := rd.ReadString('\n')
 		if err != nil {
 			return nil, err
@@ -325,6 +300,28 @@ func (r *Redis) do(commands ...[]string) ([]string, error) {
 		return nil, fmt.Errorf("AUTH: %s", replies[0])
 	}
 	return replies[1:], nil
+}
+
+// send opens a connection and writes AUTH and commands to it in one request; the
+// caller reads the replies, AUTH's first, and closes the connection.
+func (r *Redis) send(commands ...[]string) (net.Conn, *bufio.Reader, error) {
+	c, err := net.DialTimeout("tcp", r.Addr.String(), time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	var req strings.Builder
+	for _, cmd := range append([][]string{{"AUTH", r.password}}, commands...) {
+		fmt.Fprintf(&req, "*%d\r\n", len(cmd))
+		for _, arg := range cmd {
+			fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(arg), arg)
+		}
+	}
+	if _, err := io.WriteString(c, req.String()); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, bufio.NewReader(c), nil
 }
 
 // FPMConfig wraps a rendered pool in the smallest php-fpm.conf that runs it in the
