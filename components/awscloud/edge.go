@@ -2,6 +2,7 @@ package awscloud
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
@@ -308,19 +309,40 @@ func newWebACL(ctx *pulumi.Context, name, scope string, albARN pulumi.StringInpu
 // aliasRecord points the site's host name at the load balancer (or the
 // distribution in front of it) in the hosted zone aws.hostedZoneId: an alias, so no
 // CNAME at a zone apex is needed and Route 53 follows the target's addresses.
+//
+// A distribution also answers over IPv6 (IsIpv6Enabled), which its viewers reach
+// only through an AAAA alias beside the A one ("If IPv6 is enabled for the
+// distribution, create two records", Route 53 Developer Guide, "Routing traffic to
+// an Amazon CloudFront distribution by using your domain name"). allowOverwrite
+// takes over a record of the same name and type that is already there (the CNAME a
+// site set up by hand before enabling the option is of another type and must go
+// first; docs/aws.md says so): without it Route 53's CreateRecordSet fails on the
+// existing record (terraform-provider-aws, internal/service/route53/record.go:
+// allow_overwrite selects UPSERT over CREATE).
 func aliasRecord(ctx *pulumi.Context, name string, spec topology.Spec, dnsName, zoneID pulumi.StringInput, parent pulumi.ResourceOption) error {
-	if _, err := route53.NewRecord(ctx, name, &route53.RecordArgs{
-		ZoneId: pulumi.String(spec.AWS.HostedZoneID),
-		Name:   pulumi.String(spec.Hostname()),
-		Type:   pulumi.String(string(route53.RecordTypeA)),
-		Aliases: route53.RecordAliasArray{route53.RecordAliasArgs{
-			Name:   dnsName,
-			ZoneId: zoneID,
-			// Route 53 refuses target health for a CloudFront distribution.
-			EvaluateTargetHealth: pulumi.Bool(!spec.AWS.CloudFront.Enabled),
-		}},
-	}, parent); err != nil {
-		return fmt.Errorf("alias record %s: %w", name, err)
+	types := []route53.RecordType{route53.RecordTypeA}
+	if spec.AWS.CloudFront.Enabled {
+		types = append(types, route53.RecordTypeAAAA)
+	}
+	for _, typ := range types {
+		recordName := name
+		if typ != route53.RecordTypeA {
+			recordName = name + "-" + strings.ToLower(string(typ))
+		}
+		if _, err := route53.NewRecord(ctx, recordName, &route53.RecordArgs{
+			ZoneId:         pulumi.String(spec.AWS.HostedZoneID),
+			Name:           pulumi.String(spec.Hostname()),
+			Type:           pulumi.String(string(typ)),
+			AllowOverwrite: pulumi.Bool(true),
+			Aliases: route53.RecordAliasArray{route53.RecordAliasArgs{
+				Name:   dnsName,
+				ZoneId: zoneID,
+				// Route 53 refuses target health for a CloudFront distribution.
+				EvaluateTargetHealth: pulumi.Bool(!spec.AWS.CloudFront.Enabled),
+			}},
+		}, parent); err != nil {
+			return fmt.Errorf("alias record %s: %w", recordName, err)
+		}
 	}
 	return nil
 }

@@ -42,6 +42,12 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	if app.SpotPercent > 0 && app.LaunchType != topology.LaunchFargate {
 		p.add("app.spotPercent", app.SpotPercent, "Fargate Spot runs Fargate tasks only; allowed with app.launchType %s: 0", app.LaunchType)
 	}
+	// "Linux tasks with the ARM64 architecture don't support the Fargate Spot
+	// capacity provider" (Amazon ECS Developer Guide, Fargate capacity provider
+	// considerations): the Spot share of the tasks would never start.
+	if app.SpotPercent > 0 && app.CPUArchitecture == topology.ArchARM64 {
+		p.add("app.spotPercent", app.SpotPercent, "Fargate Spot runs x86_64 tasks only; allowed with app.cpuArchitecture %s: 0", app.CPUArchitecture)
+	}
 	if app.LaunchType == topology.LaunchEC2 && graviton.MatchString(a.EC2InstanceType) != (app.CPUArchitecture == topology.ArchARM64) {
 		p.add("aws.ec2InstanceType", a.EC2InstanceType, "does not run app.cpuArchitecture %s; allowed: a Graviton type (m7g.xlarge) for arm64, any other (m6i.xlarge) for x86_64", app.CPUArchitecture)
 	}

@@ -181,6 +181,8 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			"moodle:app.spotPercent = 120: allowed: 0..100"}},
 		{"fargate spot on ec2 instances", with(awsStack(), "app", `{"launchType": "ec2", "spotPercent": 50}`), []string{
 			"moodle:app.spotPercent = 50: Fargate Spot runs Fargate tasks only; allowed with app.launchType ec2: 0"}},
+		{"fargate spot for graviton tasks", with(awsStack(), "app", `{"cpuArchitecture": "arm64", "spotPercent": 50}`), []string{
+			"moodle:app.spotPercent = 50: Fargate Spot runs x86_64 tasks only; allowed with app.cpuArchitecture arm64: 0"}},
 		{"graviton tasks on an x86 instance type", with(awsStack(), "app", `{"launchType": "ec2", "cpuArchitecture": "arm64"}`), []string{
 			`moodle:aws.ec2InstanceType = "m6i.xlarge": does not run app.cpuArchitecture arm64; allowed: a Graviton type (m7g.xlarge) for arm64, any other (m6i.xlarge) for x86_64`}},
 		{"instance class below the connection budget", with(awsStack(), "database", `{"instanceClass": "db.t4g.micro"}`), []string{

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -53,10 +54,24 @@ func TestProdCloudFrontIsTheALBsOnlyClient(t *testing.T) {
 	}
 }
 
+// The distribution answers over IPv6 too, which its viewers reach only through an
+// AAAA alias beside the A one (Route 53 Developer Guide, routing traffic to a
+// CloudFront distribution: "If IPv6 is enabled for the distribution, create two
+// records").
 func TestProdAliasRecordPointsAtCloudFrontWhenItIsInFront(t *testing.T) {
 	edits := mergeEdits(cloudFront(), map[string]any{"aws.hostedZoneId": mockZoneID})
-	r := mustRun(t, "prod", edits).ofType(tRecord)[0]
-	if r.str("aliases.0.name") != "d111111abcdef8.cloudfront.net" || r.str("aliases.0.zoneId") != "Z2FDTNDATAQYW2" || r.boolean("aliases.0.evaluateTargetHealth") {
-		t.Errorf("alias %v, want the distribution, without target health", r.input("aliases"))
+	records := mustRun(t, "prod", edits).ofType(tRecord)
+	var types []string
+	for _, r := range records {
+		types = append(types, r.str("type"))
+		if r.str("aliases.0.name") != "d111111abcdef8.cloudfront.net" || r.str("aliases.0.zoneId") != "Z2FDTNDATAQYW2" || r.boolean("aliases.0.evaluateTargetHealth") {
+			t.Errorf("%s alias %v, want the distribution, without target health", r.str("type"), r.input("aliases"))
+		}
+		if !r.boolean("allowOverwrite") {
+			t.Errorf("the %s alias does not take over an existing record", r.str("type"))
+		}
+	}
+	if slices.Sort(types); !slices.Equal(types, []string{"A", "AAAA"}) {
+		t.Errorf("records %v, want an A and an AAAA alias", types)
 	}
 }

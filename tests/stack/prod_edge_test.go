@@ -78,6 +78,11 @@ func TestProdAliasRecordWhenAHostedZoneIsGiven(t *testing.T) {
 	if r.str("zoneId") != mockZoneID || r.str("name") != spec.Hostname() || r.str("type") != "A" {
 		t.Errorf("record %s %s in %s, want A %s in %s", r.str("type"), r.str("name"), r.str("zoneId"), spec.Hostname(), mockZoneID)
 	}
+	// An alias record a site made by hand before giving the zone is taken over
+	// (UPSERT), not a failed CREATE (terraform-provider-aws route53 record.go).
+	if !r.boolean("allowOverwrite") {
+		t.Error("the alias record does not take over an existing one")
+	}
 	if r.str("aliases.0.name") != alb.Name+"-1234567890.eu-west-1.elb.amazonaws.com" || r.str("aliases.0.zoneId") != mockALBZone || !r.boolean("aliases.0.evaluateTargetHealth") {
 		t.Errorf("alias %v, want the ALB's name and zone", r.input("aliases"))
 	}
