@@ -188,10 +188,12 @@ func newAutoScalingRole(ctx *pulumi.Context, name string, opts ...pulumi.Resourc
 // (IMDSv2 only, encrypted root volume, no public address, the ECS-optimised image),
 // an Auto Scaling group and a capacity provider that scales it for the tasks.
 func (c *Compute) instances(ctx *pulumi.Context, name string, cluster *ecs.Cluster, args *ComputeArgs, parent pulumi.ResourceOption) (*ecs.CapacityProvider, error) {
-	ami, err := ssm.LookupParameter(ctx, &ssm.LookupParameterArgs{Name: ecsAMIParameters[args.App.CPUArchitecture]}, pulumi.Parent(c))
-	if err != nil {
-		return nil, fmt.Errorf("look up the ECS-optimised AMI: %w", err)
-	}
+	// The provider marks a parameter's value secret whatever it holds, and a plain
+	// invoke refuses a secret result ("unexpected secret result returned to invoke
+	// call"), so every ec2 stack failed here. The output form carries it; the AMI id
+	// is public (insecureValue, the parameter's plain String), so it is unsecreted.
+	ami := ssm.LookupParameterOutput(ctx, ssm.LookupParameterOutputArgs{Name: pulumi.String(ecsAMIParameters[args.App.CPUArchitecture])}, pulumi.Parent(c))
+	imageID := pulumi.Unsecret(ami.InsecureValue()).(pulumi.StringOutput)
 	instName := name + "-instance"
 	role, err := iam.NewRole(ctx, instName, &iam.RoleArgs{
 		AssumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com"),
@@ -216,7 +218,7 @@ func (c *Compute) instances(ctx *pulumi.Context, name string, cluster *ecs.Clust
 			"#!/bin/bash\ncat >> /etc/ecs/ecs.config <<'EOF'\nECS_CLUSTER=%s\nECS_AWSVPC_BLOCK_IMDS=true\nECS_ENABLE_CONTAINER_METADATA=true\nEOF\n", c)))
 	}).(pulumi.StringOutput)
 	template, err := ec2.NewLaunchTemplate(ctx, instName, &ec2.LaunchTemplateArgs{
-		ImageId:            pulumi.String(ami.Value),
+		ImageId:            imageID,
 		InstanceType:       pulumi.String(args.AWS.EC2InstanceType),
 		IamInstanceProfile: ec2.LaunchTemplateIamInstanceProfileArgs{Arn: profile.Arn},
 		MetadataOptions: ec2.LaunchTemplateMetadataOptionsArgs{

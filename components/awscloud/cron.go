@@ -58,7 +58,11 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	if err != nil {
 		return nil, err
 	}
-	service, err := taskService(ctx, name, args, td, 1, 100, 0, parent, pulumi.DependsOn(args.Placement.DependsOn))
+	// A replaced service (a new launch type, say) must go before its replacement
+	// comes: the old runner holds the lock in moodledata, so the new one would exit
+	// at once and its service, waiting for a steady state, would hang the update.
+	service, err := taskService(ctx, name, args, td, 1, 100, 0, parent, pulumi.DependsOn(args.Placement.DependsOn),
+		pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}

@@ -107,7 +107,11 @@ func awsInvoke(token string, args resource.PropertyMap) (resource.PropertyMap, e
 	case "aws:elb/getServiceAccount:getServiceAccount":
 		return resource.PropertyMap{"arn": str("arn:aws:iam::" + mockELBAcount + ":root"), "id": str(mockELBAcount)}, nil
 	case "aws:ssm/getParameter:getParameter":
-		return resource.PropertyMap{"name": args["name"], "value": str(mockAMI), "type": str("String"), "id": args["name"]}, nil
+		// As the provider answers (terraform-provider-aws internal/service/ssm/
+		// parameter_data_source.go): value is Sensitive, so a secret, whatever the
+		// parameter's type; insecure_value is the same text in the clear.
+		return resource.PropertyMap{"name": args["name"], "value": resource.MakeSecret(str(mockAMI)), "insecureValue": str(mockAMI),
+			"type": str("String"), "id": args["name"]}, nil
 	case "aws:ec2/getVpc:getVpc":
 		association := func(cidr, state string) resource.PropertyValue {
 			return resource.NewObjectProperty(resource.PropertyMap{"cidrBlock": str(cidr), "state": str(state), "associationId": str("vpc-cidr-assoc-" + state)})
