@@ -106,7 +106,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		Cluster:                    args.ClusterARN,
 		TaskDefinition:             td.Arn,
 		DesiredCount:               pulumi.Int(spec.App.Replicas),
-		LaunchType:                 args.Placement.LaunchType,
+		ForceNewDeployment:         pulumi.Bool(forceNewDeployment),
 		CapacityProviderStrategies: args.Placement.Strategies,
 		NetworkConfiguration: ecs.ServiceNetworkConfigurationArgs{
 			Subnets:        args.SubnetIDs,

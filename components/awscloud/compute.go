@@ -52,14 +52,19 @@ type ComputeArgs struct {
 	AutoScalingRoleARN pulumi.StringInput
 }
 
-// Placement is where a service's tasks run: a launch type, or capacity provider
-// strategies, which ECS accepts only once the cluster has the providers, so the
-// service must depend on DependsOn.
+// Placement is where a service's tasks run: capacity provider strategies, which
+// ECS accepts only once the cluster has the providers, so the service must depend
+// on DependsOn.
 type Placement struct {
-	LaunchType pulumi.StringPtrInput
 	Strategies ecs.ServiceCapacityProviderStrategyArray
 	DependsOn  []pulumi.Resource
 }
+
+// forceNewDeployment is set on every service: with it the provider updates a
+// changed capacity provider strategy in place instead of replacing the service
+// (see NewCompute). It also makes every update of a service a new deployment,
+// which ECS rolls like any other.
+const forceNewDeployment = true
 
 // Compute is the ECS cluster, and with launch type ec2 its container instances.
 type Compute struct {
@@ -118,7 +123,14 @@ func NewCompute(ctx *pulumi.Context, name string, args *ComputeArgs, opts ...pul
 			DependsOn:  []pulumi.Resource{association},
 		}
 		c.App, c.Cron = only, only
-	case args.App.SpotPercent > 0:
+	default:
+		// Always a capacity provider strategy, never a launch type: a service whose
+		// strategy changes is updated in place only when the old and the new one are
+		// both non-empty (and the service forces a new deployment), and replaced
+		// otherwise (capacityProviderStrategyCustomizeDiff, terraform-provider-aws
+		// internal/service/ecs/service.go). So turning Fargate Spot on, or changing
+		// app.minReplicas, rolls the tasks of the same service instead of starting a
+		// second service beside it.
 		association, err := associate(ctx, name, cluster, pulumi.ToStringArray([]string{capacityFargate, capacityFargateSpot}), parent)
 		if err != nil {
 			return nil, err
@@ -128,9 +140,6 @@ func NewCompute(ctx *pulumi.Context, name string, args *ComputeArgs, opts ...pul
 			Strategies: ecs.ServiceCapacityProviderStrategyArray{ecs.ServiceCapacityProviderStrategyArgs{CapacityProvider: pulumi.String(capacityFargate), Weight: pulumi.Int(1)}},
 			DependsOn:  []pulumi.Resource{association},
 		}
-	default:
-		fargate := Placement{LaunchType: pulumi.String("FARGATE")}
-		c.App, c.Cron = fargate, fargate
 	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"clusterName": c.ClusterName, "clusterArn": c.ClusterARN}); err != nil {
 		return nil, err
@@ -139,7 +148,8 @@ func NewCompute(ctx *pulumi.Context, name string, args *ComputeArgs, opts ...pul
 }
 
 // spotStrategy keeps app.minReplicas on regular Fargate (the base) and splits the
-// tasks above it between Fargate and Fargate Spot by app.spotPercent.
+// tasks above it between Fargate and Fargate Spot by app.spotPercent; without Spot
+// its weight is 0, which ECS reads as "not used", so the strategy keeps its shape.
 func spotStrategy(a topology.App) ecs.ServiceCapacityProviderStrategyArray {
 	strategy := ecs.ServiceCapacityProviderStrategyArray{ecs.ServiceCapacityProviderStrategyArgs{
 		CapacityProvider: pulumi.String(capacityFargate), Base: pulumi.Int(a.MinReplicas), Weight: pulumi.Int(100 - a.SpotPercent),

@@ -117,7 +117,7 @@ func taskService(ctx *pulumi.Context, name string, args *CronArgs, td *ecs.TaskD
 		DeploymentMaximumPercent:        pulumi.Int(maxPercent),
 		DeploymentMinimumHealthyPercent: pulumi.Int(minPercent),
 		DeploymentCircuitBreaker:        ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
-		LaunchType:                      args.Placement.LaunchType,
+		ForceNewDeployment:              pulumi.Bool(forceNewDeployment),
 		CapacityProviderStrategies:      args.Placement.Strategies,
 		NetworkConfiguration: ecs.ServiceNetworkConfigurationArgs{
 			Subnets:        args.SubnetIDs,

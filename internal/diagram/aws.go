@@ -36,8 +36,9 @@ func (b *builder) aws() error {
 			return fmt.Errorf("ECS service %s has no task definition of the same name", s.Name)
 		}
 		size := fmt.Sprintf("%g vCPU / %g MB each", td.Num("cpu")/1024, td.Num("memory"))
+		// Services name no launch type, only capacity provider strategies.
 		launch := "Fargate"
-		if s.Str("launchType") != "FARGATE" {
+		if b.spec.App.LaunchType == topology.LaunchEC2 {
 			launch = "EC2 " + b.spec.AWS.EC2InstanceType
 		}
 		count := fmt.Sprintf("%d", int(s.Num("desiredCount")))

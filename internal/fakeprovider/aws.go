@@ -20,10 +20,12 @@ type awsKind struct {
 	// readBack and equivalent are Kind.ReadBack and Kind.Equivalent.
 	readBack   func(resource.PropertyMap) (resource.PropertyMap, error)
 	equivalent map[string]func(a, b resource.PropertyValue) bool
+	// forceIf is the provider's CustomizeDiff where it forces replacement by value.
+	forceIf func(prop string, olds, news resource.PropertyMap) bool
 }
 
 func (a awsKind) kind() *Kind {
-	k := &Kind{ForceNew: a.force, AutoName: a.autoName, ReadBack: a.readBack, Equivalent: a.equivalent}
+	k := &Kind{ForceNew: a.force, AutoName: a.autoName, ReadBack: a.readBack, Equivalent: a.equivalent, ForceNewIf: a.forceIf}
 	k.ID = func(env Env, r Resource) string {
 		switch {
 		case a.idIsARN && a.arn != nil:
@@ -221,7 +223,8 @@ func awsPackage() *Package {
 		},
 		"aws:ecs/service:Service": {
 			force: only("name", "cluster", "launchType", "schedulingStrategy", "iamRole"), autoName: "name", idIsARN: true,
-			arn: arnOf("ecs", "service/", "name"),
+			arn:     arnOf("ecs", "service/", "name"),
+			forceIf: capacityProviderStrategyForcesNew,
 		},
 		"aws:autoscaling/group:Group": {
 			force: only("name", "namePrefix"), autoName: "name", idFrom: "name",

@@ -66,7 +66,7 @@ func diff(base, oldInputs, news resource.PropertyMap, k *Kind, ignore []string) 
 		HasDetailedDiff: true,
 	}
 	for key, kind := range kinds {
-		if k.forceNew(key) {
+		if k.forceNew(key, base, news) {
 			kind = replacing[kind]
 			resp.Replaces = append(resp.Replaces, key)
 		}

@@ -151,3 +151,17 @@ func objects(v any) []map[string]any {
 	}
 	return nil
 }
+
+// capacityProviderStrategyForcesNew is the service's capacityProviderStrategyCustomizeDiff
+// (terraform-provider-aws v5, internal/service/ecs/service.go, which pulumi-aws v6
+// bridges): a changed strategy replaces the service unless force_new_deployment is
+// set and neither the old nor the new strategy is empty.
+func capacityProviderStrategyForcesNew(prop string, olds, news resource.PropertyMap) bool {
+	if prop != "capacityProviderStrategies" {
+		return false
+	}
+	if fnd := news["forceNewDeployment"]; !fnd.IsBool() || !fnd.BoolValue() {
+		return true
+	}
+	return isEmpty(olds["capacityProviderStrategies"]) || isEmpty(news["capacityProviderStrategies"])
+}

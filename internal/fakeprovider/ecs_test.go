@@ -67,3 +67,39 @@ func TestTagsAll_MergesTheProvidersDefaultTags(t *testing.T) {
 		t.Errorf("tagsAll = %v, want %v", got, want)
 	}
 }
+
+// The service's capacityProviderStrategyCustomizeDiff (terraform-provider-aws v5,
+// internal/service/ecs/service.go): a changed strategy replaces the service unless
+// force_new_deployment is set and neither strategy is empty.
+func TestCapacityProviderStrategyChangeReplacesUnlessForcedAndNonEmpty(t *testing.T) {
+	strategy := func(providers ...string) resource.PropertyValue {
+		var items []resource.PropertyValue
+		for _, p := range providers {
+			items = append(items, resource.NewObjectProperty(resource.PropertyMap{"capacityProvider": resource.NewStringProperty(p)}))
+		}
+		return resource.NewArrayProperty(items)
+	}
+	none := resource.NewNullProperty()
+	for _, c := range []struct {
+		name     string
+		old, new resource.PropertyValue
+		forced   bool
+		replaces bool
+	}{
+		{"changed, no forced deployment", strategy("FARGATE"), strategy("FARGATE", "FARGATE_SPOT"), false, true},
+		{"changed, forced deployment", strategy("FARGATE"), strategy("FARGATE", "FARGATE_SPOT"), true, false},
+		{"from none, forced deployment", none, strategy("FARGATE"), true, true},
+		{"to none, forced deployment", strategy("FARGATE"), none, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			olds := resource.PropertyMap{"capacityProviderStrategies": c.old}
+			news := resource.PropertyMap{"capacityProviderStrategies": c.new, "forceNewDeployment": resource.NewBoolProperty(c.forced)}
+			if got := capacityProviderStrategyForcesNew("capacityProviderStrategies", olds, news); got != c.replaces {
+				t.Errorf("replaces = %v, want %v", got, c.replaces)
+			}
+			if capacityProviderStrategyForcesNew("desiredCount", olds, news) {
+				t.Error("another property forces replacement")
+			}
+		})
+	}
+}

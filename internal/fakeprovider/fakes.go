@@ -109,6 +109,9 @@ type Kind struct {
 	// provider read back; providers written for Pulumi (docker.Image) keep and
 	// compare their inputs.
 	DiffInputs bool
+	// ForceNewIf is a CustomizeDiff that forces replacement by the values: it is
+	// asked about every changed property, with the old state and the new inputs.
+	ForceNewIf func(prop string, olds, news resource.PropertyMap) bool
 }
 
 func (k *Kind) newID(env Env, r Resource) string {
@@ -125,7 +128,9 @@ func (k *Kind) outputs(env Env, r Resource) resource.PropertyMap {
 	return k.Outputs(env, r)
 }
 
-func (k *Kind) forceNew(prop string) bool { return k.ForceNew != nil && k.ForceNew(prop) }
+func (k *Kind) forceNew(prop string, olds, news resource.PropertyMap) bool {
+	return (k.ForceNew != nil && k.ForceNew(prop)) || (k.ForceNewIf != nil && k.ForceNewIf(prop, olds, news))
+}
 
 func (k *Kind) isSecret(prop string) bool {
 	for _, s := range k.Secrets {

@@ -63,46 +63,38 @@ func TestNewReleaseReachesTheCronRunnerBeforeTheWebTier(t *testing.T) {
 	}
 }
 
-// A change that replaces the cron service (its launch type here) deletes the old
-// service before it creates the new one: the old runner holds the lock in
-// moodledata, so a new one started beside it exits at once and a service waiting
-// for its steady state would hang the update. The app service, which has no lock,
-// keeps serving: its replacement comes first.
-func TestAReplacedCronServiceGoesBeforeItsReplacementComes(t *testing.T) {
-	const cronService, appService = "aws:ecs/service:Service::moodle-cron", "aws:ecs/service:Service::moodle-app"
+// Turning Fargate Spot on (or changing app.minReplicas) changes the app service's
+// capacity provider strategy, which the provider updates in place only when the
+// service forces new deployments and neither strategy is empty; otherwise it
+// replaces the service, starting a second one at app.replicas tasks beside the
+// first (internal/fakeprovider's capacityProviderStrategyForcesNew mirrors it).
+func TestASpotShareChangeRollsTheAppServiceInPlace(t *testing.T) {
+	const appService = "aws:ecs/service:Service::moodle-app"
 	ctx := context.Background()
 	r := newRig(t)
 	if _, err := r.stack(t, "prod", nil).Up(ctx); err != nil {
 		t.Fatal(err)
 	}
 	cfg := committedConfig(t, "prod")
-	if err := cfg.Set("moodle:app.launchType", "ec2"); err != nil {
-		t.Fatal(err)
-	}
-	r.steps.take()
-	if _, err := r.stack(t, "prod", cfg).Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	order := map[string]map[apitype.OpType]int{}
-	for i, s := range r.steps.take() {
-		for _, suffix := range []string{cronService, appService} {
-			if strings.HasSuffix(s.URN, suffix) {
-				if order[suffix] == nil {
-					order[suffix] = map[apitype.OpType]int{}
-				}
-				order[suffix][s.Op] = i
+	for _, edit := range []struct {
+		key   string
+		value int
+	}{{"moodle:app.spotPercent", 50}, {"moodle:app.minReplicas", 2}} {
+		if err := cfg.Set(edit.key, edit.value); err != nil {
+			t.Fatal(err)
+		}
+		r.steps.take()
+		if _, err := r.stack(t, "prod", cfg).Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var ops []apitype.OpType
+		for _, s := range r.steps.take() {
+			if strings.HasSuffix(s.URN, appService) {
+				ops = append(ops, s.Op)
 			}
 		}
-	}
-	for suffix, deleteFirst := range map[string]bool{cronService: true, appService: false} {
-		ops := order[suffix]
-		deleted, okD := ops[apitype.OpDeleteReplaced]
-		created, okC := ops[apitype.OpCreateReplacement]
-		if !okD || !okC {
-			t.Fatalf("%s: steps %v, want a replacement", suffix, ops)
-		}
-		if (deleted < created) != deleteFirst {
-			t.Errorf("%s: deleted at step %d, its replacement created at step %d; want the deletion first: %v", suffix, deleted, created, deleteFirst)
+		if !slices.Equal(ops, []apitype.OpType{apitype.OpUpdate}) {
+			t.Errorf("%s = %d: the app service's steps %v, want one update in place", edit.key, edit.value, ops)
 		}
 	}
 }

@@ -297,14 +297,22 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 	})
 
 	t.Run("an ad hoc task runs on the worker while cron.php keeps to the scheduled tasks", func(t *testing.T) {
-		// The worker's first run creates the probe's queue table.
-		waitFor(t, "the worker to look for ad hoc tasks", time.Minute, func() bool {
-			return strings.Contains(run(t, "docker", "logs", prefix+"adhoc-1"), "Waiting for more adhoc tasks to be queued")
+		// The worker holds its runner slot (an advisory lock, as Moodle's PostgreSQL
+		// lock factory takes it) while it waits for tasks; its "Waiting for more
+		// adhoc tasks to be queued" has no line end until a task comes, so Docker's
+		// log shows none of it yet.
+		worker := strings.Fields(inspect(t, "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", prefix+"adhoc-1"))
+		waitFor(t, "the worker to hold an ad hoc runner slot", time.Minute, func() bool {
+			holders, err := execIn(prefix+"db", "psql", "-U", "moodle", "-d", "moodle", "-At", "-c",
+				`SELECT DISTINCT host(a.client_addr) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted`)
+			return err == nil && slices.ContainsFunc(strings.Fields(holders), func(ip string) bool { return slices.Contains(worker, ip) })
 		})
-		if out, err := execIn(prefix+"db", "psql", "-U", "moodle", "-d", "moodle", "-At", "-c",
-			`INSERT INTO mdl_task_adhoc (classname, customdata) VALUES ('\probe\task\sleep', '{"seconds": 2, "name": "real-tier"}')`); err != nil {
-			t.Fatalf("queue an ad hoc task: %v\n%s", err, out)
-		}
+		// The worker creates the probe's queue table right after it takes its slot.
+		waitFor(t, "an ad hoc task queued", 10*time.Second, func() bool {
+			_, err := execIn(prefix+"db", "psql", "-U", "moodle", "-d", "moodle", "-At", "-c",
+				`INSERT INTO mdl_task_adhoc (classname, customdata) VALUES ('\probe\task\sleep', '{"seconds": 2, "name": "real-tier"}')`)
+			return err == nil
+		})
 		var runs string
 		waitFor(t, "the task to run", time.Minute, func() bool {
 			var err error

@@ -26,10 +26,12 @@ type registered struct {
 	Type   string
 	Name   string
 	Inputs resource.PropertyMap
-	// Protect, Parent and DependsOn (URNs) as sent by the program.
-	Protect   bool
-	Parent    string
-	DependsOn []string
+	// Protect, Parent, DependsOn (URNs) and DeleteBeforeReplace as sent by the
+	// program.
+	Protect             bool
+	Parent              string
+	DependsOn           []string
+	DeleteBeforeReplace bool
 }
 
 // recorder is the mock engine: it records every resource and invoke, and answers
@@ -50,6 +52,8 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		Protect:   args.RegisterRPC.GetProtect(),
 		Parent:    args.RegisterRPC.GetParent(),
 		DependsOn: args.RegisterRPC.GetDependencies(),
+		// The engine reads the option from the request's own field.
+		DeleteBeforeReplace: args.RegisterRPC.GetDeleteBeforeReplace(),
 	})
 	outputs := args.Inputs.Copy()
 	for k, v := range computedOutputs(args.TypeToken, args.Name, args.Inputs) {

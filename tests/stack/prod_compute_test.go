@@ -405,3 +405,27 @@ func TestProdAdhocWorkersAreAServiceOfTheirOwn(t *testing.T) {
 		})
 	}
 }
+
+// A replaced cron service (the move from a launch type to capacity provider
+// strategies replaces it once) goes before its replacement comes: the old runner
+// holds the lock in moodledata, so a new one started beside it exits at once and
+// the service, waiting for its steady state, would hang the update. The app and the
+// ad hoc workers hold no lock: their replacements come first, so the site stays up.
+// Every service places its tasks by a capacity provider strategy, never a launch
+// type, and forces new deployments, so that a strategy change updates it in place
+// (capacityProviderStrategyCustomizeDiff, terraform-provider-aws
+// internal/service/ecs/service.go).
+func TestProdServicesAreReplacedSafelyAndUpdatedInPlace(t *testing.T) {
+	for _, edits := range []map[string]any{nil, {"app.spotPercent": 50}, {"app.launchType": topology.LaunchEC2}} {
+		rec := mustRun(t, "prod", edits)
+		for _, s := range rec.ofType(tService) {
+			if want := s.Name == cronName; s.DeleteBeforeReplace != want {
+				t.Errorf("%v: %s deleteBeforeReplace = %v, want %v", edits, s.Name, s.DeleteBeforeReplace, want)
+			}
+			if s.str("launchType") != "" || !s.input("capacityProviderStrategies").IsArray() || !s.boolean("forceNewDeployment") {
+				t.Errorf("%v: %s launch type %q, strategies %v, forceNewDeployment %v; want strategies that update in place",
+					edits, s.Name, s.str("launchType"), s.input("capacityProviderStrategies"), s.boolean("forceNewDeployment"))
+			}
+		}
+	}
+}
