@@ -41,14 +41,20 @@ const (
 	volTmp        = "tmp"         // /tmp: uploads in flight, nginx buffers
 	volLocalCache = "local-cache" // Moodle's localcachedir, per task, never shared
 	volMoodledata = "moodledata"  // EFS
-	// The SSM agent ECS Exec injects writes its state and logs here; with these two
-	// writable, every root filesystem stays read-only (aws.ecsExec only).
-	volExecState = "exec-state"
-	volExecLogs  = "exec-logs"
+	// ECS Exec injects its managed agent under /managed-agents, and the SSM agent
+	// writes its state and logs under /var/lib and /var/log; with these three
+	// writable every root filesystem stays read-only (aws.ecsExec only). AWS
+	// documents no such paths and calls read-only roots unsupported; these are the
+	// three of the known workaround (aws/containers-roadmap#1359,
+	// aws-containers/amazon-ecs-exec-checker#71), without /managed-agents the agent
+	// crashes when it starts.
+	volExecAgents = "exec-agents"
+	volExecState  = "exec-state"
+	volExecLogs   = "exec-logs"
 )
 
-// Where the SSM agent of ECS Exec writes inside a container.
-var execMounts = map[string]string{volExecState: "/var/lib/amazon/ssm", volExecLogs: "/var/log/amazon/ssm"}
+// Where the agents of ECS Exec write inside a container.
+var execMounts = map[string]string{volExecAgents: "/managed-agents", volExecState: "/var/lib/amazon/ssm", volExecLogs: "/var/log/amazon/ssm"}
 
 // stopTimeoutSeconds is how long ECS waits after SIGTERM before it kills a
 // container: the most Fargate allows. The web tier's requests have drained by then
@@ -118,7 +124,7 @@ func initScript(files []renderedFile, volumes []string) string {
 		switch v {
 		case volFPMConf:
 			fmt.Fprintf(&b, "cp %s %s/\n", imageFPMGlobalConf, dir)
-		case volTmp, volExecState, volExecLogs:
+		case volTmp, volExecAgents, volExecState, volExecLogs:
 			fmt.Fprintf(&b, "chmod 1777 %s\n", dir)
 		case volLocalCache:
 			fmt.Fprintf(&b, "chown %d:%d %s\nchmod 0750 %s\n", AppUID, AppGID, dir, dir)
