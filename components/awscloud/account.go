@@ -47,7 +47,10 @@ func (a Account) managedPolicy(name string) string {
 // stores: the database and its snapshots, Performance Insights, EFS, the objectfs
 // bucket, Redis, the secrets, the log groups, the alarm topic and (ec2) the
 // instances' volumes, which autoScalingRole creates. Losing it loses the data, so
-// it is protected like the data.
+// it is protected like the data, and a destroy leaves it in the account
+// (retainOnDelete): the final snapshots of RDS and Redis and the retained
+// automated backups outlive the stack and are readable only with it. Scheduling
+// its deletion is the operator's step once those are gone (docs/aws.md).
 func newDataKey(ctx *pulumi.Context, name string, a Account, autoScalingRole pulumi.StringInput, protect bool, opts ...pulumi.ResourceOption) (*kms.Key, error) {
 	statements := keyStatements(a)
 	if autoScalingRole != nil {
@@ -59,7 +62,7 @@ func newDataKey(ctx *pulumi.Context, name string, a Account, autoScalingRole pul
 		DeletionWindowInDays: pulumi.Int(30),
 		Policy:               policy(statements...),
 		Tags:                 tags(name),
-	}, dataOptions(protect, opts...)...)
+	}, append(dataOptions(protect, opts...), pulumi.RetainOnDelete(true))...)
 	if err != nil {
 		return nil, fmt.Errorf("kms key %s: %w", name, err)
 	}

@@ -189,7 +189,10 @@ func scaleUp(t *testing.T, cfg automation.Config) int {
 // scaleOutSteps are the only steps one more app node may take, by resource name:
 // on the Docker host the node's container is created and the one-shot writer of
 // the load balancer's configuration is replaced for its new upload (nginx reloads,
-// it is not replaced); on AWS the autoscaling target's bounds are updated.
+// it is not replaced); on AWS the autoscaling target's bounds are updated, and so
+// is the app service, whose capacity provider strategy keeps app.minReplicas (which
+// scaleUp raises with the nodes) on regular Fargate: in place, as for any strategy
+// change.
 func scaleOutSteps(stack, node string) map[string][]apitype.OpType {
 	replaced := []apitype.OpType{apitype.OpCreateReplacement, apitype.OpDeleteReplaced, apitype.OpReplace}
 	if stack == "dev" {
@@ -198,7 +201,7 @@ func scaleOutSteps(stack, node string) map[string][]apitype.OpType {
 			"moodle-dev-lb-config": replaced,
 		}
 	}
-	return map[string][]apitype.OpType{"moodle-app": {apitype.OpUpdate}}
+	return map[string][]apitype.OpType{"moodle-app": {apitype.OpUpdate, apitype.OpUpdate}}
 }
 
 // assertScaleOut checks the preview of one more app node: exactly the steps

@@ -26,12 +26,13 @@ type registered struct {
 	Type   string
 	Name   string
 	Inputs resource.PropertyMap
-	// Protect, Parent, DependsOn (URNs) and DeleteBeforeReplace as sent by the
-	// program.
+	// Protect, Parent, DependsOn (URNs), DeleteBeforeReplace and RetainOnDelete
+	// as sent by the program.
 	Protect             bool
 	Parent              string
 	DependsOn           []string
 	DeleteBeforeReplace bool
+	RetainOnDelete      bool
 }
 
 // recorder is the mock engine: it records every resource and invoke, and answers
@@ -54,6 +55,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		DependsOn: args.RegisterRPC.GetDependencies(),
 		// The engine reads the option from the request's own field.
 		DeleteBeforeReplace: args.RegisterRPC.GetDeleteBeforeReplace(),
+		RetainOnDelete:      args.RegisterRPC.GetRetainOnDelete(),
 	})
 	outputs := args.Inputs.Copy()
 	for k, v := range computedOutputs(args.TypeToken, args.Name, args.Inputs) {

@@ -342,6 +342,13 @@ func checkProtected(t *testing.T, rec *recorder, _ topology.Spec) {
 	if r := rec.one(t, tALB, edgeName); !r.boolean("enableDeletionProtection") {
 		t.Error("ALB deletion protection off")
 	}
+	// A destroy keeps the final snapshots and the retained backups; a key scheduled
+	// for deletion with them would make them unreadable.
+	for _, key := range rec.ofType(tKey) {
+		if !key.RetainOnDelete {
+			t.Errorf("key %s is deleted by a destroy that keeps the snapshots it encrypts", key.Name)
+		}
+	}
 }
 
 func TestProdKeepsSecretsOutOfPlainText(t *testing.T) {
