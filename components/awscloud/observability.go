@@ -78,7 +78,8 @@ func NewObservability(ctx *pulumi.Context, name string, args *ObservabilityArgs,
 		}
 	}
 	board, err := cloudwatch.NewDashboard(ctx, name, &cloudwatch.DashboardArgs{
-		DashboardName: pulumi.String(fmt.Sprintf("%s-%s-%s", ctx.Project(), ctx.Stack(), name)),
+		// Letters, digits, "-" and "_" only (CloudWatch PutDashboard, DashboardName).
+		DashboardName: pulumi.String(physicalName(ctx, name, 255)),
 		DashboardBody: dashboard(args),
 	}, parent)
 	if err != nil {

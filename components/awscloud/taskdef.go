@@ -345,7 +345,9 @@ func (t taskDefinition) register(ctx *pulumi.Context, name string, files *Files,
 	}
 	return ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
 		// Families are account-wide: the project and stack keep two stacks apart.
-		Family:                  pulumi.String(fmt.Sprintf("%s-%s-%s", ctx.Project(), ctx.Stack(), name)),
+		// Letters, digits, hyphens and underscores only (ECS RegisterTaskDefinition,
+		// family): a stack named "prod.eu" would be refused as it is.
+		Family:                  pulumi.String(physicalName(ctx, name, 255)),
 		NetworkMode:             pulumi.String("awsvpc"),
 		RequiresCompatibilities: pulumi.ToStringArray([]string{compat}),
 		Cpu:                     pulumi.String(strconv.Itoa(int(t.Resources.CPUs * 1024))),

@@ -8,7 +8,7 @@ package topology
 // both targets (see the citations there).
 
 // TLS modes of the connection to the relay, and the $CFG->smtpsecure value each
-// becomes: Moodle's select offers ” (none), 'ssl' and 'tls'
+// becomes: Moodle's select offers none (the empty string), 'ssl' and 'tls'
 // (public/admin/settings/server.php, smtpsecure), which get_mailer() hands to
 // PHPMailer's SMTPSecure: 'tls' is STARTTLS on a plain connection, 'ssl' TLS
 // from the first byte.

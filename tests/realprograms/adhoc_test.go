@@ -77,6 +77,7 @@ INSERT INTO mdl_task_adhoc (classname, customdata) VALUES ('\probe\task\sleep', 
 			})
 			run := strings.Fields(lines(runs)[0])
 			during := passesBetween(t, cron.Log(), run[2], run[3])
+			t.Logf("cron.php completed %d passes during the %d s task (run by session %s)", during, taskSeconds, run[1])
 			if want := fmt.Sprint(runner.Pid()); run[1] != want {
 				t.Errorf("the task ran under session %s, want %s (%s)", run[1], want, runner.Name)
 			}

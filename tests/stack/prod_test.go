@@ -2,12 +2,14 @@ package stack_test
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
@@ -502,6 +504,31 @@ func TestProdResourcesLiveInTheirComponents(t *testing.T) {
 		}
 		if !strings.HasPrefix(r.Name, "moodle-") {
 			t.Errorf("%s %s: name not derived from the cluster's", r.Type, r.Name)
+		}
+	}
+}
+
+// Pulumi allows "." in a stack name; the names AWS allows fewer characters in are
+// made of letters, digits, hyphens and underscores whatever the stack is called:
+// a task definition's family (ECS RegisterTaskDefinition) and a dashboard's name
+// (CloudWatch PutDashboard).
+func TestProdNamesAWSRestrictsFollowAStackNameWithADot(t *testing.T) {
+	rec := &recorder{}
+	cfg := stackConfig(t, "prod")
+	if err := pulumi.RunErr(program(roomyHost), pulumi.WithMocks("moodle", "prod.eu-west-1", rec),
+		func(ri *pulumi.RunInfo) { ri.Config = cfg }); err != nil {
+		t.Fatal(err)
+	}
+	allowed := regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	for token, field := range map[string]string{tTaskDef: "family", "aws:cloudwatch/dashboard:Dashboard": "dashboardName"} {
+		resources := rec.ofType(token)
+		if len(resources) == 0 {
+			t.Errorf("no %s registered", token)
+		}
+		for _, r := range resources {
+			if name := r.str(field); !allowed.MatchString(name) {
+				t.Errorf("%s %s: %s %q has characters AWS refuses", token, r.Name, field, name)
+			}
 		}
 	}
 }
