@@ -16,6 +16,9 @@ func deployAWS(ctx *pulumi.Context, spec topology.Spec) error {
 	if args.MailPassword, err = mailPassword(ctx); err != nil {
 		return err
 	}
+	if err := awscloud.CheckExistingSubnets(ctx, spec.AWS); err != nil {
+		return err
+	}
 	cluster, err := awscloud.NewCluster(ctx, "moodle", args)
 	if err != nil {
 		return fmt.Errorf("aws target: %w", err)

@@ -112,6 +112,12 @@ func awsInvoke(token string, args resource.PropertyMap) (resource.PropertyMap, e
 		// parameter's type; insecure_value is the same text in the clear.
 		return resource.PropertyMap{"name": args["name"], "value": resource.MakeSecret(str(mockAMI)), "insecureValue": str(mockAMI),
 			"type": str("String"), "id": args["name"]}, nil
+	case "aws:ec2/getSubnet:getSubnet":
+		// The existing VPC's subnets (existingVPC): the digit after the tier letter
+		// is the zone, so subnet-0b1… and subnet-0b2… are in two zones.
+		id := args["id"].StringValue()
+		zone := "eu-west-1" + string(rune('a'+id[len("subnet-0b")]-'1'))
+		return resource.PropertyMap{"id": str(id), "vpcId": str("vpc-0abc123def4567890"), "availabilityZone": str(zone)}, nil
 	case "aws:ec2/getVpc:getVpc":
 		association := func(cidr, state string) resource.PropertyValue {
 			return resource.NewObjectProperty(resource.PropertyMap{"cidrBlock": str(cidr), "state": str(state), "associationId": str("vpc-cidr-assoc-" + state)})

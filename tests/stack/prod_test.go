@@ -428,6 +428,9 @@ func TestProdConfigErrorsRegisterNothing(t *testing.T) {
 		{"Redis without TLS", "cache.tls", map[string]any{"cache.tls": false}},
 		{"logs kept a week", "aws.logRetentionDays", map[string]any{"aws.logRetentionDays": 7}},
 		{"an existing VPC with too few subnets", "aws.privateSubnetIds", mergeEdits(existingVPC(), map[string]any{"aws.privateSubnetIds": []string{"subnet-0b1000000000000"}})},
+		// EFS takes one mount target per zone (CreateMountTarget: MountTargetConflict).
+		{"two private subnets of an existing VPC in one zone", "aws.privateSubnetIds", mergeEdits(existingVPC(), map[string]any{
+			"aws.privateSubnetIds": []string{"subnet-0b1000000000000", "subnet-0b1000000000001", "subnet-0b3000000000000"}})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec, err := run(t, "prod", tc.edits)
