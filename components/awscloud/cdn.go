@@ -3,7 +3,6 @@ package awscloud
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -57,9 +56,9 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 	}
 	parent := pulumi.Parent(c)
 	spec := args.Spec
-	provider, err := aws.NewProvider(ctx, name+"-"+cloudFrontRegion, &aws.ProviderArgs{Region: pulumi.String(cloudFrontRegion)}, parent)
+	provider, err := regionalProvider(ctx, name+"-"+cloudFrontRegion, cloudFrontRegion, parent)
 	if err != nil {
-		return nil, fmt.Errorf("provider %s: %w", cloudFrontRegion, err)
+		return nil, err
 	}
 	global := []pulumi.ResourceOption{parent, pulumi.Provider(provider)}
 	// The web ACL's log group must be in us-east-1, and so must the key that

@@ -3,6 +3,8 @@ package stack_test
 import (
 	"slices"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 const tDistribution = "aws:cloudfront/distribution:Distribution"
@@ -73,5 +75,41 @@ func TestProdAliasRecordPointsAtCloudFrontWhenItIsInFront(t *testing.T) {
 	}
 	if slices.Sort(types); !slices.Equal(types, []string{"A", "AAAA"}) {
 		t.Errorf("records %v, want an A and an AAAA alias", types)
+	}
+}
+
+// The us-east-1 provider CloudFront's certificate, web ACL and log key need is an
+// explicit provider, which reads none of the stack's aws:* settings: it gets the
+// stack's profile, assumed role, allowed accounts and default tags passed on, or it
+// would sign in otherwise, act in any account and tag nothing.
+func TestProdUSEast1ProviderUsesTheStacksAWSSettings(t *testing.T) {
+	cfg := stackConfig(t, "prod")
+	for path, value := range cloudFront() {
+		setConfig(t, cfg, path, value)
+	}
+	cfg["aws:profile"] = "moodle-deployer"
+	cfg["aws:assumeRole"] = `{"roleArn": "arn:aws:iam::123456789012:role/deployer", "sessionName": "moodle"}`
+	cfg["aws:allowedAccountIds"] = `["123456789012"]`
+	cfg["aws:defaultTags"] = `{"tags": {"team": "elearning"}}`
+	rec := &recorder{}
+	if err := pulumi.RunErr(program(roomyHost), pulumi.WithMocks("moodle", "prod", rec),
+		func(ri *pulumi.RunInfo) { ri.Config = cfg }); err != nil {
+		t.Fatal(err)
+	}
+	providers := rec.ofType("pulumi:providers:aws")
+	if len(providers) != 1 {
+		t.Fatalf("%d explicit aws providers, want the us-east-1 one", len(providers))
+	}
+	p := providers[0]
+	for field, want := range map[string]string{
+		"region": "us-east-1", "profile": "moodle-deployer", "assumeRole.roleArn": "arn:aws:iam::123456789012:role/deployer",
+		"assumeRole.sessionName": "moodle", "defaultTags.tags.team": "elearning",
+	} {
+		if got := p.str(field); got != want {
+			t.Errorf("us-east-1 provider %s = %q, want %q", field, got, want)
+		}
+	}
+	if got := p.strings("allowedAccountIds"); !slices.Equal(got, []string{"123456789012"}) {
+		t.Errorf("us-east-1 provider allowedAccountIds = %v", got)
 	}
 }
