@@ -23,8 +23,15 @@ type privateBucket struct {
 // disabled (BucketOwnerEnforced), default encryption, versioning, a lifecycle and a
 // policy that refuses plain-HTTP requests. The objectfs store and the ALB logs are
 // both made this way.
+//
+// A destroy leaves the bucket in the account (retainOnDelete): S3 deletes no
+// bucket that holds objects or versions, and the versioned log bucket always
+// does, so the destroy would fail half-way; and neither the site's files nor the
+// logs are the destroy's to delete. The log bucket empties itself by its lifecycle;
+// docs/aws.md says how to delete both by hand.
 func newPrivateBucket(ctx *pulumi.Context, name string, b privateBucket, opts ...pulumi.ResourceOption) (*s3.BucketV2, pulumi.Resource, error) {
-	bucket, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{Tags: tags(name)}, dataOptions(b.Protect, opts...)...)
+	bucket, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{Tags: tags(name)},
+		append(dataOptions(b.Protect, opts...), pulumi.RetainOnDelete(true))...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -351,6 +351,13 @@ func checkProtected(t *testing.T, rec *recorder, _ topology.Spec) {
 			t.Errorf("key %s is deleted by a destroy that keeps the snapshots it encrypts", key.Name)
 		}
 	}
+	// S3 deletes no bucket holding objects or versions (the versioned log bucket
+	// always does): a destroy leaves them instead of failing half-way.
+	for _, bucket := range rec.ofType(tBucket) {
+		if !bucket.RetainOnDelete {
+			t.Errorf("bucket %s: a destroy would fail on its objects", bucket.Name)
+		}
+	}
 }
 
 func TestProdKeepsSecretsOutOfPlainText(t *testing.T) {
