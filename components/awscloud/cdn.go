@@ -37,6 +37,8 @@ type CDNArgs struct {
 	Account Account
 	// OriginDNSName is the ALB's name; CloudFront connects to it over HTTPS.
 	OriginDNSName pulumi.StringInput
+	// OriginSecret is sent as OriginSecretHeader with every request to the ALB.
+	OriginSecret pulumi.StringInput
 }
 
 // CDN is a CloudFront distribution in front of the load balancer, with a web ACL
@@ -85,6 +87,9 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 		Origins: cloudfront.DistributionOriginArray{cloudfront.DistributionOriginArgs{
 			OriginId:   pulumi.String(origin),
 			DomainName: args.OriginDNSName,
+			CustomHeaders: cloudfront.DistributionOriginCustomHeaderArray{cloudfront.DistributionOriginCustomHeaderArgs{
+				Name: pulumi.String(OriginSecretHeader), Value: args.OriginSecret,
+			}},
 			CustomOriginConfig: cloudfront.DistributionOriginCustomOriginConfigArgs{
 				HttpPort:             pulumi.Int(httpPort),
 				HttpsPort:            pulumi.Int(httpsPort),

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
@@ -81,9 +82,21 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	sg := net.SecurityGroups
 
+	var originSecret pulumi.StringInput
+	if spec.AWS.CloudFront.Enabled {
+		// Only letters and digits: an ALB header condition reads * and ? as
+		// wildcards. 48 of them are about 285 bits.
+		secret, err := random.NewRandomPassword(ctx, name+"-origin-secret", &random.RandomPasswordArgs{
+			Length: pulumi.Int(48), Special: pulumi.Bool(false),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		originSecret = secret.Result
+	}
 	edge, err := NewEdge(ctx, name+"-edge", &EdgeArgs{
 		Spec: spec, Account: account, VPCID: net.VPCID, SubnetIDs: net.PublicSubnetIDs, SecurityGroupID: sg[sgALB],
-		KMSKeyARN: key.Arn,
+		KMSKeyARN: key.Arn, OriginSecret: originSecret,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -195,7 +208,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	// The site's name points at the distribution when there is one, else the ALB.
 	siteDNS, siteZone := edge.DNSName, edge.ZoneID
 	if spec.AWS.CloudFront.Enabled {
-		cdn, err := NewCDN(ctx, name+"-cdn", &CDNArgs{Spec: spec, Account: account, OriginDNSName: edge.DNSName}, parent)
+		cdn, err := NewCDN(ctx, name+"-cdn", &CDNArgs{Spec: spec, Account: account, OriginDNSName: edge.DNSName, OriginSecret: originSecret}, parent)
 		if err != nil {
 			return nil, err
 		}

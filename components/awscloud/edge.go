@@ -32,7 +32,18 @@ type EdgeArgs struct {
 	SecurityGroupID pulumi.StringInput
 	// KMSKeyARN encrypts the WAF log group.
 	KMSKeyARN pulumi.StringInput
+	// OriginSecret, set when CloudFront is in front, is the value of
+	// OriginSecretHeader the HTTPS listener forwards on; it refuses the rest.
+	OriginSecret pulumi.StringInput
 }
+
+// OriginSecretHeader is the header CloudFront adds to every request it sends the
+// load balancer. The ALB's security group admits CloudFront's origin-facing
+// prefix list, which every distribution of every account shares; the header's
+// secret value is what only this stack's distribution knows ("Restrict access to
+// Application Load Balancers", Amazon CloudFront Developer Guide: a custom header
+// added by CloudFront, a listener rule that forwards only requests carrying it).
+const OriginSecretHeader = "X-Moodle-Origin-Verify"
 
 // Edge is the internet-facing entry: an ALB in the public subnets with its access
 // log bucket, the listeners, the app target group and, optionally, a WAF web ACL.
@@ -125,13 +136,31 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 			Protocol:        pulumi.String("HTTPS"),
 			SslPolicy:       pulumi.String(TLSPolicy),
 			CertificateArn:  pulumi.String(spec.AWS.CertificateARN),
-			DefaultActions:  forward,
+			DefaultActions:  httpsDefault(forward, args.OriginSecret != nil),
 			Tags:            tags(name + "-https"),
 		}, parent)
 		if err != nil {
 			return nil, err
 		}
 		e.Listeners = append(e.Listeners, https)
+		if args.OriginSecret != nil {
+			rule, err := lb.NewListenerRule(ctx, name+"-from-cloudfront", &lb.ListenerRuleArgs{
+				ListenerArn: https.Arn,
+				Priority:    pulumi.Int(1),
+				Actions:     lb.ListenerRuleActionArray{lb.ListenerRuleActionArgs{Type: pulumi.String("forward"), TargetGroupArn: tg.Arn}},
+				Conditions: lb.ListenerRuleConditionArray{lb.ListenerRuleConditionArgs{
+					HttpHeader: lb.ListenerRuleConditionHttpHeaderArgs{
+						HttpHeaderName: pulumi.String(OriginSecretHeader),
+						Values:         pulumi.StringArray{args.OriginSecret},
+					},
+				}},
+				Tags: tags(name + "-from-cloudfront"),
+			}, parent)
+			if err != nil {
+				return nil, err
+			}
+			e.Listeners = append(e.Listeners, rule)
+		}
 		httpAction = lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
 			Type: pulumi.String("redirect"),
 			Redirect: lb.ListenerDefaultActionRedirectArgs{
@@ -170,6 +199,22 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	return e, nil
+}
+
+// httpsDefault is the HTTPS listener's default action: forward, or behind CloudFront
+// a 403 for every request that the origin-secret rule did not forward.
+func httpsDefault(forward lb.ListenerDefaultActionArray, behindCloudFront bool) lb.ListenerDefaultActionArray {
+	if !behindCloudFront {
+		return forward
+	}
+	return lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
+		Type: pulumi.String("fixed-response"),
+		FixedResponse: lb.ListenerDefaultActionFixedResponseArgs{
+			ContentType: pulumi.String("text/plain"),
+			MessageBody: pulumi.String("Forbidden"),
+			StatusCode:  pulumi.String("403"),
+		},
+	}}
 }
 
 // maxDeregistrationDelay is the target group's upper bound (deregistration_delay,

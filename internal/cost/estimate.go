@@ -177,6 +177,7 @@ var rules = map[string]rule{
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":                    nil,
 	"aws:kms/alias:Alias":                                                  nil,
 	"aws:lb/listener:Listener":                                             nil,
+	"aws:lb/listenerRule:ListenerRule":                                     nil,
 	"aws:lb/targetGroup:TargetGroup":                                       nil,
 	"aws:rds/parameterGroup:ParameterGroup":                                nil,
 	"aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup":              nil,

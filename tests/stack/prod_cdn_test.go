@@ -113,3 +113,32 @@ func TestProdUSEast1ProviderUsesTheStacksAWSSettings(t *testing.T) {
 		t.Errorf("us-east-1 provider allowedAccountIds = %v", got)
 	}
 }
+
+// Behind CloudFront the ALB admits CloudFront's origin-facing prefix list, which
+// every distribution of every account shares; the listener forwards only requests
+// carrying the header this stack's distribution adds with a secret value and
+// answers 403 to the rest ("Restrict access to Application Load Balancers", Amazon
+// CloudFront Developer Guide). Without CloudFront there is no such rule.
+func TestProdALBForwardsOnlyWhatItsOwnDistributionSends(t *testing.T) {
+	rec := mustRun(t, "prod", cloudFront())
+	https := rec.one(t, tListener, edgeName+"-https")
+	if https.str("defaultActions.0.type") != "fixed-response" || https.str("defaultActions.0.fixedResponse.statusCode") != "403" {
+		t.Errorf("behind CloudFront the HTTPS listener's default is %v, want a 403", https.input("defaultActions"))
+	}
+	rules := rec.ofType(tListenerRule)
+	if len(rules) != 1 {
+		t.Fatalf("%d listener rules, want the origin secret's", len(rules))
+	}
+	rule := rules[0]
+	origin := rec.ofType(tDistribution)[0].input("origins").ArrayValue()[0].ObjectValue()["customHeaders"].ArrayValue()[0].ObjectValue()
+	if name := rule.str("conditions.0.httpHeader.httpHeaderName"); name != origin["name"].StringValue() {
+		t.Errorf("the rule checks %q, the distribution sends %q", name, origin["name"].StringValue())
+	}
+	if rule.str("actions.0.type") != "forward" || rule.str("actions.0.targetGroupArn") == "" || rule.number("priority") != 1 {
+		t.Errorf("the rule %v does not forward to the app", rule.input("actions"))
+	}
+	plain := mustRun(t, "prod", nil)
+	if n := len(plain.ofType(tListenerRule)); n != 0 || plain.one(t, tListener, edgeName+"-https").str("defaultActions.0.type") != "forward" {
+		t.Errorf("without CloudFront: %d rules, default %v; want the listener to forward", n, plain.one(t, tListener, edgeName+"-https").input("defaultActions"))
+	}
+}

@@ -29,6 +29,7 @@ const (
 	tASG            = "aws:autoscaling/group:Group"
 	tCapacity       = "aws:ecs/capacityProvider:CapacityProvider"
 	tALB            = "aws:lb/loadBalancer:LoadBalancer"
+	tListenerRule   = "aws:lb/listenerRule:ListenerRule"
 	tListener       = "aws:lb/listener:Listener"
 	tTargetGroup    = "aws:lb/targetGroup:TargetGroup"
 	tWebACL         = "aws:wafv2/webAcl:WebAcl"
@@ -173,7 +174,7 @@ func TestProdInventory(t *testing.T) {
 				tASG:            ec2,
 				tCapacity:       ec2,
 				tSecret:         4,
-				tRandomPassword: 4,
+				tRandomPassword: 4 + cdn, // the origin secret CloudFront sends the ALB
 				tKey:            1 + cdn,
 				tDistribution:   cdn,
 			}
@@ -363,13 +364,20 @@ func checkProtected(t *testing.T, rec *recorder, _ topology.Spec) {
 func TestProdKeepsSecretsOutOfPlainText(t *testing.T) {
 	for _, v := range prodVariants() {
 		t.Run(v.name, func(t *testing.T) {
+			spec := stackSpec(t, "prod", v.edits)
 			rec := mustRun(t, "prod", v.edits)
 			passwords := rec.ofType(tRandomPassword)
-			if len(passwords) != 4 {
-				t.Fatalf("%d generated passwords, want the database, Redis, upgrade key and admin ones", len(passwords))
+			if want := 4 + boolCount(spec.AWS.CloudFront.Enabled); len(passwords) != want {
+				t.Fatalf("%d generated passwords, want the database, Redis, upgrade key and admin ones (and CloudFront's origin secret): %d", len(passwords), want)
 			}
 			for _, p := range passwords {
 				secret := generatedSecret(p.Name)
+				// The origin secret is read by no task: it travels, as a secret, in the
+				// distribution's origin header and the listener rule that checks it.
+				if strings.HasSuffix(p.Name, "-origin-secret") {
+					checkOriginSecret(t, rec, secret)
+					continue
+				}
 				stored := false
 				for _, res := range rec.resources {
 					for _, s := range plainStrings(resource.NewObjectProperty(res.Inputs)) {
@@ -386,6 +394,27 @@ func TestProdKeepsSecretsOutOfPlainText(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkOriginSecret finds CloudFront's origin secret, as a secret, in the header
+// the distribution sends and in the listener rule that forwards on it, and nowhere
+// in plain text.
+func checkOriginSecret(t *testing.T, rec *recorder, secret string) {
+	t.Helper()
+	for _, res := range rec.resources {
+		for _, s := range plainStrings(resource.NewObjectProperty(res.Inputs)) {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s %s holds the origin secret in plain text", res.Type, res.Name)
+			}
+		}
+	}
+	header := rec.ofType(tDistribution)[0].input("origins").ArrayValue()[0].ObjectValue()["customHeaders"]
+	rule := rec.ofType(tListenerRule)[0].input("conditions").ArrayValue()[0].ObjectValue()["httpHeader"]
+	for what, v := range map[string]resource.PropertyValue{"distribution's header": header, "listener rule": rule} {
+		if !v.ContainsSecrets() || !strings.Contains(fmt.Sprint(v), secret) {
+			t.Errorf("the %s does not carry the origin secret as a secret: %v", what, v)
+		}
 	}
 }
 
