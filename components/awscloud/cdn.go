@@ -31,6 +31,19 @@ const (
 	originRequestAllViewerAndCloudFront = "33f36d7e-f396-46d9-90e0-52428a34d9dc"
 )
 
+// cookieFreePaths are Moodle's theme and JavaScript servers. Each answers without a
+// session: it stops after config.php (ABORT_AFTER_CONFIG) to serve its cache, and
+// otherwise loads Moodle with define('NO_MOODLE_COOKIES', true) (public/theme/
+// image.php of moodle/moodle at 84606c02, theme/styles.php at 045f492c), so its
+// answer is the same for every visitor. The default behaviour's cache key has the
+// cookies in it, so each logged-in user would fetch them again; these behaviours
+// key on the path and the query string alone. The paths are the URL paths of every
+// release's web root.
+var cookieFreePaths = []string{
+	"/theme/styles.php*", "/theme/image.php*", "/theme/font.php*", "/theme/javascript.php*",
+	"/theme/yui_combo.php*", "/theme/yui_image.php*", "/lib/javascript.php*", "/lib/requirejs.php*",
+}
+
 // CDNArgs configure the distribution in front of the ALB.
 type CDNArgs struct {
 	Spec    topology.Spec
@@ -76,6 +89,38 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	const origin = "alb"
+	// Moodle's own cache headers still decide how long (its revision is in every
+	// URL); no cookie and no header is in the key.
+	static, err := cloudfront.NewCachePolicy(ctx, name+"-static", &cloudfront.CachePolicyArgs{
+		Name:       pulumi.String(physicalName(ctx, name+"-static", 128)),
+		Comment:    pulumi.String("Moodle theme and JavaScript servers: path and query string"),
+		MinTtl:     pulumi.Int(0),
+		DefaultTtl: pulumi.Int(0),
+		MaxTtl:     pulumi.Int(31536000),
+		ParametersInCacheKeyAndForwardedToOrigin: cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs{
+			CookiesConfig:              cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs{CookieBehavior: pulumi.String("none")},
+			HeadersConfig:              cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs{HeaderBehavior: pulumi.String("none")},
+			QueryStringsConfig:         cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs{QueryStringBehavior: pulumi.String("all")},
+			EnableAcceptEncodingGzip:   pulumi.Bool(true),
+			EnableAcceptEncodingBrotli: pulumi.Bool(true),
+		},
+	}, global...)
+	if err != nil {
+		return nil, fmt.Errorf("cache policy %s: %w", name, err)
+	}
+	var staticBehaviours cloudfront.DistributionOrderedCacheBehaviorArray
+	for _, path := range cookieFreePaths {
+		staticBehaviours = append(staticBehaviours, cloudfront.DistributionOrderedCacheBehaviorArgs{
+			PathPattern:           pulumi.String(path),
+			TargetOriginId:        pulumi.String(origin),
+			ViewerProtocolPolicy:  pulumi.String("redirect-to-https"),
+			AllowedMethods:        pulumi.ToStringArray([]string{"GET", "HEAD"}),
+			CachedMethods:         pulumi.ToStringArray([]string{"GET", "HEAD"}),
+			CachePolicyId:         static.ID(),
+			OriginRequestPolicyId: pulumi.String(originRequestAllViewerAndCloudFront),
+			Compress:              pulumi.Bool(true),
+		})
+	}
 	distribution, err := cloudfront.NewDistribution(ctx, name, &cloudfront.DistributionArgs{
 		Enabled:       pulumi.Bool(true),
 		Comment:       pulumi.String("moodle " + spec.Hostname()),
@@ -111,6 +156,7 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 			OriginRequestPolicyId: pulumi.String(originRequestAllViewerAndCloudFront),
 			Compress:              pulumi.Bool(true),
 		},
+		OrderedCacheBehaviors: staticBehaviours,
 		Restrictions: cloudfront.DistributionRestrictionsArgs{
 			GeoRestriction: cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
 		},

@@ -178,6 +178,7 @@ var rules = map[string]rule{
 	"aws:kms/alias:Alias":                                                  nil,
 	"aws:lb/listener:Listener":                                             nil,
 	"aws:lb/listenerRule:ListenerRule":                                     nil,
+	"aws:cloudfront/cachePolicy:CachePolicy":                               nil,
 	"aws:lb/targetGroup:TargetGroup":                                       nil,
 	"aws:rds/parameterGroup:ParameterGroup":                                nil,
 	"aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup":              nil,

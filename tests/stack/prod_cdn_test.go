@@ -142,3 +142,35 @@ func TestProdALBForwardsOnlyWhatItsOwnDistributionSends(t *testing.T) {
 		t.Errorf("without CloudFront: %d rules, default %v; want the listener to forward", n, plain.one(t, tListener, edgeName+"-https").input("defaultActions"))
 	}
 }
+
+// Moodle's theme and JavaScript servers answer the same to every visitor (they
+// run with NO_MOODLE_COOKIES): CloudFront keys them on the path and the query
+// string, not on the cookies the default behaviour keys on, so logged-in users
+// share one cached copy.
+func TestProdThemeAndJavaScriptAreCachedWithoutCookies(t *testing.T) {
+	rec := mustRun(t, "prod", cloudFront())
+	policies := rec.ofType("aws:cloudfront/cachePolicy:CachePolicy")
+	if len(policies) != 1 {
+		t.Fatalf("%d cache policies, want the cookie-free one", len(policies))
+	}
+	policy := policies[0]
+	key := "parametersInCacheKeyAndForwardedToOrigin."
+	if policy.str(key+"cookiesConfig.cookieBehavior") != "none" || policy.str(key+"headersConfig.headerBehavior") != "none" ||
+		policy.str(key+"queryStringsConfig.queryStringBehavior") != "all" {
+		t.Errorf("the static cache key is %v, want the path and the query string only", policy.input("parametersInCacheKeyAndForwardedToOrigin"))
+	}
+	behaviours := rec.ofType(tDistribution)[0].input("orderedCacheBehaviors").ArrayValue()
+	paths := map[string]bool{}
+	for _, b := range behaviours {
+		o := b.ObjectValue()
+		paths[o["pathPattern"].StringValue()] = true
+		if o["cachePolicyId"].StringValue() != policy.id() {
+			t.Errorf("%s is cached with %v, want the cookie-free policy", o["pathPattern"].StringValue(), o["cachePolicyId"])
+		}
+	}
+	for _, want := range []string{"/theme/styles.php*", "/theme/image.php*", "/theme/javascript.php*", "/theme/yui_combo.php*", "/lib/javascript.php*", "/lib/requirejs.php*"} {
+		if !paths[want] {
+			t.Errorf("no cookie-free behaviour for %s (have %v)", want, paths)
+		}
+	}
+}
