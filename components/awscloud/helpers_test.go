@@ -56,7 +56,7 @@ func TestCronSilenceOutlastsARunMoodleCallsHealthy(t *testing.T) {
 // The endpoints cover what the tasks call, and what the container instances and
 // ECS Exec add.
 func TestInterfaceEndpointsFollowWhatRunsInThePrivateSubnets(t *testing.T) {
-	base := []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"}
+	base := []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager"}
 	fargate := topology.Spec{App: topology.App{LaunchType: topology.LaunchFargate}}
 	exec := fargate
 	exec.AWS.ECSExec = true
@@ -67,7 +67,7 @@ func TestInterfaceEndpointsFollowWhatRunsInThePrivateSubnets(t *testing.T) {
 	}{
 		"fargate":   {fargate, base},
 		"ecs exec":  {exec, append(slices.Clone(base), "ssmmessages")},
-		"instances": {ec2Spec, append(slices.Clone(base), "ssmmessages", "ec2messages", "ecs", "ecs-agent", "ecs-telemetry")},
+		"instances": {ec2Spec, append(slices.Clone(base), "ssmmessages", "ssm", "ec2messages", "ecs", "ecs-agent", "ecs-telemetry")},
 	} {
 		if got := interfaceEndpoints(tc.spec); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: endpoints %v, want %v", name, got, tc.want)

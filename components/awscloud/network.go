@@ -220,15 +220,18 @@ func (n *Network) create(ctx *pulumi.Context, name string, args *NetworkArgs) er
 func serviceName(region, service string) string { return "com.amazonaws." + region + "." + service }
 
 // interfaceEndpoints are the AWS APIs the tasks call (aws.vpcEndpoints): pulling
-// images (ECR's API and registry), secrets, logs and SSM parameters; the channels
-// of ECS Exec; and on container instances the ECS agent and Session Manager.
+// images (ECR's API and registry), secrets (Secrets Manager: no task reads an SSM
+// parameter) and logs; the channel of ECS Exec (ssmmessages, the one endpoint
+// AWS's ECS Exec page asks for); and on container instances the ECS agent and
+// Session Manager, which needs ssm, ssmmessages and ec2messages (Systems Manager's
+// VPC endpoint page). An endpoint costs about 22 USD a month in three zones.
 func interfaceEndpoints(s topology.Spec) []string {
-	services := []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"}
+	services := []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager"}
 	if s.AWS.ECSExec || s.App.LaunchType == topology.LaunchEC2 {
 		services = append(services, "ssmmessages")
 	}
 	if s.App.LaunchType == topology.LaunchEC2 {
-		services = append(services, "ec2messages", "ecs", "ecs-agent", "ecs-telemetry")
+		services = append(services, "ssm", "ec2messages", "ecs", "ecs-agent", "ecs-telemetry")
 	}
 	return services
 }

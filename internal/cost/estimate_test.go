@@ -136,11 +136,11 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 		// the ceiling.
 		{"Fargate Spot for half the tasks above the minimum: priced on-demand", map[string]any{"moodle:app.spotPercent": 50},
 			0, ptr(0)},
-		{"interface VPC endpoints: ECR api and dkr, Logs, Secrets Manager, SSM in 3 zones", map[string]any{"moodle:aws.vpcEndpoints": true},
-			endpoints(5), nil},
+		{"interface VPC endpoints: ECR api and dkr, Logs, Secrets Manager in 3 zones", map[string]any{"moodle:aws.vpcEndpoints": true},
+			endpoints(4), nil},
 		{"ECS Exec: a log group, usage-based only", map[string]any{"moodle:aws.ecsExec": true}, 0, nil},
 		{"ECS Exec with the endpoints adds ssmmessages", map[string]any{"moodle:aws.ecsExec": true, "moodle:aws.vpcEndpoints": true},
-			endpoints(6), nil},
+			endpoints(5), nil},
 		// The distribution is usage-based; its own web ACL (4 rules) and the key of
 		// its log group in us-east-1 are not.
 		{"CloudFront: its web ACL and key", cloudFront, 9 + 1, nil},
@@ -253,7 +253,7 @@ func TestEstimate_LinesSayWhatTheOptionsChange(t *testing.T) {
 		{"Fargate 3 × 4 vCPU / 8 GB (autoscaling to 12; up to 5 on Spot, priced on-demand)", 1, "Spot price of the hour"},
 		// The cron runner never runs on Spot.
 		{"Fargate 1 × 1 vCPU / 2 GB", 1, ""},
-		{"interface VPC endpoint in 3 zones", 5, "0.01 USD per GB processed"},
+		{"interface VPC endpoint in 3 zones", 4, "0.01 USD per GB processed"},
 		{"CloudFront distribution", 1, "0.085 USD per GB out"},
 		// A and AAAA: CloudFront answers over IPv6 too.
 		{"Route 53 alias record", 2, "alias queries to the ALB or CloudFront are free"},

@@ -57,7 +57,7 @@ func TestProdInterfaceEndpointsServeTheTasksInTheirSubnets(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"ecr.api", "ecr.dkr", "secretsmanager", "logs", "ssm"} {
+	for _, want := range []string{"ecr.api", "ecr.dkr", "secretsmanager", "logs"} {
 		if !services[want] {
 			t.Errorf("no %s endpoint; have %v", want, services)
 		}
