@@ -101,7 +101,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
-	depends := append(append(append([]pulumi.Resource{}, args.Edge.Listeners...), args.Placement.DependsOn...), args.After...)
+	depends := append(append(append(append([]pulumi.Resource{}, args.Edge.Listeners...), args.Placement.DependsOn...), args.After...), args.Files.MountTargets...)
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
 		Cluster:                    args.ClusterARN,
 		TaskDefinition:             td.Arn,

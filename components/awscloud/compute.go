@@ -291,7 +291,11 @@ func (c *Compute) instances(ctx *pulumi.Context, name string, cluster *ecs.Clust
 				Status:                 pulumi.String("ENABLED"),
 				TargetCapacity:         pulumi.Int(100),
 				MinimumScalingStepSize: pulumi.Int(1),
-				MaximumScalingStepSize: pulumi.Int(2),
+				// A deployment doubles the app tasks at once: the group may grow
+				// by all of its instances in one step ("the maximum number of
+				// container instances that Amazon ECS scales out at one time",
+				// ManagedScaling, Amazon ECS API reference), not two at a time.
+				MaximumScalingStepSize: pulumi.Int(instanceCeiling(args.App, args.OtherTasks)),
 			},
 		},
 		Tags: tags(name),

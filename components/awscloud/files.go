@@ -42,6 +42,10 @@ type Files struct {
 	// BucketName and BucketARN are set with storage kind s3 only.
 	BucketName pulumi.StringOutput `pulumi:"bucketName"`
 	BucketARN  pulumi.StringOutput `pulumi:"bucketArn"`
+	// MountTargets are what a task that mounts the file system waits for: without
+	// one in its subnet the mount, and so the task, fails to start
+	// (ResourceInitializationError), and the service's first deployment with it.
+	MountTargets []pulumi.Resource
 
 	s3 bool
 	// kmsKeyARN is needed by the task role to read and write the bucket's objects.
@@ -87,13 +91,15 @@ func NewFiles(ctx *pulumi.Context, name string, args *FilesArgs, opts ...pulumi.
 		return nil, err
 	}
 	for i := 0; i < args.SubnetCount; i++ {
-		if _, err := efs.NewMountTarget(ctx, fmt.Sprintf("%s-%d", name, i+1), &efs.MountTargetArgs{
+		target, err := efs.NewMountTarget(ctx, fmt.Sprintf("%s-%d", name, i+1), &efs.MountTargetArgs{
 			FileSystemId:   fs.ID(),
 			SubnetId:       args.SubnetIDs.ToStringArrayOutput().Index(pulumi.Int(i)),
 			SecurityGroups: pulumi.StringArray{args.SecurityGroupID},
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return nil, err
 		}
+		f.MountTargets = append(f.MountTargets, target)
 	}
 	// The access point pins every client to the app user and to one directory, so
 	// a task can neither act as root on the file system nor see outside moodledata.

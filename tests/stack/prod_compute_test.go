@@ -131,6 +131,10 @@ func TestProdInstanceGroupHoldsADeploymentAndNeverHangsADestroy(t *testing.T) {
 		t.Fatalf("ad hoc worker deployments run %v %% of the tasks, want %d", surge, appDeploymentSurge)
 	}
 	need := spec.App.MaxReplicas*appDeploymentSurge/100 + 1 + spec.Cron.Adhoc.Workers*appDeploymentSurge/100
+	// ... and scales out for it in one step, not two instances at a time.
+	if step := rec.ofType("aws:ecs/capacityProvider:CapacityProvider")[0].number("autoScalingGroupProvider.managedScaling.maximumScalingStepSize"); step < float64(need) {
+		t.Errorf("the capacity provider adds at most %v instances a step; a deployment at the ceiling needs %d", step, need)
+	}
 	if group.number("maxSize") < float64(need) {
 		t.Errorf("the group stops at %v instances; a deployment at the ceiling needs %d", group.number("maxSize"), need)
 	}
@@ -426,6 +430,23 @@ func TestProdServicesAreReplacedSafelyAndUpdatedInPlace(t *testing.T) {
 			if s.str("launchType") != "" || !s.input("capacityProviderStrategies").IsArray() || !s.boolean("forceNewDeployment") {
 				t.Errorf("%v: %s launch type %q, strategies %v, forceNewDeployment %v; want strategies that update in place",
 					edits, s.Name, s.str("launchType"), s.input("capacityProviderStrategies"), s.boolean("forceNewDeployment"))
+			}
+		}
+	}
+}
+
+// A task that mounts EFS fails to start (ResourceInitializationError) where its
+// subnet has no mount target yet: every service waits for all of them.
+func TestProdServicesWaitForTheFileSystemsMountTargets(t *testing.T) {
+	rec := mustRun(t, "prod", nil)
+	targets := rec.ofType(tEFSMount)
+	if len(targets) == 0 {
+		t.Fatal("no mount targets registered")
+	}
+	for _, svc := range rec.ofType(tService) {
+		for _, target := range targets {
+			if !svc.dependsOn(tEFSMount, target.Name) {
+				t.Errorf("%s starts without waiting for the mount target %s", svc.Name, target.Name)
 			}
 		}
 	}
