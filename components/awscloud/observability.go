@@ -147,14 +147,11 @@ func cronMetricNamespace(ctx *pulumi.Context) string {
 // CronSilenceMinutes is how long cron may go without a completed run before the
 // alarm fires. No run is cut short, and one runs as long as its longest task, so
 // the alarm waits as long as Moodle does before it warns of a task that runs long
-// (its taskruntimewarn, 12 hours unless a site sets it: tool_task's long running
-// tasks check, admin/tool/task/classes/check/longrunningtasks.php) and two
-// intervals. A runner that fails instead raises cron-failing within minutes.
+// (topology.TaskRuntimeWarnSeconds) and two intervals. A runner that fails instead
+// raises cron-failing within minutes.
 func CronSilenceMinutes(c topology.Cron) int {
-	return (cronTaskRuntimeWarnSeconds + 2*c.IntervalSeconds + 59) / 60
+	return (topology.TaskRuntimeWarnSeconds + 2*c.IntervalSeconds + 59) / 60
 }
-
-const cronTaskRuntimeWarnSeconds = 12 * 3600
 
 // cronFailedMetric counts the runner's failed cron.php runs (render.CronFailed);
 // a run fails every interval while Moodle refuses to run (an upgrade pending, CLI

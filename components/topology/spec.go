@@ -425,6 +425,16 @@ type Cron struct {
 	Adhoc AdhocWorkers `json:"adhoc"`
 }
 
+// Moodle's thresholds of a task that runs long ($CFG->taskruntimewarn and
+// $CFG->taskruntimeerror, 12 and 24 hours unless a site sets them), which tool_task's
+// long running tasks check (admin/tool/task/classes/check/longrunningtasks.php)
+// applies. No cron run is cut short, so status and the AWS alarms judge a run by
+// them too.
+const (
+	TaskRuntimeWarnSeconds  = 12 * 3600
+	TaskRuntimeErrorSeconds = 24 * 3600
+)
+
 // AdhocWorkers run Moodle's ad hoc tasks (asynchronous backups and restores,
 // course copies, imports, notifications) with admin/cli/adhoc_task.php, so a long
 // one never holds up the scheduled tasks, which the cron runner keeps to itself.

@@ -239,8 +239,8 @@ func evalFiles(rep *Report, r Readings) {
 
 // Moodle's default thresholds of a task that runs long.
 const (
-	taskRuntimeWarn  = 12 * time.Hour
-	taskRuntimeError = 24 * time.Hour
+	taskRuntimeWarn  = topology.TaskRuntimeWarnSeconds * time.Second
+	taskRuntimeError = topology.TaskRuntimeErrorSeconds * time.Second
 )
 
 func evalCron(rep *Report, spec topology.Spec, r Readings, now time.Time) {
@@ -270,9 +270,7 @@ func evalCron(rep *Report, spec topology.Spec, r Readings, now time.Time) {
 	rep.add(Check{Tier: TierCron, Subject: "runner", Name: "last run", Value: value, Verdict: v, Rule: rule})
 	if !c.LastRun.IsZero() {
 		// No run is cut short, so a pass is judged as Moodle judges a task that
-		// runs long: tool_task's long running tasks check (admin/tool/task/classes/
-		// check/longrunningtasks.php) warns after $CFG->taskruntimewarn and errs
-		// after $CFG->taskruntimeerror, 12 and 24 hours unless a site sets them.
+		// runs long (topology.TaskRuntimeWarnSeconds).
 		v := OK
 		switch {
 		case c.Duration > taskRuntimeError:
