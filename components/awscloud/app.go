@@ -31,6 +31,13 @@ type TaskEnvironment struct {
 	ExecLogGroupARN pulumi.StringInput
 }
 
+// serviceDependsOn is what a service of these tasks waits for: its placement's
+// capacity providers, the file system's mount targets (a task cannot start before
+// its subnet has one) and more.
+func (e TaskEnvironment) serviceDependsOn(p Placement, more ...pulumi.Resource) []pulumi.Resource {
+	return append(append(append([]pulumi.Resource{}, p.DependsOn...), e.Files.MountTargets...), more...)
+}
+
 // Deployment bounds of the app service: new tasks start before old ones stop, so
 // the site never runs below its count, and up to twice the count run meanwhile.
 // The connection budget and the instance ceiling count that surge.
@@ -101,7 +108,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
-	depends := append(append(append(append([]pulumi.Resource{}, args.Edge.Listeners...), args.Placement.DependsOn...), args.After...), args.Files.MountTargets...)
+	depends := args.serviceDependsOn(args.Placement, append(append([]pulumi.Resource{}, args.Edge.Listeners...), args.After...)...)
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
 		Cluster:                    args.ClusterARN,
 		TaskDefinition:             td.Arn,

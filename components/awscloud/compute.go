@@ -198,6 +198,7 @@ func newAutoScalingRole(ctx *pulumi.Context, name string, opts ...pulumi.Resourc
 // (IMDSv2 only, encrypted root volume, no public address, the ECS-optimised image),
 // an Auto Scaling group and a capacity provider that scales it for the tasks.
 func (c *Compute) instances(ctx *pulumi.Context, name string, cluster *ecs.Cluster, args *ComputeArgs, parent pulumi.ResourceOption) (*ecs.CapacityProvider, error) {
+	ceiling := instanceCeiling(args.App, args.OtherTasks)
 	// The provider marks a parameter's value secret whatever it holds, and a plain
 	// invoke refuses a secret result ("unexpected secret result returned to invoke
 	// call"), so every ec2 stack failed here. The output form carries it; the AMI id
@@ -264,7 +265,7 @@ func (c *Compute) instances(ctx *pulumi.Context, name string, cluster *ecs.Clust
 	group, err := autoscaling.NewGroup(ctx, instName, &autoscaling.GroupArgs{
 		VpcZoneIdentifiers: args.SubnetIDs,
 		MinSize:            pulumi.Int(1),
-		MaxSize:            pulumi.Int(instanceCeiling(args.App, args.OtherTasks)),
+		MaxSize:            pulumi.Int(ceiling),
 		LaunchTemplate:     autoscaling.GroupLaunchTemplateArgs{Id: template.ID(), Version: pulumi.String("$Latest")},
 		// It launches with the role the data key trusts for the encrypted volumes.
 		ServiceLinkedRoleArn: args.AutoScalingRoleARN,
@@ -295,7 +296,7 @@ func (c *Compute) instances(ctx *pulumi.Context, name string, cluster *ecs.Clust
 				// by all of its instances in one step ("the maximum number of
 				// container instances that Amazon ECS scales out at one time",
 				// ManagedScaling, Amazon ECS API reference), not two at a time.
-				MaximumScalingStepSize: pulumi.Int(instanceCeiling(args.App, args.OtherTasks)),
+				MaximumScalingStepSize: pulumi.Int(ceiling),
 			},
 		},
 		Tags: tags(name),

@@ -61,7 +61,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	// A replaced service (a new launch type, say) must go before its replacement
 	// comes: the old runner holds the lock in moodledata, so the new one would exit
 	// at once and its service, waiting for a steady state, would hang the update.
-	service, err := taskService(ctx, name, args, td, 1, 100, 0, parent, pulumi.DependsOn(append(append([]pulumi.Resource{}, args.Placement.DependsOn...), args.Files.MountTargets...)),
+	service, err := taskService(ctx, name, args, td, 1, 100, 0, parent, pulumi.DependsOn(args.serviceDependsOn(args.Placement)),
 		pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 		// waiting on it at all. New workers start before the old ones stop, which
 		// finish the task they run.
 		svc, err := taskService(ctx, name+"-adhoc", args, adhoc, workers, topology.AWSDeploymentMaximumPercent, 100,
-			parent, pulumi.DependsOn(append(append([]pulumi.Resource{service}, args.Placement.DependsOn...), args.Files.MountTargets...)))
+			parent, pulumi.DependsOn(args.serviceDependsOn(args.Placement, service)))
 		if err != nil {
 			return nil, err
 		}
