@@ -125,6 +125,32 @@ func (b *builder) appNodes(backends []pulumi.Resource) ([]pulumi.Resource, error
 	return nodes, nil
 }
 
+// scriptRunner is a container of the app image that runs a rendered runner script
+// (the cron runner, an ad hoc task worker) as the app user on the back-end and
+// egress networks, with moodledata. The script passes SIGTERM on to its PHP
+// process, which finishes the task in hand; a second SIGTERM ends it through the
+// shutdown handlers that release its task locks, within the stop grace.
+func (b *builder) scriptRunner(key, path, text, health string, limits topology.Resources, dependsOn []pulumi.Resource) service {
+	return service{
+		key:              key,
+		image:            b.imgs.app,
+		command:          []string{path},
+		user:             appUser,
+		env:              b.moodleEnv(),
+		secrets:          b.secrets.moodleSecrets(),
+		uploads:          append(b.configUploads(), script(path, text)),
+		networks:         []attachment{{network: b.nets.backend}, {network: b.nets.egress}},
+		volumes:          b.moodleVolumes(false),
+		hostname:         key,
+		limits:           limits,
+		health:           []string{"CMD", healthcheck, health},
+		init:             true,
+		stopSignal:       "SIGTERM",
+		stopGraceSeconds: cronStopGraceSeconds,
+		dependsOn:        dependsOn,
+	}
+}
+
 // cron is the single cron runner. Before its loop the rendered runner calls
 // appimage.InstallHook, docker/moodle-install-upgrade in the image, which
 // installs an empty database or upgrades an outdated one; so it alone gets the admin
@@ -133,59 +159,23 @@ func (b *builder) appNodes(backends []pulumi.Resource) ([]pulumi.Resource, error
 // after Moodle is installed, so no visitor ever meets an uninstalled site (whose
 // admin/index.php would offer to install it).
 func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
-	env := append(b.moodleEnv(), envList(b.spec.InstallerEnv())...)
-	return b.container(service{
-		key:     "cron",
-		image:   b.imgs.app,
-		command: []string{cronRunner},
-		user:    appUser,
-		env:     env,
-		// A new image purges Moodle's caches once (the install/upgrade hook).
-		lateEnv: pulumi.StringArray{pulumi.Sprintf("%s=%s", appimage.EnvImageRevision, b.imgs.app.revision)},
-		secrets: append(b.secrets.moodleSecrets(),
-			fileSecret(render.EnvAdminPassword, "admin-password", b.secrets.admin.Result)),
-		uploads:     append(b.configUploads(), script(cronRunner, render.CronRunner(b.spec))),
-		networks:    []attachment{{network: b.nets.backend}, {network: b.nets.egress}},
-		volumes:     b.moodleVolumes(false),
-		hostname:    "cron",
-		limits:      b.spec.Cron.Resources,
-		health:      []string{"CMD", healthcheck, "cron"},
-		startPeriod: time.Minute,
-		waitSeconds: installWaitSeconds,
-		init:        true,
-		// The runner passes SIGTERM on to cron.php, which stops after releasing its
-		// task locks.
-		stopSignal:       "SIGTERM",
-		stopGraceSeconds: cronStopGraceSeconds,
-		dependsOn:        backends,
-	})
+	s := b.scriptRunner("cron", cronRunner, render.CronRunner(b.spec), "cron", b.spec.Cron.Resources, backends)
+	s.env = append(s.env, envList(b.spec.InstallerEnv())...)
+	// A new image purges Moodle's caches once (the install/upgrade hook).
+	s.lateEnv = pulumi.StringArray{pulumi.Sprintf("%s=%s", appimage.EnvImageRevision, b.imgs.app.revision)}
+	s.secrets = append(s.secrets, fileSecret(render.EnvAdminPassword, "admin-password", b.secrets.admin.Result))
+	s.startPeriod = time.Minute
+	s.waitSeconds = installWaitSeconds
+	return b.container(s)
 }
 
 // adhocWorkers are the ad hoc task workers adhoc-1..adhoc-N. They start after the
 // cron runner has installed or upgraded Moodle, and each runs the rendered worker,
 // which runs admin/cli/adhoc_task.php again and again.
 func (b *builder) adhocWorkers(cron pulumi.Resource) error {
-	for _, worker := range b.spec.AdhocWorkerNames() {
-		if _, err := b.container(service{
-			key:      worker,
-			image:    b.imgs.app,
-			command:  []string{adhocWorker},
-			user:     appUser,
-			env:      b.moodleEnv(),
-			secrets:  b.secrets.moodleSecrets(),
-			uploads:  append(b.configUploads(), script(adhocWorker, render.AdhocWorker(b.spec))),
-			networks: []attachment{{network: b.nets.backend}, {network: b.nets.egress}},
-			volumes:  b.moodleVolumes(false),
-			hostname: worker,
-			limits:   b.spec.Cron.Adhoc.Resources,
-			health:   []string{"CMD", healthcheck, "adhoc"},
-			init:     true,
-			// As the cron runner's: the task in hand ends, or the second SIGTERM ends
-			// it through the shutdown handlers that release its locks.
-			stopSignal:       "SIGTERM",
-			stopGraceSeconds: cronStopGraceSeconds,
-			dependsOn:        []pulumi.Resource{cron},
-		}); err != nil {
+	worker := render.AdhocWorker(b.spec)
+	for _, name := range b.spec.AdhocWorkerNames() {
+		if _, err := b.container(b.scriptRunner(name, adhocWorker, worker, "adhoc", b.spec.Cron.Adhoc.Resources, []pulumi.Resource{cron})); err != nil {
 			return err
 		}
 	}
