@@ -27,28 +27,33 @@ type LogLine struct {
 
 // send sends a request whose answer may stream for long (a log being followed,
 // a command's output), so it has no timeout of its own; a missing container is
-// ErrNotFound.
+// ErrNotFound. body, when not nil, is sent as JSON.
 func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
+	if body == nil {
+		return c.sendRaw(ctx, method, path, "", nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	return c.sendRaw(ctx, method, path, "application/json", bytes.NewReader(b))
+}
+
+// sendRaw is send with a body of contentType read from body (a tar archive).
+func (c *Client) sendRaw(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("docker engine at %s: %w", c.host, err)
 	}
-	if resp.StatusCode < 300 {
+	// 304: the container already is in the state asked for (started, stopped).
+	if resp.StatusCode < 300 || resp.StatusCode == http.StatusNotModified {
 		return resp, nil
 	}
 	defer resp.Body.Close()
@@ -74,10 +79,19 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 // Exec runs cmd in container and returns its standard output. A non-zero exit is
 // an error carrying the command's standard error.
 func (c *Client) Exec(ctx context.Context, container string, cmd ...string) (string, error) {
+	var stdout bytes.Buffer
+	err := c.ExecTo(ctx, &stdout, container, cmd...)
+	return stdout.String(), err
+}
+
+// ExecTo runs cmd in container with its standard output copied to stdout as it
+// comes (a database dump, an archive). A non-zero exit is an error carrying the
+// command's standard error.
+func (c *Client) ExecTo(ctx context.Context, stdout io.Writer, container string, cmd ...string) error {
 	resp, err := c.send(ctx, http.MethodPost, "/containers/"+url.PathEscape(container)+"/exec",
 		map[string]any{"AttachStdout": true, "AttachStderr": true, "Cmd": cmd})
 	if err != nil {
-		return "", err
+		return err
 	}
 	var created struct {
 		ID string `json:"Id"`
@@ -85,37 +99,49 @@ func (c *Client) Exec(ctx context.Context, container string, cmd ...string) (str
 	err = json.NewDecoder(resp.Body).Decode(&created)
 	resp.Body.Close()
 	if err != nil {
-		return "", fmt.Errorf("docker exec in %s: %w", container, err)
+		return fmt.Errorf("docker exec in %s: %w", container, err)
 	}
 	resp, err = c.send(ctx, http.MethodPost, "/exec/"+created.ID+"/start", map[string]any{"Detach": false, "Tty": false})
 	if err != nil {
-		return "", err
+		return err
 	}
-	var stdout, stderr bytes.Buffer
-	err = demux(bufio.NewReader(resp.Body), func(stream byte, line []byte) {
+	var stderr bytes.Buffer
+	err = frames(bufio.NewReader(resp.Body), func(stream byte, payload []byte) error {
 		if stream == 2 {
-			stderr.Write(line)
-		} else {
-			stdout.Write(line)
+			_, err := stderr.Write(payload)
+			return err
 		}
+		_, err := stdout.Write(payload)
+		return err
 	})
 	resp.Body.Close()
 	if err != nil {
-		return "", fmt.Errorf("docker exec in %s: %w", container, err)
+		return fmt.Errorf("docker exec in %s: %w", container, err)
 	}
 	resp, err = c.send(ctx, http.MethodGet, "/exec/"+created.ID+"/json", nil)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer resp.Body.Close()
 	var inspect struct{ ExitCode int }
 	if err := json.NewDecoder(resp.Body).Decode(&inspect); err != nil {
-		return "", fmt.Errorf("docker exec in %s: %w", container, err)
+		return fmt.Errorf("docker exec in %s: %w", container, err)
 	}
 	if inspect.ExitCode != 0 {
-		return stdout.String(), fmt.Errorf("%s in %s exited %d: %s", cmd[0], container, inspect.ExitCode, strings.TrimSpace(stderr.String()))
+		return &ExitError{Command: cmd[0], Container: container, Code: inspect.ExitCode, Stderr: strings.TrimSpace(stderr.String())}
 	}
-	return stdout.String(), nil
+	return nil
+}
+
+// ExitError is a command that ran in a container and exited with a non-zero status.
+type ExitError struct {
+	Command, Container string
+	Code               int
+	Stderr             string
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("%s in %s exited %d: %s", e.Command, e.Container, e.Code, e.Stderr)
 }
 
 // Health is the container's health state (healthy, unhealthy, starting), or its
@@ -198,38 +224,49 @@ func parseLogLine(s string) LogLine {
 	return LogLine{Time: at, Text: strings.TrimRight(text, "\r")}
 }
 
-// demux reads Docker's multiplexed stream: frames of an 8-byte header (stream
-// type, three zero bytes, big-endian length) and their payload. A frame may hold
-// several lines or part of one; each complete line is passed on.
-func demux(br *bufio.Reader, line func(stream byte, line []byte)) error {
-	pending := map[byte][]byte{}
+// frames reads Docker's multiplexed stream: frames of an 8-byte header (stream
+// type, three zero bytes, big-endian length) and their payload, each passed on as
+// it comes.
+func frames(br *bufio.Reader, frame func(stream byte, payload []byte) error) error {
 	var header [8]byte
 	for {
 		if _, err := io.ReadFull(br, header[:]); err != nil {
-			for stream, rest := range pending {
-				if len(rest) > 0 {
-					line(stream, rest)
-				}
-			}
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
 		}
-		size := binary.BigEndian.Uint32(header[4:])
-		payload := make([]byte, size)
+		payload := make([]byte, binary.BigEndian.Uint32(header[4:]))
 		if _, err := io.ReadFull(br, payload); err != nil {
 			return err
 		}
-		buf := append(pending[header[0]], payload...)
+		if err := frame(header[0], payload); err != nil {
+			return err
+		}
+	}
+}
+
+// demux reads the multiplexed stream as lines: a frame may hold several lines or
+// part of one; each complete line is passed on, and what is left at the end.
+func demux(br *bufio.Reader, line func(stream byte, line []byte)) error {
+	pending := map[byte][]byte{}
+	err := frames(br, func(stream byte, payload []byte) error {
+		buf := append(pending[stream], payload...)
 		for {
 			i := bytes.IndexByte(buf, '\n')
 			if i < 0 {
 				break
 			}
-			line(header[0], buf[:i+1])
+			line(stream, buf[:i+1])
 			buf = buf[i+1:]
 		}
-		pending[header[0]] = buf
+		pending[stream] = buf
+		return nil
+	})
+	for stream, rest := range pending {
+		if len(rest) > 0 {
+			line(stream, rest)
+		}
 	}
+	return err
 }
