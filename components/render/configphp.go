@@ -26,6 +26,7 @@ type configData struct {
 	Redis, MUC              HostPort
 	SessionDB               int
 	SessionPrefix           string
+	TablePrefix             string
 	CachePrefix             string
 	LockExpire              int
 	AcquireLockTimeout      int
@@ -73,6 +74,7 @@ func configPHP(s topology.Spec, e Endpoints) string {
 		MUC:                   mucEndpoint(e),
 		SessionDB:             s.Cache.SessionDB,
 		SessionPrefix:         s.Cache.SessionPrefix,
+		TablePrefix:           topology.TablePrefix,
 		CachePrefix:           s.Cache.CachePrefix,
 		LockExpire:            s.Web.FastCGIReadTimeout,
 		AcquireLockTimeout:    acquireLockTimeout(s.Web.FastCGIReadTimeout),

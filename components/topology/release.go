@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -128,3 +129,57 @@ func (s Spec) WebRoot() string { return s.Release().WebRoot(s.Paths.CodeDir) }
 
 // String names the release in messages.
 func (r Release) String() string { return fmt.Sprintf("Moodle %s (branch %s)", r.Version, r.Branch) }
+
+// CheckUpgrade refuses a move from the release line from to to that Moodle
+// refuses: a downgrade (Moodle's upgrade.php stops when the code is older than
+// the database: "Downgrade not supported"), or a site older than to's `requires`
+// (admin/environment.xml), which has to pass through an intermediate release.
+func CheckUpgrade(from, to string) error {
+	f, ok := ReleaseOf(from)
+	if !ok {
+		return fmt.Errorf("unknown release %q; the releases are %s", from, ReleaseVersions())
+	}
+	t, ok := ReleaseOf(to)
+	if !ok {
+		return fmt.Errorf("unknown release %q; the releases are %s", to, ReleaseVersions())
+	}
+	switch c := compareVersions(f.Version, t.Version); {
+	case c == 0:
+		return fmt.Errorf("the site already runs Moodle %s", f.Version)
+	case c > 0:
+		return fmt.Errorf("Moodle %s cannot be downgraded to %s (Moodle refuses a downgrade); restore a backup taken on %s instead", f.Version, t.Version, t.Version)
+	case compareVersions(f.Version, t.UpgradesFrom) < 0:
+		return fmt.Errorf("Moodle %s upgrades only from %s or later (its admin/environment.xml requires it); upgrade %s to an intermediate release first", t.Version, t.UpgradesFrom, f.Version)
+	}
+	return nil
+}
+
+// compareVersions compares dotted versions numerically: "4.5" < "4.10", and
+// "4.4" < "4.4.1".
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < max(len(as), len(bs)); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return 0
+}
+
+// ReleaseOfBranch returns the release line whose version.php $branch is branch
+// ("501"), as the image records it (MOODLE_BRANCH).
+func ReleaseOfBranch(branch string) (Release, bool) {
+	for _, r := range releases {
+		if r.Branch == branch {
+			return r, true
+		}
+	}
+	return Release{}, false
+}

@@ -83,3 +83,35 @@ func TestDockerfileBuildsTheReleasesOfTheTable(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckUpgradeRefusesWhatMoodleRefuses(t *testing.T) {
+	for _, c := range []struct {
+		from, to, want string
+	}{
+		{"4.5", "5.1", ""},
+		{"4.5", "5.3", ""},
+		{"5.1", "5.3.2", ""},
+		{"5.1", "5.1.4", "already runs Moodle 5.1"},
+		{"5.3", "5.1", "cannot be downgraded"},
+		{"4.5", "4.4", "unknown release"},
+		{"5.1", "6.0", "unknown release"},
+	} {
+		t.Run(c.from+"->"+c.to, func(t *testing.T) {
+			err := CheckUpgrade(c.from, c.to)
+			if (err == nil) != (c.want == "") || (err != nil && !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("CheckUpgrade(%s, %s) = %v, want %q", c.from, c.to, err, c.want)
+			}
+		})
+	}
+}
+
+func TestCompareVersionsIsNumeric(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{{"4.5", "4.10", -1}, {"4.4", "4.4.1", -1}, {"4.2.3", "4.2.3", 0}, {"5.1", "4.2.3", 1}} {
+		if got := compareVersions(c.a, c.b); got != c.want {
+			t.Errorf("compareVersions(%s, %s) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}

@@ -199,6 +199,10 @@ func (s Spec) Hostname() string {
 }
 
 // TempDir, CacheDir and BackupTempDir are shared across nodes, inside moodledata.
+// TablePrefix is the prefix of Moodle's tables ($CFG->prefix): config.php sets it,
+// and the tools that read the database (backup, restore) name tables with it.
+const TablePrefix = "mdl_"
+
 func (p Paths) TempDir() string       { return p.DataRoot + "/temp" }
 func (p Paths) CacheDir() string      { return p.DataRoot + "/cache" }
 func (p Paths) BackupTempDir() string { return p.DataRoot + "/temp/backup" }
