@@ -124,3 +124,69 @@ func setField(obj map[string]any, path []string, value any) {
 	}
 	setField(child, path[1:], value)
 }
+
+// SetInFile changes one value in the stack file at file, as `pulumi config set
+// --path moodle:<path> <value>` would ("moodle.version" -> "5.3"), keeping every
+// other line and comment: moodlectl's upgrade and restore record the release
+// they switched the stack to there, so the next `up` keeps it.
+func SetInFile(file, path string, value any) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read stack file: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("parse stack file %s: %w", file, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return fmt.Errorf("stack file %s: not a mapping", file)
+	}
+	var v yaml.Node
+	if err := v.Encode(value); err != nil {
+		return fmt.Errorf("set %s: %w", path, err)
+	}
+	top, rest, _ := strings.Cut(path, ".")
+	node := child(doc.Content[0], "config")
+	keys := append([]string{config.Namespace + ":" + top}, strings.Split(rest, ".")...)
+	if rest == "" {
+		keys = keys[:1]
+	}
+	for _, k := range keys[:len(keys)-1] {
+		node = child(node, k)
+	}
+	last := keys[len(keys)-1]
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if node.Content[i].Value == last {
+			node.Content[i+1] = &v
+			return writeYAML(file, &doc)
+		}
+	}
+	node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: last}, &v)
+	return writeYAML(file, &doc)
+}
+
+// child is the mapping under key in m, created when m has none.
+func child(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key && m.Content[i+1].Kind == yaml.MappingNode {
+			return m.Content[i+1]
+		}
+	}
+	c := &yaml.Node{Kind: yaml.MappingNode}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, c)
+	return c
+}
+
+func writeYAML(file string, doc *yaml.Node) error {
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}
