@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
@@ -216,12 +217,29 @@ func (b *builder) lbConfig(apps []pulumi.Resource) (*docker.Container, error) {
 	for _, node := range b.spec.AppNodes() {
 		upstream = append(upstream, render.HostPort{Host: node, Port: fpmPort})
 	}
+	// nginx resolves the nodes' names when it loads the configuration, so a node
+	// recreated with a new address (a new image, a rollback) must make it load it
+	// again: the configuration names the node containers it was written for,
+	// which changes it, replaces this container and makes nginx reload.
+	var ids []any
+	for _, app := range apps {
+		if c, ok := app.(*docker.Container); ok {
+			ids = append(ids, c.ID())
+		}
+	}
+	conf := pulumi.All(ids...).ApplyT(func(ids []any) string {
+		list := make([]string, len(ids))
+		for i, id := range ids {
+			list[i] = fmt.Sprint(id)
+		}
+		return "# App node containers: " + strings.Join(list, " ") + "\n" + render.NginxLoadBalancer(b.spec, upstream)
+	}).(pulumi.StringOutput)
 	return b.container(service{
 		key:     "lb-config",
 		image:   b.imgs.web,
 		command: []string{lbConfigScript},
 		uploads: docker.ContainerUploadArray{
-			upload(lbStagedConfig, pulumi.String(render.NginxLoadBalancer(b.spec, upstream)), "0444"),
+			upload(lbStagedConfig, conf, "0444"),
 			script(lbConfigScript, lbConfigScriptText),
 		},
 		volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{

@@ -262,6 +262,16 @@ func TestDevAppNodesCronAndUpstreamsFollowReplicas(t *testing.T) {
 			if !slices.Equal(servers, want) {
 				t.Errorf("upstream servers in the load balancer = %v, want %v", servers, want)
 			}
+			// nginx resolves the node names when it loads the file: the file names
+			// the node containers (their ids), so a node recreated with a new
+			// address changes it and nginx loads it again.
+			var ids []string
+			for _, node := range spec.AppNodes() {
+				ids = append(ids, cs[node].Name+"-id")
+			}
+			if first, _, _ := strings.Cut(conf, "\n"); first != "# App node containers: "+strings.Join(ids, " ") {
+				t.Errorf("the load balancer's configuration starts with %q, want the app node containers %v", first, ids)
+			}
 		})
 	}
 }
