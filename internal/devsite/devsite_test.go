@@ -3,12 +3,18 @@ package devsite
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 )
 
 func TestBackupLeavesOutWhatMoodleRebuildsAndTheRestoresOwnFolders(t *testing.T) {
@@ -124,5 +130,85 @@ func TestFormatSize(t *testing.T) {
 		if got := FormatSize(n); got != want {
 			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// fakeDocker answers Inspect from a table and records starts; the site's other
+// calls are not used by the tests that take it.
+type fakeDocker struct {
+	Docker
+	containers map[string]dockerapi.Container
+	started    []string
+}
+
+func (f *fakeDocker) Inspect(_ context.Context, name string) (dockerapi.Container, error) {
+	c, ok := f.containers[name]
+	if !ok {
+		return c, fmt.Errorf("no such container %s: %w", name, dockerapi.ErrNotFound)
+	}
+	c.Name = name
+	return c, nil
+}
+
+func (f *fakeDocker) Start(_ context.Context, name string) error {
+	f.started = append(f.started, name)
+	return nil
+}
+
+func TestRunningReadsTheReleaseTheContainersRun(t *testing.T) {
+	spec := topology.Spec{App: topology.App{Replicas: 2}}
+	for _, c := range []struct {
+		name       string
+		containers map[string]dockerapi.Container
+		want       string
+	}{
+		{"not deployed", nil, ""},
+		{"the cron runner's branch", map[string]dockerapi.Container{"moodle-dev-cron": {Env: []string{"PATH=/bin", "MOODLE_BRANCH=405"}}}, "4.5"},
+		{"an app node's when the runner is gone", map[string]dockerapi.Container{"moodle-dev-app-1": {Env: []string{"MOODLE_BRANCH=501"}}}, "5.1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := Site{Docker: &fakeDocker{containers: c.containers}, Spec: spec, Prefix: "moodle-dev"}
+			got, err := s.Running(context.Background())
+			if err != nil || got != c.want {
+				t.Fatalf("Running = %q, %v; want %q", got, err, c.want)
+			}
+		})
+	}
+}
+
+func TestNodeIsARunningAppNodeOrAStoppedOneStarted(t *testing.T) {
+	spec := topology.Spec{App: topology.App{Replicas: 3}}
+	for _, c := range []struct {
+		name        string
+		containers  map[string]dockerapi.Container
+		want, start string
+	}{
+		{"the first running", map[string]dockerapi.Container{"moodle-dev-app-1": {}, "moodle-dev-app-2": {Running: true}}, "moodle-dev-app-2", ""},
+		{"app-1 gone mid-replacement", map[string]dockerapi.Container{"moodle-dev-app-3": {Running: true}}, "moodle-dev-app-3", ""},
+		{"none running", map[string]dockerapi.Container{"moodle-dev-app-2": {}}, "moodle-dev-app-2", "moodle-dev-app-2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := &fakeDocker{containers: c.containers}
+			got, err := Site{Docker: d, Spec: spec, Prefix: "moodle-dev"}.node(context.Background())
+			if err != nil || got != c.want {
+				t.Fatalf("node = %q, %v; want %q", got, err, c.want)
+			}
+			if c.start != "" && !slices.Equal(d.started, []string{c.start}) {
+				t.Errorf("started %v, want %s", d.started, c.start)
+			}
+		})
+	}
+	if _, err := (Site{Docker: &fakeDocker{}, Spec: spec, Prefix: "moodle-dev"}).node(context.Background()); err == nil {
+		t.Error("node found one with no app node at all")
+	}
+}
+
+// A refused path touches nothing: the fake panics on any call but Inspect.
+func TestUpgradeRefusesADowngradeBeforeTouchingTheSite(t *testing.T) {
+	d := &fakeDocker{containers: map[string]dockerapi.Container{"moodle-dev-cron": {Env: []string{"MOODLE_BRANCH=501"}}}}
+	s := Site{Docker: d, Spec: topology.Spec{App: topology.App{Replicas: 1}}, Prefix: "moodle-dev"}
+	_, err := s.Upgrade(context.Background(), nil, nil, UpgradeRequest{To: "4.5"})
+	if err == nil || !strings.Contains(err.Error(), "cannot be downgraded") {
+		t.Fatalf("Upgrade 5.1 -> 4.5 = %v, want a refusal", err)
 	}
 }
