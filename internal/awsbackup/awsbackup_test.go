@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,104 +21,6 @@ const (
 	vault    = "moodle-backup-1a2b3c4"
 	roleARN  = "arn:aws:iam::123456789012:role/moodle-backup-5e6f7a8"
 )
-
-// account is the part of RDS and AWS Backup a backup talks to: snapshots that
-// become available after a number of readings, and backup jobs likewise.
-type account struct {
-	mu sync.Mutex
-	// snapshots: identifier -> readings left before "available" (-1: failed).
-	snapshots map[string]int
-	// jobs: id -> readings left before COMPLETED (-1: FAILED).
-	jobs         map[string]int
-	jobRequests  []map[string]any
-	snapshotTags []string
-}
-
-func newAccount() *account { return &account{snapshots: map[string]int{}, jobs: map[string]int{}} }
-
-// serve registers the operations, each shaped as the service's API reference
-// gives it.
-func (a *account) serve(fake *awsfake.Server, readingsToFinish int, jobFails bool) {
-	// RDS CreateDBSnapshot (query protocol; Amazon RDS API Reference,
-	// CreateDBSnapshot): the snapshot starts "creating".
-	fake.Query("CreateDBSnapshot", func(form url.Values) (string, error) {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		id := form.Get("DBSnapshotIdentifier")
-		if form.Get("DBInstanceIdentifier") != instance {
-			return "", fmt.Errorf("DBInstanceNotFound: %s", form.Get("DBInstanceIdentifier"))
-		}
-		a.snapshots[id] = readingsToFinish
-		if form.Get("Tags.Tag.1.Key") != "" {
-			a.snapshotTags = append(a.snapshotTags, form.Get("Tags.Tag.1.Key"))
-		}
-		return rdsSnapshotXML("CreateDBSnapshot", id, "creating", 0, false), nil
-	})
-	// RDS DescribeDBSnapshots: Status "creating" until the snapshot is
-	// "available"; PercentProgress as it goes (Amazon RDS API Reference,
-	// DBSnapshot data type).
-	fake.Query("DescribeDBSnapshots", func(form url.Values) (string, error) {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		id := form.Get("DBSnapshotIdentifier")
-		left, ok := a.snapshots[id]
-		if !ok {
-			return "", fmt.Errorf("DBSnapshotNotFound: %s", id)
-		}
-		switch {
-		case left < 0:
-			return rdsSnapshotXML("DescribeDBSnapshots", id, "failed", 0, true), nil
-		case left == 0:
-			return rdsSnapshotXML("DescribeDBSnapshots", id, "available", 100, true), nil
-		}
-		a.snapshots[id] = left - 1
-		return rdsSnapshotXML("DescribeDBSnapshots", id, "creating", 50, true), nil
-	})
-	// AWS Backup StartBackupJob: PUT /backup-jobs with a JSON body (AWS Backup
-	// API Reference, StartBackupJob; aws-sdk-go-v2/service/backup
-	// request_snapshot/StartBackupJob.request.snap).
-	fake.REST("PUT", "/backup-jobs", func(r awsfake.RESTRequest) (any, error) {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		a.jobRequests = append(a.jobRequests, r.Body)
-		id := fmt.Sprintf("job-%d", len(a.jobs)+1)
-		a.jobs[id] = readingsToFinish
-		if jobFails {
-			a.jobs[id] = -1
-		}
-		return map[string]any{"BackupJobId": id, "CreationDate": 1.7651e9}, nil
-	})
-	// AWS Backup DescribeBackupJob: GET /backup-jobs/{BackupJobId}; State is
-	// CREATED, PENDING, RUNNING, ABORTING, ABORTED, COMPLETED, FAILED, EXPIRED or
-	// PARTIAL, and RecoveryPointArn names what a completed job made (AWS Backup
-	// API Reference, DescribeBackupJob).
-	fake.REST("GET", "/backup-jobs/{BackupJobId}", func(r awsfake.RESTRequest) (any, error) {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		id := r.Labels["BackupJobId"]
-		left, ok := a.jobs[id]
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("ResourceNotFoundException: %s", id)
-		case left < 0:
-			return map[string]any{"BackupJobId": id, "State": "FAILED", "StatusMessage": "access denied to the file system"}, nil
-		case left == 0:
-			return map[string]any{"BackupJobId": id, "State": "COMPLETED", "PercentDone": "100.0",
-				"RecoveryPointArn": "arn:aws:backup:eu-west-1:123456789012:recovery-point:" + id}, nil
-		}
-		a.jobs[id] = left - 1
-		return map[string]any{"BackupJobId": id, "State": "RUNNING", "PercentDone": "40.0"}, nil
-	})
-}
-
-func rdsSnapshotXML(action, id, status string, percent int, list bool) string {
-	snap := fmt.Sprintf(`<DBSnapshot><DBSnapshotIdentifier>%s</DBSnapshotIdentifier><DBInstanceIdentifier>%s</DBInstanceIdentifier>`+
-		`<Status>%s</Status><PercentProgress>%d</PercentProgress></DBSnapshot>`, id, instance, status, percent)
-	if list {
-		snap = "<DBSnapshots>" + snap + "</DBSnapshots>"
-	}
-	return fmt.Sprintf(`<%[1]sResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><%[1]sResult>%[2]s</%[1]sResult></%[1]sResponse>`, action, snap)
-}
 
 func targets(bucket string) awsbackup.Targets {
 	return awsbackup.Targets{DBInstance: instance, FileSystemARN: fsARN, Bucket: bucket, Vault: vault, RoleARN: roleARN}
@@ -151,8 +51,8 @@ func TestBackup_WaitsForTheSnapshotAndTheEFSRecoveryPointAndNamesThem(t *testing
 		t.Run(tc.name, func(t *testing.T) {
 			fake := awsfake.Start()
 			defer fake.Close()
-			acct := newAccount()
-			acct.serve(fake, 2, false)
+			acct := &awsfake.BackupAccount{Instance: instance, Readings: 2}
+			acct.Serve(fake)
 			var progress bytes.Buffer
 			m, err := awsbackup.Backup(context.Background(), awsbackup.NewClients(fake.Config("eu-west-1")), targets(tc.bucket),
 				awsbackup.Options{Stack: "prod", Now: clock(), Poll: time.Millisecond, Progress: &progress})
@@ -165,7 +65,7 @@ func TestBackup_WaitsForTheSnapshotAndTheEFSRecoveryPointAndNamesThem(t *testing
 			if fmt.Sprint(m.RecoveryPoints) != fmt.Sprint(tc.want) {
 				t.Errorf("recovery points %v, want %v", m.RecoveryPoints, tc.want)
 			}
-			req := acct.jobRequests[0]
+			req := acct.JobRequests()[0]
 			for key, want := range map[string]string{"BackupVaultName": vault, "IamRoleArn": roleARN, "ResourceArn": fsARN, "IdempotencyToken": "prod-20261207T031500Z"} {
 				if req[key] != want {
 					t.Errorf("StartBackupJob %s = %v, want %q", key, req[key], want)
@@ -173,8 +73,8 @@ func TestBackup_WaitsForTheSnapshotAndTheEFSRecoveryPointAndNamesThem(t *testing
 			}
 			// The instance's tags reach the snapshot through copyTagsToSnapshot,
 			// which tags given here would turn off.
-			if len(acct.snapshotTags) > 0 {
-				t.Errorf("snapshot created with tags %v", acct.snapshotTags)
+			if tags := acct.SnapshotTags(); len(tags) > 0 {
+				t.Errorf("snapshot created with tags %v", tags)
 			}
 			for _, line := range []string{"database snapshot " + instance + "-20261207t031500z: creating, 50%", "available, 100%",
 				"file system backup job job-1: RUNNING, 40.0%", "COMPLETED, 100.0%"} {
@@ -189,7 +89,7 @@ func TestBackup_WaitsForTheSnapshotAndTheEFSRecoveryPointAndNamesThem(t *testing
 func TestBackup_AFailedJobFailsTheBackupWithItsReason(t *testing.T) {
 	fake := awsfake.Start()
 	defer fake.Close()
-	newAccount().serve(fake, 1, true)
+	(&awsfake.BackupAccount{Instance: instance, Readings: 1, JobsFail: true}).Serve(fake)
 	_, err := awsbackup.Backup(context.Background(), awsbackup.NewClients(fake.Config("eu-west-1")), targets(""),
 		awsbackup.Options{Stack: "prod", Now: clock(), Poll: time.Millisecond, Progress: &bytes.Buffer{}})
 	if err == nil || !strings.Contains(err.Error(), "backup job job-1 ended FAILED: access denied to the file system") {
@@ -200,11 +100,11 @@ func TestBackup_AFailedJobFailsTheBackupWithItsReason(t *testing.T) {
 func TestCheckSnapshot_RestoresOnlyFromAnAvailableSnapshot(t *testing.T) {
 	fake := awsfake.Start()
 	defer fake.Close()
-	acct := newAccount()
-	acct.serve(fake, 0, false)
-	acct.snapshots["ready"] = 0
-	acct.snapshots["still-creating"] = 5
-	acct.snapshots["broken"] = -1
+	acct := &awsfake.BackupAccount{Instance: instance}
+	acct.Serve(fake)
+	acct.Snapshot("ready", 0)
+	acct.Snapshot("still-creating", 5)
+	acct.Snapshot("broken", -1)
 	rds := awsbackup.NewClients(fake.Config("eu-west-1")).RDS
 	manifest := func(id string) backup.Manifest {
 		return backup.Manifest{ID: "20261207T031500Z", RecoveryPoints: []backup.RecoveryPoint{{Kind: "rds-snapshot", ID: id}}}
