@@ -191,9 +191,13 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		}
 		return out, nil
 	}
-	serving, err := set(name, primaryKeepers, primaryArgs())
-	if err != nil {
-		return nil, err
+	// The instances the site used before a restore stay until the operator
+	// retires them (RetireOriginal), having taken them out of the state first.
+	var serving instanceSet
+	if !db.RetireOriginal {
+		if serving, err = set(name, primaryKeepers, primaryArgs()); err != nil {
+			return nil, err
+		}
 	}
 	if db.RestoreFromSnapshot != "" {
 		// A restore never touches the instances above: they stay, protected, with

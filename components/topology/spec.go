@@ -340,6 +340,10 @@ type Database struct {
 	// primary (and replicas) from it beside the current ones, which are kept
 	// untouched, and points the site at the new one.
 	RestoreFromSnapshot string `json:"restoreFromSnapshot"`
+	// RetireOriginal (aws only, with RestoreFromSnapshot) stops registering the
+	// instances the site used before the restore, once the operator has checked
+	// the restored copy and taken them out of the state (docs/aws.md).
+	RetireOriginal bool `json:"retireOriginal"`
 }
 
 // RedisVersions are the ElastiCache Redis OSS engines an aws stack may run

@@ -147,6 +147,9 @@ func (p *problems) rds(s topology.Spec) {
 	if d.RestoreFromSnapshot != "" && !dbSnapshot.MatchString(d.RestoreFromSnapshot) {
 		p.add("database.restoreFromSnapshot", d.RestoreFromSnapshot, "allowed: an RDS DB snapshot identifier (a letter, then letters, digits and single hyphens; rds: or awsbackup: before an automated or AWS Backup one) or its ARN arn:aws:rds:REGION:ACCOUNT:snapshot:ID")
 	}
+	if d.RetireOriginal && d.RestoreFromSnapshot == "" {
+		p.add("database.retireOriginal", d.RetireOriginal, "retires the instances a restore replaced; allowed without database.restoreFromSnapshot: false")
+	}
 	p.rdsConnections(s)
 }
 

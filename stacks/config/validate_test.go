@@ -233,6 +233,8 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:database.restoreFromSnapshot = "my snapshot": allowed: an RDS DB snapshot identifier`}},
 		{"restore from a snapshot on docker", with(dockerStack(), "database", `{"restoreFromSnapshot": "moodle-20261207"}`), []string{
 			`moodle:database.restoreFromSnapshot = "moodle-20261207": only read on target aws; remove it from this docker stack`}},
+		{"retiring the original without a restore", with(awsStack(), "database", `{"retireOriginal": true}`), []string{
+			"moodle:database.retireOriginal = true: retires the instances a restore replaced; allowed without database.restoreFromSnapshot: false"}},
 
 		// backup
 		{"backup schedule with five fields", with(awsStack(), "backup", `{"schedule": "cron(0 5 * * *)"}`), []string{

@@ -184,6 +184,18 @@ func restoreAddsADatabase(t *testing.T, r *rig) {
 	if created != 2 {
 		t.Errorf("%d restored instances created, want the primary and its replica", created)
 	}
+
+	// Retiring the original while it is still in the state, protected, deletes
+	// nothing: the engine refuses, naming it (docs/aws.md: the operator takes
+	// the instances out of the state first).
+	if err := cfg.Set("moodle:database.retireOriginal", true); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.stack(t, "prod", cfg).Preview(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "cannot be deleted") || !strings.Contains(err.Error(), "aws:rds/instance:Instance::moodle-db") {
+		t.Errorf("retiring the protected original: error %v, want a refusal naming it", err)
+	}
+	r.steps.take()
 }
 
 func assertAllSame(t *testing.T, changes map[string]int, total int) {

@@ -167,3 +167,27 @@ func TestProdRestoreFromSnapshotKeepsTheCurrentDatabase(t *testing.T) {
 		t.Error("no alarm watches the restored primary")
 	}
 }
+
+// database.retireOriginal stops registering the instances the site left, and
+// nothing else: the restored ones stay as they were.
+func TestProdRetireOriginalDropsOnlyTheInstancesTheSiteLeft(t *testing.T) {
+	restore := map[string]any{"database.restoreFromSnapshot": "moodle-prod-20261207t031500z"}
+	retire := map[string]any{"database.restoreFromSnapshot": "moodle-prod-20261207t031500z", "database.retireOriginal": true}
+	before, after := mustRun(t, "prod", restore), mustRun(t, "prod", retire)
+	names := func(rec *recorder) []string {
+		var out []string
+		for _, r := range rec.ofType(tDB) {
+			out = append(out, r.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := names(after), []string{dbName + "-restored", dbName + "-restored-replica-1"}; !slices.Equal(got, want) {
+		t.Errorf("instances %v, want only the restored ones %v", got, want)
+	}
+	for _, name := range names(after) {
+		if !before.one(t, tDB, name).Inputs.DeepEquals(after.one(t, tDB, name).Inputs) {
+			t.Errorf("%s changed when the original was retired", name)
+		}
+	}
+}
