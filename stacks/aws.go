@@ -33,6 +33,10 @@ func deployAWS(ctx *pulumi.Context, spec topology.Spec) error {
 	ctx.Export("fileSystemId", cluster.FileSystemID)
 	ctx.Export("bucketName", cluster.BucketName)
 	ctx.Export("ecsClusterName", cluster.ECSClusterName)
+	ctx.Export("databaseInstanceId", cluster.DatabaseInstanceID)
+	ctx.Export("fileSystemArn", cluster.FileSystemARN)
+	ctx.Export("backupVaultName", cluster.BackupVaultName)
+	ctx.Export("backupRoleArn", cluster.BackupRoleARN)
 	ctx.Export("alarmTopicArn", cluster.AlarmTopicARN)
 	ctx.Export("dashboardName", cluster.DashboardName)
 	return nil

@@ -103,6 +103,8 @@ type flags struct {
 	from            string
 	svg             string
 	mermaid         string
+	// to is the root folder of the backups (backup.DefaultRoot when empty).
+	to string
 }
 
 // commandFlags are the flags each command takes beyond --stack.

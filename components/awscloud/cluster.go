@@ -37,8 +37,14 @@ type Cluster struct {
 	FileSystemID     pulumi.StringOutput      `pulumi:"fileSystemId"`
 	BucketName       pulumi.StringOutput      `pulumi:"bucketName"`
 	ECSClusterName   pulumi.StringOutput      `pulumi:"ecsClusterName"`
-	AlarmTopicARN    pulumi.StringOutput      `pulumi:"alarmTopicArn"`
-	DashboardName    pulumi.StringOutput      `pulumi:"dashboardName"`
+	// What `moodlectl backup` and `restore` act on: the DB instance the site uses,
+	// the file system's ARN, and the vault and role of the stack's AWS Backup.
+	DatabaseInstanceID pulumi.StringOutput `pulumi:"databaseInstanceId"`
+	FileSystemARN      pulumi.StringOutput `pulumi:"fileSystemArn"`
+	BackupVaultName    pulumi.StringOutput `pulumi:"backupVaultName"`
+	BackupRoleARN      pulumi.StringOutput `pulumi:"backupRoleArn"`
+	AlarmTopicARN      pulumi.StringOutput `pulumi:"alarmTopicArn"`
+	DashboardName      pulumi.StringOutput `pulumi:"dashboardName"`
 }
 
 // NewCluster provisions spec: the network, the edge, the back ends, the compute
@@ -122,6 +128,15 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	files, err := NewFiles(ctx, name+"-files", &FilesArgs{
 		Spec: spec, SubnetIDs: net.PrivateSubnetIDs, SubnetCount: appSubnetCount(spec.AWS),
 		SecurityGroupID: sg[sgFiles], KMSKeyARN: key.Arn,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// EFS is backed up in both storage kinds: with s3 it still holds the files
+	// objectfs has not moved yet.
+	backups, err := NewBackup(ctx, name+"-backup", &BackupArgs{
+		Plan: spec.Backup, Protect: protect, Account: account, KMSKeyARN: key.Arn,
+		Resources: pulumi.StringArray{db.PrimaryARN, files.FileSystemARN},
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -226,20 +241,26 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.RedisAddress, c.MUCRedisAddress = cache.Address, cache.MUCAddress
 	c.FileSystemID, c.BucketName = files.FileSystemID, files.BucketName
 	c.ECSClusterName = compute.ClusterName
+	c.DatabaseInstanceID, c.FileSystemARN = db.PrimaryID, files.FileSystemARN
+	c.BackupVaultName, c.BackupRoleARN = backups.VaultName, backups.RoleARN
 	c.AlarmTopicARN, c.DashboardName = obs.TopicARN, obs.DashboardName
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"siteUrl":          c.SiteURL,
-		"loadBalancerDns":  c.LoadBalancerDNS,
-		"siteDns":          c.SiteDNS,
-		"databaseAddress":  c.DatabaseAddress,
-		"replicaAddresses": c.ReplicaAddresses,
-		"redisAddress":     c.RedisAddress,
-		"mucRedisAddress":  c.MUCRedisAddress,
-		"fileSystemId":     c.FileSystemID,
-		"bucketName":       c.BucketName,
-		"ecsClusterName":   c.ECSClusterName,
-		"alarmTopicArn":    c.AlarmTopicARN,
-		"dashboardName":    c.DashboardName,
+		"siteUrl":            c.SiteURL,
+		"loadBalancerDns":    c.LoadBalancerDNS,
+		"siteDns":            c.SiteDNS,
+		"databaseAddress":    c.DatabaseAddress,
+		"replicaAddresses":   c.ReplicaAddresses,
+		"redisAddress":       c.RedisAddress,
+		"mucRedisAddress":    c.MUCRedisAddress,
+		"fileSystemId":       c.FileSystemID,
+		"bucketName":         c.BucketName,
+		"ecsClusterName":     c.ECSClusterName,
+		"databaseInstanceId": c.DatabaseInstanceID,
+		"fileSystemArn":      c.FileSystemARN,
+		"backupVaultName":    c.BackupVaultName,
+		"backupRoleArn":      c.BackupRoleARN,
+		"alarmTopicArn":      c.AlarmTopicARN,
+		"dashboardName":      c.DashboardName,
 	}); err != nil {
 		return nil, err
 	}

@@ -36,9 +36,18 @@ type Database struct {
 	PasswordValueFrom pulumi.StringOutput `pulumi:"passwordValueFrom"`
 	// SecretARN is the Secrets Manager secret that holds the login.
 	SecretARN pulumi.StringOutput `pulumi:"secretArn"`
-	// PrimaryID and ReplicaIDs are the DB instance identifiers the alarms watch.
-	PrimaryID  pulumi.StringOutput
+	// PrimaryID and ReplicaIDs are the DB instance identifiers the alarms watch:
+	// the instances the site uses (the restored ones after a restore).
+	PrimaryID  pulumi.StringOutput `pulumi:"primaryId"`
 	ReplicaIDs []pulumi.StringOutput
+	// PrimaryARN is what the backup plan selects.
+	PrimaryARN pulumi.StringOutput `pulumi:"primaryArn"`
+}
+
+// instanceSet is a primary and its read replicas.
+type instanceSet struct {
+	primary  *rds.Instance
+	replicas []*rds.Instance
 }
 
 // postgresLogExports are the logs every instance exports to CloudWatch.
@@ -148,35 +157,76 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		"engine": pulumi.String("postgres"), "dbName": pulumi.String(db.Name), "username": pulumi.String(db.User),
 		"kmsKeyId": args.KMSKeyARN,
 	}
-	primary, err := instance(name, primaryKeepers, &rds.InstanceArgs{
-		KmsKeyId:               args.KMSKeyARN,
-		Engine:                 pulumi.String("postgres"),
-		EngineVersion:          pulumi.String(db.Version),
-		AllocatedStorage:       pulumi.Int(db.StorageGB),
-		MultiAz:                pulumi.Bool(db.MultiAZ),
-		DbName:                 pulumi.String(db.Name),
-		Username:               pulumi.String(db.User),
-		Password:               login.Password.Result,
-		DbSubnetGroupName:      subnets.Name,
-		DeleteAutomatedBackups: pulumi.Bool(false),
-	})
-	if err != nil {
-		return nil, err
+	primaryArgs := func() *rds.InstanceArgs {
+		return &rds.InstanceArgs{
+			KmsKeyId:               args.KMSKeyARN,
+			Engine:                 pulumi.String("postgres"),
+			EngineVersion:          pulumi.String(db.Version),
+			AllocatedStorage:       pulumi.Int(db.StorageGB),
+			MultiAz:                pulumi.Bool(db.MultiAZ),
+			DbName:                 pulumi.String(db.Name),
+			Username:               pulumi.String(db.User),
+			Password:               login.Password.Result,
+			DbSubnetGroupName:      subnets.Name,
+			DeleteAutomatedBackups: pulumi.Bool(false),
+		}
 	}
-	d.PrimaryID = primary.Identifier
-	d.Address = primary.Address
-
-	var replicaAddresses pulumi.StringArray
-	for i := 1; i <= db.ReadReplicas; i++ {
-		// A replica inherits engine, version, storage size, subnets, login and its
-		// KMS key from its source (RDS refuses another key in the same region). It is
-		// replaced with its source.
-		replica, err := instance(fmt.Sprintf("%s-replica-%d", name, i), pulumi.StringMap{"source": primary.Identifier}, &rds.InstanceArgs{
-			ReplicateSourceDb: primary.Identifier,
-		})
+	// set is a primary and its read replicas. A replica inherits engine, version,
+	// storage size, subnets, login and its KMS key from its source (RDS refuses
+	// another key in the same region); it is replaced with its source.
+	set := func(primaryName string, keepers pulumi.StringMap, a *rds.InstanceArgs) (instanceSet, error) {
+		primary, err := instance(primaryName, keepers, a)
 		if err != nil {
+			return instanceSet{}, err
+		}
+		out := instanceSet{primary: primary}
+		for i := 1; i <= db.ReadReplicas; i++ {
+			replica, err := instance(fmt.Sprintf("%s-replica-%d", primaryName, i), pulumi.StringMap{"source": primary.Identifier}, &rds.InstanceArgs{
+				ReplicateSourceDb: primary.Identifier,
+			})
+			if err != nil {
+				return instanceSet{}, err
+			}
+			out.replicas = append(out.replicas, replica)
+		}
+		return out, nil
+	}
+	// The instances the site used before a restore stay until the operator
+	// retires them (RetireOriginal), having taken them out of the state first.
+	var serving instanceSet
+	if !db.RetireOriginal {
+		if serving, err = set(name, primaryKeepers, primaryArgs()); err != nil {
 			return nil, err
 		}
+	}
+	if db.RestoreFromSnapshot != "" {
+		// A restore never touches the instances above: they stay, protected, with
+		// their data, until the operator has checked the restored copy and removes
+		// them (docs/aws.md, "Backups on AWS"). The restored primary is a new
+		// resource under a name of its own, created by RestoreDBInstanceFromDBSnapshot
+		// (terraform-provider-aws internal/service/rds/instance.go, the
+		// snapshot_identifier branch of resourceInstanceCreate: snapshot_identifier is
+		// ForceNew; db_name is not passed for PostgreSQL, nor username, kms_key_id or
+		// storage_encrypted, which come from the snapshot; the password, storage,
+		// backup retention, windows, engine version and monitoring are applied by a
+		// ModifyDBInstance right after). So the restored instance takes the same login
+		// secret, and the same settings, as the one it stands in for; the site and
+		// new replicas of it follow the restored primary.
+		restoredKeepers := pulumi.StringMap{"snapshot": pulumi.String(db.RestoreFromSnapshot)}
+		for k, v := range primaryKeepers {
+			restoredKeepers[k] = v
+		}
+		a := primaryArgs()
+		a.SnapshotIdentifier = pulumi.String(db.RestoreFromSnapshot)
+		if serving, err = set(name+"-restored", restoredKeepers, a); err != nil {
+			return nil, err
+		}
+	}
+	primary := serving.primary
+	d.PrimaryID, d.PrimaryARN = primary.Identifier, primary.Arn
+	d.Address = primary.Address
+	var replicaAddresses pulumi.StringArray
+	for _, replica := range serving.replicas {
 		replicaAddresses = append(replicaAddresses, replica.Address)
 		d.ReplicaIDs = append(d.ReplicaIDs, replica.Identifier)
 	}
@@ -197,6 +247,8 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		"replicaAddresses":  d.ReplicaAddresses,
 		"passwordValueFrom": d.PasswordValueFrom,
 		"secretArn":         d.SecretARN,
+		"primaryId":         d.PrimaryID,
+		"primaryArn":        d.PrimaryARN,
 	}); err != nil {
 		return nil, err
 	}

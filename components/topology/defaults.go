@@ -200,6 +200,11 @@ func awsBase() Spec {
 	s.Cron.Resources = Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}
 	s.Cron.Adhoc.Workers, s.Cron.Adhoc.ConcurrencyLimit = 2, 2
 	s.Cron.Adhoc.Resources = Resources{CPUs: 1, MemoryMB: 2048, ReservedCPUs: 1, ReservedMemoryMB: 2048}
+	// Daily at 05:00 UTC, AWS Backup's own default schedule (BackupRule
+	// ScheduleExpression, AWS Backup API reference): after the RDS backup window
+	// (02:00-03:00) and the Sunday maintenance window (03:30-04:30) the database
+	// component sets. Kept 35 days, as long as RDS keeps automated backups at most.
+	s.Backup = Backup{Enabled: true, Schedule: "cron(0 5 ? * * *)", RetentionDays: 35}
 	s.AWS = AWSTarget{
 		AZCount:          3,
 		NATGateways:      NATPerAZ,

@@ -97,6 +97,7 @@ func TestDefaultsPerTarget(t *testing.T) {
 			Catcher:        MailCatcher{WebPort: 8025, Resources: Resources{CPUs: 0.5, MemoryMB: 128, ReservedCPUs: 0.1, ReservedMemoryMB: 32}}},
 			Mail{Enabled: true, TLS: MailTLSStartTLS, AuthType: "LOGIN", MaxBulk: 1, FromVia: MailFromViaAlways},
 			func(s Spec) any { return s.Mail }},
+		{"backup plan", Backup{}, Backup{Enabled: true, Schedule: "cron(0 5 ? * * *)", RetentionDays: 35}, func(s Spec) any { return s.Backup }},
 		{"MUC group", MUCCache{Resources: Resources{CPUs: 0.5, MemoryMB: 512, ReservedCPUs: 0.25, ReservedMemoryMB: 256}}, MUCCache{NodeType: "cache.r6g.large", Replicas: 2}, func(s Spec) any { return s.Cache.MUC }},
 	}
 	for _, c := range cases {

@@ -39,6 +39,8 @@ type Spec struct {
 	Cron     Cron
 	Mail     Mail
 	Images   Images
+	// Backup is the scheduled backup of the site's data (aws only).
+	Backup Backup
 	// Docker and AWS carry the settings only one target reads; the other is zero.
 	Docker DockerTarget
 	AWS    AWSTarget
@@ -333,6 +335,15 @@ type Database struct {
 	MaxStorageGB        int    `json:"maxStorageGb"`
 	BackupRetentionDays int    `json:"backupRetentionDays"`
 	MultiAZ             bool   `json:"multiAz"`
+	// RestoreFromSnapshot (aws only) names a DB snapshot (its identifier or ARN)
+	// the site's database is restored from: the program then creates a new
+	// primary (and replicas) from it beside the current ones, which are kept
+	// untouched, and points the site at the new one.
+	RestoreFromSnapshot string `json:"restoreFromSnapshot"`
+	// RetireOriginal (aws only, with RestoreFromSnapshot) stops registering the
+	// instances the site used before the restore, once the operator has checked
+	// the restored copy and taken them out of the state (docs/aws.md).
+	RetireOriginal bool `json:"retireOriginal"`
 }
 
 // RedisVersions are the ElastiCache Redis OSS engines an aws stack may run
@@ -527,4 +538,17 @@ type CloudFront struct {
 	// OriginReadTimeout is how long CloudFront waits for the ALB, in seconds: 60
 	// unless AWS raised the account's quota (180 at most).
 	OriginReadTimeout int `json:"originReadTimeout"`
+}
+
+// Backup is the stack's own AWS Backup plan: a vault encrypted with the data key,
+// one rule on Schedule keeping each recovery point RetentionDays, and a selection
+// of the RDS primary and the EFS file system. It adds to RDS's automated backups
+// (database.backupRetentionDays, point-in-time recovery) copies kept longer and
+// apart from the instance.
+type Backup struct {
+	Enabled bool `json:"enabled"`
+	// Schedule is an AWS Backup schedule expression, cron(...) with six fields,
+	// in UTC.
+	Schedule      string `json:"schedule"`
+	RetentionDays int    `json:"retentionDays"`
 }

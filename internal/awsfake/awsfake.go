@@ -1,8 +1,9 @@
 // Package awsfake is an AWS API endpoint in the test process: an HTTP server that
-// speaks the three wire protocols the AWS SDK for Go v2 clients moodlectl uses
+// speaks the four wire protocols the AWS SDK for Go v2 clients moodlectl uses
 // send: JSON 1.1 with X-Amz-Target (ECS, CloudWatch Logs), the query protocol
-// with XML answers (RDS) and Smithy RPC v2 CBOR (CloudWatch). Tests register an
-// answer per operation and point real SDK clients at URL.
+// with XML answers (RDS), Smithy RPC v2 CBOR (CloudWatch) and REST-JSON
+// (restJson1: AWS Backup), where the method and path name the operation. Tests
+// register an answer per operation and point real SDK clients at URL.
 package awsfake
 
 import (
@@ -27,6 +28,22 @@ type Server struct {
 	json  map[string]func(map[string]any) (any, error)
 	query map[string]func(url.Values) (string, error)
 	cbor  map[string]func(cbor.Map) (cbor.Value, error)
+	rest  []restRoute
+}
+
+// restRoute is one REST-JSON operation: its method and path template.
+type restRoute struct {
+	method string
+	path   []string // segments; "{Name}" binds one
+	answer func(RESTRequest) (any, error)
+}
+
+// RESTRequest is a REST-JSON call: the path's bound labels (unescaped), the
+// query string and the JSON body (nil when there is none).
+type RESTRequest struct {
+	Labels map[string]string
+	Query  url.Values
+	Body   map[string]any
 }
 
 // Start serves until Close.
@@ -76,6 +93,49 @@ func (s *Server) CBOR(operation string, answer func(req cbor.Map) (cbor.Value, e
 	s.cbor[operation] = answer
 }
 
+// REST answers the REST-JSON operation at method and path, a template as the
+// service's Smithy model gives its @http trait ("/backup-jobs/{BackupJobId}").
+// The answer is encoded as the JSON body of a 200 response; an error becomes a
+// 400 with the restJson1 error shape (an "__type" and a "message").
+func (s *Server) REST(method, path string, answer func(RESTRequest) (any, error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rest = append(s.rest, restRoute{method: method, path: strings.Split(strings.Trim(path, "/"), "/"), answer: answer})
+}
+
+// route finds the REST operation of a request, binding the path's labels.
+func (s *Server) route(r *http.Request) (restRoute, map[string]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	got := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+	for _, rt := range s.rest {
+		if rt.method != r.Method || len(rt.path) != len(got) {
+			continue
+		}
+		labels := map[string]string{}
+		ok := true
+		for i, seg := range rt.path {
+			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+				v, err := url.PathUnescape(got[i])
+				if err != nil {
+					ok = false
+					break
+				}
+				labels[strings.Trim(seg, "{}")] = v
+				continue
+			}
+			if seg != got[i] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return rt, labels, true
+		}
+	}
+	return restRoute{}, nil, false
+}
+
 // lookup returns the answer registered for op.
 func lookup[T any](s *Server, answers map[string]T, op string) (T, bool) {
 	s.mu.Lock()
@@ -88,6 +148,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if rt, labels, ok := s.route(r); ok {
+		s.serveREST(w, rt, RESTRequest{Labels: labels, Query: r.URL.Query()}, body)
 		return
 	}
 	switch {
@@ -165,4 +229,28 @@ func (s *Server) serveCBOR(w http.ResponseWriter, op string, body []byte) {
 		return
 	}
 	_, _ = w.Write(cbor.Encode(out))
+}
+
+// serveREST answers one REST-JSON call. restJson1 names an error by the
+// X-Amzn-ErrorType header or the body's "__type" (Smithy's restJson1 protocol,
+// "Operation error serialization"); both are set.
+func (s *Server) serveREST(w http.ResponseWriter, rt restRoute, req RESTRequest, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	fail := func(typ, msg string) {
+		w.Header().Set("X-Amzn-ErrorType", typ)
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg})
+	}
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &req.Body); err != nil {
+			fail("SerializationException", "not a JSON object: "+err.Error())
+			return
+		}
+	}
+	out, err := rt.answer(req)
+	if err != nil {
+		fail("InvalidParameterValueException", err.Error())
+		return
+	}
+	_ = json.NewEncoder(w).Encode(out)
 }

@@ -145,10 +145,13 @@ var rules = map[string]rule{
 	"aws:ec2/vpcEndpoint:VpcEndpoint":                   (pricer).vpcEndpoint,
 	"aws:cloudfront/distribution:Distribution":          (pricer).distribution,
 	"aws:route53/record:Record":                         (pricer).record,
+	"aws:backup/vault:Vault":                            (pricer).backupVault,
 
 	// No charge of their own: networking, identity, configuration, and the
 	// pieces of the resources priced above.
 	"aws:appautoscaling/policy:Policy":                                     nil,
+	"aws:backup/plan:Plan":                                                 nil,
+	"aws:backup/selection:Selection":                                       nil,
 	"aws:appautoscaling/target:Target":                                     nil,
 	"aws:cloudwatch/logResourcePolicy:LogResourcePolicy":                   nil,
 	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":                    nil,
@@ -573,4 +576,14 @@ func (p pricer) distribution(inventory.Resource) (Line, error) {
 func (p pricer) record(inventory.Resource) (Line, error) {
 	return Line{What: "Route 53 alias record", Usage: fmt.Sprintf("none: alias queries to the ALB or CloudFront are free; the hosted zone (%g USD a month) is yours, not the stack's",
 		p.t.Route53HostedZoneMonth.USD), Source: srcRoute53}, nil
+}
+
+// backupVault is billed by what it holds, which grows with the site: the EFS
+// recovery points by the GB-month of warm storage, and restores by the GB. The
+// RDS snapshots AWS Backup takes are RDS backup storage, billed as RDS's
+// (beyond the allocated size). No rate is pinned here yet, so the line names the
+// page instead of guessing a number.
+func (p pricer) backupVault(inventory.Resource) (Line, error) {
+	return Line{What: "AWS Backup vault", Usage: "EFS recovery points by the GB-month (warm storage) and restores by the GB; the RDS snapshots count as RDS backup storage",
+		Source: srcBackup}, nil
 }

@@ -84,6 +84,7 @@ const (
 	srcCloudWatch  = "https://aws.amazon.com/cloudwatch/pricing/ (EU (Ireland))"
 	srcEFS         = "https://aws.amazon.com/efs/pricing/ (EU (Ireland), Standard, Elastic Throughput)"
 	srcS3          = "https://aws.amazon.com/s3/pricing/ (EU (Ireland), S3 Standard, first 50 TB)"
+	srcBackup      = "https://aws.amazon.com/backup/pricing/ (EU (Ireland), Amazon EFS warm storage and restore)"
 )
 
 // euWest1 is the table of eu-west-1, the region of the committed prod stack.

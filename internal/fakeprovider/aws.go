@@ -394,6 +394,24 @@ func awsPackage() *Package {
 		"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": {
 			force: only("bucket", "expectedBucketOwner"),
 		},
+		// AWS Backup (terraform-provider-aws internal/service/backup): vault.go's
+		// schema makes name and kms_key_arn ForceNew and the id the name (tags are
+		// all Update changes); plan.go makes name ForceNew and updates the rules in
+		// place (UpdateBackupPlan), the id being the plan id; selection.go has no
+		// Update, every argument ForceNew.
+		"aws:backup/vault:Vault": {
+			force: only("name", "kmsKeyArn"), autoName: "name", idFrom: "name", arn: arnOf("backup", "backup-vault:", "name"),
+			extra: func(Env, Resource) resource.PropertyMap {
+				return resource.PropertyMap{"recoveryPoints": num(0)}
+			},
+		},
+		"aws:backup/plan:Plan": {
+			force: only("name"), autoName: "name", arn: arnOf("backup", "backup-plan:", "id"),
+			extra: func(env Env, _ Resource) resource.PropertyMap {
+				return resource.PropertyMap{"version": str(env.Random(32))}
+			},
+		},
+		"aws:backup/selection:Selection": {force: allBut(), autoName: "name"},
 		// Observability.
 		"aws:cloudwatch/logGroup:LogGroup": {
 			force: only("name", "namePrefix", "logGroupClass"), autoName: "name", idFrom: "name",

@@ -23,7 +23,7 @@ type Getter func(key string) (value string, ok bool)
 func Keys() []string {
 	return []string{
 		"target", "siteUrl", "moodle", "web", "app", "database", "cache",
-		"storage", "cron", "mail", "mailPassword", "images", "docker", "aws",
+		"storage", "cron", "mail", "mailPassword", "images", "backup", "docker", "aws",
 	}
 }
 
@@ -60,6 +60,7 @@ func Load(get Getter) (topology.Spec, error) {
 		s.Mail.HasPassword = true
 	}
 	p.decode(get, "images", &s.Images)
+	p.decode(get, "backup", &s.Backup)
 	switch s.Target {
 	case topology.TargetDocker:
 		p.decode(get, "docker", &s.Docker)

@@ -84,6 +84,8 @@ func TestProdStackLoadsAnHighlyAvailableAWSCluster(t *testing.T) {
 		{"multi-AZ", s.Database.MultiAZ, true},
 		{"read replicas", s.Database.ReadReplicas, 1},
 		{"backups", s.Database.BackupRetentionDays, 14},
+		{"backup plan", s.Backup, topology.Backup{Enabled: true, Schedule: "cron(0 5 ? * * *)", RetentionDays: 35}},
+		{"no restore", s.Database.RestoreFromSnapshot, ""},
 		{"redis tls", s.Cache.TLS, true},
 		{"redis nodes", s.Cache.Replicas, 2},
 		{"storage", s.Storage.Kind, topology.StorageEFS},

@@ -116,6 +116,14 @@ var (
 	subnetID     = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	acmARN       = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$`)
 	imageDigest  = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
+	// A DB snapshot identifier (CreateDBSnapshot: 1-255 letters, digits or
+	// hyphens, a letter first, no two hyphens in a row, none last), with the
+	// prefix of an automated (rds:) or AWS Backup (awsbackup:) snapshot, or its ARN.
+	dbSnapshot = regexp.MustCompile(`^(arn:aws[a-z-]*:rds:[a-z]{2}(-[a-z]+)+-\d:\d{12}:snapshot:)?(rds:|awsbackup:)?[A-Za-z](-?[A-Za-z0-9])*$`)
+	// The fields of an AWS cron expression: the minutes one number (at most
+	// hourly), the others what EventBridge allows (, - * ? / L W #).
+	cronMinute = regexp.MustCompile(`^([0-5]?[0-9])$`)
+	cronField  = regexp.MustCompile(`^[0-9A-Za-z,*?/#-]+$`)
 )
 
 func (p *problems) moodle(m topology.Moodle) {

@@ -60,6 +60,7 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	}
 
 	p.rds(s)
+	p.backup(s.Backup)
 	p.elastiCache(s.Cache)
 	st := s.Storage
 	p.oneOf("storage.kind", st.Kind, topology.StorageEFS, topology.StorageS3)
@@ -143,6 +144,12 @@ func (p *problems) rds(s topology.Spec) {
 		p.add("database.maxStorageGb", d.MaxStorageGB, "storage autoscaling needs a ceiling above database.storageGb; allowed: %d..65536", d.StorageGB+1)
 	}
 	p.intRange("database.backupRetentionDays", d.BackupRetentionDays, 7, 35)
+	if d.RestoreFromSnapshot != "" && !dbSnapshot.MatchString(d.RestoreFromSnapshot) {
+		p.add("database.restoreFromSnapshot", d.RestoreFromSnapshot, "allowed: an RDS DB snapshot identifier (a letter, then letters, digits and single hyphens; rds: or awsbackup: before an automated or AWS Backup one) or its ARN arn:aws:rds:REGION:ACCOUNT:snapshot:ID")
+	}
+	if d.RetireOriginal && d.RestoreFromSnapshot == "" {
+		p.add("database.retireOriginal", d.RetireOriginal, "retires the instances a restore replaced; allowed without database.restoreFromSnapshot: false")
+	}
 	p.rdsConnections(s)
 }
 
@@ -291,4 +298,44 @@ func (p *problems) cloudFront(a topology.AWSTarget) {
 	if a.CertificateARN == "" {
 		p.add("aws.cloudFront.enabled", cf.Enabled, "CloudFront reaches the ALB over HTTPS; allowed with aws.certificateArn set")
 	}
+}
+
+// backup checks the AWS Backup plan. Its schedule is an AWS cron expression (six
+// fields, minutes hours day-of-month month day-of-week year, one of the two day
+// fields "?": the EventBridge cron syntax AWS Backup takes, BackupRule
+// ScheduleExpression in the AWS Backup API reference) at most hourly: AWS Backup
+// refuses backup jobs less than 60 minutes apart, so the minutes field is one
+// number. The recovery points are kept at least a week, the floor the security
+// rules set for every backup of the database (CKV_AWS_133), and at most 100 years.
+func (p *problems) backup(b topology.Backup) {
+	if !b.Enabled {
+		return
+	}
+	if !awsCron(b.Schedule) {
+		p.add("backup.schedule", b.Schedule, "allowed: an AWS cron expression in UTC with six fields, minutes hours day-of-month month day-of-week year, "+
+			"one of the day fields ?, at most hourly (the minutes one number), e.g. cron(0 5 ? * * *) daily at 05:00")
+	}
+	p.intRange("backup.retentionDays", b.RetentionDays, 7, 36500)
+}
+
+// awsCron reports whether v is cron(...) with the six fields of an AWS cron
+// expression, at most hourly.
+func awsCron(v string) bool {
+	inner, ok := strings.CutPrefix(v, "cron(")
+	if !ok || !strings.HasSuffix(inner, ")") {
+		return false
+	}
+	f := strings.Fields(strings.TrimSuffix(inner, ")"))
+	if len(f) != 6 || !cronMinute.MatchString(f[0]) {
+		return false
+	}
+	for _, field := range f[1:] {
+		if !cronField.MatchString(field) {
+			return false
+		}
+	}
+	// "You can't specify the Day-of-month and Day-of-week fields in the same cron
+	// expression. If you specify a value or a * in one of the fields, you must use
+	// a ? in the other." (EventBridge, cron expressions reference.)
+	return (f[2] == "?") != (f[4] == "?")
 }

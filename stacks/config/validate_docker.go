@@ -144,5 +144,8 @@ func awsOnly(s topology.Spec) []otherTargetField {
 		{"cache.muc.nodeType", s.Cache.MUC.NodeType, "size the MUC Redis container with cache.muc.cpus and cache.muc.memoryMb"},
 		{"cache.muc.replicas", s.Cache.MUC.Replicas, "the Docker host runs one MUC Redis container"},
 		{"storage.s3", s.Storage.S3, "docker stores moodledata on a volume or NFS"},
+		{"database.restoreFromSnapshot", s.Database.RestoreFromSnapshot, "an RDS snapshot restores an RDS instance only"},
+		{"database.retireOriginal", s.Database.RetireOriginal, ""},
+		{"backup", s.Backup, "the AWS Backup plan; moodlectl backup --stack dev takes the Docker host's backups"},
 	}
 }

@@ -229,6 +229,30 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			"moodle:database.readReplicas = 0: a protected (production) aws stack needs at least one read replica; allowed: 1..5, or aws.protect false for a test stack"}},
 		{"short backups", with(awsStack(), "database", `{"backupRetentionDays": 3}`), []string{
 			"moodle:database.backupRetentionDays = 3: allowed: 7..35"}},
+		{"restore from something that is not a snapshot", with(awsStack(), "database", `{"restoreFromSnapshot": "my snapshot"}`), []string{
+			`moodle:database.restoreFromSnapshot = "my snapshot": allowed: an RDS DB snapshot identifier`}},
+		{"restore from a snapshot on docker", with(dockerStack(), "database", `{"restoreFromSnapshot": "moodle-20261207"}`), []string{
+			`moodle:database.restoreFromSnapshot = "moodle-20261207": only read on target aws; remove it from this docker stack`}},
+		{"retiring the original without a restore", with(awsStack(), "database", `{"retireOriginal": true}`), []string{
+			"moodle:database.retireOriginal = true: retires the instances a restore replaced; allowed without database.restoreFromSnapshot: false"}},
+
+		// backup
+		{"backup schedule with five fields", with(awsStack(), "backup", `{"schedule": "cron(0 5 * * *)"}`), []string{
+			`moodle:backup.schedule = "cron(0 5 * * *)": allowed: an AWS cron expression in UTC with six fields`}},
+		{"backup schedule not cron", with(awsStack(), "backup", `{"schedule": "daily"}`), []string{
+			`moodle:backup.schedule = "daily": allowed: an AWS cron expression`}},
+		{"backup schedule with both day fields", with(awsStack(), "backup", `{"schedule": "cron(0 5 * * * *)"}`), []string{
+			`moodle:backup.schedule = "cron(0 5 * * * *)": allowed:`}},
+		{"backups more often than hourly", with(awsStack(), "backup", `{"schedule": "cron(0/15 * ? * * *)"}`), []string{
+			`moodle:backup.schedule = "cron(0/15 * ? * * *)": allowed:`}},
+		{"backups kept less than a week", with(awsStack(), "backup", `{"retentionDays": 3}`), []string{
+			"moodle:backup.retentionDays = 3: allowed: 7..36500"}},
+		{"backups kept longer than a century", with(awsStack(), "backup", `{"retentionDays": 40000}`), []string{
+			"moodle:backup.retentionDays = 40000: allowed: 7..36500"}},
+		{"backup plan on docker", with(dockerStack(), "backup", `{"enabled": true}`), []string{
+			"moodle:backup: only read on target aws; remove it from this docker stack"}},
+		{"backup key misspelt", with(awsStack(), "backup", `{"retention": 10}`), []string{
+			"moodle:backup.retention: unknown key; allowed: enabled, retentionDays, schedule"}},
 		{"no storage autoscaling headroom", with(awsStack(), "database", `{"storageGb": 500, "maxStorageGb": 500}`), []string{
 			"moodle:database.maxStorageGb = 500: storage autoscaling needs a ceiling above database.storageGb; allowed: 501..65536"}},
 		{"database name not an identifier", with(dockerStack(), "database", `{"name": "moodle-db"}`), []string{

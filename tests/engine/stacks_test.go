@@ -24,6 +24,7 @@ var dataTypes = map[string]bool{
 	"aws:efs/fileSystem:FileSystem":                     true,
 	"aws:s3/bucketV2:BucketV2":                          true,
 	"aws:s3/bucket:Bucket":                              true,
+	"aws:backup/vault:Vault":                            true,
 	"docker:index/volume:Volume":                        true,
 }
 
@@ -146,11 +147,55 @@ func lifecycle(t *testing.T, stack string) {
 			return
 		}
 	}
+	if stack == "prod" && !t.Run("a restore from a snapshot adds a database and touches none", func(t *testing.T) { restoreAddsADatabase(t, r) }) {
+		return
+	}
 	if stack == "dev" {
 		t.Run("destroy removes every resource", func(t *testing.T) { destroyRemovesEverything(t, r, s, total) })
 	} else {
 		t.Run("destroy refuses to delete protected data", func(t *testing.T) { destroyRefusesProtected(t, r, s, stack) })
 	}
+}
+
+// restoreAddsADatabase previews database.restoreFromSnapshot on the deployed
+// prod stack: the restored primary and its replicas are created, and no data
+// resource is updated, replaced or deleted, the current database least of all.
+func restoreAddsADatabase(t *testing.T, r *rig) {
+	cfg := committedConfig(t, "prod")
+	if err := cfg.Set("moodle:database.restoreFromSnapshot", "moodle-prod-moodle-db-0a1b2c3d-20261207t031500z"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.stack(t, "prod", cfg).Preview(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	created := 0
+	for _, s := range r.steps.take() {
+		if s.Op == apitype.OpSame || s.Op == apitype.OpRead {
+			continue
+		}
+		t.Logf("%s %s %v", s.Op, s.URN, s.Keys)
+		if isData(s) && s.Op != apitype.OpCreate {
+			t.Errorf("%s of data resource %s when restoring", s.Op, s.URN)
+		}
+		if s.Op == apitype.OpCreate && s.Type == "aws:rds/instance:Instance" && strings.HasPrefix(s.Name(), "moodle-db-restored") {
+			created++
+		}
+	}
+	if created != 2 {
+		t.Errorf("%d restored instances created, want the primary and its replica", created)
+	}
+
+	// Retiring the original while it is still in the state, protected, deletes
+	// nothing: the engine refuses, naming it (docs/aws.md: the operator takes
+	// the instances out of the state first).
+	if err := cfg.Set("moodle:database.retireOriginal", true); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.stack(t, "prod", cfg).Preview(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "cannot be deleted") || !strings.Contains(err.Error(), "aws:rds/instance:Instance::moodle-db") {
+		t.Errorf("retiring the protected original: error %v, want a refusal naming it", err)
+	}
+	r.steps.take()
 }
 
 func assertAllSame(t *testing.T, changes map[string]int, total int) {

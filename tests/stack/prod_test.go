@@ -128,7 +128,7 @@ func existingVPC() map[string]any {
 
 // dataTypes hold data: they are protected and no app-tier change may touch them.
 func dataTypes() []string {
-	return []string{tDB, tRedis, tEFS, tBucket, tSecret, tSecretVersion, tKey}
+	return []string{tDB, tRedis, tEFS, tBucket, tSecret, tSecretVersion, tKey, tVault}
 }
 
 func TestProdInventory(t *testing.T) {

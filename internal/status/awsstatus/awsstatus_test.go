@@ -260,3 +260,25 @@ func TestFromState_NamesTheResourcesStatusReads(t *testing.T) {
 		t.Error("a stack that is not deployed was accepted")
 	}
 }
+
+// After a restore the state holds two primaries, each with its replicas: status
+// reads the pair the site uses, which the stack exports.
+func TestFromState_AfterARestoreReadsTheDatabaseTheSiteUses(t *testing.T) {
+	inv := inventory.Inventory{Stack: "prod", Deployed: true,
+		Outputs: map[string]any{"ecsClusterName": "moodle-cluster-1", "databaseInstanceId": "moodle-db-restored-1"},
+		Resources: []inventory.Resource{
+			{Type: "aws:ecs/service:Service", Name: "moodle-app", Outputs: map[string]any{"name": "moodle-app-1"}},
+			{Type: "aws:ecs/service:Service", Name: "moodle-cron", Outputs: map[string]any{"name": "moodle-cron-1"}},
+			{Type: "aws:rds/instance:Instance", Name: "moodle-db", Inputs: map[string]any{}, Outputs: map[string]any{"identifier": "moodle-db-1"}},
+			{Type: "aws:rds/instance:Instance", Name: "moodle-db-replica-1", Inputs: map[string]any{"replicateSourceDb": "moodle-db-1"}, Outputs: map[string]any{"identifier": "moodle-db-replica-1-1"}},
+			{Type: "aws:rds/instance:Instance", Name: "moodle-db-restored-replica-1", Inputs: map[string]any{"replicateSourceDb": "moodle-db-restored-1"}, Outputs: map[string]any{"identifier": "moodle-db-restored-replica-1-1"}},
+			{Type: "aws:rds/instance:Instance", Name: "moodle-db-restored", Inputs: map[string]any{}, Outputs: map[string]any{"identifier": "moodle-db-restored-1"}},
+		}}
+	got, err := awsstatus.FromState(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"moodle-db-restored-1", "moodle-db-restored-replica-1-1"}; fmt.Sprint(got.DBInstances) != fmt.Sprint(want) {
+		t.Errorf("DB instances %v, want %v", got.DBInstances, want)
+	}
+}

@@ -30,7 +30,14 @@ func FromState(inv inventory.Inventory) (Targets, error) {
 			t.LoadBalancer = outStr(r.Outputs, "arnSuffix")
 		case r.Type == "aws:rds/instance:Instance":
 			id := outStr(r.Outputs, "identifier")
-			if _, replica := r.Inputs["replicateSourceDb"]; replica {
+			source, replica := r.Inputs["replicateSourceDb"].(string)
+			// After a restore the state also holds the instances the site left
+			// (kept until retired): read only the ones it uses, the primary the
+			// stack exports and its replicas.
+			if serving := outStr(inv.Outputs, "databaseInstanceId"); serving != "" && id != serving && source != serving {
+				continue
+			}
+			if replica {
 				t.DBInstances = append(t.DBInstances, id)
 			} else {
 				t.DBInstances = append([]string{id}, t.DBInstances...)

@@ -1,0 +1,235 @@
+// Package awsbackup takes and checks the prod stack's on-demand backups in AWS:
+// an RDS manual snapshot of the DB instance the site uses, an AWS Backup
+// recovery point of the EFS file system in the stack's vault, and, with files in
+// S3, the time from which the bucket's versions give the files back. The
+// backup's manifest (internal/backup) names them; nothing is copied out of AWS.
+package awsbackup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsbk "github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
+	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
+)
+
+// Recovery point kinds, as the manifest records them.
+const (
+	KindRDSSnapshot = "rds-snapshot"
+	KindEFS         = "efs-recovery-point"
+	KindS3          = "s3-point-in-time"
+)
+
+// Targets are what a backup takes, named by the deployed stack's outputs.
+type Targets struct {
+	// DBInstance is the identifier of the DB instance the site uses.
+	DBInstance string
+	// FileSystemARN is the EFS file system's ARN.
+	FileSystemARN string
+	// Bucket is the objectfs bucket, "" unless files are in S3.
+	Bucket string
+	// Vault and RoleARN are the stack's AWS Backup vault and the role AWS Backup
+	// assumes.
+	Vault   string
+	RoleARN string
+}
+
+// FromState names the targets from a deployed prod stack's outputs: the program
+// exports them, so nothing here rebuilds a resource's name.
+func FromState(inv inventory.Inventory) (Targets, error) {
+	if !inv.Deployed {
+		return Targets{}, fmt.Errorf("stack %s: a backup reads a deployed stack's outputs", inv.Stack)
+	}
+	str := func(key string) string { s, _ := inv.Outputs[key].(string); return s }
+	t := Targets{
+		DBInstance: str("databaseInstanceId"), FileSystemARN: str("fileSystemArn"), Bucket: str("bucketName"),
+		Vault: str("backupVaultName"), RoleARN: str("backupRoleArn"),
+	}
+	var missing []string
+	for key, v := range map[string]string{"databaseInstanceId": t.DBInstance, "fileSystemArn": t.FileSystemARN, "backupVaultName": t.Vault, "backupRoleArn": t.RoleARN} {
+		if v == "" {
+			missing = append(missing, key)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return t, fmt.Errorf("stack %s: its outputs lack %s: run `moodlectl up --stack %s` with this release first", inv.Stack, strings.Join(missing, ", "), inv.Stack)
+	}
+	return t, nil
+}
+
+// Clients are the AWS API clients a backup uses.
+type Clients struct {
+	RDS    *rds.Client
+	Backup *awsbk.Client
+}
+
+// NewClients makes the clients from cfg (credentials and region, or a test
+// endpoint).
+func NewClients(cfg aws.Config) Clients {
+	return Clients{RDS: rds.NewFromConfig(cfg), Backup: awsbk.NewFromConfig(cfg)}
+}
+
+// Options tune one backup.
+type Options struct {
+	Stack string
+	// Now is the clock; the backup's id is its start time.
+	Now func() time.Time
+	// Poll is the time between two readings of a job's progress.
+	Poll time.Duration
+	// Progress receives one line per reading.
+	Progress io.Writer
+}
+
+// Backup starts the snapshot and the EFS backup job, waits for both and returns
+// the manifest naming them (Release, Image and Config are the caller's to fill).
+// The snapshot takes the instance's tags: the program sets copyTagsToSnapshot,
+// and RDS copies them to a manual snapshot created without tags of its own
+// (Amazon RDS User Guide, "Copying tags to DB instance snapshots").
+func Backup(ctx context.Context, c Clients, t Targets, o Options) (backup.Manifest, error) {
+	started := o.Now().UTC()
+	id := backup.NewID(started)
+	m := backup.Manifest{ID: id, Stack: o.Stack, Target: "aws", Started: started}
+	snapshot := SnapshotID(t.DBInstance, id)
+	if _, err := c.RDS.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{
+		DBInstanceIdentifier: aws.String(t.DBInstance),
+		DBSnapshotIdentifier: aws.String(snapshot),
+	}); err != nil {
+		return m, fmt.Errorf("snapshot of %s: %w", t.DBInstance, err)
+	}
+	job, err := c.Backup.StartBackupJob(ctx, &awsbk.StartBackupJobInput{
+		BackupVaultName: aws.String(t.Vault),
+		IamRoleArn:      aws.String(t.RoleARN),
+		ResourceArn:     aws.String(t.FileSystemARN),
+		// A retried call with the same token starts no second job.
+		IdempotencyToken: aws.String(o.Stack + "-" + id),
+	})
+	if err != nil {
+		return m, fmt.Errorf("backup job of %s into vault %s: %w", t.FileSystemARN, t.Vault, err)
+	}
+	jobID := aws.ToString(job.BackupJobId)
+
+	var dbDone, fsDone bool
+	var recoveryPoint string
+	for !dbDone || !fsDone {
+		if !dbDone {
+			if dbDone, err = snapshotDone(ctx, c.RDS, snapshot, o.Progress); err != nil {
+				return m, err
+			}
+		}
+		if !fsDone {
+			if fsDone, recoveryPoint, err = jobDone(ctx, c.Backup, jobID, o.Progress); err != nil {
+				return m, err
+			}
+		}
+		if dbDone && fsDone {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return m, fmt.Errorf("backup %s: %w (the snapshot %s and backup job %s go on in AWS)", id, ctx.Err(), snapshot, jobID)
+		case <-time.After(o.Poll):
+		}
+	}
+	m.RecoveryPoints = []backup.RecoveryPoint{{Kind: KindRDSSnapshot, ID: snapshot}, {Kind: KindEFS, ID: recoveryPoint}}
+	if t.Bucket != "" {
+		// The objectfs bucket is versioned: the versions current at the start of
+		// the backup are the files as they were, for as long as its lifecycle
+		// keeps noncurrent versions.
+		m.RecoveryPoints = append(m.RecoveryPoints, backup.RecoveryPoint{Kind: KindS3, ID: started.Format(time.RFC3339)})
+	}
+	m.Finished = o.Now().UTC()
+	return m, nil
+}
+
+// SnapshotID names the manual snapshot of backup id of instance: RDS takes
+// letters, digits and hyphens, a letter first (CreateDBSnapshot).
+func SnapshotID(instance, id string) string { return instance + "-" + strings.ToLower(id) }
+
+// snapshotDone reads the snapshot's state once: done when available.
+func snapshotDone(ctx context.Context, c *rds.Client, snapshot string, progress io.Writer) (bool, error) {
+	s, err := describeSnapshot(ctx, c, snapshot)
+	if err != nil {
+		return false, err
+	}
+	status := aws.ToString(s.Status)
+	fmt.Fprintf(progress, "database snapshot %s: %s, %d%%\n", snapshot, status, aws.ToInt32(s.PercentProgress))
+	switch status {
+	case "available":
+		return true, nil
+	case "failed", "deleted", "deleting":
+		return false, fmt.Errorf("snapshot %s is %s", snapshot, status)
+	}
+	return false, nil
+}
+
+// jobDone reads the backup job's state once: done when completed, with the ARN
+// of the recovery point it made.
+func jobDone(ctx context.Context, c *awsbk.Client, jobID string, progress io.Writer) (bool, string, error) {
+	j, err := c.DescribeBackupJob(ctx, &awsbk.DescribeBackupJobInput{BackupJobId: aws.String(jobID)})
+	if err != nil {
+		return false, "", fmt.Errorf("backup job %s: %w", jobID, err)
+	}
+	state := string(j.State)
+	fmt.Fprintf(progress, "file system backup job %s: %s, %s%%\n", jobID, state, orZero(aws.ToString(j.PercentDone)))
+	switch state {
+	case "COMPLETED":
+		return true, aws.ToString(j.RecoveryPointArn), nil
+	case "ABORTED", "FAILED", "EXPIRED", "PARTIAL":
+		return false, "", fmt.Errorf("backup job %s ended %s: %s", jobID, state, aws.ToString(j.StatusMessage))
+	}
+	return false, "", nil
+}
+
+// ErrNoSnapshot is a manifest that names no RDS snapshot.
+var ErrNoSnapshot = errors.New("the backup names no database snapshot")
+
+// CheckSnapshot returns the RDS snapshot m names, once RDS reports it available:
+// a restore starts from nothing less.
+func CheckSnapshot(ctx context.Context, c *rds.Client, m backup.Manifest) (string, error) {
+	var snapshot string
+	for _, p := range m.RecoveryPoints {
+		if p.Kind == KindRDSSnapshot {
+			snapshot = p.ID
+		}
+	}
+	if snapshot == "" {
+		return "", fmt.Errorf("backup %s: %w", m.ID, ErrNoSnapshot)
+	}
+	s, err := describeSnapshot(ctx, c, snapshot)
+	if err != nil {
+		return "", fmt.Errorf("backup %s: %w", m.ID, err)
+	}
+	if status := aws.ToString(s.Status); status != "available" {
+		return "", fmt.Errorf("backup %s: snapshot %s is %s; a restore needs it available", m.ID, snapshot, status)
+	}
+	return snapshot, nil
+}
+
+func describeSnapshot(ctx context.Context, c *rds.Client, snapshot string) (rdstypes.DBSnapshot, error) {
+	out, err := c.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(snapshot)})
+	if err != nil {
+		return rdstypes.DBSnapshot{}, fmt.Errorf("snapshot %s: %w", snapshot, err)
+	}
+	if len(out.DBSnapshots) != 1 {
+		return rdstypes.DBSnapshot{}, fmt.Errorf("snapshot %s: RDS lists %d snapshots of that name", snapshot, len(out.DBSnapshots))
+	}
+	return out.DBSnapshots[0], nil
+}
+
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
+}

@@ -1,0 +1,157 @@
+package awsbackup_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moodle-cluster/moodle-pulumi/internal/awsbackup"
+	"github.com/moodle-cluster/moodle-pulumi/internal/awsfake"
+	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
+	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
+)
+
+const (
+	instance = "moodle-prod-moodle-db-0a1b2c3d"
+	fsARN    = "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123456789abcdef0"
+	vault    = "moodle-backup-1a2b3c4"
+	roleARN  = "arn:aws:iam::123456789012:role/moodle-backup-5e6f7a8"
+)
+
+func targets(bucket string) awsbackup.Targets {
+	return awsbackup.Targets{DBInstance: instance, FileSystemARN: fsARN, Bucket: bucket, Vault: vault, RoleARN: roleARN}
+}
+
+var start = time.Date(2026, 12, 7, 3, 15, 0, 0, time.UTC)
+
+func clock() func() time.Time {
+	t := start
+	return func() time.Time { now := t; t = t.Add(time.Minute); return now }
+}
+
+func TestBackup_WaitsForTheSnapshotAndTheEFSRecoveryPointAndNamesThem(t *testing.T) {
+	for _, tc := range []struct {
+		name, bucket string
+		want         []backup.RecoveryPoint
+	}{
+		{"files on EFS", "", []backup.RecoveryPoint{
+			{Kind: "rds-snapshot", ID: instance + "-20261207t031500z"},
+			{Kind: "efs-recovery-point", ID: "arn:aws:backup:eu-west-1:123456789012:recovery-point:job-1"},
+		}},
+		{"files in S3", "moodle-files-objectfs-1a2b", []backup.RecoveryPoint{
+			{Kind: "rds-snapshot", ID: instance + "-20261207t031500z"},
+			{Kind: "efs-recovery-point", ID: "arn:aws:backup:eu-west-1:123456789012:recovery-point:job-1"},
+			{Kind: "s3-point-in-time", ID: "2026-12-07T03:15:00Z"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := awsfake.Start()
+			defer fake.Close()
+			acct := &awsfake.BackupAccount{Instance: instance, Readings: 2}
+			acct.Serve(fake)
+			var progress bytes.Buffer
+			m, err := awsbackup.Backup(context.Background(), awsbackup.NewClients(fake.Config("eu-west-1")), targets(tc.bucket),
+				awsbackup.Options{Stack: "prod", Now: clock(), Poll: time.Millisecond, Progress: &progress})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.ID != "20261207T031500Z" || m.Stack != "prod" || m.Target != "aws" || !m.Started.Equal(start) || !m.Finished.After(m.Started) {
+				t.Errorf("manifest %+v", m)
+			}
+			if fmt.Sprint(m.RecoveryPoints) != fmt.Sprint(tc.want) {
+				t.Errorf("recovery points %v, want %v", m.RecoveryPoints, tc.want)
+			}
+			req := acct.JobRequests()[0]
+			for key, want := range map[string]string{"BackupVaultName": vault, "IamRoleArn": roleARN, "ResourceArn": fsARN, "IdempotencyToken": "prod-20261207T031500Z"} {
+				if req[key] != want {
+					t.Errorf("StartBackupJob %s = %v, want %q", key, req[key], want)
+				}
+			}
+			// The instance's tags reach the snapshot through copyTagsToSnapshot,
+			// which tags given here would turn off.
+			if tags := acct.SnapshotTags(); len(tags) > 0 {
+				t.Errorf("snapshot created with tags %v", tags)
+			}
+			for _, line := range []string{"database snapshot " + instance + "-20261207t031500z: creating, 50%", "available, 100%",
+				"file system backup job job-1: RUNNING, 40.0%", "COMPLETED, 100.0%"} {
+				if !strings.Contains(progress.String(), line) {
+					t.Errorf("progress lacks %q:\n%s", line, progress.String())
+				}
+			}
+		})
+	}
+}
+
+func TestBackup_AFailedJobFailsTheBackupWithItsReason(t *testing.T) {
+	fake := awsfake.Start()
+	defer fake.Close()
+	(&awsfake.BackupAccount{Instance: instance, Readings: 1, JobsFail: true}).Serve(fake)
+	_, err := awsbackup.Backup(context.Background(), awsbackup.NewClients(fake.Config("eu-west-1")), targets(""),
+		awsbackup.Options{Stack: "prod", Now: clock(), Poll: time.Millisecond, Progress: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), "backup job job-1 ended FAILED: access denied to the file system") {
+		t.Errorf("error %v, want the job's state and message", err)
+	}
+}
+
+func TestCheckSnapshot_RestoresOnlyFromAnAvailableSnapshot(t *testing.T) {
+	fake := awsfake.Start()
+	defer fake.Close()
+	acct := &awsfake.BackupAccount{Instance: instance}
+	acct.Serve(fake)
+	acct.Snapshot("ready", 0)
+	acct.Snapshot("still-creating", 5)
+	acct.Snapshot("broken", -1)
+	rds := awsbackup.NewClients(fake.Config("eu-west-1")).RDS
+	manifest := func(id string) backup.Manifest {
+		return backup.Manifest{ID: "20261207T031500Z", RecoveryPoints: []backup.RecoveryPoint{{Kind: "rds-snapshot", ID: id}}}
+	}
+	for _, tc := range []struct {
+		name    string
+		m       backup.Manifest
+		wantErr string
+	}{
+		{"available", manifest("ready"), ""},
+		{"still being created", manifest("still-creating"), "snapshot still-creating is creating; a restore needs it available"},
+		{"failed", manifest("broken"), "snapshot broken is failed"},
+		{"gone", manifest("deleted-by-hand"), "DBSnapshotNotFound"},
+		{"no snapshot in the backup", backup.Manifest{ID: "x"}, awsbackup.ErrNoSnapshot.Error()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := awsbackup.CheckSnapshot(context.Background(), rds, tc.m)
+			if tc.wantErr == "" {
+				if err != nil || got != tc.m.RecoveryPoints[0].ID {
+					t.Errorf("CheckSnapshot = %q, %v", got, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %v, want %q", err, tc.wantErr)
+			}
+			if tc.m.RecoveryPoints == nil && !errors.Is(err, awsbackup.ErrNoSnapshot) {
+				t.Errorf("error %v is not ErrNoSnapshot", err)
+			}
+		})
+	}
+}
+
+func TestFromState_NamesTheTargetsFromTheOutputsAndSaysWhichLack(t *testing.T) {
+	inv := inventory.Inventory{Stack: "prod", Deployed: true, Outputs: map[string]any{
+		"databaseInstanceId": instance, "fileSystemArn": fsARN, "bucketName": "", "backupVaultName": vault, "backupRoleArn": roleARN,
+	}}
+	got, err := awsbackup.FromState(inv)
+	if err != nil || got != targets("") {
+		t.Errorf("FromState = %+v, %v", got, err)
+	}
+	delete(inv.Outputs, "backupVaultName")
+	delete(inv.Outputs, "backupRoleArn")
+	if _, err := awsbackup.FromState(inv); err == nil || !strings.Contains(err.Error(), "lack backupRoleArn, backupVaultName") {
+		t.Errorf("error %v, want the missing outputs named", err)
+	}
+	if _, err := awsbackup.FromState(inventory.Inventory{Stack: "prod"}); err == nil {
+		t.Error("a stack never deployed has no targets")
+	}
+}
