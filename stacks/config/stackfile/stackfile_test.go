@@ -120,26 +120,3 @@ func TestSetChangesOneValueAndKeepsTheRest(t *testing.T) {
 		t.Error("Set went into a scalar as if it were an object")
 	}
 }
-
-func TestSetInFileRecordsAValueAndKeepsTheComments(t *testing.T) {
-	path := write(t, "# the dev stack\nconfig:\n  moodle:target: docker\n  # three nodes\n  moodle:app:\n    replicas: 3\n")
-	if err := stackfile.SetInFile(path, "moodle.version", "5.3"); err != nil {
-		t.Fatal(err)
-	}
-	if err := stackfile.SetInFile(path, "app.replicas", 5); err != nil {
-		t.Fatal(err)
-	}
-	got, err := stackfile.Read(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got["moodle:moodle"] != `{"version":"5.3"}` || got["moodle:app"] != `{"replicas":5}` || got["moodle:target"] != "docker" {
-		t.Fatalf("after SetInFile the stack file reads %v", got)
-	}
-	raw, _ := os.ReadFile(path)
-	for _, comment := range []string{"# the dev stack", "# three nodes"} {
-		if !strings.Contains(string(raw), comment) {
-			t.Errorf("the comment %q is gone:\n%s", comment, raw)
-		}
-	}
-}
