@@ -8,6 +8,10 @@
 //	moodlectl cost --stack prod [--json | --compare base.json]
 //	moodlectl diagram --stack prod [--svg FILE] [--mermaid FILE]
 //	moodlectl status --stack dev|prod [--json]
+//	moodlectl backup --stack dev|prod [--to DIR]
+//	moodlectl backups --stack dev|prod
+//	moodlectl restore --stack dev|prod --from ID [--yes]
+//	moodlectl upgrade --stack dev --to 5.3
 //
 // Exit status: 0 on success, 1 when the operation fails, 2 on a usage error or a
 // declined confirmation, 130 when interrupted; status exits 3, 4 or 5 when its
@@ -33,6 +37,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
 )
 
 const usage = `usage: moodlectl <command> --stack dev|prod [flags]
@@ -46,6 +51,13 @@ commands:
   cost      monthly cost estimate of the stack's resources (--json, --compare base.json)
   diagram   the stack's topology as Mermaid (stdout or --mermaid FILE) and SVG (--svg FILE)
   status    the live cluster, a verdict per check (--json); exit 0 ok, 3 warn, 4 unknown, 5 crit
+  backup    a consistent backup of the site (dev: database dump and moodledata archive under
+            .backups/<stack>/<id>/ or --to DIR; prod: an RDS snapshot and recovery points)
+  backups   list the stack's backups
+  restore   put the backup --from ID in place of the site's data (asks first unless --yes)
+  upgrade   move the site to Moodle --to X: backup, maintenance, upgrade, and a rollback
+            to the backup when the upgrade fails (dev; up does the same when
+            moodle.version changes)
 
 cost and diagram run the stack's program offline (no credentials, no state);
 --from state reads a deployed stack instead.
@@ -103,8 +115,8 @@ type flags struct {
 	from            string
 	svg             string
 	mermaid         string
-	// to is the root folder of the backups (backup.DefaultRoot when empty).
-	to string
+	to              string
+	backups         string
 }
 
 // commandFlags are the flags each command takes beyond --stack.
@@ -117,6 +129,10 @@ var commandFlags = map[string][]string{
 	"cost":    {"state", "backend", "secrets-provider", "from", "json", "compare"},
 	"diagram": {"state", "backend", "secrets-provider", "from", "svg", "mermaid"},
 	"status":  {"state", "backend", "secrets-provider", "json"},
+	"backup":  {"state", "backend", "secrets-provider", "to"},
+	"backups": {"backups"},
+	"restore": {"state", "backend", "secrets-provider", "backups", "from", "yes"},
+	"upgrade": {"state", "backend", "secrets-provider", "backups", "to", "yes"},
 }
 
 func parse(args []string, stderr io.Writer) (string, flags, error) {
@@ -137,9 +153,11 @@ func parse(args []string, stderr io.Writer) (string, flags, error) {
 	fs.BoolVar(&f.showSecrets, "show-secrets", false, "print secret outputs in clear")
 	fs.BoolVar(&f.json, "json", false, "cost, status: print JSON")
 	fs.StringVar(&f.compare, "compare", "", "cost: print the change from this `cost --json` file, as Markdown")
-	fs.StringVar(&f.from, "from", "program", "cost, diagram: the resources the program registers (program) or the deployed stack's (state)")
+	fs.StringVar(&f.from, "from", "program", "cost, diagram: the resources the program registers (program) or the deployed stack's (state); restore: the backup's id")
 	fs.StringVar(&f.svg, "svg", "", "diagram: also write the SVG to this file")
 	fs.StringVar(&f.mermaid, "mermaid", "", "diagram: write the Mermaid text to this file instead of stdout")
+	fs.StringVar(&f.to, "to", "", "backup: the folder to write the backup under (default the --backups folder); upgrade: the Moodle release")
+	fs.StringVar(&f.backups, "backups", backup.DefaultRoot, "backups, restore, upgrade: the folder holding the stack's backups")
 	allowed, known := commandFlags[cmd]
 	if !known {
 		fmt.Fprint(stderr, usage)
@@ -178,12 +196,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDiagram(ctx, f, stdout)
 	case "status":
 		return runStatus(ctx, f, stdout)
+	case "backups":
+		return runBackups(f, stdout)
 	}
 	if f.secretsProvider == "" && localDevPassphrase(f) {
 		fmt.Fprintf(stderr, "moodlectl: PULUMI_CONFIG_PASSPHRASE is not set; the %s stack's secrets are encrypted with the passphrase in %s (created on first use, keep it with the state)\n", f.stack, passphraseFile(f))
 	}
-	if cmd == "up" {
+	switch cmd {
+	case "up":
 		return up(ctx, f, stdout)
+	case "backup":
+		return runBackup(ctx, f, stdout)
+	case "restore":
+		return runRestore(ctx, f, stdout)
+	case "upgrade":
+		return runUpgrade(ctx, f, stdout)
 	}
 	s, err := automation.New(ctx, f.stack, stackOptions(f, stdout)...)
 	if err != nil {
@@ -235,6 +262,10 @@ func confirm(cmd string, f flags, stdin io.Reader, stderr io.Writer) error {
 		return nil
 	case cmd == "destroy":
 		question = fmt.Sprintf("Delete every resource of stack %s?", f.stack)
+	case cmd == "restore":
+		question = fmt.Sprintf("Replace the data of stack %s with backup %s (the current data is kept aside)?", f.stack, f.from)
+	case f.stack == "prod" && cmd == "upgrade":
+		question = fmt.Sprintf("Upgrade stack prod to Moodle %s?", f.to)
 	case f.stack == "prod" && (cmd == "up" || cmd == "refresh"):
 		question = fmt.Sprintf("Run %s on stack prod (run preview first)?", cmd)
 	default:

@@ -10,8 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/installlog"
+	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
 )
 
 // installWait bounds how long up follows the install or upgrade on AWS after
@@ -19,11 +21,35 @@ import (
 // wait) is 30 minutes too.
 const installWait = 30 * time.Minute
 
-// up deploys the stack and shows the cron runner's install or upgrade step while
+// up deploys the stack. On docker, a stack file naming another Moodle release
+// than the site runs is an upgrade: it takes Moodle's procedure (upgradeDev),
+// with its backup first and its rollback when the upgrade fails.
+func up(ctx context.Context, f flags, stdout io.Writer) error {
+	v, err := stackview.Config(f.stackFile(), f.stack, nil)
+	if err != nil {
+		return err
+	}
+	if v.Spec.Target == topology.TargetDocker {
+		site, _, err := devSite(f, v, stdout)
+		if err != nil {
+			return err
+		}
+		running, err := site.Running(ctx)
+		if err != nil {
+			return err
+		}
+		if want := v.Spec.Release().Version; running != "" && running != want {
+			return upgradeDev(ctx, f, v, want, stdout)
+		}
+	}
+	return deploy(ctx, f, stdout)
+}
+
+// deploy deploys the stack and shows the cron runner's install or upgrade step while
 // it runs: on docker the engine waits for it (the cron container turns healthy
 // when it is done), on AWS the engine does not, so up follows the cron task's
 // log afterwards until the step ends.
-func up(ctx context.Context, f flags, stdout io.Writer) (err error) {
+func deploy(ctx context.Context, f flags, stdout io.Writer) (err error) {
 	cfg, err := automation.LoadConfig(f.stackFile())
 	if err != nil {
 		return err
