@@ -101,7 +101,7 @@ func TestSwapScriptKeepsTheReplacedFilesAndTheMaintenanceSwitch(t *testing.T) {
 	write(".pre-restore-earlier/filedir/x", "earlier")
 	write(".restore-new/filedir/restored", "backup")
 	write(".restore-new/.moodle-installed", "backup")
-	out, err := exec.Command("sh", "-c", swapScript, root, ".restore-new", ".pre-restore-new").CombinedOutput()
+	out, err := exec.Command("/bin/sh", "-c", swapScript, root, ".restore-new", ".pre-restore-new").CombinedOutput()
 	if err != nil {
 		t.Fatalf("swap: %v: %s", err, out)
 	}
