@@ -34,10 +34,9 @@ func up(ctx context.Context, f flags, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		running, err := site.Running(ctx)
-		if err != nil {
-			return err
-		}
+		// An engine that does not answer is reported by the deployment's own
+		// preflight, with what to do; here it only means there is nothing to upgrade.
+		running, _ := site.Running(ctx)
 		if want := v.Spec.Release().Version; running != "" && running != want {
 			return upgradeDev(ctx, f, v, want, stdout)
 		}
