@@ -215,16 +215,17 @@ func sizeApp(s *topology.Spec, concurrent int) error {
 			s.App.MinReplicas = nodes
 		}
 		// Twice the nodes as the ceiling: room to scale out for a peak above the
-		// estimate (an exam) without a database restart on docker, within what
-		// the connection budget allows. On aws every worker of a deployment's
-		// surge holds a connection, and validation bounds them (no pooler there
-		// multiplexes them: RDS Proxy's clients are counted too); on docker
-		// PgBouncer takes over past the bound (sizeDatabase).
-		for s.App.MaxReplicas = min(maxReplicas, 2*nodes); s.Target == topology.TargetAWS &&
-			s.ServerConnections() > maxServerConnections && s.App.MaxReplicas > nodes; s.App.MaxReplicas-- {
+		// estimate (an exam) without a database restart on docker, within the
+		// connection budget validation allows: every worker at the peak (on aws a
+		// deployment's surge too) holds a connection. A pooler would not lift
+		// it: validation counts RDS Proxy's clients, and PgBouncer's pool (at
+		// most 1000 server connections, held per request in session mode) would
+		// queue requests that the workers are there to serve.
+		for s.App.MaxReplicas = min(maxReplicas, 2*nodes); s.ServerConnections() > maxServerConnections &&
+			s.App.MaxReplicas > nodes; s.App.MaxReplicas-- {
 		}
-		if s.Target == topology.TargetAWS && s.ServerConnections() > maxServerConnections {
-			return fmt.Errorf("%w: %d requests in flight need %d app tasks of %d workers; a deployment runs %d of them, whose %d database connections exceed the %d a stack may open",
+		if s.ServerConnections() > maxServerConnections {
+			return fmt.Errorf("%w: %d requests in flight need %d app nodes of %d workers; %d of them at the peak open %d database connections, beyond the %d a stack may open",
 				ErrInput, concurrent, nodes, perNode, s.PeakNodes(), s.ServerConnections(), maxServerConnections)
 		}
 		return nil
@@ -236,22 +237,15 @@ func sizeApp(s *topology.Spec, concurrent int) error {
 // (topology's ServerConnections, the one the program configures).
 func sizeDatabase(s *topology.Spec) {
 	if s.Target == topology.TargetAWS {
-		// The smallest class whose max_connections holds the budget; past the
-		// largest, RDS Proxy multiplexes the clients onto it.
+		// The smallest class whose max_connections holds the budget; the
+		// largest allows the 5000 sizeApp keeps the budget to.
 		for _, class := range rdsClasses {
 			s.Database.InstanceClass = class
 			if limit, _ := topology.RDSMaxConnections(class); s.ServerConnections() <= limit {
 				return
 			}
 		}
-		s.Database.Pooler = topology.PoolerRDSProxy
 		return
-	}
-	// Past what PostgreSQL may be asked to accept, PgBouncer multiplexes the
-	// clients onto its pool (at most 1000 server connections).
-	if s.ServerConnections() > maxServerConnections {
-		s.Database.Pooler = topology.PoolerPgBouncer
-		s.Database.PoolSize = 1000
 	}
 	// Each connection may take work_mem for a sort on top of the default's
 	// memory (shared buffers and the OS cache it was sized for), rounded up to a
@@ -302,9 +296,6 @@ func hostFor(s topology.Spec) Host {
 	add(s.Web.Resources, 1)
 	add(s.App.Resources, s.App.MaxReplicas)
 	add(s.Database.Resources, 1+s.Database.ReadReplicas)
-	if s.Database.Pooler == topology.PoolerPgBouncer {
-		add(s.Database.PgBouncer, 1)
-	}
 	add(s.Cache.Resources, 1)
 	add(s.Cache.MUC.Resources, 1)
 	add(s.Cron.Resources, 1)

@@ -13,14 +13,19 @@ import (
 var targets = []topology.Target{topology.TargetDocker, topology.TargetAWS}
 
 // sizes are registered users, smallest first, from a class to a large
-// university; each plan of them must be a valid stack.
-var sizes = []int{1, 100, 2000, 20000, 50000, 90000}
+// university; each plan of them must be a valid stack. 100,000 users on docker
+// fit the connection budget with a ceiling of 15 nodes of 8; on aws, where a
+// deployment doubles the nodes, they are refused (TestMake_RefusesWhatNoStackCanRun).
+var sizes = map[topology.Target][]int{
+	topology.TargetDocker: {1, 100, 2000, 20000, 50000, 90000, 100000},
+	topology.TargetAWS:    {1, 100, 2000, 20000, 50000, 90000},
+}
 
 // TestMake_WritesAStackFileTheValidatorAccepts loads every plan's stack file the
 // way moodlectl preview does and checks it runs what was planned.
 func TestMake_WritesAStackFileTheValidatorAccepts(t *testing.T) {
 	for _, target := range targets {
-		for _, users := range sizes {
+		for _, users := range sizes[target] {
 			p, err := Make(Request{Users: users, Target: target})
 			if err != nil {
 				t.Fatalf("%s, %d users: %v", target, users, err)
@@ -48,7 +53,7 @@ func TestMake_WritesAStackFileTheValidatorAccepts(t *testing.T) {
 func TestMake_Grows(t *testing.T) {
 	for _, target := range targets {
 		var prev Plan
-		for i, users := range sizes {
+		for i, users := range sizes[target] {
 			p, err := Make(Request{Users: users, Target: target})
 			if err != nil {
 				t.Fatal(err)
@@ -82,7 +87,7 @@ func TestMake_Grows(t *testing.T) {
 			}
 			prev = p
 		}
-		small, _ := Make(Request{Users: sizes[0], Target: target})
+		small, _ := Make(Request{Users: sizes[target][0], Target: target})
 		if prev.Workers <= small.Workers {
 			t.Errorf("%s: %d users get %d workers, no more than %d users' %d", target, prev.Users, prev.Workers, small.Users, small.Workers)
 		}
@@ -120,6 +125,9 @@ func TestMake_RefusesWhatNoStackCanRun(t *testing.T) {
 		// 200,000 requests in flight: 63 nodes of the largest shape, beyond 50.
 		{Request{Users: 1_000_000, Target: topology.TargetDocker}, []string{"need 63 app nodes", "at most 50"}},
 		{Request{Users: 1_000_000, Target: topology.TargetAWS}, []string{"need 63 app nodes", "at most 50"}},
+		// 2,000 in flight: 7 tasks of 325 workers, 14 in a deployment: 4,550
+		// connections, 8 tasks would need 5,200.
+		{Request{Users: 100_000, Target: topology.TargetAWS}, []string{"need 8 app nodes of 325 workers", "16 of them at the peak open 5216 database connections, beyond the 5000"}},
 	} {
 		_, err := Make(c.r)
 		if !errors.Is(err, ErrInput) {
@@ -135,7 +143,8 @@ func TestMake_RefusesWhatNoStackCanRun(t *testing.T) {
 }
 
 // TestMake_WarnsWhenNoSingleDockerHostHoldsTheSite: 100,000 users need 8 nodes
-// of 8 CPUs, 16 at the ceiling, reserving 4 CPUs each: past a 64-CPU host.
+// of 8 CPUs, 15 at the ceiling (the connection budget), reserving 4 CPUs each:
+// past a 64-CPU host.
 func TestMake_WarnsWhenNoSingleDockerHostHoldsTheSite(t *testing.T) {
 	small, err := Make(Request{Users: 2000, Target: topology.TargetDocker})
 	if err != nil {
@@ -152,7 +161,7 @@ func TestMake_WarnsWhenNoSingleDockerHostHoldsTheSite(t *testing.T) {
 		t.Fatalf("100,000 users reserve %g CPUs, expected more than %g", big.Host.CPUs, LargestHost.CPUs)
 	}
 	if len(big.Warnings) != 1 || !strings.Contains(big.Warnings[0], "no single Docker host") ||
-		!strings.Contains(big.Warnings[0], "reserves 76.7 CPUs / 268 GB") {
+		!strings.Contains(big.Warnings[0], "reserves 72.6 CPUs / 260 GB") {
 		t.Errorf("warnings %q do not name the host needed", big.Warnings)
 	}
 	var out bytes.Buffer
@@ -217,5 +226,37 @@ func TestEstimate_PricesTheAWSPlan(t *testing.T) {
 			t.Errorf("%d users: total %.2f (ceiling %.2f) after %.2f, unpriced %v", users, est.Total, est.CeilingTotal, prev, est.Unpriced)
 		}
 		prev = est.Total
+	}
+}
+
+// TestSizeCache_HoldsASessionOfEveryUser: the sessions' Redis grows with the
+// users, a docker container within its maxmemory (three quarters of the limit),
+// an ElastiCache node within its memory less the reserved quarter.
+func TestSizeCache_HoldsASessionOfEveryUser(t *testing.T) {
+	for _, c := range []struct {
+		users      int
+		dockerMB   int
+		awsNode    string
+		awsHoldsIt bool
+	}{
+		{100, 1024, "cache.r6g.large", true},
+		{10000, 2048, "cache.r6g.large", true},    // 977 MB of sessions
+		{102000, 13312, "cache.r6g.large", true},  // 9961 MB, within 10038
+		{103000, 14336, "cache.r6g.xlarge", true}, // 10059 MB
+		{200000, 26624, "cache.r6g.xlarge", true}, // 19532 MB
+		{600000, 78848, "", false},                // 58594 MB: past 2xlarge's 40566
+	} {
+		for _, target := range targets {
+			s, _ := topology.Defaults(target)
+			ok := sizeCache(&s, c.users)
+			switch {
+			case target == topology.TargetDocker && (s.Cache.MemoryMB != c.dockerMB || !ok):
+				t.Errorf("docker, %d users: Redis of %d MB, want %d", c.users, s.Cache.MemoryMB, c.dockerMB)
+			case target == topology.TargetAWS && ok != c.awsHoldsIt:
+				t.Errorf("aws, %d users: %s holds the sessions: %v, want %v", c.users, s.Cache.NodeType, ok, c.awsHoldsIt)
+			case target == topology.TargetAWS && ok && s.Cache.NodeType != c.awsNode:
+				t.Errorf("aws, %d users: %s, want %s", c.users, s.Cache.NodeType, c.awsNode)
+			}
+		}
 	}
 }

@@ -44,13 +44,13 @@ func Write(w io.Writer, p Plan, est *cost.Estimate) error {
 	line("capacity  about %.0f heavy requests/s (%.2f per worker, as the bench measured)", p.HeavyRPS, HeavyRequestsPerWorkerSecond())
 	if s.Target == topology.TargetAWS {
 		limit, _ := topology.RDSMaxConnections(s.Database.InstanceClass)
-		line("database  %s, max_connections about %d (RDS's formula); the app tier opens %d at its peak (%d tasks in a deployment × %d + cron, ad hoc, admin)%s",
-			s.Database.InstanceClass, limit, s.ServerConnections(), s.PeakNodes(), pool.MaxChildren, poolerNote(s))
+		line("database  %s, max_connections about %d (RDS's formula); the app tier opens %d at its peak (%d tasks in a deployment × %d + cron, ad hoc, admin)",
+			s.Database.InstanceClass, limit, s.ServerConnections(), s.PeakNodes(), pool.MaxChildren)
 		line("redis     sessions %s × %d, MUC %s × %d", s.Cache.NodeType, s.Cache.Replicas, s.Cache.MUC.NodeType, s.Cache.MUC.Replicas)
 		line("storage   EFS for moodledata; RDS %d GB gp3, growing to %d GB", s.Database.StorageGB, s.Database.MaxStorageGB)
 	} else {
-		line("database  max_connections %d (%d nodes at app.maxReplicas × %d + cron, ad hoc, admin)%s; %g CPUs / %d MB",
-			s.MaxConnections(), s.PeakNodes(), pool.MaxChildren, poolerNote(s), s.Database.CPUs, s.Database.MemoryMB)
+		line("database  max_connections %d (%d nodes at app.maxReplicas × %d + cron, ad hoc, admin); %g CPUs / %d MB",
+			s.MaxConnections(), s.PeakNodes(), pool.MaxChildren, s.Database.CPUs, s.Database.MemoryMB)
 		line("redis     sessions %d MB (maxmemory %d MB for %d sessions of %d KB), MUC %d MB",
 			s.Cache.MemoryMB, s.Cache.MemoryMB*3/4, p.Users, sessionKB, s.Cache.MUC.MemoryMB)
 		line("storage   a local volume for moodledata (storage.kind nfs for a shared one)")
@@ -85,16 +85,6 @@ func Write(w io.Writer, p Plan, est *cost.Estimate) error {
 	return err
 }
 
-func poolerNote(s topology.Spec) string {
-	switch s.Database.Pooler {
-	case topology.PoolerPgBouncer:
-		return fmt.Sprintf(", through PgBouncer (%d server connections)", s.Database.PoolSize)
-	case topology.PoolerRDSProxy:
-		return ", through RDS Proxy"
-	}
-	return ""
-}
-
 // kv is one key of the config block, in the order written.
 type kv struct {
 	key   string
@@ -118,9 +108,6 @@ func configOf(p Plan) []kv {
 
 	if s.Target == topology.TargetDocker {
 		db := append(resources(s.Database.Resources), kv{"pooler", s.Database.Pooler})
-		if s.Database.Pooler == topology.PoolerPgBouncer {
-			db = append(db, kv{"poolSize", s.Database.PoolSize})
-		}
 		return []kv{
 			{"moodle:target", string(s.Target)},
 			{"moodle:app", app},
