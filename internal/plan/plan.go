@@ -175,6 +175,11 @@ func Make(r Request) (Plan, error) {
 	p.Workers = s.App.Replicas * s.App.Sizing().MaxChildren
 	p.HeavyRPS = float64(p.Workers) * HeavyRequestsPerWorkerSecond()
 	p.Assumptions = assumptions(s, r.Concurrent == 0)
+	if s.App.MaxReplicas == s.App.Replicas {
+		p.Warnings = append(p.Warnings, fmt.Sprintf(
+			"no room to scale out: one more node at the peak would open more than the %d database connections a stack may open, so app.maxReplicas = app.replicas = %d",
+			maxServerConnections, s.App.Replicas))
+	}
 	if r.Target == topology.TargetDocker {
 		p.Host = hostFor(s)
 		if p.Host.CPUs > LargestHost.CPUs || p.Host.MemoryMB > LargestHost.MemoryMB {

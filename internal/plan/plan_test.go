@@ -142,10 +142,21 @@ func TestMake_RefusesWhatNoStackCanRun(t *testing.T) {
 	}
 }
 
-// TestMake_WarnsWhenNoSingleDockerHostHoldsTheSite: 100,000 users need 8 nodes
+// TestMake_WarnsWhenTheSiteOutgrowsAHostOrTheBudget: on docker 100,000 users need 8 nodes
 // of 8 CPUs, 15 at the ceiling (the connection budget), reserving 4 CPUs each:
 // past a 64-CPU host.
-func TestMake_WarnsWhenNoSingleDockerHostHoldsTheSite(t *testing.T) {
+func TestMake_WarnsWhenTheSiteOutgrowsAHostOrTheBudget(t *testing.T) {
+	t.Run("aws: no room to scale out", func(t *testing.T) {
+		// 90,000 users: 7 tasks of 325 workers, 14 in a deployment; 8 would
+		// open more than 5000 connections.
+		p, err := Make(Request{Users: 90000, Target: topology.TargetAWS})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Spec.App.MaxReplicas != 7 || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "no room to scale out") {
+			t.Errorf("ceiling %d, warnings %q", p.Spec.App.MaxReplicas, p.Warnings)
+		}
+	})
 	small, err := Make(Request{Users: 2000, Target: topology.TargetDocker})
 	if err != nil {
 		t.Fatal(err)

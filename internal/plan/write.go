@@ -41,7 +41,8 @@ func Write(w io.Writer, p Plan, est *cost.Estimate) error {
 		s.App.CPUs, s.App.MemoryMB, s.App.ReservedCPUs, s.App.ReservedMemoryMB)
 	line("php-fpm   pm.max_children %d per node (start %d, spare %d..%d): %d workers, %d with a node lost",
 		pool.MaxChildren, pool.StartServers, pool.MinSpareServers, pool.MaxSpareServers, p.Workers, p.Workers-pool.MaxChildren)
-	line("capacity  about %.0f heavy requests/s (%.2f per worker, as the bench measured)", p.HeavyRPS, HeavyRequestsPerWorkerSecond())
+	line("capacity  at most about %.0f requests/s of the bench's heavy request (%.2f per worker); a real page's time sets the real rate",
+		p.HeavyRPS, HeavyRequestsPerWorkerSecond())
 	if s.Target == topology.TargetAWS {
 		limit, _ := topology.RDSMaxConnections(s.Database.InstanceClass)
 		line("database  %s, max_connections about %d (RDS's formula); the app tier opens %d at its peak (%d tasks in a deployment × %d + cron, ad hoc, admin)",
