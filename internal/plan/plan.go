@@ -177,8 +177,8 @@ func Make(r Request) (Plan, error) {
 	p.Assumptions = assumptions(s, r.Concurrent == 0)
 	if s.App.MaxReplicas == s.App.Replicas {
 		p.Warnings = append(p.Warnings, fmt.Sprintf(
-			"no room to scale out: one more node at the peak would open more than the %d database connections a stack may open, so app.maxReplicas = app.replicas = %d",
-			maxServerConnections, s.App.Replicas))
+			"no room to scale out: app.maxReplicas = app.replicas = %d, as one more node at the peak would pass the %d database connections (or the %d nodes) a stack may have",
+			s.App.Replicas, maxServerConnections, maxReplicas))
 	}
 	if r.Target == topology.TargetDocker {
 		p.Host = hostFor(s)
