@@ -12,6 +12,7 @@
 //	moodlectl backups --stack dev|prod
 //	moodlectl restore --stack dev|prod --from ID [--yes]
 //	moodlectl upgrade --stack dev --to 5.3
+//	moodlectl plan --users N [--concurrent C] --target docker|aws > Pulumi.mysite.yaml
 //
 // Exit status: 0 on success, 1 when the operation fails, 2 on a usage error or a
 // declined confirmation, 130 when interrupted; status exits 3, 4 or 5 when its
@@ -58,6 +59,8 @@ commands:
   upgrade   move the site to Moodle --to X: backup, maintenance, upgrade, and a rollback
             to the backup when the upgrade fails (dev; up does the same when
             moodle.version changes)
+  plan      a stack file sized for --users N [--concurrent C] on --target docker|aws, with
+            its cost and assumptions as comments (no --stack: it reads no stack)
 
 cost and diagram run the stack's program offline (no credentials, no state);
 --from state reads a deployed stack instead.
@@ -117,6 +120,9 @@ type flags struct {
 	mermaid         string
 	to              string
 	backups         string
+	users           int
+	concurrent      int
+	target          string
 }
 
 // commandFlags are the flags each command takes beyond --stack.
@@ -133,6 +139,7 @@ var commandFlags = map[string][]string{
 	"backups": {"backups"},
 	"restore": {"state", "backend", "secrets-provider", "backups", "from", "yes"},
 	"upgrade": {"state", "backend", "secrets-provider", "backups", "to", "yes"},
+	"plan":    {"users", "concurrent", "target"},
 }
 
 func parse(args []string, stderr io.Writer) (string, flags, error) {
@@ -158,6 +165,9 @@ func parse(args []string, stderr io.Writer) (string, flags, error) {
 	fs.StringVar(&f.mermaid, "mermaid", "", "diagram: write the Mermaid text to this file instead of stdout")
 	fs.StringVar(&f.to, "to", "", "backup: the folder to write the backup under (default the --backups folder); upgrade: the Moodle release")
 	fs.StringVar(&f.backups, "backups", backup.DefaultRoot, "backups, restore, upgrade: the folder holding the stack's backups")
+	fs.IntVar(&f.users, "users", 0, "plan: registered users of the site")
+	fs.IntVar(&f.concurrent, "concurrent", 0, "plan: requests in flight at the peak (default: derived from --users)")
+	fs.StringVar(&f.target, "target", "", "plan: docker or aws")
 	allowed, known := commandFlags[cmd]
 	if !known {
 		fmt.Fprint(stderr, usage)
@@ -169,7 +179,7 @@ func parse(args []string, stderr io.Writer) (string, flags, error) {
 	if fs.NArg() > 0 {
 		return "", f, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	if f.stack == "" {
+	if f.stack == "" && cmd != "plan" {
 		return "", f, fmt.Errorf("%w: --stack is required (dev or prod)", errUsage)
 	}
 	var misplaced error
@@ -198,6 +208,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runStatus(ctx, f, stdout)
 	case "backups":
 		return runBackups(f, stdout)
+	case "plan":
+		return runPlan(f, stdout, stderr)
 	}
 	if f.secretsProvider == "" && localDevPassphrase(f) {
 		fmt.Fprintf(stderr, "moodlectl: PULUMI_CONFIG_PASSPHRASE is not set; the %s stack's secrets are encrypted with the passphrase in %s (created on first use, keep it with the state)\n", f.stack, passphraseFile(f))
