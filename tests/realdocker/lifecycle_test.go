@@ -45,14 +45,20 @@ type siteData struct {
 	files string
 }
 
-func readSiteData(t *testing.T, d *deployment) siteData {
+// query runs sql on the site's database and returns its unaligned output.
+func query(t *testing.T, d *deployment, sql string) string {
 	t.Helper()
 	db := d.spec().Database
-	out, err := execIn(prefix+"db", "psql", "-X", "-tA", "-U", db.User, "-d", db.Name, "-c",
-		"SELECT count(*) || ' ' || md5(string_agg(username || ':' || email, ',' ORDER BY username)) FROM mdl_user")
+	out, err := execIn(prefix+"db", "psql", "-X", "-q", "-tA", "-U", db.User, "-d", db.Name, "-c", sql)
 	if err != nil {
-		t.Fatalf("read the users: %v", err)
+		t.Fatalf("%s: %v", sql, err)
 	}
+	return out
+}
+
+func readSiteData(t *testing.T, d *deployment) siteData {
+	t.Helper()
+	out := query(t, d, "SELECT count(*) || ' ' || md5(string_agg(username || ':' || email, ',' ORDER BY username)) FROM mdl_user")
 	var s siteData
 	if _, err := fmt.Sscanf(strings.TrimSpace(out), "%d %s", &s.users, &s.rows); err != nil {
 		t.Fatalf("read the users: %q: %v", out, err)
@@ -68,13 +74,7 @@ func readSiteData(t *testing.T, d *deployment) siteData {
 // columnExists reports whether mdl_user has the column the stand-in's upgrade adds.
 func columnExists(t *testing.T, d *deployment) bool {
 	t.Helper()
-	db := d.spec().Database
-	out, err := execIn(prefix+"db", "psql", "-X", "-tA", "-U", db.User, "-d", db.Name, "-c",
-		"SELECT count(*) FROM information_schema.columns WHERE table_name = 'mdl_user' AND column_name = 'upgraded_to'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(out) == "1"
+	return strings.TrimSpace(query(t, d, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'mdl_user' AND column_name = 'upgraded_to'")) == "1"
 }
 
 // TestUpgradeRollbackBackupAndRestoreOnARealDockerEngine rehearses the operations
@@ -101,11 +101,7 @@ func TestUpgradeRollbackBackupAndRestoreOnARealDockerEngine(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("LIFECYCLE_FILES")); err == nil && n > 0 {
 		files = n
 	}
-	db := d.spec().Database
-	if _, err := execIn(prefix+"db", "psql", "-X", "-q", "-U", db.User, "-d", db.Name, "-c",
-		"INSERT INTO mdl_user (username, password, email) SELECT 'student' || i, 'x', 'student' || i || '@example.org' FROM generate_series(1, 40) i"); err != nil {
-		t.Fatal(err)
-	}
+	query(t, d, "INSERT INTO mdl_user (username, password, email) SELECT 'student' || i, 'x', 'student' || i || '@example.org' FROM generate_series(1, 40) i")
 	for i := range files {
 		buf := make([]byte, 256<<10)
 		if _, err := rand.Read(buf); err != nil {
