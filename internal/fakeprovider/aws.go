@@ -187,6 +187,14 @@ func awsPackage() *Package {
 			},
 		},
 		"aws:wafv2/webAclAssociation:WebAclAssociation": {force: only("resourceArn", "webAclArn")},
+		// internal/service/cloudfront/cache_policy.go, ResourceCachePolicy: no
+		// argument is ForceNew (UpdateCachePolicy replaces the whole config in
+		// place); the id is the policy's Id and etag is read back.
+		"aws:cloudfront/cachePolicy:CachePolicy": {
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				return resource.PropertyMap{"etag": str("E" + randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 13))}
+			},
+		},
 		"aws:cloudfront/distribution:Distribution": {
 			idPrefix: "E", arn: globalARN("cloudfront", "distribution/", "id"),
 			extra: func(env Env, r Resource) resource.PropertyMap {
