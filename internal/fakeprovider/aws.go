@@ -23,10 +23,12 @@ type awsKind struct {
 	equivalent map[string]func(a, b resource.PropertyValue) bool
 	// forceIf is the provider's CustomizeDiff where it forces replacement by value.
 	forceIf func(prop string, olds, news resource.PropertyMap) bool
+	// updated is Kind.Updated.
+	updated func(olds, oldInputs, news resource.PropertyMap, preview bool) resource.PropertyMap
 }
 
 func (a awsKind) kind() *Kind {
-	k := &Kind{ForceNew: a.force, AutoName: a.autoName, ReadBack: a.readBack, Equivalent: a.equivalent, ForceNewIf: a.forceIf}
+	k := &Kind{ForceNew: a.force, AutoName: a.autoName, ReadBack: a.readBack, Equivalent: a.equivalent, ForceNewIf: a.forceIf, Updated: a.updated}
 	k.ID = func(env Env, r Resource) string {
 		switch {
 		case a.idIsARN && a.arn != nil:
@@ -149,6 +151,7 @@ func awsPackage() *Package {
 			extra: func(Env, Resource) resource.PropertyMap {
 				return resource.PropertyMap{"latestVersion": num(1), "defaultVersion": num(1)}
 			},
+			updated: launchTemplateNewVersion,
 		},
 		// Edge.
 		"aws:lb/loadBalancer:LoadBalancer": {
@@ -534,4 +537,35 @@ func s3Bucket() awsKind {
 			}
 		},
 	}
+}
+
+// launchTemplateNewVersion is a launch template's update: a change of its
+// launch data (every argument but name, name_prefix, description, the version
+// settings and tags) creates a version and makes it the default with
+// update_default_version (terraform-provider-aws
+// internal/service/ec2/ec2_launch_template.go, resourceLaunchTemplateUpdate:
+// d.HasChanges(updateKeys...) then CreateLaunchTemplateVersion and
+// ModifyLaunchTemplate), and the plan shows latest_version, and default_version,
+// unknown until then (its CustomizeDiff, customdiff.ComputedIf).
+func launchTemplateNewVersion(olds, oldInputs, news resource.PropertyMap, preview bool) resource.PropertyMap {
+	versioned := false
+	for _, k := range oldInputs.Diff(news).ChangedKeys() {
+		switch k {
+		case "name", "namePrefix", "description", "defaultVersion", "updateDefaultVersion", "tags", "tagsAll", "__defaults":
+		default:
+			versioned = true
+		}
+	}
+	if !versioned {
+		return nil
+	}
+	next := num(olds["latestVersion"].NumberValue() + 1)
+	if preview {
+		next = resource.MakeComputed(resource.NewStringProperty(""))
+	}
+	out := resource.PropertyMap{"latestVersion": next}
+	if v := news["updateDefaultVersion"]; v.IsBool() && v.BoolValue() {
+		out["defaultVersion"] = next
+	}
+	return out
 }

@@ -347,6 +347,11 @@ func (s *server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulum
 			outs[k] = v
 		}
 	}
+	if kind.Updated != nil {
+		for k, v := range kind.Updated(olds, oldInputs, news, req.GetPreview()) {
+			outs[k] = v
+		}
+	}
 	if kind.ReadBack != nil && !req.GetPreview() {
 		s.applyInPlace(req.GetId(), news, kind.Applied)
 	}

@@ -25,6 +25,9 @@ const (
 // mockSMTPPassword the SES SMTP password of every access key.
 var mockDKIMTokens = []string{"dkimtokenone", "dkimtokentwo", "dkimtokenthree"}
 
+// mockTemplateVersion is the latest version of every launch template.
+const mockTemplateVersion = 7
+
 const mockSMTPPassword = "BMXhUYlu5Z3gSXVQORxlVa7XPaz91aGWdfHxvkOZdWZ2"
 
 var mockZones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
@@ -62,6 +65,9 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 	case "aws:s3/bucketV2:BucketV2":
 		set("bucket", name+"-a1b2c3")
 		out["arn"] = resource.NewStringProperty("arn:aws:s3:::" + name + "-a1b2c3")
+	case "aws:ec2/launchTemplate:LaunchTemplate":
+		// Every registration of a template the mocks see is its seventh version.
+		out["latestVersion"] = resource.NewNumberProperty(mockTemplateVersion)
 	case "aws:sesv2/emailIdentity:EmailIdentity":
 		// SES's ARN of an identity is ses:<region>:<account>:identity/<name>; Easy
 		// DKIM hands back three tokens.
