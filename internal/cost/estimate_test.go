@@ -143,7 +143,7 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 			endpoints(5), nil},
 		// The distribution is usage-based; its own web ACL (4 rules) and the key of
 		// its log group in us-east-1 are not.
-		{"CloudFront: its web ACL and key", cloudFront, 9 + 1, nil},
+		{"CloudFront: its web ACL in place of the ALB's, and its key", cloudFront, 1, nil},
 		{"Route 53 alias record: free", map[string]any{"moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ"}, 0, nil},
 	}
 	for _, c := range cases {
