@@ -278,3 +278,42 @@ func TestEstimate_LinesSayWhatTheOptionsChange(t *testing.T) {
 	}
 	t.Log("\n" + table.String())
 }
+
+// TestEstimate_SESSenderIsUsageAndOneSecret prices mail.ses: the identity, its
+// user and key cost nothing by themselves (SES bills messages, Route 53 the DKIM
+// records' queries), the stack's own secret of the SMTP credentials 0.40 USD.
+func TestEstimate_SESSenderIsUsageAndOneSecret(t *testing.T) {
+	ses := map[string]any{"moodle:mail.ses": true, "moodle:mail.host": nil, "moodle:mail.port": nil, "moodle:mail.user": nil,
+		"moodle:mail.passwordSecretArn": nil, "moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ"}
+	base := estimate(t, "prod", map[string]any{"moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ"})
+	e := estimate(t, "prod", ses)
+	if len(e.Unpriced) > 0 {
+		t.Fatalf("resource types without a pricing rule: %v", e.Unpriced)
+	}
+	if d := math.Round((e.Total-base.Total)*100) / 100; d != 0.40 {
+		t.Errorf("mail.ses changes the month by %+.2f USD, want +0.40 (one secret)", d)
+	}
+	for _, want := range []struct {
+		what  string
+		count int
+		usage string
+	}{
+		{"SES domain identity", 1, "0.1 USD per 1,000 messages sent"},
+		{"Route 53 CNAME record", 3, "0.4 USD per million queries"},
+		{"Route 53 alias record", 1, "alias queries to the ALB or CloudFront are free"},
+	} {
+		n := 0
+		for _, l := range e.Lines {
+			if l.What != want.what {
+				continue
+			}
+			n++
+			if !strings.Contains(l.Usage, want.usage) {
+				t.Errorf("%q: usage %q, want it to name %q", l.What, l.Usage, want.usage)
+			}
+		}
+		if n != want.count {
+			t.Errorf("%d lines %q, want %d", n, want.what, want.count)
+		}
+	}
+}
