@@ -191,7 +191,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		if args.MailPassword != nil {
 			return nil, fmt.Errorf("%s: mail.ses makes the SMTP password; moodle:mailPassword is set as well", name)
 		}
-		ses, err := NewMail(ctx, name+"-ses", &MailArgs{Spec: spec, Account: account, KMSKeyARN: key.Arn}, parent)
+		ses, err := NewMail(ctx, name+"-ses", &MailArgs{Domain: spec.SESDomain(), HostedZoneID: spec.AWS.HostedZoneID, KMSKeyARN: key.Arn}, parent)
 		if err != nil {
 			return nil, err
 		}

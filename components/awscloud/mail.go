@@ -11,7 +11,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
-	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 // sesDKIMRecords is how many CNAME records Easy DKIM asks for: "Amazon SES
@@ -32,15 +31,17 @@ func sesSMTPHost(region string) string {
 
 // MailArgs configure the stack's Amazon SES sender (mail.ses).
 type MailArgs struct {
-	Spec    topology.Spec
-	Account Account
+	// Domain is the domain the identity verifies (topology.Spec.SESDomain).
+	Domain string
+	// HostedZoneID, when set, is the Route 53 zone of Domain, which gets the
+	// DKIM records.
+	HostedZoneID string
 	// KMSKeyARN encrypts the secret the SMTP credentials are kept in.
 	KMSKeyARN pulumi.StringInput
 }
 
-// Mail is Amazon SES sending for the site: the domain identity of
-// Spec.SESDomain with Easy DKIM (its records in aws.hostedZoneId when one is
-// given), an IAM user whose only permission is ses:SendRawEmail on that
+// Mail is Amazon SES sending for the site: the domain identity of Domain with
+// Easy DKIM (its records in HostedZoneID when one is given), an IAM user whose only permission is ses:SendRawEmail on that
 // identity, and its SMTP credentials in a Secrets Manager secret.
 type Mail struct {
 	pulumi.ResourceState
@@ -63,7 +64,7 @@ func NewMail(ctx *pulumi.Context, name string, args *MailArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	parent := pulumi.Parent(m)
-	domain := args.Spec.SESDomain()
+	domain := args.Domain
 
 	// A domain identity: SES then accepts any address of the domain as a sender
 	// once the domain is verified, which Easy DKIM's records do ("Verifying a
@@ -77,7 +78,7 @@ func NewMail(ctx *pulumi.Context, name string, args *MailArgs, opts ...pulumi.Re
 		return nil, fmt.Errorf("ses identity %s: %w", domain, err)
 	}
 	tokens := identity.DkimSigningAttributes.Tokens()
-	if zone := args.Spec.AWS.HostedZoneID; zone != "" {
+	if zone := args.HostedZoneID; zone != "" {
 		for i := range sesDKIMRecords {
 			token := tokens.Index(pulumi.Int(i))
 			recordName := fmt.Sprintf("%s-dkim-%d", name, i+1)
