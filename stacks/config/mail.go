@@ -129,6 +129,9 @@ var sesPorts = map[string][]int{
 	topology.MailTLSImplicit: {465, 2465},
 }
 
+// sesAuthTypes are the SMTP AUTH mechanisms the SES endpoint offers.
+var sesAuthTypes = []string{"LOGIN", "PLAIN"}
+
 // mailSES checks mail.ses: the stack makes the relay, its login and password,
 // so none may be set by hand, and the connection is one the endpoint accepts.
 func (p *problems) mailSES(s topology.Spec) {
@@ -154,6 +157,12 @@ func (p *problems) mailSES(s topology.Spec) {
 	}
 	if !slices.Contains(ports, m.MailPort()) {
 		p.add("mail.port", m.MailPort(), "Amazon SES does not listen there with tls %s; allowed: %v", m.TLS, ports)
+	}
+	// The endpoint offers "AUTH PLAIN LOGIN" after STARTTLS ("Test your
+	// connection to the Amazon SES SMTP interface using the command line", SES
+	// Developer Guide).
+	if !slices.Contains(sesAuthTypes, m.AuthType) && slices.Contains(topology.MailAuthTypes, m.AuthType) {
+		p.add("mail.authType", m.AuthType, "Amazon SES offers no %s; allowed with mail.ses: %s", m.AuthType, list(sesAuthTypes))
 	}
 	if s.SESDomain() == "" {
 		p.add("mail.noReplyAddress", nil, "not set and siteUrl names no host; mail.ses needs the domain to verify")

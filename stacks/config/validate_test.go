@@ -362,6 +362,8 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:mail.tls = "none": Amazon SES takes no plain SMTP; allowed with mail.ses: starttls, tls`}},
 		{"ses on a port it does not listen on", with(awsStack(), "mail", `{"ses": true, "tls": "tls", "port": 587}`), []string{
 			"moodle:mail.port = 587: Amazon SES does not listen there with tls tls; allowed: [465 2465]"}},
+		{"ses with an AUTH mechanism it does not offer", with(awsStack(), "mail", `{"ses": true, "authType": "CRAM-MD5"}`), []string{
+			`moodle:mail.authType = "CRAM-MD5": Amazon SES offers no CRAM-MD5; allowed with mail.ses: LOGIN, PLAIN`}},
 		{"ses on docker", with(dockerStack(), "mail", `{"ses": true}`), []string{
 			"moodle:mail.ses = true: only read on target aws; remove it from this docker stack (on docker mail.host names the relay, or the mail catcher runs)"}},
 		{"mail host malformed", with(dockerStack(), "mail", `{"host": "smtp example.edu"}`), []string{
