@@ -64,6 +64,12 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+	// With mail.ses the relay is SES's SMTP endpoint in the stack's own region,
+	// where the identity and the credentials are made (SMTP passwords are
+	// derived per region).
+	if spec.Mail.Enabled && spec.Mail.SES {
+		spec.Mail.Host = sesSMTPHost(account.Region)
+	}
 	// EC2 Auto Scaling launches the instances, and so creates their encrypted root
 	// volumes, with its service-linked role: the key must trust that role first.
 	var autoScalingRole pulumi.StringInput
@@ -181,12 +187,23 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		{Name: render.EnvRedisPassword, ValueFrom: cache.AuthValueFrom, SecretARN: cache.SecretARN},
 		{Name: render.EnvUpgradeKey, ValueFrom: upgradeKey.ValueFrom(), SecretARN: upgradeKey.Secret.Arn},
 	}
-	mail, err := mailSecret(ctx, name+"-smtp-password", spec.Mail, args.MailPassword, key.Arn, protect, parent)
-	if err != nil {
-		return nil, err
-	}
-	if mail != nil {
-		shared = append(shared, *mail)
+	if spec.Mail.Enabled && spec.Mail.SES {
+		if args.MailPassword != nil {
+			return nil, fmt.Errorf("%s: mail.ses makes the SMTP password; moodle:mailPassword is set as well", name)
+		}
+		ses, err := NewMail(ctx, name+"-ses", &MailArgs{Domain: spec.SESDomain(), HostedZoneID: spec.AWS.HostedZoneID, KMSKeyARN: key.Arn}, parent)
+		if err != nil {
+			return nil, err
+		}
+		shared = append(shared, ses.Secrets...)
+	} else {
+		mail, err := mailSecret(ctx, name+"-smtp-password", spec.Mail, args.MailPassword, key.Arn, protect, parent)
+		if err != nil {
+			return nil, err
+		}
+		if mail != nil {
+			shared = append(shared, *mail)
+		}
 	}
 	environment := map[string]pulumi.StringInput{}
 	if spec.Storage.Kind == topology.StorageS3 {

@@ -3,6 +3,7 @@ package awscloud
 import (
 	"encoding/base64"
 	"fmt"
+	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -194,6 +195,13 @@ func newAutoScalingRole(ctx *pulumi.Context, name string, opts ...pulumi.Resourc
 	return role, nil
 }
 
+// The instance refresh's healthy percentages of the desired capacity (see
+// instances).
+const (
+	instanceRefreshMinHealthy = 100
+	instanceRefreshMaxHealthy = 150
+)
+
 // instances creates the container instances of launch type ec2: a launch template
 // (IMDSv2 only, encrypted root volume, no public address, the ECS-optimised image),
 // an Auto Scaling group and a capacity provider that scales it for the tasks.
@@ -266,7 +274,35 @@ func (c *Compute) instances(ctx *pulumi.Context, name string, cluster *ecs.Clust
 		VpcZoneIdentifiers: args.SubnetIDs,
 		MinSize:            pulumi.Int(1),
 		MaxSize:            pulumi.Int(ceiling),
-		LaunchTemplate:     autoscaling.GroupLaunchTemplateArgs{Id: template.ID(), Version: pulumi.String("$Latest")},
+		// The template's version number, not "$Latest": the provider starts an
+		// instance refresh only when the group's launch_template block changes
+		// (terraform-provider-aws internal/service/autoscaling/group.go,
+		// resourceGroupUpdate: d.HasChange("launch_template") sets
+		// shouldRefreshInstances), and "$Latest" stays "$Latest" when a new AMI
+		// or user data makes a new version, so the running instances would keep
+		// the old image until something else replaced them.
+		LaunchTemplate: autoscaling.GroupLaunchTemplateArgs{Id: template.ID(), Version: template.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput)},
+		InstanceRefresh: autoscaling.GroupInstanceRefreshArgs{
+			Strategy: pulumi.String("Rolling"),
+			Preferences: autoscaling.GroupInstanceRefreshPreferencesArgs{
+				// Launch before terminating: the group holds exactly the
+				// instances ECS's managed scaling asked for (target capacity
+				// 100), so an instance taken out first would leave its tasks
+				// nowhere to go. 150 replaces the instances in two batches of
+				// up to half the group, a bounded surge and a bounded time.
+				MinHealthyPercentage: pulumi.Int(instanceRefreshMinHealthy),
+				MaxHealthyPercentage: pulumi.Int(instanceRefreshMaxHealthy),
+				// Managed termination protection keeps every instance with
+				// tasks protected from scale-in; "Wait", the default, would
+				// wait an hour for the protection to go and then fail
+				// (RefreshPreferences, Amazon EC2 Auto Scaling API reference).
+				// Managed draining moves the tasks off each instance before
+				// it terminates.
+				ScaleInProtectedInstances: pulumi.String("Refresh"),
+				// Instances already on the new version are left alone.
+				SkipMatching: pulumi.Bool(true),
+			},
+		},
 		// It launches with the role the data key trusts for the encrypted volumes.
 		ServiceLinkedRoleArn: args.AutoScalingRoleARN,
 		// Managed termination protection: ECS decides which instance may go.

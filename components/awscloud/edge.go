@@ -181,7 +181,11 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	e.Listeners = append(e.Listeners, http)
-	if spec.AWS.WAF {
+	// Behind CloudFront every request the ALB forwards has passed the
+	// distribution's own web ACL (the same managed rule groups) and carries its
+	// secret header: a regional ACL would inspect each request a second time and
+	// bill for it (an ACL, its rules and every million requests).
+	if spec.AWS.WAF && !spec.AWS.CloudFront.Enabled {
 		if _, err := newWebACL(ctx, name, "REGIONAL", alb.Arn, spec.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
 			return nil, err
 		}

@@ -14,6 +14,10 @@ const (
 	// EnvSMTPPassword is $CFG->smtppass, the relay password of Spec.Mail.User
 	// (moodle:mailPassword, or on aws the Secrets Manager secret it is kept in).
 	EnvSMTPPassword = "MOODLE_SMTP_PASSWORD"
+	// EnvSMTPUser is $CFG->smtpuser when the stack makes the relay login itself
+	// (aws mail.ses: the access key id of an IAM user, known only once the key
+	// exists, delivered from the same secret as the password).
+	EnvSMTPUser = "MOODLE_SMTP_USER"
 	// EnvUpgradeKey is $CFG->upgradekey, asked for by the web upgrade pages.
 	EnvUpgradeKey = "MOODLE_UPGRADE_KEY"
 	// EnvAdminPassword is used once, by the image's install hook, for the admin

@@ -26,6 +26,9 @@ type mailData struct {
 	AuthType string
 	// User is $CFG->smtpuser: get_mailer() turns SMTPAuth on only when it is set.
 	User string
+	// EnvSMTPUser, when set, names the variable $CFG->smtpuser is read from
+	// instead of User: a login the stack makes, unknown when config.php renders.
+	EnvSMTPUser string
 	// EnvSMTPPassword names the variable $CFG->smtppass is read from.
 	EnvSMTPPassword string
 	// MaxBulk is $CFG->smtpmaxbulk; FromVia $CFG->emailfromvia (0, 1, 2).
@@ -62,7 +65,10 @@ func mailSettings(s topology.Spec, e Endpoints) mailData {
 	}
 	d.Relay = HostPort{Host: m.Host, Port: m.MailPort()}.String()
 	d.Secure = smtpSecure[m.TLS]
-	if m.User != "" {
+	switch {
+	case m.SES:
+		d.EnvSMTPUser, d.EnvSMTPPassword = EnvSMTPUser, EnvSMTPPassword
+	case m.User != "":
 		d.User, d.EnvSMTPPassword = m.User, EnvSMTPPassword
 	}
 	return d

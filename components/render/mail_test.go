@@ -27,6 +27,12 @@ func TestConfigPHPMailSettingsFollowTheModel(t *testing.T) {
 			"$CFG->smtphosts = 'smtp.example.edu:587';", "$CFG->smtpsecure = 'tls';", "$CFG->smtpauthtype = 'PLAIN';",
 			"$CFG->smtpuser = 'moodle@example.edu';", "$CFG->smtppass = moodle_cluster_env('MOODLE_SMTP_PASSWORD');"},
 			[]string{"mailpit"}},
+		{"a login the stack makes (aws mail.ses)", func(m *topology.Mail) {
+			m.Host, m.SES, m.AuthType = "email-smtp.eu-west-1.amazonaws.com", true, "LOGIN"
+		}, []string{
+			"$CFG->smtphosts = 'email-smtp.eu-west-1.amazonaws.com:587';", "$CFG->smtpsecure = 'tls';", "$CFG->smtpauthtype = 'LOGIN';",
+			"$CFG->smtpuser = moodle_cluster_env('MOODLE_SMTP_USER');", "$CFG->smtppass = moodle_cluster_env('MOODLE_SMTP_PASSWORD');"},
+			[]string{"$CFG->smtpuser = '';"}},
 		{"implicit tls", func(m *topology.Mail) {
 			m.Host, m.TLS, m.User = "smtp.example.edu", topology.MailTLSImplicit, "moodle"
 		}, []string{"$CFG->smtphosts = 'smtp.example.edu:465';", "$CFG->smtpsecure = 'ssl';"}, nil},

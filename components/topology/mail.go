@@ -1,5 +1,7 @@
 package topology
 
+import "strings"
+
 // Outgoing mail. Moodle sends every message (password resets, notifications,
 // forum digests) through get_mailer() and email_to_user() in lib/moodlelib.php,
 // which configure PHPMailer from $CFG->smtphosts, smtpsecure, smtpauthtype,
@@ -63,6 +65,13 @@ type Mail struct {
 	// PasswordSecretARN (aws only) is an existing Secrets Manager secret whose
 	// whole value is the relay password.
 	PasswordSecretARN string `json:"passwordSecretArn"`
+	// SES (aws only) has the stack send through Amazon SES in its own region
+	// and create what that takes: the domain identity of SESDomain with Easy
+	// DKIM (its CNAME records in aws.hostedZoneId when one is given), an IAM
+	// user allowed only ses:SendRawEmail on that identity, and its SMTP
+	// credentials in Secrets Manager. Host, User and the password are then the
+	// stack's, not the operator's.
+	SES bool `json:"ses"`
 	// HasPassword says moodle:mailPassword is set; the value stays out of the
 	// Spec (config.Load fills this from the key's presence).
 	HasPassword bool `json:"-"`
@@ -97,6 +106,16 @@ const (
 // mail is on, the target is docker, and no relay is named.
 func (s Spec) UsesCatcher() bool {
 	return s.Target == TargetDocker && s.Mail.Enabled && s.Mail.Host == ""
+}
+
+// SESDomain is the domain the SES identity verifies: the no-reply address's,
+// which is the sender of everything Moodle sends, else the site's host name, the
+// domain of Moodle's own default noreply@<host>.
+func (s Spec) SESDomain() string {
+	if at := strings.LastIndex(s.Mail.NoReplyAddress, "@"); at >= 0 {
+		return strings.ToLower(s.Mail.NoReplyAddress[at+1:])
+	}
+	return s.Hostname()
 }
 
 // MailPort is the relay port: Port when set, else the TLS mode's registered

@@ -146,6 +146,7 @@ var rules = map[string]rule{
 	"aws:cloudfront/distribution:Distribution":          (pricer).distribution,
 	"aws:route53/record:Record":                         (pricer).record,
 	"aws:backup/vault:Vault":                            (pricer).backupVault,
+	"aws:sesv2/emailIdentity:EmailIdentity":             (pricer).sesIdentity,
 
 	// No charge of their own: networking, identity, configuration, and the
 	// pieces of the resources priced above.
@@ -201,6 +202,9 @@ var rules = map[string]rule{
 	"aws:wafv2/webAclAssociation:WebAclAssociation":                   nil,
 	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": nil,
 	"aws:iam/serviceLinkedRole:ServiceLinkedRole":                     nil,
+	"aws:iam/user:User":                                               nil,
+	"aws:iam/userPolicy:UserPolicy":                                   nil,
+	"aws:iam/accessKey:AccessKey":                                     nil,
 	// The filter is free; the metric it publishes is a custom metric (about 0.30
 	// USD a month), which the table does not price yet.
 	"aws:cloudwatch/logMetricFilter:LogMetricFilter": nil,
@@ -571,11 +575,23 @@ func (p pricer) distribution(inventory.Resource) (Line, error) {
 }
 
 // record: Route 53 does not charge for a record, nor for queries of an alias to
-// an AWS resource (the ALB, a CloudFront distribution); the hosted zone is the
-// user's, billed whether or not this stack adds a record to it.
-func (p pricer) record(inventory.Resource) (Line, error) {
+// an AWS resource (the ALB, a CloudFront distribution); queries of any other
+// record (SES's DKIM CNAMEs, asked by every receiving server) are standard
+// queries. The hosted zone is the user's, billed whether or not this stack adds
+// a record to it.
+func (p pricer) record(r inventory.Resource) (Line, error) {
+	if r.Len("aliases") == 0 {
+		return Line{What: "Route 53 " + r.Str("type") + " record", Usage: fmt.Sprintf("%g USD per million queries; the hosted zone (%g USD a month) is yours, not the stack's",
+			p.t.Route53MillionQueries.USD, p.t.Route53HostedZoneMonth.USD), Source: srcRoute53}, nil
+	}
 	return Line{What: "Route 53 alias record", Usage: fmt.Sprintf("none: alias queries to the ALB or CloudFront are free; the hosted zone (%g USD a month) is yours, not the stack's",
 		p.t.Route53HostedZoneMonth.USD), Source: srcRoute53}, nil
+}
+
+// sesIdentity: an identity costs nothing; SES bills what is sent through it.
+func (p pricer) sesIdentity(inventory.Resource) (Line, error) {
+	return Line{What: "SES domain identity", Usage: fmt.Sprintf("%g USD per 1,000 messages sent, %g USD per GB of attachments",
+		p.t.SESThousandMessages.USD, p.t.SESAttachmentGB.USD), Source: srcSES}, nil
 }
 
 // backupVault is billed by what it holds, which grows with the site: the EFS

@@ -143,7 +143,7 @@ func TestEstimate_EachVariantChangesTheTotalByWhatItAdds(t *testing.T) {
 			endpoints(5), nil},
 		// The distribution is usage-based; its own web ACL (4 rules) and the key of
 		// its log group in us-east-1 are not.
-		{"CloudFront: its web ACL and key", cloudFront, 9 + 1, nil},
+		{"CloudFront: its web ACL in place of the ALB's, and its key", cloudFront, 1, nil},
 		{"Route 53 alias record: free", map[string]any{"moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ"}, 0, nil},
 	}
 	for _, c := range cases {
@@ -277,4 +277,43 @@ func TestEstimate_LinesSayWhatTheOptionsChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + table.String())
+}
+
+// TestEstimate_SESSenderIsUsageAndOneSecret prices mail.ses: the identity, its
+// user and key cost nothing by themselves (SES bills messages, Route 53 the DKIM
+// records' queries), the stack's own secret of the SMTP credentials 0.40 USD.
+func TestEstimate_SESSenderIsUsageAndOneSecret(t *testing.T) {
+	ses := map[string]any{"moodle:mail.ses": true, "moodle:mail.host": nil, "moodle:mail.port": nil, "moodle:mail.user": nil,
+		"moodle:mail.passwordSecretArn": nil, "moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ"}
+	base := estimate(t, "prod", map[string]any{"moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ"})
+	e := estimate(t, "prod", ses)
+	if len(e.Unpriced) > 0 {
+		t.Fatalf("resource types without a pricing rule: %v", e.Unpriced)
+	}
+	if d := math.Round((e.Total-base.Total)*100) / 100; d != 0.40 {
+		t.Errorf("mail.ses changes the month by %+.2f USD, want +0.40 (one secret)", d)
+	}
+	for _, want := range []struct {
+		what  string
+		count int
+		usage string
+	}{
+		{"SES domain identity", 1, "0.1 USD per 1,000 messages sent"},
+		{"Route 53 CNAME record", 3, "0.4 USD per million queries"},
+		{"Route 53 alias record", 1, "alias queries to the ALB or CloudFront are free"},
+	} {
+		n := 0
+		for _, l := range e.Lines {
+			if l.What != want.what {
+				continue
+			}
+			n++
+			if !strings.Contains(l.Usage, want.usage) {
+				t.Errorf("%q: usage %q, want it to name %q", l.What, l.Usage, want.usage)
+			}
+		}
+		if n != want.count {
+			t.Errorf("%d lines %q, want %d", n, want.what, want.count)
+		}
+	}
 }

@@ -59,8 +59,13 @@ type Table struct {
 	// and 10 million requests a month) is not deducted.
 	CloudFrontDataOutGB, CloudFrontHTTPS10k Rate
 	// Route53HostedZoneMonth is named in the record's line only: the zone is the
-	// user's own (aws.hostedZoneId), not the stack's.
-	Route53HostedZoneMonth Rate
+	// user's own (aws.hostedZoneId), not the stack's. Route53MillionQueries is
+	// what a record that is not an alias (SES's DKIM CNAMEs) costs per million
+	// standard queries (the first billion a month).
+	Route53HostedZoneMonth, Route53MillionQueries Rate
+	// SESThousandMessages is Amazon SES's outbound charge per 1,000 messages
+	// (mail.ses); SESAttachmentGB its charge per GB of attachments.
+	SESThousandMessages, SESAttachmentGB Rate
 }
 
 // The AWS pricing pages the values were read from.
@@ -76,7 +81,8 @@ const (
 	srcVPC         = "https://aws.amazon.com/vpc/pricing/ (EU (Ireland): NAT gateway, public IPv4)"
 	srcPrivateLink = "https://aws.amazon.com/privatelink/pricing/ (EU (Ireland), interface endpoints)"
 	srcCloudFront  = "https://aws.amazon.com/cloudfront/pricing/ (pay as you go: Europe, United States)"
-	srcRoute53     = "https://aws.amazon.com/route53/pricing/ (hosted zones; alias queries to AWS resources)"
+	srcRoute53     = "https://aws.amazon.com/route53/pricing/ (hosted zones; standard queries; alias queries to AWS resources)"
+	srcSES         = "https://aws.amazon.com/ses/pricing/ (outbound e-mail, attachments)"
 	srcELB         = "https://aws.amazon.com/elasticloadbalancing/pricing/ (EU (Ireland), ALB)"
 	srcWAF         = "https://aws.amazon.com/waf/pricing/"
 	srcKMS         = "https://aws.amazon.com/kms/pricing/"
@@ -168,6 +174,9 @@ func euWest1() Table {
 		CloudFrontDataOutGB:     Rate{0.085, srcCloudFront},
 		CloudFrontHTTPS10k:      Rate{0.012, srcCloudFront},
 		Route53HostedZoneMonth:  Rate{0.50, srcRoute53},
+		Route53MillionQueries:   Rate{0.40, srcRoute53},
+		SESThousandMessages:     Rate{0.10, srcSES},
+		SESAttachmentGB:         Rate{0.12, srcSES},
 	}
 }
 

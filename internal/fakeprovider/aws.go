@@ -2,6 +2,7 @@ package fakeprovider
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -22,10 +23,12 @@ type awsKind struct {
 	equivalent map[string]func(a, b resource.PropertyValue) bool
 	// forceIf is the provider's CustomizeDiff where it forces replacement by value.
 	forceIf func(prop string, olds, news resource.PropertyMap) bool
+	// updated is Kind.Updated.
+	updated func(olds, oldInputs, news resource.PropertyMap, preview bool) resource.PropertyMap
 }
 
 func (a awsKind) kind() *Kind {
-	k := &Kind{ForceNew: a.force, AutoName: a.autoName, ReadBack: a.readBack, Equivalent: a.equivalent, ForceNewIf: a.forceIf}
+	k := &Kind{ForceNew: a.force, AutoName: a.autoName, ReadBack: a.readBack, Equivalent: a.equivalent, ForceNewIf: a.forceIf, Updated: a.updated}
 	k.ID = func(env Env, r Resource) string {
 		switch {
 		case a.idIsARN && a.arn != nil:
@@ -148,6 +151,7 @@ func awsPackage() *Package {
 			extra: func(Env, Resource) resource.PropertyMap {
 				return resource.PropertyMap{"latestVersion": num(1), "defaultVersion": num(1)}
 			},
+			updated: launchTemplateNewVersion,
 		},
 		// Edge.
 		"aws:lb/loadBalancer:LoadBalancer": {
@@ -186,6 +190,14 @@ func awsPackage() *Package {
 			},
 		},
 		"aws:wafv2/webAclAssociation:WebAclAssociation": {force: only("resourceArn", "webAclArn")},
+		// internal/service/cloudfront/cache_policy.go, ResourceCachePolicy: no
+		// argument is ForceNew (UpdateCachePolicy replaces the whole config in
+		// place); the id is the policy's Id and etag is read back.
+		"aws:cloudfront/cachePolicy:CachePolicy": {
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				return resource.PropertyMap{"etag": str("E" + randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 13))}
+			},
+		},
 		"aws:cloudfront/distribution:Distribution": {
 			idPrefix: "E", arn: globalARN("cloudfront", "distribution/", "id"),
 			extra: func(env Env, r Resource) resource.PropertyMap {
@@ -274,6 +286,64 @@ func awsPackage() *Package {
 		"aws:iam/instanceProfile:InstanceProfile": {
 			force: only("name", "namePrefix", "path"), autoName: "name", idFrom: "name",
 			arn: globalARN("iam", "instance-profile/", "name"),
+		},
+		// The SES sender (awscloud.NewMail). An IAM user is renamed in place
+		// (terraform-provider-aws internal/service/iam/user.go, resourceUser:
+		// name and path are not ForceNew, resourceUserUpdate calls UpdateUser)
+		// and its id is the name (SetId(UserName)).
+		"aws:iam/user:User": {
+			autoName: "name", idFrom: "name", arn: globalARN("iam", "user/", "name"),
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				return resource.PropertyMap{"uniqueId": str("AIDA" + randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17))}
+			},
+		},
+		// internal/service/iam/user_policy.go: name, name_prefix and user are
+		// ForceNew, the policy is put in place.
+		"aws:iam/userPolicy:UserPolicy": {force: only("name", "namePrefix", "user"), autoName: "name"},
+		// internal/service/iam/access_key.go, ResourceAccessKey: user and pgp_key
+		// are ForceNew (status is updated in place); the id is the access key
+		// id, and without a pgp_key the secret and its SES SMTP password are
+		// computed once, on create (sesSMTPPasswordFromSecretKeySigV4 with the
+		// provider's region), and never read back.
+		"aws:iam/accessKey:AccessKey": {
+			force: only("user", "pgpKey"), idPrefix: "AKIA",
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				secret := randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40)
+				return resource.PropertyMap{
+					"secret":            str(secret),
+					"sesSmtpPasswordV4": str(SESSMTPPasswordV4(secret, env.Region)),
+					"status":            str(r.StrOr("status", "Active")),
+				}
+			},
+		},
+		// internal/service/sesv2/email_identity.go, resourceEmailIdentity:
+		// email_identity is ForceNew and is the id; the ARN is RegionalARN("ses",
+		// "identity/"+name); dkim_signing_attributes is Optional and Computed,
+		// read back from GetEmailIdentity's DkimAttributes, whose Tokens are the
+		// three of Easy DKIM (SES Developer Guide, "Easy DKIM in Amazon SES").
+		"aws:sesv2/emailIdentity:EmailIdentity": {
+			force: only("emailIdentity"), idFrom: "emailIdentity", arn: arnOf("ses", "identity/", "emailIdentity"),
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				tokens := make([]resource.PropertyValue, 3)
+				for i := range tokens {
+					tokens[i] = str(randomFrom("abcdefghijklmnopqrstuvwxyz234567", 32))
+				}
+				identityType := "DOMAIN"
+				if strings.Contains(r.Str("emailIdentity"), "@") {
+					identityType = "EMAIL_ADDRESS"
+				}
+				return resource.PropertyMap{
+					"identityType": str(identityType),
+					"dkimSigningAttributes": resource.NewObjectProperty(resource.PropertyMap{
+						"tokens":                  resource.NewArrayProperty(tokens),
+						"status":                  str("PENDING"),
+						"signingAttributesOrigin": str("AWS_SES"),
+						"nextSigningKeyLength":    str("RSA_2048_BIT"),
+						"currentSigningKeyLength": str("RSA_2048_BIT"),
+					}),
+					"verifiedForSendingStatus": resource.NewBoolProperty(false),
+				}
+			},
 		},
 		"aws:kms/key:Key": {
 			force: only("customerMasterKeySpec", "keySpec", "multiRegion", "customKeyStoreId", "xksKeyId"),
@@ -467,4 +537,35 @@ func s3Bucket() awsKind {
 			}
 		},
 	}
+}
+
+// launchTemplateNewVersion is a launch template's update: a change of its
+// launch data (every argument but name, name_prefix, description, the version
+// settings and tags) creates a version and makes it the default with
+// update_default_version (terraform-provider-aws
+// internal/service/ec2/ec2_launch_template.go, resourceLaunchTemplateUpdate:
+// d.HasChanges(updateKeys...) then CreateLaunchTemplateVersion and
+// ModifyLaunchTemplate), and the plan shows latest_version, and default_version,
+// unknown until then (its CustomizeDiff, customdiff.ComputedIf).
+func launchTemplateNewVersion(olds, oldInputs, news resource.PropertyMap, preview bool) resource.PropertyMap {
+	versioned := false
+	for _, k := range oldInputs.Diff(news).ChangedKeys() {
+		switch k {
+		case "name", "namePrefix", "description", "defaultVersion", "updateDefaultVersion", "tags", "tagsAll", "__defaults":
+		default:
+			versioned = true
+		}
+	}
+	if !versioned {
+		return nil
+	}
+	next := num(olds["latestVersion"].NumberValue() + 1)
+	if preview {
+		next = resource.MakeComputed(resource.NewStringProperty(""))
+	}
+	out := resource.PropertyMap{"latestVersion": next}
+	if v := news["updateDefaultVersion"]; v.IsBool() && v.BoolValue() {
+		out["defaultVersion"] = next
+	}
+	return out
 }

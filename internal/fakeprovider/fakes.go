@@ -96,6 +96,11 @@ type Kind struct {
 	// Rebuilds makes an update compute the outputs anew, as a docker.Image update
 	// builds the image again; otherwise an update keeps the computed outputs.
 	Rebuilds bool
+	// Updated returns the computed outputs an in-place update changes, from the
+	// outputs before it and the old and new inputs (a launch template's new
+	// version); preview asks for the plan, where a value the update will compute
+	// is unknown. Nil: an update keeps them (or Rebuilds them).
+	Updated func(olds, oldInputs, news resource.PropertyMap, preview bool) resource.PropertyMap
 	// Equivalent are the properties the provider compares by meaning rather than by
 	// value (a DiffSuppressFunc): a pair it calls equivalent is no change.
 	Equivalent map[string]func(a, b resource.PropertyValue) bool

@@ -16,6 +16,7 @@ package fakeprovider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"sort"
@@ -181,6 +182,20 @@ func (s *server) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) (
 	if err != nil {
 		return nil, err
 	}
+	// A default provider gets every setting of its namespace as a string (pulumi
+	// pkg/resource/deploy/target.go, Target.GetPackageConfig:
+	// property.New(c.Value(...))); the bridge decodes the ones its schema does
+	// not type as strings as JSON, failing on text that is none
+	// (pulumi-terraform-bridge pkg/tfbridge/config_encoding.go,
+	// ConfigEncoding.convertStringToPropertyValue). pulumi-aws's defaultTags is
+	// such an object; an explicit provider's argument arrives as the object.
+	if dt := args["defaultTags"]; dt.IsString() && dt.StringValue() != "" {
+		var decoded map[string]any
+		if err := json.Unmarshal([]byte(dt.StringValue()), &decoded); err != nil {
+			return nil, fmt.Errorf("fakeprovider: config defaultTags %q: %w", dt.StringValue(), err)
+		}
+		args["defaultTags"] = resource.NewObjectProperty(resource.NewPropertyMapFromMap(decoded))
+	}
 	s.mu.Lock()
 	s.config = args
 	s.mu.Unlock()
@@ -329,6 +344,11 @@ func (s *server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulum
 			if req.GetPreview() {
 				v = resource.MakeComputed(resource.NewStringProperty(""))
 			}
+			outs[k] = v
+		}
+	}
+	if kind.Updated != nil {
+		for k, v := range kind.Updated(olds, oldInputs, news, req.GetPreview()) {
 			outs[k] = v
 		}
 	}

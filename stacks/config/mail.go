@@ -56,8 +56,8 @@ func (p *problems) mail(s topology.Spec) {
 	if m.Host != "" && !mailHost.MatchString(m.Host) && net.ParseIP(m.Host) == nil {
 		p.add("mail.host", m.Host, "allowed: the relay's host name or IP address, e.g. email-smtp.eu-west-1.amazonaws.com")
 	}
-	if m.Host == "" && s.Target == topology.TargetAWS {
-		p.add("mail.host", nil, "not set; an aws stack sends mail through a relay (Amazon SES: email-smtp.<region>.amazonaws.com, port 587, tls starttls); set mail.enabled false to run a site that sends no mail at all")
+	if m.Host == "" && !m.SES && s.Target == topology.TargetAWS {
+		p.add("mail.host", nil, "not set; an aws stack sends mail through a relay (Amazon SES: set mail.ses true, or name one: email-smtp.<region>.amazonaws.com, port 587, tls starttls); set mail.enabled false to run a site that sends no mail at all")
 	}
 	if m.Port != 0 {
 		p.intRange("mail.port", m.Port, 1, 65535)
@@ -70,7 +70,11 @@ func (p *problems) mail(s topology.Spec) {
 		}
 		p.add("mail.authType", m.AuthType, "allowed: %s%s", list(topology.MailAuthTypes), hint)
 	}
-	p.mailLogin(s)
+	if m.SES && s.Target == topology.TargetAWS {
+		p.mailSES(s)
+	} else {
+		p.mailLogin(s)
+	}
 	p.email("mail.noReplyAddress", m.NoReplyAddress, true)
 	p.intRange("mail.maxBulk", m.MaxBulk, 1, maxMailBulk)
 	p.oneOf("mail.fromVia", m.FromVia, topology.MailFromViaModes...)
@@ -116,6 +120,55 @@ func (p *problems) mailLogin(s topology.Spec) {
 	}
 }
 
+// sesPorts are the ports of the SES SMTP endpoint for each TLS mode ("Connecting
+// to an Amazon SES SMTP endpoint", SES Developer Guide: STARTTLS on 25, 587 or
+// 2587, TLS Wrapper on 465 or 2465). The interface takes no plain connection:
+// "the Amazon SES SMTP interface requires that all connections use TLS".
+var sesPorts = map[string][]int{
+	topology.MailTLSStartTLS: {25, 587, 2587},
+	topology.MailTLSImplicit: {465, 2465},
+}
+
+// sesAuthTypes are the SMTP AUTH mechanisms the SES endpoint offers.
+var sesAuthTypes = []string{"LOGIN", "PLAIN"}
+
+// mailSES checks mail.ses: the stack makes the relay, its login and password,
+// so none may be set by hand, and the connection is one the endpoint accepts.
+func (p *problems) mailSES(s topology.Spec) {
+	m := s.Mail
+	for _, f := range []struct {
+		key string
+		set bool
+		v   any
+	}{
+		{"mail.host", m.Host != "", m.Host},
+		{"mail.user", m.User != "", m.User},
+		{"mail.passwordSecretArn", m.PasswordSecretARN != "", m.PasswordSecretARN},
+		{MailPasswordKey, m.HasPassword, nil},
+	} {
+		if f.set {
+			p.add(f.key, f.v, "is set with mail.ses true, which makes the relay (email-smtp.<region>.amazonaws.com) and its SMTP credentials; remove it, or set mail.ses false")
+		}
+	}
+	ports, ok := sesPorts[m.TLS]
+	if !ok {
+		p.add("mail.tls", m.TLS, "Amazon SES takes no plain SMTP; allowed with mail.ses: %s, %s", topology.MailTLSStartTLS, topology.MailTLSImplicit)
+		return
+	}
+	if !slices.Contains(ports, m.MailPort()) {
+		p.add("mail.port", m.MailPort(), "Amazon SES does not listen there with tls %s; allowed: %v", m.TLS, ports)
+	}
+	// The endpoint offers "AUTH PLAIN LOGIN" after STARTTLS ("Test your
+	// connection to the Amazon SES SMTP interface using the command line", SES
+	// Developer Guide).
+	if !slices.Contains(sesAuthTypes, m.AuthType) && slices.Contains(topology.MailAuthTypes, m.AuthType) {
+		p.add("mail.authType", m.AuthType, "Amazon SES offers no %s; allowed with mail.ses: %s", m.AuthType, list(sesAuthTypes))
+	}
+	if s.SESDomain() == "" {
+		p.add("mail.noReplyAddress", nil, "not set and siteUrl names no host; mail.ses needs the domain to verify")
+	}
+}
+
 // mailCatcher checks the Docker host's mail catcher: its web page's host port,
 // apart from the load balancer's, and its limits.
 func (p *problems) mailCatcher(s topology.Spec) {
@@ -131,7 +184,10 @@ func (p *problems) mailCatcher(s topology.Spec) {
 // mailOnlyFor are the mail settings only one target reads.
 func mailOnlyFor(s topology.Spec) []otherTargetField {
 	if s.Target == topology.TargetDocker {
-		return []otherTargetField{{"mail.passwordSecretArn", s.Mail.PasswordSecretARN, "on docker the password is " + Namespace + ":" + MailPasswordKey}}
+		return []otherTargetField{
+			{"mail.passwordSecretArn", s.Mail.PasswordSecretARN, "on docker the password is " + Namespace + ":" + MailPasswordKey},
+			{"mail.ses", s.Mail.SES, "on docker mail.host names the relay, or the mail catcher runs"},
+		}
 	}
 	return []otherTargetField{
 		{"mail.catcher", s.Mail.Catcher, "aws runs no mail catcher: set mail.host"},

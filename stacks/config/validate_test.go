@@ -350,7 +350,22 @@ func TestInvalidConfigIsReported(t *testing.T) {
 
 		// mail
 		{"aws without a relay", with(awsStack(), "mail", `{}`), []string{
-			"moodle:mail.host: not set; an aws stack sends mail through a relay (Amazon SES: email-smtp.<region>.amazonaws.com, port 587, tls starttls); set mail.enabled false"}},
+			"moodle:mail.host: not set; an aws stack sends mail through a relay (Amazon SES: set mail.ses true, or name one: email-smtp.<region>.amazonaws.com, port 587, tls starttls); set mail.enabled false"}},
+		{"ses with a relay of its own", with(awsStack(), "mail", `{"ses": true, "host": "smtp.example.edu"}`), []string{
+			`moodle:mail.host = "smtp.example.edu": is set with mail.ses true, which makes the relay (email-smtp.<region>.amazonaws.com) and its SMTP credentials; remove it, or set mail.ses false`}},
+		{"ses with a login of its own", with(awsStack(), "mail", `{"ses": true, "user": "AKIAIOSFODNN7EXAMPLE", "passwordSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-AbCdEf"}`), []string{
+			`moodle:mail.user = "AKIAIOSFODNN7EXAMPLE": is set with mail.ses true`,
+			`moodle:mail.passwordSecretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-AbCdEf": is set with mail.ses true`}},
+		{"ses with a password of its own", with(awsStack(), "mail", `{"ses": true}`, "mailPassword", "pw"), []string{
+			"moodle:mailPassword: is set with mail.ses true"}},
+		{"ses without tls", with(awsStack(), "mail", `{"ses": true, "tls": "none"}`), []string{
+			`moodle:mail.tls = "none": Amazon SES takes no plain SMTP; allowed with mail.ses: starttls, tls`}},
+		{"ses on a port it does not listen on", with(awsStack(), "mail", `{"ses": true, "tls": "tls", "port": 587}`), []string{
+			"moodle:mail.port = 587: Amazon SES does not listen there with tls tls; allowed: [465 2465]"}},
+		{"ses with an AUTH mechanism it does not offer", with(awsStack(), "mail", `{"ses": true, "authType": "CRAM-MD5"}`), []string{
+			`moodle:mail.authType = "CRAM-MD5": Amazon SES offers no CRAM-MD5; allowed with mail.ses: LOGIN, PLAIN`}},
+		{"ses on docker", with(dockerStack(), "mail", `{"ses": true}`), []string{
+			"moodle:mail.ses = true: only read on target aws; remove it from this docker stack (on docker mail.host names the relay, or the mail catcher runs)"}},
 		{"mail host malformed", with(dockerStack(), "mail", `{"host": "smtp example.edu"}`), []string{
 			`moodle:mail.host = "smtp example.edu": allowed: the relay's host name or IP address`}},
 		{"mail port out of range", with(dockerStack(), "mail", `{"host": "smtp.example.edu", "port": 70000}`), []string{

@@ -32,15 +32,18 @@ echo json_encode(['ok' => $ok, 'error' => $CFG->probe_mail_error ?? '', 'smtppas
 // A wrong password is refused and nothing is delivered.
 func TestMailReachesTheRelayConfigPHPNames(t *testing.T) {
 	cases := []struct {
-		name      string
-		tls       string
-		user      string
-		authType  string
-		noReply   string
-		sinkPW    string // the relay's password; "" = the one the stack gives
-		wantSent  bool
-		wantTLS   bool
-		wantLogin bool
+		name     string
+		tls      string
+		user     string
+		authType string
+		noReply  string
+		sinkPW   string // the relay's password; "" = the one the stack gives
+		// userFromEnv: the login is the stack's own (aws mail.ses), read from
+		// the secret's variable as the password is, not written in config.php.
+		userFromEnv bool
+		wantSent    bool
+		wantTLS     bool
+		wantLogin   bool
 	}{
 		{name: "plain SMTP, no login", tls: topology.MailTLSNone, wantSent: true},
 		{name: "STARTTLS with LOGIN", tls: topology.MailTLSStartTLS, user: "moodle@example.edu", authType: "LOGIN",
@@ -49,6 +52,8 @@ func TestMailReachesTheRelayConfigPHPNames(t *testing.T) {
 			wantSent: true, wantTLS: true, wantLogin: true},
 		{name: "implicit TLS with LOGIN", tls: topology.MailTLSImplicit, user: "moodle", authType: "LOGIN",
 			wantSent: true, wantTLS: true, wantLogin: true},
+		{name: "SES: login and password from the secrets", tls: topology.MailTLSStartTLS, user: "AKIAIOSFODNN7EXAMPLE", authType: "LOGIN",
+			userFromEnv: true, wantSent: true, wantTLS: true, wantLogin: true},
 		{name: "wrong password", tls: topology.MailTLSStartTLS, user: "moodle", authType: "LOGIN",
 			sinkPW: "not-the-stacks-password", wantTLS: true, wantLogin: true},
 	}
@@ -67,6 +72,9 @@ func TestMailReachesTheRelayConfigPHPNames(t *testing.T) {
 			spec := loopback.DevSpec(t, root, 8080)
 			spec.Mail.Host, spec.Mail.Port, spec.Mail.TLS = "127.0.0.1", sink.Port, c.tls
 			spec.Mail.User = c.user
+			if c.userFromEnv {
+				spec.Mail.SES, spec.Mail.User = true, ""
+			}
 			if c.noReply != "" {
 				spec.Mail.NoReplyAddress = c.noReply
 			}
@@ -77,6 +85,9 @@ func TestMailReachesTheRelayConfigPHPNames(t *testing.T) {
 			conf := render.ConfigPHP(spec, endpoints(spec))
 			if strings.Contains(conf, password) {
 				t.Fatal("config.php holds the relay password")
+			}
+			if c.userFromEnv && strings.Contains(conf, c.user) {
+				t.Fatal("config.php holds the login the stack makes")
 			}
 			config := writeFile(t, filepath.Join(spec.Paths.CodeDir, "config.php"), conf)
 			as.OwnDataRoot(t, spec)
@@ -98,6 +109,9 @@ func TestMailReachesTheRelayConfigPHPNames(t *testing.T) {
 			env := []string{loopback.PHPEnv("cli", iniDir),
 				render.EnvDBPassword + "=db", render.EnvRedisPassword + "=redis", render.EnvUpgradeKey + "=key",
 				render.EnvSMTPPassword + render.FileSuffix + "=" + pwFile}
+			if c.userFromEnv {
+				env = append(env, render.EnvSMTPUser+"="+c.user)
+			}
 			out, err := loopback.Run(as, env, loopback.PHPBin, "-r", sendScript, config)
 			if err != nil {
 				t.Fatal(err)

@@ -21,6 +21,15 @@ const (
 	mockSecondaryCIDR = "100.64.0.0/16"
 )
 
+// mockDKIMTokens are the Easy DKIM tokens of every SES identity of the mocks;
+// mockSMTPPassword the SES SMTP password of every access key.
+var mockDKIMTokens = []string{"dkimtokenone", "dkimtokentwo", "dkimtokenthree"}
+
+// mockTemplateVersion is the latest version of every launch template.
+const mockTemplateVersion = 7
+
+const mockSMTPPassword = "BMXhUYlu5Z3gSXVQORxlVa7XPaz91aGWdfHxvkOZdWZ2"
+
 var mockZones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
 
 // awsOutputs returns what the AWS provider computes on create: ARNs, autonamed
@@ -56,6 +65,21 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 	case "aws:s3/bucketV2:BucketV2":
 		set("bucket", name+"-a1b2c3")
 		out["arn"] = resource.NewStringProperty("arn:aws:s3:::" + name + "-a1b2c3")
+	case "aws:ec2/launchTemplate:LaunchTemplate":
+		// Every registration of a template the mocks see is its seventh version.
+		out["latestVersion"] = resource.NewNumberProperty(mockTemplateVersion)
+	case "aws:sesv2/emailIdentity:EmailIdentity":
+		// SES's ARN of an identity is ses:<region>:<account>:identity/<name>; Easy
+		// DKIM hands back three tokens.
+		out["arn"] = resource.NewStringProperty(fmt.Sprintf("arn:aws:ses:%s:%s:identity/%s", mockRegion, mockAccount, inputs["emailIdentity"].StringValue()))
+		tokens := []resource.PropertyValue{}
+		for _, t := range mockDKIMTokens {
+			tokens = append(tokens, resource.NewStringProperty(t))
+		}
+		out["dkimSigningAttributes"] = resource.NewObjectProperty(resource.PropertyMap{"tokens": resource.NewArrayProperty(tokens)})
+	case "aws:iam/accessKey:AccessKey":
+		out["secret"] = resource.MakeSecret(resource.NewStringProperty(mockSMTPPassword + "-secret-key"))
+		out["sesSmtpPasswordV4"] = resource.MakeSecret(resource.NewStringProperty(mockSMTPPassword))
 	case "aws:cloudwatch/logGroup:LogGroup":
 		out["arn"] = resource.NewStringProperty(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s-a1b2c3", mockRegion, mockAccount, name))
 	}

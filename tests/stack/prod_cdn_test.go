@@ -174,3 +174,32 @@ func TestProdThemeAndJavaScriptAreCachedWithoutCookies(t *testing.T) {
 		}
 	}
 }
+
+// Behind CloudFront the distribution's web ACL inspects every request before the
+// ALB sees it, so aws.waf puts no regional ACL (nor its association and log
+// group) in front of the ALB; without CloudFront the regional one is the WAF.
+func TestProdOneWebACLInspectsEachRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		edits  map[string]any
+		scopes []string
+	}{
+		{"the ALB alone", nil, []string{"REGIONAL"}},
+		{"behind CloudFront", cloudFront(), []string{"CLOUDFRONT"}},
+		{"no WAF, no CloudFront", map[string]any{"aws.waf": false}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := mustRun(t, "prod", tc.edits)
+			var scopes []string
+			for _, acl := range rec.ofType(tWebACL) {
+				scopes = append(scopes, acl.str("scope"))
+			}
+			if !slices.Equal(scopes, tc.scopes) {
+				t.Errorf("web ACLs in scopes %v, want %v", scopes, tc.scopes)
+			}
+			if n := len(rec.ofType(tWebACLAssoc)); n != len(slices.DeleteFunc(slices.Clone(tc.scopes), func(s string) bool { return s != "REGIONAL" })) {
+				t.Errorf("%d web ACL associations with the ALB", n)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,6 +141,31 @@ func TestProdInstanceGroupHoldsADeploymentAndNeverHangsADestroy(t *testing.T) {
 	}
 	if !group.boolean("protectFromScaleIn") || !group.boolean("forceDelete") {
 		t.Errorf("scale-in protection %v, force delete %v: want both", group.boolean("protectFromScaleIn"), group.boolean("forceDelete"))
+	}
+}
+
+// A new launch template version (a new ECS-optimised AMI from the SSM parameter,
+// new user data) rolls the instances: the group names the version itself, since
+// the provider starts an instance refresh only when the group's launch_template
+// block changes and "$Latest" never does (terraform-provider-aws
+// internal/service/autoscaling/group.go, resourceGroupUpdate), and the refresh
+// launches before it terminates and replaces the scale-in protected instances
+// ECS's managed termination protection marks, which managed draining empties.
+func TestProdANewLaunchTemplateVersionRefreshesTheInstances(t *testing.T) {
+	group := mustRun(t, "prod", map[string]any{"app.launchType": topology.LaunchEC2}).ofType(tASG)[0]
+	if got := group.str("launchTemplate.version"); got != strconv.Itoa(mockTemplateVersion) {
+		t.Errorf("the group launches template version %q, want the template's latest version %d", got, mockTemplateVersion)
+	}
+	for field, want := range map[string]string{
+		"instanceRefresh.strategy":                              "Rolling",
+		"instanceRefresh.preferences.scaleInProtectedInstances": "Refresh",
+	} {
+		if got := group.str(field); got != want {
+			t.Errorf("%s = %q, want %q", field, got, want)
+		}
+	}
+	if min, max := group.number("instanceRefresh.preferences.minHealthyPercentage"), group.number("instanceRefresh.preferences.maxHealthyPercentage"); min != 100 || max <= 100 {
+		t.Errorf("refresh keeps %v %% healthy with up to %v %%: want 100 %% kept, launching before terminating", min, max)
 	}
 }
 

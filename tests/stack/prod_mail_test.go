@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -151,5 +152,123 @@ func TestProdWithoutARelayIsRefused(t *testing.T) {
 	_, err := run(t, "prod", map[string]any{"mail.host": nil})
 	if err == nil || !strings.Contains(err.Error(), "moodle:mail.host: not set; an aws stack sends mail through a relay (Amazon SES") {
 		t.Errorf("no relay: %v", err)
+	}
+}
+
+// sesEdits turn the committed prod stack's hand-made SES relay into mail.ses.
+func sesEdits(more map[string]any) map[string]any {
+	edits := map[string]any{"mail.ses": true, "mail.host": nil, "mail.port": nil, "mail.user": nil, "mail.passwordSecretArn": nil}
+	for k, v := range more {
+		edits[k] = v
+	}
+	return edits
+}
+
+// With mail.ses the stack makes the SES sender itself: a domain identity for the
+// no-reply address's domain, an IAM user that may only send as it, and the SMTP
+// credentials in a secret of the stack's own that the tasks read both halves of,
+// and config.php names SES's endpoint in the stack's region.
+func TestProdMailSESMakesTheSenderAndItsCredentials(t *testing.T) {
+	rec := mustRun(t, "prod", sesEdits(nil))
+	identities := rec.ofType("aws:sesv2/emailIdentity:EmailIdentity")
+	if len(identities) != 1 || identities[0].str("emailIdentity") != "moodle.example.edu" {
+		t.Fatalf("SES identities %v, want one of moodle.example.edu", identities)
+	}
+	identityARN := "arn:aws:ses:eu-west-1:123456789012:identity/moodle.example.edu"
+
+	var doc policyDoc
+	rec.one(t, "aws:iam/userPolicy:UserPolicy", "moodle-ses-smtp").jsonInput(t, "policy", &doc)
+	if len(doc.Statement) != 1 || !slices.Equal(anyStrings(doc.Statement[0].Action), []string{"ses:SendRawEmail"}) ||
+		!slices.Equal(anyStrings(doc.Statement[0].Resource), []string{identityARN}) {
+		t.Errorf("the SMTP user's policy is %+v, want ses:SendRawEmail on %s only", doc.Statement, identityARN)
+	}
+	if keys := rec.ofType("aws:iam/accessKey:AccessKey"); len(keys) != 1 {
+		t.Errorf("%d access keys, want the SMTP user's one", len(keys))
+	}
+
+	secret := rec.one(t, tSecret, "moodle-ses-smtp")
+	if secret.str("kmsKeyId") == "" {
+		t.Error("the SMTP credentials' secret is not encrypted with the data key")
+	}
+	version := rec.one(t, tSecretVersion, "moodle-ses-smtp")
+	v := version.Inputs["secretString"]
+	var creds map[string]string
+	if !v.IsSecret() {
+		t.Error("the SMTP credentials are not a secret in the state")
+	} else if err := json.Unmarshal([]byte(v.SecretValue().Element.StringValue()), &creds); err != nil || creds["password"] != mockSMTPPassword || creds["username"] == "" {
+		t.Errorf("secret version holds %v (%v), want the access key id and its SES SMTP password", creds, err)
+	}
+	for _, r := range rec.resources {
+		for _, s := range plainStrings(resource.NewObjectProperty(r.Inputs)) {
+			if strings.Contains(s, mockSMTPPassword) {
+				t.Errorf("%s %s carries the SMTP password in plain text", r.Type, r.Name)
+			}
+		}
+	}
+
+	secretARN := mockARN(tSecret, "moodle-ses-smtp")
+	for _, task := range []string{appName, cronName, cronName + "-adhoc"} {
+		td := rec.one(t, tTaskDef, task)
+		got := phpSecrets(t, td)
+		if got[render.EnvSMTPUser] != secretARN+":username::" || got[render.EnvSMTPPassword] != secretARN+":password::" {
+			t.Errorf("%s: SMTP login from %q and %q, want the username and password of %s", task,
+				got[render.EnvSMTPUser], got[render.EnvSMTPPassword], secretARN)
+		}
+		for _, c := range td.containers(t) {
+			for _, e := range c.Environment {
+				if strings.Contains(e.Name, "SMTP") {
+					t.Errorf("%s: %s is plain environment", task, e.Name)
+				}
+			}
+		}
+	}
+	conf := rec.one(t, tTaskDef, appName).renderedFiles(t)["MOODLE_FILE_CONFIG_PHP"]
+	for _, line := range []string{"$CFG->smtphosts = 'email-smtp.eu-west-1.amazonaws.com:587';", "$CFG->smtpsecure = 'tls';",
+		"$CFG->smtpuser = moodle_cluster_env('MOODLE_SMTP_USER');", "$CFG->smtppass = moodle_cluster_env('MOODLE_SMTP_PASSWORD');",
+		"$CFG->noreplyaddress = 'noreply@moodle.example.edu';"} {
+		if !strings.Contains(conf, line) {
+			t.Errorf("config.php lacks %s", line)
+		}
+	}
+	for _, s := range rec.ofType(tSecret) {
+		if s.Name == "moodle-smtp-password" {
+			t.Error("the relay-password secret is made beside SES's credentials")
+		}
+	}
+}
+
+// Easy DKIM's three CNAME records go into the stack's hosted zone when it has
+// one ("Easy DKIM in Amazon SES": <token>._domainkey.<domain> to
+// <token>.dkim.amazonses.com); without a zone none is made.
+func TestProdMailSESDKIMRecordsFollowTheHostedZone(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edits map[string]any
+		want  int
+	}{
+		{"no hosted zone", nil, 0},
+		{"a hosted zone", map[string]any{"aws.hostedZoneId": "Z0123456789ABCDEFGHIJ"}, 3},
+		{"the site's domain without a no-reply address", map[string]any{"aws.hostedZoneId": "Z0123456789ABCDEFGHIJ", "mail.noReplyAddress": nil}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := mustRun(t, "prod", sesEdits(tc.edits))
+			var dkim []registered
+			for _, r := range rec.ofType(tRecord) {
+				if strings.Contains(r.Name, "dkim") {
+					dkim = append(dkim, r)
+				}
+			}
+			if len(dkim) != tc.want {
+				t.Fatalf("%d DKIM records, want %d", len(dkim), tc.want)
+			}
+			for i, r := range dkim {
+				token := mockDKIMTokens[i]
+				if r.str("zoneId") != "Z0123456789ABCDEFGHIJ" || r.str("type") != "CNAME" ||
+					r.str("name") != token+"._domainkey.moodle.example.edu" ||
+					!slices.Equal(anyStrings(r.input("records").Mappable()), []string{token + ".dkim.amazonses.com"}) {
+					t.Errorf("DKIM record %s: %v", r.Name, r.Inputs)
+				}
+			}
+		})
 	}
 }

@@ -160,7 +160,7 @@ func TestProdInventory(t *testing.T) {
 				tDefaultSG:      created,
 				tALB:            1,
 				tListener:       2,
-				tWebACL:         boolCount(spec.AWS.WAF) + cdn,
+				tWebACL:         boolCount(spec.AWS.WAF && !spec.AWS.CloudFront.Enabled) + cdn, // one in front of the site
 				tDB:             1 + spec.Database.ReadReplicas,
 				tProxy:          proxy,
 				tProxyTarget:    proxy,

@@ -1,0 +1,64 @@
+//go:build engine
+
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+)
+
+// The SES sender of mail.ses, with its DKIM records in a hosted zone, comes up
+// under the engine with the provider's rules (internal/fakeprovider: the SES
+// identity, IAM user, user policy and access key kinds), and a second up plans
+// nothing: no DKIM record, credential or task definition churns.
+func TestProdMailSESSettlesInOneUp(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	cfg := committedConfig(t, "prod")
+	for key, value := range map[string]any{
+		"moodle:mail.ses": true, "moodle:mail.host": nil, "moodle:mail.port": nil, "moodle:mail.user": nil,
+		"moodle:mail.passwordSecretArn": nil, "moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ",
+	} {
+		if err := cfg.Set(key, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := r.stack(t, "prod", cfg).Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]int{}
+	for _, s := range r.steps.take() {
+		if s.Op == apitype.OpCreate {
+			created[s.Type]++
+		}
+	}
+	for typ, want := range map[string]int{
+		"aws:sesv2/emailIdentity:EmailIdentity": 1, "aws:iam/user:User": 1, "aws:iam/userPolicy:UserPolicy": 1,
+		"aws:iam/accessKey:AccessKey": 1,
+	} {
+		if created[typ] != want {
+			t.Errorf("up created %d %s, want %d", created[typ], typ, want)
+		}
+	}
+	if created["aws:route53/record:Record"] < 3 {
+		t.Errorf("up created %d Route 53 records, want the three DKIM records at least", created["aws:route53/record:Record"])
+	}
+	total := 0
+	for _, n := range *res.Summary.ResourceChanges {
+		total += n
+	}
+	res, err = r.stack(t, "prod", cfg).Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertAllSame(t, *res.Summary.ResourceChanges, total)
+	for _, s := range r.steps.take() {
+		if s.Op != apitype.OpSame && !strings.HasPrefix(s.Type, "pulumi:") {
+			t.Errorf("%s %s on an unchanged stack", s.Op, s.URN)
+		}
+	}
+}
