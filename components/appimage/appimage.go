@@ -131,6 +131,13 @@ const (
 	// EnvImageRevision names the image the cron runner runs (its id, or its
 	// reference where no id is known): a new one purges Moodle's caches once.
 	EnvImageRevision = "MOODLE_IMAGE_REVISION"
+	// EnvRestoredRoot is where the cron task mounts the root of a file system AWS
+	// Backup restored (aws, storage.restoreFileSystemId): the install hook moves
+	// the site's files out of the restore's recovery directory under it first
+	// (docker/move-restored-moodledata). Unset everywhere else.
+	EnvRestoredRoot = "MOODLE_RESTORED_ROOT"
+	// RestoredRootMount is that mount's path in the cron container.
+	RestoredRootMount = "/mnt/restored-efs"
 	// The installer's environment: the admin account and the site's names
 	// (docker/install-database.php).
 	EnvAdminUser     = "MOODLE_ADMIN_USER"

@@ -142,6 +142,7 @@ func TestDockerfileInstallsTheScriptsWhereTheContractSays(t *testing.T) {
 		{"configure-muc.php", LibDir + "/configure-muc.php"},
 		{"install-plugins.php", LibDir + "/install-plugins.php"},
 		{"install-database-ca", LibDir + "/install-database-ca"},
+		{"move-restored-moodledata", LibDir + "/move-restored-moodledata"},
 	}
 	for _, c := range cases {
 		if got[c.file] != c.want {
@@ -248,7 +249,7 @@ func TestDockerfilePreparesTheContractsPaths(t *testing.T) {
 // reads that the components never set, or one they set that no script reads, is
 // drift.
 func TestScriptsReadTheContractsEnvironment(t *testing.T) {
-	contract := []string{EnvDirroot, EnvDataRoot, EnvWebRoot, EnvBranch, EnvImageRevision, EnvAdminUser, EnvAdminEmail, EnvSiteFullName,
+	contract := []string{EnvDirroot, EnvDataRoot, EnvWebRoot, EnvBranch, EnvImageRevision, EnvRestoredRoot, EnvAdminUser, EnvAdminEmail, EnvSiteFullName,
 		EnvSiteShortName, EnvAdminPassword, EnvLang, EnvFPMListen}
 	variable := regexp.MustCompile(`\b(MOODLE_[A-Z_]+|FPM_LISTEN)\b`)
 	// Build arguments and rendered-file variables appear in the Dockerfile and in

@@ -24,13 +24,14 @@ func imageLayout(t *testing.T, root string) string {
 	t.Helper()
 	docker := filepath.Join(loopback.RepoRoot(), "docker")
 	for src, dst := range map[string]string{
-		"moodle-install-upgrade": appimage.InstallHook,
-		"install-database.php":   appimage.LibDir + "/install-database.php",
-		"site-installed.php":     appimage.LibDir + "/site-installed.php",
-		"check-image.php":        appimage.LibDir + "/check-image.php",
-		"configure-muc.php":      appimage.LibDir + "/configure-muc.php",
-		"install-plugins.php":    appimage.LibDir + "/install-plugins.php",
-		"install-database-ca":    appimage.LibDir + "/install-database-ca",
+		"moodle-install-upgrade":   appimage.InstallHook,
+		"install-database.php":     appimage.LibDir + "/install-database.php",
+		"site-installed.php":       appimage.LibDir + "/site-installed.php",
+		"check-image.php":          appimage.LibDir + "/check-image.php",
+		"configure-muc.php":        appimage.LibDir + "/configure-muc.php",
+		"install-plugins.php":      appimage.LibDir + "/install-plugins.php",
+		"install-database-ca":      appimage.LibDir + "/install-database-ca",
+		"move-restored-moodledata": appimage.LibDir + "/move-restored-moodledata",
 	} {
 		b, err := os.ReadFile(filepath.Join(docker, src))
 		if err != nil {
