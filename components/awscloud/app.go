@@ -29,6 +29,9 @@ type TaskEnvironment struct {
 	Environment map[string]pulumi.StringInput
 	// ExecLogGroupARN receives ECS Exec sessions; nil without aws.ecsExec.
 	ExecLogGroupARN pulumi.StringInput
+	// MountsRestoredRoot is set for the cron runner on a restored file system: its
+	// role may mount the root access point too.
+	MountsRestoredRoot bool
 }
 
 // serviceDependsOn is what a service of these tasks waits for: its placement's

@@ -133,7 +133,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	files, err := NewFiles(ctx, name+"-files", &FilesArgs{
 		Spec: spec, SubnetIDs: net.PrivateSubnetIDs, SubnetCount: appSubnetCount(spec.AWS),
-		SecurityGroupID: sg[sgFiles], KMSKeyARN: key.Arn,
+		SecurityGroupID: sg[sgFiles], KMSKeyARN: key.Arn, Account: account,
 	}, parent)
 	if err != nil {
 		return nil, err

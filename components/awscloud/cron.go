@@ -54,7 +54,17 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	spec := args.Spec
 	runner := installerEnvironment(args.TaskEnvironment)
 	runner.Secrets = append(append([]TaskSecret{}, args.Secrets...), args.AdminPassword)
-	td, logs, err := scriptTask(ctx, name, runner, spec.Cron.Resources, "cron", cronFile(spec), cronRunnerPath, parent)
+	var extraMounts map[string]string
+	if args.Files.Restored() {
+		// On a file system AWS Backup restored, the site's files are in a recovery
+		// directory off its root: the runner's install hook moves them into the
+		// dataroot before anything else (docker/move-restored-moodledata), through
+		// this mount of the root. No other task mounts it.
+		runner.MountsRestoredRoot = true
+		runner.Environment[appimage.EnvRestoredRoot] = pulumi.String(appimage.RestoredRootMount)
+		extraMounts = map[string]string{volRestoredRoot: appimage.RestoredRootMount}
+	}
+	td, logs, err := scriptTask(ctx, name, runner, spec.Cron.Resources, "cron", cronFile(spec), cronRunnerPath, extraMounts, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +80,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	c.AdhocServiceName = pulumi.String("").ToStringOutput()
 
 	if workers := spec.Cron.Adhoc.Workers; workers > 0 {
-		adhoc, _, err := scriptTask(ctx, name+"-adhoc", args.TaskEnvironment, spec.Cron.Adhoc.Resources, "adhoc", adhocFile(spec), adhocWorkerPath, parent)
+		adhoc, _, err := scriptTask(ctx, name+"-adhoc", args.TaskEnvironment, spec.Cron.Adhoc.Resources, "adhoc", adhocFile(spec), adhocWorkerPath, nil, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -92,16 +102,16 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 }
 
 // scriptTask is the task definition of a rendered runner script: one PHP container
-// that runs script, written to path. Alive is healthy enough: an install can
+// that runs script, written to path, with moodledata and extraMounts. Alive is healthy enough: an install can
 // outlast any ECS start period, and an unhealthy essential container would be
 // killed in the middle of it (or of a backup).
-func scriptTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topology.Resources, containerName string, script renderedFile, path string, parent pulumi.ResourceOption) (*ecs.TaskDefinition, *cloudwatch.LogGroup, error) {
+func scriptTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topology.Resources, containerName string, script renderedFile, path string, extraMounts map[string]string, parent pulumi.ResourceOption) (*ecs.TaskDefinition, *cloudwatch.LogGroup, error) {
 	spec := env.Spec
 	return newTask(ctx, name, env, res,
 		[]renderedFile{configPHPFile(env.ConfigPHP), phpIniFile(spec), script},
 		[]container{{
 			Name: containerName, Image: spec.Images.App, Command: []string{"/bin/sh", path},
-			Mounts:      phpMounts(spec, nil),
+			Mounts:      phpMounts(spec, extraMounts),
 			ReadOnly:    map[string]bool{volMoodleEtc: true},
 			HealthCheck: []string{"CMD-SHELL", "pgrep -f " + path + " > /dev/null"},
 			RunsPHP:     true,

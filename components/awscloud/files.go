@@ -26,6 +26,9 @@ type FilesArgs struct {
 	SubnetCount     int
 	SecurityGroupID pulumi.StringInput
 	KMSKeyARN       pulumi.StringInput
+	// Account spells the ARN of a file system AWS Backup restored, which the
+	// program references by the id the restore gave it and does not create.
+	Account Account
 }
 
 // Files is moodledata: an EFS file system mounted on every task through an access
@@ -42,12 +45,20 @@ type Files struct {
 	// BucketName and BucketARN are set with storage kind s3 only.
 	BucketName pulumi.StringOutput `pulumi:"bucketName"`
 	BucketARN  pulumi.StringOutput `pulumi:"bucketArn"`
+	// RootAccessPointID and RootAccessPointARN are, with storage.restoreFileSystemId,
+	// the restored file system's access point rooted at /, which only the cron
+	// runner mounts (at appimage.RestoredRootMount) to move the site's files out of
+	// AWS Backup's recovery directory; empty otherwise.
+	RootAccessPointID  pulumi.StringOutput `pulumi:"rootAccessPointId"`
+	RootAccessPointARN pulumi.StringOutput `pulumi:"rootAccessPointArn"`
 	// MountTargets are what a task that mounts the file system waits for: without
 	// one in its subnet the mount, and so the task, fails to start
 	// (ResourceInitializationError), and the service's first deployment with it.
 	MountTargets []pulumi.Resource
 
 	s3 bool
+	// restored is true with storage.restoreFileSystemId.
+	restored bool
 	// kmsKeyARN is needed by the task role to read and write the bucket's objects.
 	kmsKeyARN pulumi.StringInput
 }
@@ -55,7 +66,7 @@ type Files struct {
 // NewFiles creates the file system, its mount targets and access point, and the
 // objectfs bucket when the spec asks for one.
 func NewFiles(ctx *pulumi.Context, name string, args *FilesArgs, opts ...pulumi.ResourceOption) (*Files, error) {
-	f := &Files{s3: args.Spec.Storage.Kind == topology.StorageS3, kmsKeyARN: args.KMSKeyARN}
+	f := &Files{s3: args.Spec.Storage.Kind == topology.StorageS3, restored: args.Spec.Storage.RestoreFileSystemID != "", kmsKeyARN: args.KMSKeyARN}
 	if err := ctx.RegisterComponentResource("moodle:aws:Files", name, f, opts...); err != nil {
 		return nil, err
 	}
@@ -78,47 +89,41 @@ func NewFiles(ctx *pulumi.Context, name string, args *FilesArgs, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
-	if _, err := efs.NewBackupPolicy(ctx, name, &efs.BackupPolicyArgs{
-		FileSystemId: fs.ID(),
-		BackupPolicy: efs.BackupPolicyBackupPolicyArgs{Status: pulumi.String("ENABLED")},
-	}, parent); err != nil {
-		return nil, err
-	}
-	if _, err := efs.NewFileSystemPolicy(ctx, name, &efs.FileSystemPolicyArgs{
-		FileSystemId: fs.ID(),
-		Policy:       policy(denyInsecureTransport("*", fs.Arn)),
-	}, parent); err != nil {
-		return nil, err
-	}
-	for i := 0; i < args.SubnetCount; i++ {
-		target, err := efs.NewMountTarget(ctx, fmt.Sprintf("%s-%d", name, i+1), &efs.MountTargetArgs{
-			FileSystemId:   fs.ID(),
-			SubnetId:       args.SubnetIDs.ToStringArrayOutput().Index(pulumi.Int(i)),
-			SecurityGroups: pulumi.StringArray{args.SecurityGroupID},
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
-		f.MountTargets = append(f.MountTargets, target)
-	}
-	// The access point pins every client to the app user and to one directory, so
-	// a task can neither act as root on the file system nor see outside moodledata.
-	ap, err := efs.NewAccessPoint(ctx, name, &efs.AccessPointArgs{
-		FileSystemId: fs.ID(),
-		PosixUser:    efs.AccessPointPosixUserArgs{Uid: pulumi.Int(AppUID), Gid: pulumi.Int(AppGID)},
-		RootDirectory: efs.AccessPointRootDirectoryArgs{
-			Path: pulumi.String("/moodledata"),
-			CreationInfo: efs.AccessPointRootDirectoryCreationInfoArgs{
-				OwnerUid: pulumi.Int(AppUID), OwnerGid: pulumi.Int(AppGID), Permissions: pulumi.String("0750"),
-			},
-		},
-		Tags: tags(name),
-	}, parent)
+	current, err := attach(ctx, name, fs.ID().ToStringOutput(), fs.Arn, args, parent)
 	if err != nil {
 		return nil, err
 	}
 	f.FileSystemID, f.FileSystemARN = fs.ID().ToStringOutput(), fs.Arn
-	f.AccessPointID, f.AccessPointARN = ap.ID().ToStringOutput(), ap.Arn
+	f.AccessPointID, f.AccessPointARN, f.MountTargets = current.accessPoint.ID().ToStringOutput(), current.accessPoint.Arn, current.mountTargets
+	f.RootAccessPointID, f.RootAccessPointARN = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+
+	if id := args.Spec.Storage.RestoreFileSystemID; id != "" {
+		// AWS Backup restored the file system (moodlectl restore); the program
+		// gives it what the current one has, and the site moves to it. The current
+		// file system and its attachments stay registered as they were, with the
+		// site's files, whatever the restored copy turns out to be.
+		arn := pulumi.String(args.Account.arn("elasticfilesystem", "file-system/"+id)).ToStringOutput()
+		restored, err := attach(ctx, name+"-restored", pulumi.String(id).ToStringOutput(), arn, args, parent)
+		if err != nil {
+			return nil, err
+		}
+		// AWS Backup restores into a recovery directory off the root, never onto
+		// it (AWS Backup Developer Guide, "Restore an Amazon EFS file system"): the
+		// cron runner reaches that directory through the root to move the site's
+		// files where the access point above roots (docker/move-restored-moodledata).
+		root, err := efs.NewAccessPoint(ctx, name+"-restored-root", &efs.AccessPointArgs{
+			FileSystemId:  pulumi.String(id),
+			PosixUser:     efs.AccessPointPosixUserArgs{Uid: pulumi.Int(AppUID), Gid: pulumi.Int(AppGID)},
+			RootDirectory: efs.AccessPointRootDirectoryArgs{Path: pulumi.String("/")},
+			Tags:          tags(name + "-restored-root"),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		f.FileSystemID, f.FileSystemARN = pulumi.String(id).ToStringOutput(), arn
+		f.AccessPointID, f.AccessPointARN, f.MountTargets = restored.accessPoint.ID().ToStringOutput(), restored.accessPoint.Arn, restored.mountTargets
+		f.RootAccessPointID, f.RootAccessPointARN = root.ID().ToStringOutput(), root.Arn
+	}
 	f.BucketName, f.BucketARN = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
 
 	if f.s3 {
@@ -133,23 +138,34 @@ func NewFiles(ctx *pulumi.Context, name string, args *FilesArgs, opts ...pulumi.
 		f.BucketName, f.BucketARN = bucket.Bucket, bucket.Arn
 	}
 	if err := ctx.RegisterResourceOutputs(f, pulumi.Map{
-		"fileSystemId":   f.FileSystemID,
-		"fileSystemArn":  f.FileSystemARN,
-		"accessPointId":  f.AccessPointID,
-		"accessPointArn": f.AccessPointARN,
-		"bucketName":     f.BucketName,
-		"bucketArn":      f.BucketARN,
+		"fileSystemId":       f.FileSystemID,
+		"fileSystemArn":      f.FileSystemARN,
+		"accessPointId":      f.AccessPointID,
+		"accessPointArn":     f.AccessPointARN,
+		"rootAccessPointId":  f.RootAccessPointID,
+		"rootAccessPointArn": f.RootAccessPointARN,
+		"bucketName":         f.BucketName,
+		"bucketArn":          f.BucketARN,
 	}); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
+// Restored says whether the site runs on a file system AWS Backup restored.
+func (f *Files) Restored() bool { return f.restored }
+
 // taskStatements are what a task role needs to use moodledata: mount and write
-// through the access point only, and with s3 read and write that one bucket.
-func (f *Files) taskStatements() []map[string]any {
+// through the access point only (and, for the cron runner on a restored file
+// system, through its root access point too), and with s3 read and write that
+// one bucket.
+func (f *Files) taskStatements(restoredRoot bool) []map[string]any {
 	mount := allow("MountMoodledata", []string{"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}, f.FileSystemARN)
-	mount["Condition"] = map[string]any{"StringEquals": map[string]any{"elasticfilesystem:AccessPointArn": f.AccessPointARN}}
+	var accessPoints any = f.AccessPointARN
+	if restoredRoot && f.restored {
+		accessPoints = []any{f.AccessPointARN, f.RootAccessPointARN}
+	}
+	mount["Condition"] = map[string]any{"StringEquals": map[string]any{"elasticfilesystem:AccessPointArn": accessPoints}}
 	statements := []map[string]any{mount}
 	if f.s3 {
 		statements = append(statements,
@@ -159,4 +175,58 @@ func (f *Files) taskStatements() []map[string]any {
 		)
 	}
 	return statements
+}
+
+// attachments are what a file system needs to serve the site.
+type attachments struct {
+	accessPoint  *efs.AccessPoint
+	mountTargets []pulumi.Resource
+}
+
+// attach gives a file system what the site needs of it: automatic backups, a
+// policy refusing clients without TLS, a mount target in every app subnet and
+// the access point the tasks mount moodledata through.
+func attach(ctx *pulumi.Context, name string, id, arn pulumi.StringOutput, args *FilesArgs, parent pulumi.ResourceOption) (attachments, error) {
+	var a attachments
+	if _, err := efs.NewBackupPolicy(ctx, name, &efs.BackupPolicyArgs{
+		FileSystemId: id,
+		BackupPolicy: efs.BackupPolicyBackupPolicyArgs{Status: pulumi.String("ENABLED")},
+	}, parent); err != nil {
+		return a, err
+	}
+	if _, err := efs.NewFileSystemPolicy(ctx, name, &efs.FileSystemPolicyArgs{
+		FileSystemId: id,
+		Policy:       policy(denyInsecureTransport("*", arn)),
+	}, parent); err != nil {
+		return a, err
+	}
+	for i := 0; i < args.SubnetCount; i++ {
+		target, err := efs.NewMountTarget(ctx, fmt.Sprintf("%s-%d", name, i+1), &efs.MountTargetArgs{
+			FileSystemId:   id,
+			SubnetId:       args.SubnetIDs.ToStringArrayOutput().Index(pulumi.Int(i)),
+			SecurityGroups: pulumi.StringArray{args.SecurityGroupID},
+		}, parent)
+		if err != nil {
+			return a, err
+		}
+		a.mountTargets = append(a.mountTargets, target)
+	}
+	// The access point pins every client to the app user and to one directory, so
+	// a task can neither act as root on the file system nor see outside moodledata.
+	ap, err := efs.NewAccessPoint(ctx, name, &efs.AccessPointArgs{
+		FileSystemId: id,
+		PosixUser:    efs.AccessPointPosixUserArgs{Uid: pulumi.Int(AppUID), Gid: pulumi.Int(AppGID)},
+		RootDirectory: efs.AccessPointRootDirectoryArgs{
+			Path: pulumi.String("/moodledata"),
+			CreationInfo: efs.AccessPointRootDirectoryCreationInfoArgs{
+				OwnerUid: pulumi.Int(AppUID), OwnerGid: pulumi.Int(AppGID), Permissions: pulumi.String("0750"),
+			},
+		},
+		Tags: tags(name),
+	}, parent)
+	if err != nil {
+		return a, err
+	}
+	a.accessPoint = ap
+	return a, nil
 }

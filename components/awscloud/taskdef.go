@@ -41,6 +41,9 @@ const (
 	volTmp        = "tmp"         // /tmp: uploads in flight, nginx buffers
 	volLocalCache = "local-cache" // Moodle's localcachedir, per task, never shared
 	volMoodledata = "moodledata"  // EFS
+	// volRestoredRoot is the root of a file system AWS Backup restored, which
+	// the cron runner alone mounts (storage.restoreFileSystemId).
+	volRestoredRoot = "restored-efs"
 	// ECS Exec injects its managed agent under /managed-agents, and the SSM agent
 	// writes its state and logs under /var/lib and /var/log; with these three
 	// writable every root filesystem stays read-only (aws.ecsExec only). AWS
@@ -207,7 +210,9 @@ func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringO
 	}
 	initMounts := []any{}
 	for _, v := range used {
-		if v != volMoodledata {
+		// The init container, root, writes the task's own volumes only, never a
+		// file system's.
+		if v != volMoodledata && v != volRestoredRoot {
 			initMounts = append(initMounts, map[string]any{"sourceVolume": v, "containerPath": path.Join(renderedRoot, v), "readOnly": false})
 		}
 	}
@@ -320,18 +325,24 @@ func (t taskDefinition) register(ctx *pulumi.Context, name string, files *Files,
 	var volumes ecs.TaskDefinitionVolumeArray
 	for _, v := range t.volumes() {
 		vol := ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(v)}
-		if v == volMoodledata {
-			// TLS in transit and IAM authorisation through the access point: the task
-			// role is what EFS checks, and the access point fixes the POSIX user.
-			vol.EfsVolumeConfiguration = ecs.TaskDefinitionVolumeEfsVolumeConfigurationArgs{
+		// TLS in transit and IAM authorisation through an access point: the task
+		// role is what EFS checks, and the access point fixes the POSIX user.
+		efsVolume := func(accessPointID pulumi.StringInput) ecs.TaskDefinitionVolumeEfsVolumeConfigurationArgs {
+			return ecs.TaskDefinitionVolumeEfsVolumeConfigurationArgs{
 				FileSystemId:      files.FileSystemID,
 				RootDirectory:     pulumi.String("/"),
 				TransitEncryption: pulumi.String("ENABLED"),
 				AuthorizationConfig: ecs.TaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfigArgs{
-					AccessPointId: files.AccessPointID,
+					AccessPointId: accessPointID,
 					Iam:           pulumi.String("ENABLED"),
 				},
 			}
+		}
+		switch v {
+		case volMoodledata:
+			vol.EfsVolumeConfiguration = efsVolume(files.AccessPointID)
+		case volRestoredRoot:
+			vol.EfsVolumeConfiguration = efsVolume(files.RootAccessPointID)
 		}
 		volumes = append(volumes, vol)
 	}
@@ -401,7 +412,7 @@ func newTaskRoles(ctx *pulumi.Context, name string, env TaskEnvironment, opts ..
 	if err != nil {
 		return nil, nil, err
 	}
-	statements := env.Files.taskStatements()
+	statements := env.Files.taskStatements(env.MountsRestoredRoot)
 	if env.ExecLogGroupARN != nil {
 		statements = append(statements, execStatements(a, env.ExecLogGroupARN, kmsKeyARN)...)
 	}

@@ -398,6 +398,11 @@ type Storage struct {
 	Kind string     `json:"kind"`
 	NFS  NFSStorage `json:"nfs"`
 	S3   S3Storage  `json:"s3"`
+	// RestoreFileSystemID (aws only) names an EFS file system AWS Backup restored
+	// from a recovery point of the stack's (fs-...). The program then gives it
+	// mount targets, a policy and access points beside the current file system,
+	// which it keeps, and points the site at it (moodlectl restore sets it).
+	RestoreFileSystemID string `json:"restoreFileSystemId"`
 }
 
 // NFSStorage is the export behind the seed's nfs-moodledata volume.

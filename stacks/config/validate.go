@@ -116,6 +116,9 @@ var (
 	subnetID     = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	acmARN       = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$`)
 	imageDigest  = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
+	// fileSystemID is EFS's FileSystemId pattern (Amazon EFS API Reference,
+	// DescribeFileSystems: fs-[0-9a-f]{8,40}).
+	fileSystemID = regexp.MustCompile(`^fs-[0-9a-f]{8,40}$`)
 	// A DB snapshot identifier (CreateDBSnapshot: 1-255 letters, digits or
 	// hyphens, a letter first, no two hyphens in a row, none last), with the
 	// prefix of an automated (rds:) or AWS Backup (awsbackup:) snapshot, or its ARN.

@@ -70,6 +70,9 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	if st.S3.SizeThresholdBytes < 0 {
 		p.add("storage.s3.sizeThresholdBytes", st.S3.SizeThresholdBytes, "allowed: 0 or more")
 	}
+	if st.RestoreFileSystemID != "" && !fileSystemID.MatchString(st.RestoreFileSystemID) {
+		p.add("storage.restoreFileSystemId", st.RestoreFileSystemID, "allowed: an EFS file system id, fs- and 8 to 40 lower-case hexadecimal digits")
+	}
 	if st.S3.MinimumAgeSeconds < 0 {
 		p.add("storage.s3.minimumAgeSeconds", st.S3.MinimumAgeSeconds, "allowed: 0 or more")
 	}

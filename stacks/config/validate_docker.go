@@ -145,6 +145,7 @@ func awsOnly(s topology.Spec) []otherTargetField {
 		{"cache.muc.replicas", s.Cache.MUC.Replicas, "the Docker host runs one MUC Redis container"},
 		{"storage.s3", s.Storage.S3, "docker stores moodledata on a volume or NFS"},
 		{"database.restoreFromSnapshot", s.Database.RestoreFromSnapshot, "an RDS snapshot restores an RDS instance only"},
+		{"storage.restoreFileSystemId", s.Storage.RestoreFileSystemID, "an AWS Backup restore gives an EFS file system; moodlectl restore --stack dev replaces the volume's files"},
 		{"database.retireOriginal", s.Database.RetireOriginal, ""},
 		{"backup", s.Backup, "the AWS Backup plan; moodlectl backup --stack dev takes the Docker host's backups"},
 	}

@@ -150,6 +150,9 @@ func lifecycle(t *testing.T, stack string) {
 	if stack == "prod" && !t.Run("a restore from a snapshot adds a database and touches none", func(t *testing.T) { restoreAddsADatabase(t, r) }) {
 		return
 	}
+	if stack == "prod" && !t.Run("a restored file system gets the site and the current one stays", func(t *testing.T) { restoreMovesToAFileSystem(t, r) }) {
+		return
+	}
 	if stack == "dev" {
 		t.Run("destroy removes every resource", func(t *testing.T) { destroyRemovesEverything(t, r, s, total) })
 	} else {
@@ -196,6 +199,64 @@ func restoreAddsADatabase(t *testing.T, r *rig) {
 		t.Errorf("retiring the protected original: error %v, want a refusal naming it", err)
 	}
 	r.steps.take()
+}
+
+// restoreMovesToAFileSystem deploys storage.restoreFileSystemId on the deployed
+// prod stack: the restored file system gets its mount targets, policies and
+// access points, created; the current file system and everything on it stay as
+// they were; and a second up with the same config changes nothing.
+func restoreMovesToAFileSystem(t *testing.T, r *rig) {
+	ctx := context.Background()
+	cfg := committedConfig(t, "prod")
+	if err := cfg.Set("moodle:storage.restoreFileSystemId", "fs-0fedcba9876543210"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.stack(t, "prod", cfg).Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]int{}
+	for _, s := range r.steps.take() {
+		if s.Op == apitype.OpSame || s.Op == apitype.OpRead {
+			continue
+		}
+		t.Logf("%s %s %v", s.Op, s.URN, s.Keys)
+		if isData(s) && s.Op != apitype.OpCreate {
+			t.Errorf("%s of data resource %s when moving to the restored file system", s.Op, s.URN)
+		}
+		if strings.HasPrefix(s.Type, "aws:efs/") {
+			if s.Op != apitype.OpCreate || !strings.HasPrefix(s.Name(), "moodle-files-restored") {
+				t.Errorf("%s of %s: only the restored file system's attachments may change, by being created", s.Op, s.URN)
+			}
+			created[s.Type]++
+		}
+	}
+	want := map[string]int{
+		"aws:efs/accessPoint:AccessPoint":           2, // /moodledata, and / for the cron runner
+		"aws:efs/backupPolicy:BackupPolicy":         1,
+		"aws:efs/fileSystemPolicy:FileSystemPolicy": 1,
+	}
+	for typ, n := range want {
+		if created[typ] != n {
+			t.Errorf("%d %s created, want %d", created[typ], typ, n)
+		}
+	}
+	if created["aws:efs/mountTarget:MountTarget"] == 0 {
+		t.Error("no mount target created on the restored file system")
+	}
+
+	res, err := r.stack(t, "prod", cfg).Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := *res.Summary.ResourceChanges
+	for _, st := range r.steps.take() {
+		if st.Op != apitype.OpSame {
+			t.Errorf("%s %s on the second up of the restore", st.Op, st.URN)
+		}
+	}
+	if len(changes) != 1 || changes[string(apitype.OpSame)] == 0 {
+		t.Errorf("second up of the restore: %v, want only sames", changes)
+	}
 }
 
 func assertAllSame(t *testing.T, changes map[string]int, total int) {
