@@ -37,6 +37,7 @@ func deployAWS(ctx *pulumi.Context, spec topology.Spec) error {
 	ctx.Export("fileSystemArn", cluster.FileSystemARN)
 	ctx.Export("backupVaultName", cluster.BackupVaultName)
 	ctx.Export("backupRoleArn", cluster.BackupRoleARN)
+	ctx.Export("dataKeyArn", cluster.DataKeyARN)
 	ctx.Export("alarmTopicArn", cluster.AlarmTopicARN)
 	ctx.Export("dashboardName", cluster.DashboardName)
 	return nil

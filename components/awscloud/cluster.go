@@ -43,8 +43,11 @@ type Cluster struct {
 	FileSystemARN      pulumi.StringOutput `pulumi:"fileSystemArn"`
 	BackupVaultName    pulumi.StringOutput `pulumi:"backupVaultName"`
 	BackupRoleARN      pulumi.StringOutput `pulumi:"backupRoleArn"`
-	AlarmTopicARN      pulumi.StringOutput `pulumi:"alarmTopicArn"`
-	DashboardName      pulumi.StringOutput `pulumi:"dashboardName"`
+	// DataKeyARN is the key a file system restored from the stack's recovery
+	// point is encrypted with, as the stack's own.
+	DataKeyARN    pulumi.StringOutput `pulumi:"dataKeyArn"`
+	AlarmTopicARN pulumi.StringOutput `pulumi:"alarmTopicArn"`
+	DashboardName pulumi.StringOutput `pulumi:"dashboardName"`
 }
 
 // NewCluster provisions spec: the network, the edge, the back ends, the compute
@@ -259,7 +262,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.FileSystemID, c.BucketName = files.FileSystemID, files.BucketName
 	c.ECSClusterName = compute.ClusterName
 	c.DatabaseInstanceID, c.FileSystemARN = db.PrimaryID, files.FileSystemARN
-	c.BackupVaultName, c.BackupRoleARN = backups.VaultName, backups.RoleARN
+	c.BackupVaultName, c.BackupRoleARN, c.DataKeyARN = backups.VaultName, backups.RoleARN, key.Arn
 	c.AlarmTopicARN, c.DashboardName = obs.TopicARN, obs.DashboardName
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"siteUrl":            c.SiteURL,
@@ -276,6 +279,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"fileSystemArn":      c.FileSystemARN,
 		"backupVaultName":    c.BackupVaultName,
 		"backupRoleArn":      c.BackupRoleARN,
+		"dataKeyArn":         c.DataKeyARN,
 		"alarmTopicArn":      c.AlarmTopicARN,
 		"dashboardName":      c.DashboardName,
 	}); err != nil {

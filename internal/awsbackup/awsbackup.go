@@ -42,6 +42,9 @@ type Targets struct {
 	// assumes.
 	Vault   string
 	RoleARN string
+	// DataKeyARN is the stack's data key, which a restored file system is
+	// encrypted with; only a restore needs it.
+	DataKeyARN string
 }
 
 // FromState names the targets from a deployed prod stack's outputs: the program
@@ -53,7 +56,7 @@ func FromState(inv inventory.Inventory) (Targets, error) {
 	str := func(key string) string { s, _ := inv.Outputs[key].(string); return s }
 	t := Targets{
 		DBInstance: str("databaseInstanceId"), FileSystemARN: str("fileSystemArn"), Bucket: str("bucketName"),
-		Vault: str("backupVaultName"), RoleARN: str("backupRoleArn"),
+		Vault: str("backupVaultName"), RoleARN: str("backupRoleArn"), DataKeyARN: str("dataKeyArn"),
 	}
 	var missing []string
 	for key, v := range map[string]string{"databaseInstanceId": t.DBInstance, "fileSystemArn": t.FileSystemARN, "backupVaultName": t.Vault, "backupRoleArn": t.RoleARN} {
@@ -232,4 +235,116 @@ func orZero(s string) string {
 		return "0"
 	}
 	return s
+}
+
+// ErrNoFileSystemPoint is a manifest that names no EFS recovery point.
+var ErrNoFileSystemPoint = errors.New("the backup names no file system recovery point")
+
+// FileSystemPoint returns the EFS recovery point m names.
+func FileSystemPoint(m backup.Manifest) (string, error) {
+	for _, p := range m.RecoveryPoints {
+		if p.Kind == KindEFS && p.ID != "" {
+			return p.ID, nil
+		}
+	}
+	return "", fmt.Errorf("backup %s: %w", m.ID, ErrNoFileSystemPoint)
+}
+
+// RestoreFileSystem restores the EFS recovery point of m into a new file
+// system encrypted with the stack's data key, waits for the restore job and
+// returns the new file system's id. Nothing of the current file system is
+// touched: AWS Backup restores EFS only beside it (newFileSystem=true), and even
+// onto an existing one it writes into a recovery directory, never over the root
+// (AWS Backup Developer Guide, "Restore an Amazon EFS file system").
+func RestoreFileSystem(ctx context.Context, c Clients, t Targets, m backup.Manifest, o Options) (string, error) {
+	point, err := FileSystemPoint(m)
+	if err != nil {
+		return "", err
+	}
+	if t.DataKeyARN == "" {
+		return "", fmt.Errorf("stack %s: its outputs lack dataKeyArn: run `moodlectl up --stack %s` with this release first", o.Stack, o.Stack)
+	}
+	meta, err := c.Backup.GetRecoveryPointRestoreMetadata(ctx, &awsbk.GetRecoveryPointRestoreMetadataInput{
+		BackupVaultName: aws.String(t.Vault), RecoveryPointArn: aws.String(point),
+	})
+	if err != nil {
+		return "", fmt.Errorf("backup %s: recovery point %s in vault %s: %w", m.ID, point, t.Vault, err)
+	}
+	source := meta.RestoreMetadata["file-system-id"]
+	if source == "" {
+		return "", fmt.Errorf("backup %s: recovery point %s: AWS Backup gives no file-system-id to restore it with", m.ID, point)
+	}
+	// A token of the restore's own: EFS refuses a second file system with the
+	// token of an existing one (CreateFileSystem, CreationToken), and the same
+	// backup may be restored again once the first restore is retired.
+	token := o.Stack + "-" + m.ID + "-" + backup.NewID(o.Now().UTC())
+	if len(token) > 64 {
+		// CreationToken takes 1 to 64 characters (CreateFileSystem); the tail
+		// keeps the restore's time, which makes it unique.
+		token = token[len(token)-64:]
+	}
+	// The metadata of a restore into a new EFS file system (AWS Backup API
+	// Reference, StartRestoreJob, Metadata: file-system-id, Encrypted, KmsKeyId,
+	// PerformanceMode, CreationToken, newFileSystem), with the settings the
+	// stack's own file system has.
+	job, err := c.Backup.StartRestoreJob(ctx, &awsbk.StartRestoreJobInput{
+		RecoveryPointArn: aws.String(point),
+		IamRoleArn:       aws.String(t.RoleARN),
+		ResourceType:     aws.String("EFS"),
+		IdempotencyToken: aws.String(token),
+		Metadata: map[string]string{
+			"file-system-id":  source,
+			"newFileSystem":   "true",
+			"Encrypted":       "true",
+			"KmsKeyId":        t.DataKeyARN,
+			"PerformanceMode": "generalPurpose",
+			"CreationToken":   token,
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("backup %s: restore job of %s: %w", m.ID, point, err)
+	}
+	jobID := aws.ToString(job.RestoreJobId)
+	for {
+		created, done, err := restoreDone(ctx, c.Backup, jobID, o.Progress)
+		if err != nil {
+			return "", fmt.Errorf("backup %s: %w", m.ID, err)
+		}
+		if done {
+			return fileSystemID(created)
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("backup %s: %w (restore job %s goes on in AWS)", m.ID, ctx.Err(), jobID)
+		case <-time.After(o.Poll):
+		}
+	}
+}
+
+// restoreDone reads the restore job's state once: done when completed, with the
+// ARN of the resource it created.
+func restoreDone(ctx context.Context, c *awsbk.Client, jobID string, progress io.Writer) (string, bool, error) {
+	j, err := c.DescribeRestoreJob(ctx, &awsbk.DescribeRestoreJobInput{RestoreJobId: aws.String(jobID)})
+	if err != nil {
+		return "", false, fmt.Errorf("restore job %s: %w", jobID, err)
+	}
+	status := string(j.Status)
+	fmt.Fprintf(progress, "file system restore job %s: %s, %s%%\n", jobID, status, orZero(aws.ToString(j.PercentDone)))
+	switch status {
+	case "COMPLETED":
+		return aws.ToString(j.CreatedResourceArn), true, nil
+	case "ABORTED", "FAILED":
+		return "", false, fmt.Errorf("restore job %s ended %s: %s", jobID, status, aws.ToString(j.StatusMessage))
+	}
+	return "", false, nil
+}
+
+// fileSystemID is the id in an EFS file system's ARN
+// (arn:PARTITION:elasticfilesystem:REGION:ACCOUNT:file-system/fs-...).
+func fileSystemID(arn string) (string, error) {
+	_, id, ok := strings.Cut(arn, ":file-system/")
+	if !ok || !strings.HasPrefix(id, "fs-") {
+		return "", fmt.Errorf("the restore job created %q, not an EFS file system", arn)
+	}
+	return id, nil
 }

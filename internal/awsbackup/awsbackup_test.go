@@ -155,3 +155,74 @@ func TestFromState_NamesTheTargetsFromTheOutputsAndSaysWhichLack(t *testing.T) {
 		t.Error("a stack never deployed has no targets")
 	}
 }
+
+func TestRestoreFileSystem_RestoresTheRecoveryPointIntoANewEncryptedFileSystemAndNamesIt(t *testing.T) {
+	const (
+		point   = "arn:aws:backup:eu-west-1:123456789012:recovery-point:job-7"
+		dataKey = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-000000000000"
+		source  = "fs-0123456789abcdef0"
+	)
+	withKey := targets("")
+	withKey.DataKeyARN = dataKey
+	manifest := func(points ...backup.RecoveryPoint) backup.Manifest {
+		return backup.Manifest{ID: "20261207T031500Z", Stack: "prod", RecoveryPoints: points}
+	}
+	efs := backup.RecoveryPoint{Kind: "efs-recovery-point", ID: point}
+	for _, tc := range []struct {
+		name     string
+		readings int
+		fail     bool // restore jobs fail
+		t        awsbackup.Targets
+		m        backup.Manifest
+		want     string // the new file system's id, or a line of the error
+		wantErr  bool
+	}{
+		{"completed", 2, false, withKey, manifest(efs), "fs-0fedcba9876543201", false},
+		{"a failed job fails with its reason", 1, true, withKey, manifest(efs),
+			"restore job restore-1 ended FAILED: the role may not use the key", true},
+		{"a recovery point the vault no longer has", 0, false, withKey,
+			manifest(backup.RecoveryPoint{Kind: "efs-recovery-point", ID: point + "-gone"}), "ResourceNotFoundException", true},
+		{"a backup without a file system point", 0, false, withKey, manifest(), awsbackup.ErrNoFileSystemPoint.Error(), true},
+		{"a stack that does not export its data key yet", 0, false, targets(""), manifest(efs), "its outputs lack dataKeyArn", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := awsfake.Start()
+			defer fake.Close()
+			acct := &awsfake.BackupAccount{Instance: instance, FileSystem: source, Readings: tc.readings, RestoresFail: tc.fail}
+			acct.Serve(fake)
+			acct.RecoveryPoint(point)
+			var progress bytes.Buffer
+			got, err := awsbackup.RestoreFileSystem(context.Background(), awsbackup.NewClients(fake.Config("eu-west-1")), tc.t, tc.m,
+				awsbackup.Options{Stack: "prod", Now: clock(), Poll: time.Millisecond, Progress: &progress})
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("RestoreFileSystem = %q, %v; want an error with %q", got, err, tc.want)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("RestoreFileSystem = %q, %v; want %q", got, err, tc.want)
+			}
+			reqs := acct.RestoreRequests()
+			if len(reqs) != 1 {
+				t.Fatalf("%d restore jobs started, want 1", len(reqs))
+			}
+			for key, want := range map[string]string{"RecoveryPointArn": point, "IamRoleArn": roleARN, "ResourceType": "EFS",
+				"IdempotencyToken": "prod-20261207T031500Z-20261207T031500Z"} {
+				if reqs[0][key] != want {
+					t.Errorf("StartRestoreJob %s = %v, want %q", key, reqs[0][key], want)
+				}
+			}
+			wantMeta := map[string]any{"file-system-id": source, "newFileSystem": "true", "Encrypted": "true", "KmsKeyId": dataKey,
+				"PerformanceMode": "generalPurpose", "CreationToken": "prod-20261207T031500Z-20261207T031500Z"}
+			if fmt.Sprint(reqs[0]["Metadata"]) != fmt.Sprint(wantMeta) {
+				t.Errorf("StartRestoreJob Metadata %v, want %v", reqs[0]["Metadata"], wantMeta)
+			}
+			for _, line := range []string{"file system restore job restore-1: RUNNING, 60.0%", "file system restore job restore-1: COMPLETED, 100.0%"} {
+				if !strings.Contains(progress.String(), line) {
+					t.Errorf("progress lacks %q:\n%s", line, progress.String())
+				}
+			}
+		})
+	}
+}
