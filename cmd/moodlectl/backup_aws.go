@@ -32,8 +32,12 @@ var (
 	prodPoll = 15 * time.Second
 )
 
-// restoreKey is the config key a restore sets.
-const restoreKey = config.Namespace + ":database.restoreFromSnapshot"
+// The config keys a restore sets: the database's snapshot and the file system
+// AWS Backup restored.
+const (
+	restoreKey     = config.Namespace + ":database.restoreFromSnapshot"
+	restoreFileKey = config.Namespace + ":storage.restoreFileSystemId"
+)
 
 // prodBackup takes an on-demand backup of the prod stack in AWS, waits for it,
 // and writes its manifest under f.to (backup.DefaultRoot when empty).
@@ -68,9 +72,13 @@ func prodBackup(ctx context.Context, f flags, v stackview.View, stdout io.Writer
 }
 
 // prodRestore switches the prod stack to a database restored from the backup's
-// snapshot: it checks that RDS has the snapshot available, then sets
-// database.restoreFromSnapshot in the stack file. The next `moodlectl up`
-// creates the restored instances beside the current ones, which it keeps.
+// snapshot and, when the backup has one, to a file system AWS Backup restores
+// from its recovery point: it checks that RDS has the snapshot available and
+// that no other restore is in place, restores the file system (waiting for the
+// job), then sets database.restoreFromSnapshot and storage.restoreFileSystemId
+// in the stack file. The next `moodlectl up` moves the site to the restored
+// copies beside the current ones, which it keeps. Nothing is written to the
+// stack file unless every restore it names has succeeded.
 func prodRestore(ctx context.Context, f flags, v stackview.View, m backup.Manifest, stdout io.Writer) error {
 	cfg, err := prodAWSConfig(ctx, v.Region())
 	if err != nil {
@@ -80,32 +88,65 @@ func prodRestore(ctx context.Context, f flags, v stackview.View, m backup.Manife
 	if err != nil {
 		return fmt.Errorf("restore of stack %s: %w", f.stack, err)
 	}
-	switch current := v.Spec.Database.RestoreFromSnapshot; current {
-	case snapshot:
-		fmt.Fprintf(stdout, "stack %s already restores its database from snapshot %s\n", f.stack, snapshot)
-	case "":
-		if err := automation.SetInStackFile(f.stackFile(), restoreKey, snapshot); err != nil {
-			return fmt.Errorf("restore of stack %s: %w", f.stack, err)
-		}
-		// The edited file must still be a valid stack: read it as the program will.
-		if _, err := stackview.Config(f.stackFile(), f.stack, nil); err != nil {
-			return fmt.Errorf("restore of stack %s: the edited %s: %w", f.stack, f.stackFile(), err)
-		}
-		fmt.Fprintf(stdout, "set %s = %s in %s\n", restoreKey, snapshot, f.stackFile())
-	default:
-		// The site may already have written to the database restored before:
-		// replacing it would lose that, and Pulumi refuses to replace a protected
-		// instance anyway.
+	// The site may already have written to what an earlier restore gave it:
+	// replacing that would lose it, and Pulumi refuses to replace a protected
+	// instance anyway. So a restore in place is retired first.
+	if current := v.Spec.Database.RestoreFromSnapshot; current != "" && current != snapshot {
 		return fmt.Errorf("restore of stack %s: %s is already %s; the site runs on the database restored from it. "+
 			"Retire that restore first (docs/aws.md, Backups on AWS), then restore again", f.stack, restoreKey, current)
 	}
+	fileSystem := v.Spec.Storage.RestoreFileSystemID
+	_, noFiles := awsbackup.FileSystemPoint(m)
+	switch {
+	case noFiles != nil:
+		fmt.Fprintf(stdout, "not restored: the file system; backup %s names no recovery point of it\n", m.ID)
+	case fileSystem != "" && v.Spec.Database.RestoreFromSnapshot == snapshot:
+		// This restore set both keys before: the file system is this backup's.
+	case fileSystem != "":
+		// A recovery point restores into a new file system each time, and the
+		// site may have written to the one in place: it is retired first, as the
+		// database's.
+		return fmt.Errorf("restore of stack %s: %s is already %s; the site runs on the file system restored into it. "+
+			"Retire that restore first (docs/aws.md, Backups on AWS), then restore again", f.stack, restoreFileKey, fileSystem)
+	default:
+		clients, targets, err := prodClients(ctx, f, v)
+		if err != nil {
+			return fmt.Errorf("restore of stack %s: %w", f.stack, err)
+		}
+		fmt.Fprintf(stdout, "restoring the file system of backup %s into a new file system (AWS Backup, vault %s)\n", m.ID, targets.Vault)
+		if fileSystem, err = awsbackup.RestoreFileSystem(ctx, clients, targets, m, awsbackup.Options{Stack: f.stack, Now: time.Now, Poll: prodPoll, Progress: stdout}); err != nil {
+			return fmt.Errorf("restore of stack %s: %w", f.stack, err)
+		}
+	}
+
+	edits := []struct{ key, value, current string }{
+		{restoreKey, snapshot, v.Spec.Database.RestoreFromSnapshot},
+		{restoreFileKey, fileSystem, v.Spec.Storage.RestoreFileSystemID},
+	}
+	for _, e := range edits {
+		switch {
+		case e.value == "":
+		case e.value == e.current:
+			fmt.Fprintf(stdout, "stack %s already has %s = %s\n", f.stack, e.key, e.value)
+		default:
+			if err := automation.SetInStackFile(f.stackFile(), e.key, e.value); err != nil {
+				return fmt.Errorf("restore of stack %s: %w", f.stack, err)
+			}
+			fmt.Fprintf(stdout, "set %s = %s in %s\n", e.key, e.value, f.stackFile())
+		}
+	}
+	// The edited file must still be a valid stack: read it as the program will.
+	if _, err := stackview.Config(f.stackFile(), f.stack, nil); err != nil {
+		return fmt.Errorf("restore of stack %s: the edited %s: %w", f.stack, f.stackFile(), err)
+	}
 	fmt.Fprintf(stdout, "next: moodlectl preview --stack %[1]s, then moodlectl up --stack %[1]s: it creates a new primary (and replicas) from %[2]s, "+
 		"points the site at it and keeps the current database, protected, until you have checked the restored site and retire it (docs/aws.md, Backups on AWS)\n", f.stack, snapshot)
+	if fileSystem != "" {
+		fmt.Fprintf(stdout, "and it moves the site to file system %s and keeps the current one, protected; the cron runner moves the restored files out of "+
+			"AWS Backup's recovery directory into moodledata when it starts (docs/aws.md, Backups on AWS)\n", fileSystem)
+	}
 	for _, p := range m.RecoveryPoints {
-		switch p.Kind {
-		case awsbackup.KindEFS:
-			fmt.Fprintf(stdout, "not restored: the file system's recovery point %s; restore it into a new file system with AWS Backup (docs/aws.md, Backups on AWS)\n", p.ID)
-		case awsbackup.KindS3:
+		if p.Kind == awsbackup.KindS3 {
 			fmt.Fprintf(stdout, "not restored: the objectfs bucket's files as of %s; its versions keep them (docs/aws.md, Backups on AWS)\n", p.ID)
 		}
 	}

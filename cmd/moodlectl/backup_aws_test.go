@@ -18,7 +18,11 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
 )
 
-const testDBInstance = "moodle-prod-moodle-db-0a1b2c3d"
+const (
+	testDBInstance = "moodle-prod-moodle-db-0a1b2c3d"
+	testFileSystem = "fs-0123456789abcdef0"
+	testDataKey    = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-000000000000"
+)
 
 // prodWorld is a deployed prod stack for the glue: the committed stack file in a
 // folder of its own (the commands read ./Pulumi.prod.yaml), a state whose
@@ -35,7 +39,7 @@ func prodWorld(t *testing.T, account *awsfake.BackupAccount) (flags, stackview.V
 	}
 	fake := awsfake.Start()
 	t.Cleanup(fake.Close)
-	account.Instance = testDBInstance
+	account.Instance, account.FileSystem = testDBInstance, testFileSystem
 	account.Serve(fake)
 
 	state, cfg, poll := prodState, prodAWSConfig, prodPoll
@@ -43,7 +47,8 @@ func prodWorld(t *testing.T, account *awsfake.BackupAccount) (flags, stackview.V
 	prodState = func(context.Context, flags) (inventory.Inventory, error) {
 		return inventory.Inventory{Stack: "prod", Deployed: true, Outputs: map[string]any{
 			"databaseInstanceId": testDBInstance,
-			"fileSystemArn":      "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123456789abcdef0",
+			"fileSystemArn":      "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/" + testFileSystem,
+			"dataKeyArn":         testDataKey,
 			"bucketName":         "",
 			"backupVaultName":    "moodle-backup-1a2b3c4",
 			"backupRoleArn":      "arn:aws:iam::123456789012:role/moodle-backup-5e6f7a8",
@@ -61,10 +66,12 @@ func prodWorld(t *testing.T, account *awsfake.BackupAccount) (flags, stackview.V
 }
 
 // A backup of prod lands as a manifest under --to naming the snapshot and the
-// recovery point, with what the stack ran; restoring it sets the stack file's
-// restore key, which the program then reads.
-func TestProdBackupThenRestore_WritesTheManifestThenPointsTheStackAtTheSnapshot(t *testing.T) {
-	f, v := prodWorld(t, &awsfake.BackupAccount{Readings: 1})
+// recovery point, with what the stack ran; restoring it restores the file system
+// with AWS Backup and sets the stack file's restore keys, which the program then
+// reads.
+func TestProdBackupThenRestore_WritesTheManifestThenPointsTheStackAtTheSnapshotAndTheRestoredFileSystem(t *testing.T) {
+	account := &awsfake.BackupAccount{Readings: 1}
+	f, v := prodWorld(t, account)
 	var out bytes.Buffer
 	m, err := prodBackup(context.Background(), f, v, &out)
 	if err != nil {
@@ -102,7 +109,19 @@ func TestProdBackupThenRestore_WritesTheManifestThenPointsTheStackAtTheSnapshot(
 	if got := after.Spec.Database.RestoreFromSnapshot; got != snapshot {
 		t.Errorf("database.restoreFromSnapshot = %q, want %q", got, snapshot)
 	}
-	for _, want := range []string{"moodlectl up --stack prod", "keeps the current database", "not restored: the file system's recovery point"} {
+	const restored = "fs-0fedcba9876543201"
+	if got := after.Spec.Storage.RestoreFileSystemID; got != restored {
+		t.Errorf("storage.restoreFileSystemId = %q, want the restore job's %q", got, restored)
+	}
+	reqs := account.RestoreRequests()
+	if len(reqs) != 1 || reqs[0]["RecoveryPointArn"] != saved.RecoveryPoints[1].ID || reqs[0]["IamRoleArn"] != "arn:aws:iam::123456789012:role/moodle-backup-5e6f7a8" {
+		t.Fatalf("restore jobs %v, want one of the backup's recovery point with the stack's backup role", reqs)
+	}
+	if meta, _ := reqs[0]["Metadata"].(map[string]any); meta["KmsKeyId"] != testDataKey || meta["newFileSystem"] != "true" || meta["file-system-id"] != testFileSystem {
+		t.Errorf("restore metadata %v, want a new file system of %s encrypted with the data key", meta, testFileSystem)
+	}
+	for _, want := range []string{"moodlectl up --stack prod", "keeps the current database", "file system restore job restore-1: COMPLETED, 100.0%",
+		"set moodle:storage.restoreFileSystemId = " + restored, "moves the site to file system " + restored} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("restore does not say %q:\n%s", want, out.String())
 		}
@@ -110,28 +129,43 @@ func TestProdBackupThenRestore_WritesTheManifestThenPointsTheStackAtTheSnapshot(
 }
 
 func TestProdRestore_RefusesWhatWouldLoseDataAndLeavesTheStackFileAlone(t *testing.T) {
-	const ready = testDBInstance + "-20261207t031500z"
-	manifest := func(snapshot string) backup.Manifest {
-		return backup.Manifest{ID: "20261207T031500Z", Stack: "prod", RecoveryPoints: []backup.RecoveryPoint{{Kind: "rds-snapshot", ID: snapshot}}}
+	const (
+		ready = testDBInstance + "-20261207t031500z"
+		point = "arn:aws:backup:eu-west-1:123456789012:recovery-point:job-7"
+	)
+	manifest := func(snapshot string, points ...backup.RecoveryPoint) backup.Manifest {
+		return backup.Manifest{ID: "20261207T031500Z", Stack: "prod",
+			RecoveryPoints: append([]backup.RecoveryPoint{{Kind: "rds-snapshot", ID: snapshot}}, points...)}
 	}
+	efs := backup.RecoveryPoint{Kind: "efs-recovery-point", ID: point}
 	for _, tc := range []struct {
 		name    string
-		restore string // already in the stack file
+		restore map[string]string // already in the stack file
+		fail    bool              // restore jobs fail
 		m       backup.Manifest
 		want    string
 	}{
-		{"a snapshot still being created", "", manifest("creating-one"), "snapshot creating-one is creating; a restore needs it available"},
-		{"a snapshot RDS no longer has", "", manifest("gone"), "DBSnapshotNotFound"},
-		{"a second restore over the first", "older-snapshot", manifest(ready), "is already older-snapshot; the site runs on the database restored from it"},
+		{"a snapshot still being created", nil, false, manifest("creating-one", efs), "snapshot creating-one is creating; a restore needs it available"},
+		{"a snapshot RDS no longer has", nil, false, manifest("gone", efs), "DBSnapshotNotFound"},
+		{"a second restore over the first", map[string]string{restoreKey: "older-snapshot"}, false, manifest(ready, efs),
+			"is already older-snapshot; the site runs on the database restored from it"},
+		{"a second file system restore over the first", map[string]string{restoreFileKey: "fs-0aaaaaaaaaaaaaaaa"}, false, manifest(ready, efs),
+			"storage.restoreFileSystemId is already fs-0aaaaaaaaaaaaaaaa; the site runs on the file system restored into it"},
+		{"a file system restore job that fails", nil, true, manifest(ready, efs), "restore job restore-1 ended FAILED"},
+		{"a recovery point the vault no longer has", nil, false, manifest(ready, backup.RecoveryPoint{Kind: "efs-recovery-point", ID: point + "-gone"}),
+			"ResourceNotFoundException"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			account := &awsfake.BackupAccount{}
+			account := &awsfake.BackupAccount{RestoresFail: tc.fail}
 			account.Snapshot(ready, 0)
 			account.Snapshot("creating-one", 10)
+			account.RecoveryPoint(point)
 			f, v := prodWorld(t, account)
-			if tc.restore != "" {
-				if err := automation.SetInStackFile(f.stackFile(), restoreKey, tc.restore); err != nil {
-					t.Fatal(err)
+			if len(tc.restore) > 0 {
+				for key, value := range tc.restore {
+					if err := automation.SetInStackFile(f.stackFile(), key, value); err != nil {
+						t.Fatal(err)
+					}
 				}
 				var err error
 				if v, err = stackview.Config(f.stackFile(), f.stack, nil); err != nil {
@@ -146,6 +180,42 @@ func TestProdRestore_RefusesWhatWouldLoseDataAndLeavesTheStackFileAlone(t *testi
 			if after, _ := os.ReadFile(f.stackFile()); !bytes.Equal(before, after) {
 				t.Error("a refused restore changed the stack file")
 			}
+			if tc.restore != nil && len(account.RestoreRequests()) > 0 {
+				t.Error("a refused restore started a restore job")
+			}
 		})
+	}
+}
+
+// Restoring the backup the stack already restores from again changes nothing
+// and starts no job: both keys are this backup's.
+func TestProdRestore_TheSameBackupAgainIsAlreadyInPlace(t *testing.T) {
+	const (
+		ready = testDBInstance + "-20261207t031500z"
+		point = "arn:aws:backup:eu-west-1:123456789012:recovery-point:job-7"
+	)
+	account := &awsfake.BackupAccount{}
+	account.Snapshot(ready, 0)
+	account.RecoveryPoint(point)
+	f, _ := prodWorld(t, account)
+	m := backup.Manifest{ID: "20261207T031500Z", Stack: "prod", RecoveryPoints: []backup.RecoveryPoint{{Kind: "rds-snapshot", ID: ready}, {Kind: "efs-recovery-point", ID: point}}}
+	var out bytes.Buffer
+	for i := 0; i < 2; i++ {
+		v, err := stackview.Config(f.stackFile(), f.stack, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		if err := prodRestore(context.Background(), f, v, m, &out); err != nil {
+			t.Fatalf("restore %d: %v\n%s", i+1, err, out.String())
+		}
+	}
+	if n := len(account.RestoreRequests()); n != 1 {
+		t.Errorf("%d restore jobs, want the first restore's only", n)
+	}
+	for _, want := range []string{"already has " + restoreKey + " = " + ready, "already has " + restoreFileKey + " = fs-0fedcba9876543201"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the second restore does not say %q:\n%s", want, out.String())
+		}
 	}
 }
