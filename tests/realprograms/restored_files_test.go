@@ -3,13 +3,16 @@
 package realprograms
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
 )
 
@@ -106,5 +109,47 @@ func TestMoveRestoredMoodledata(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInstallHookStopsWhenTheRestoredFilesAreNotInPlace runs the image's install
+// hook as the cron runner does on a restored file system (MOODLE_RESTORED_ROOT
+// set) whose root holds two recovery directories: the hook fails at its first
+// step, naming both, and goes no further (it never asks for the database).
+func TestInstallHookStopsWhenTheRestoredFilesAreNotInPlace(t *testing.T) {
+	root := t.TempDir()
+	hook := imageLayout(t, filepath.Join(root, "image"))
+	efs := filepath.Join(root, "efs")
+	for _, f := range []string{"aws-backup-restore_2026-12-06T04-00-00-000Z/moodledata/filedir/ab", "aws-backup-restore_2026-12-07T04-00-00-000Z/moodledata/filedir/cd"} {
+		writeFile(t, filepath.Join(efs, f), f)
+	}
+	if err := os.MkdirAll(filepath.Join(efs, "moodledata"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// With the step, the hook stops at once; without it, it would wait minutes
+	// for a database there is none of.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hook)
+	// The dataroot is the restored root's moodledata, as the two access points
+	// of the restored file system make it in the cron task.
+	cmd.Env = append(os.Environ(), appimage.EnvDataRoot+"="+filepath.Join(efs, "moodledata"), appimage.EnvWebRoot+"="+filepath.Join(root, "code"),
+		appimage.EnvRestoredRoot+"="+efs, "TMPDIR="+filepath.Join(root, "tmp"))
+	out, err := cmd.CombinedOutput()
+	log := strings.ReplaceAll(string(out), root, "ROOT")
+	for _, want := range []string{
+		"moodle-install-upgrade: the restored file system's root is mounted at ROOT/efs: putting its moodledata in place",
+		"holds 2 recovery directories: ROOT/efs/aws-backup-restore_2026-12-06T04-00-00-000Z/moodledata ROOT/efs/aws-backup-restore_2026-12-07T04-00-00-000Z/moodledata",
+		"moodle-install-upgrade: the restored files are not in place; nothing else is done",
+	} {
+		if err == nil || !strings.Contains(log, want) {
+			t.Errorf("hook (%v) does not say %q:\n%s", err, want, log)
+		}
+	}
+	if strings.Contains(log, "database") {
+		t.Errorf("the hook went on to the database:\n%s", log)
 	}
 }
