@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -27,22 +28,10 @@ func devSite(f flags, v stackview.View, progress io.Writer) (devsite.Site, *dock
 }
 
 // manifestBase is what a backup's manifest says of the stack before the backup
-// runs: the stack file's config holds no secret (stackfile.Read refuses one).
-func manifestBase(f flags, v stackview.View) backup.Manifest {
-	cfg := make(map[string]any, len(v.Values))
-	for k, val := range v.Values {
-		cfg[k] = val
-	}
-	return backup.Manifest{Stack: f.stack, Target: string(v.Spec.Target), Config: cfg}
-}
-
-// backupRoot is where the stack's backups are: --to for backup, --backups for
-// the others.
-func backupRoot(f flags, cmd string) string {
-	if cmd == "backup" && f.to != "" {
-		return f.to
-	}
-	return f.backups
+// runs: its config, without secrets (manifestConfig).
+func manifestBase(f flags, v stackview.View) (backup.Manifest, error) {
+	cfg, err := manifestConfig(v.Values)
+	return backup.Manifest{Stack: f.stack, Target: string(v.Spec.Target), Config: cfg}, err
 }
 
 func runBackup(ctx context.Context, f flags, stdout io.Writer) error {
@@ -50,14 +39,18 @@ func runBackup(ctx context.Context, f flags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	root := backupRoot(f, "backup")
+	// backup writes under --to; the other commands read --backups.
+	root := cmp.Or(f.to, f.backups)
 	switch v.Spec.Target {
 	case topology.TargetDocker:
 		site, _, err := devSite(f, v, stdout)
 		if err != nil {
 			return err
 		}
-		m := manifestBase(f, v)
+		m, err := manifestBase(f, v)
+		if err != nil {
+			return err
+		}
 		m.ID = backup.NewID(time.Now())
 		fmt.Fprintf(stdout, "backup %s of stack %s\n", m.ID, f.stack)
 		if m, err = site.Backup(ctx, backup.Dir(root, f.stack, m.ID), m); err != nil {
@@ -143,9 +136,13 @@ func upgradeDev(ctx context.Context, f flags, v stackview.View, release string, 
 	if err != nil {
 		return err
 	}
+	m, err := manifestBase(f, v)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "upgrade of stack %s to Moodle %s\n", f.stack, release)
 	res, err := site.Upgrade(ctx, stackDeployer{f: f, stdout: stdout}, docker, devsite.UpgradeRequest{
-		To: release, Backups: f.backups, Manifest: manifestBase(f, v),
+		To: release, Backups: f.backups, Manifest: m,
 	})
 	if err != nil {
 		return err

@@ -24,6 +24,11 @@ func TestParse_RefusesFlagsTheCommandDoesNotTake(t *testing.T) {
 		{[]string{"up", "--stack", "dev", "--json"}, "up does not take --json"},
 		{[]string{"status", "--stack", "dev", "--yes"}, "status does not take --yes"},
 		{[]string{"inspect", "--stack", "dev"}, `unknown command "inspect"`},
+		{[]string{"backup", "--stack", "dev", "--to", "/srv/backups"}, ""},
+		{[]string{"restore", "--stack", "dev", "--from", "20261207T031500Z", "--yes"}, ""},
+		{[]string{"upgrade", "--stack", "dev", "--to", "5.3"}, ""},
+		{[]string{"backups", "--stack", "dev", "--to", "x"}, "backups does not take --to"},
+		{[]string{"backup", "--stack", "dev", "--json"}, "backup does not take --json"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
