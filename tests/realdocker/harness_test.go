@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +35,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
+	"github.com/moodle-cluster/moodle-pulumi/tests/ports"
 	"github.com/moodle-cluster/moodle-pulumi/tests/probetree"
 )
 
@@ -295,16 +295,8 @@ func removeTierObjects(t *testing.T) {
 	}
 }
 
-// freePort is a port nothing listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// freePort is a port nothing listens on now, outside the ephemeral range.
+func freePort(t *testing.T) int { return ports.Free(t) }
 
 // run runs a command and returns its standard output, failing the test on error.
 func run(t *testing.T, name string, args ...string) string {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
+	"github.com/moodle-cluster/moodle-pulumi/tests/ports"
 )
 
 // T is the part of testing.TB the harness needs; the benchmark program supplies its own.
@@ -288,16 +289,8 @@ func readStat(pid int) (procStat, error) {
 	return procStat{state: f[0], ppid: ppid, session: session}, nil
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
-func FreePort(t T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now (ports.Free).
+func FreePort(t T) int { return ports.Free(t) }
 
 // PortOpen reports whether something accepts connections on 127.0.0.1:port.
 func PortOpen(port int) bool {
