@@ -116,7 +116,7 @@ func (s Site) Upgrade(ctx context.Context, d Deployer, logs Follower, req Upgrad
 	res.Failure = failure
 	cause := err
 	if failure != "" {
-		cause = fmt.Errorf("%s", failure)
+		cause = errors.New(failure)
 	}
 	s.step("the upgrade failed (%v); rolling back to %s from backup %s", cause, from, m.ID)
 
@@ -168,29 +168,21 @@ func (s Site) upWatching(ctx context.Context, d Deployer, logs Follower, edits m
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for watchCtx.Err() == nil {
-			err := logs.Follow(watchCtx, s.Cron(), since, func(l dockerapi.LogLine) {
-				if installlog.Judge(l.Text) != installlog.Failed {
-					return
-				}
-				mu.Lock()
-				first := failure == ""
-				if first {
-					failure = strings.TrimSpace(l.Text)
-				}
-				mu.Unlock()
-				if first {
-					_ = s.Docker.Remove(context.WithoutCancel(ctx), s.Cron())
-				}
-			})
-			if err != nil && !errors.Is(err, dockerapi.ErrNotFound) {
+		// An engine that stops answering fails the update itself.
+		_ = installlog.FollowRunner(watchCtx, logs, s.Cron(), since, s.now, func(l dockerapi.LogLine) {
+			if installlog.Judge(l.Text) != installlog.Failed {
 				return
 			}
-			select {
-			case <-watchCtx.Done():
-			case <-time.After(time.Second):
+			mu.Lock()
+			first := failure == ""
+			if first {
+				failure = strings.TrimSpace(l.Text)
 			}
-		}
+			mu.Unlock()
+			if first {
+				_ = s.Docker.Remove(context.WithoutCancel(ctx), s.Cron())
+			}
+		})
 	}()
 	err := d.Up(ctx, edits)
 	stop()

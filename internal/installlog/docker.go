@@ -85,26 +85,36 @@ func (w *DockerWatcher) start(urn, container string) {
 	go func() {
 		defer w.wg.Done()
 		p.Line(begin, "waiting for "+container+" to install or upgrade Moodle (its log follows)")
-		for ctx.Err() == nil {
-			err := w.docker.Follow(ctx, container, begin, func(l dockerapi.LogLine) { p.Line(l.Time, l.Text) })
-			// Before the provider has created the container there is nothing to
-			// follow, and begin stays: the container the provider creates during
-			// the wait logs from its start, often the whole install. After it,
-			// Follow returns when the container stops, and a restarted runner is
-			// followed again from the stop, not from the end of the wait.
-			switch {
-			case err == nil:
-				begin = w.now()
-			case !errors.Is(err, dockerapi.ErrNotFound):
-				p.Line(w.now(), "cannot follow "+container+": "+err.Error())
-				return
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(retryEvery):
-			}
+		if err := FollowRunner(ctx, w.docker, container, begin, w.now, func(l dockerapi.LogLine) { p.Line(l.Time, l.Text) }); err != nil {
+			p.Line(w.now(), "cannot follow "+container+": "+err.Error())
 		}
 	}()
+}
+
+// FollowRunner gives emit every line the container named container writes from
+// since on, across its replacement and its restarts, until ctx ends (nil) or the
+// engine fails otherwise than with a missing container.
+//
+// Before the provider has created the container there is nothing to follow, and
+// since stays: the container the provider creates during the wait logs from its
+// start, often the whole install. After it, Follow returns when the container
+// stops, and a restarted runner is followed again from the stop, not from the
+// end of the wait.
+func FollowRunner(ctx context.Context, docker Follower, container string, since time.Time, now func() time.Time, emit func(dockerapi.LogLine)) error {
+	for ctx.Err() == nil {
+		err := docker.Follow(ctx, container, since, emit)
+		switch {
+		case err == nil:
+			since = now()
+		case !errors.Is(err, dockerapi.ErrNotFound):
+			return err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(retryEvery):
+		}
+	}
+	return nil
 }
 
 func (w *DockerWatcher) stop(urn string) {
