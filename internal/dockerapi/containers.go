@@ -23,6 +23,9 @@ type Container struct {
 	ImageID string
 	Env     []string
 	Running bool
+	// Health is the health check's state (healthy, unhealthy, starting), or the
+	// run state (running, exited) of a container without one.
+	Health string
 }
 
 // Inspect reads container.
@@ -34,12 +37,20 @@ func (c *Client) Inspect(ctx context.Context, container string) (Container, erro
 			Image string
 			Env   []string
 		}
-		State struct{ Running bool }
+		State struct {
+			Running bool
+			Status  string
+			Health  *struct{ Status string }
+		}
 	}
 	if err := c.get(ctx, "/containers/"+url.PathEscape(container)+"/json", &raw); err != nil {
-		return Container{}, err
+		return Container{}, fmt.Errorf("inspect %s: %w", container, err)
 	}
-	return Container{Name: container, Image: raw.Config.Image, ImageID: raw.Image, Env: raw.Config.Env, Running: raw.State.Running}, nil
+	health := raw.State.Status
+	if raw.State.Health != nil {
+		health = raw.State.Health.Status
+	}
+	return Container{Name: container, Image: raw.Config.Image, ImageID: raw.Image, Env: raw.Config.Env, Running: raw.State.Running, Health: health}, nil
 }
 
 // Stop stops container as `docker stop` does: SIGTERM (or the container's stop

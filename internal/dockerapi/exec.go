@@ -147,24 +147,8 @@ func (e *ExitError) Error() string {
 // Health is the container's health state (healthy, unhealthy, starting), or its
 // run state (running, exited) when it has no health check.
 func (c *Client) Health(ctx context.Context, container string) (string, error) {
-	resp, err := c.send(ctx, http.MethodGet, "/containers/"+url.PathEscape(container)+"/json", nil)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var inspect struct {
-		State struct {
-			Status string
-			Health *struct{ Status string }
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&inspect); err != nil {
-		return "", fmt.Errorf("inspect %s: %w", container, err)
-	}
-	if inspect.State.Health != nil {
-		return inspect.State.Health.Status, nil
-	}
-	return inspect.State.Status, nil
+	info, err := c.Inspect(ctx, container)
+	return info.Health, err
 }
 
 // Logs returns the container's last tail lines.
