@@ -124,25 +124,25 @@ func Backup(ctx context.Context, c Clients, t Targets, o Options) (backup.Manife
 
 	var dbDone, fsDone bool
 	var recoveryPoint string
-	for !dbDone || !fsDone {
+	err = poll(ctx, o.Poll, func() (bool, error) {
+		var err error
 		if !dbDone {
 			if dbDone, err = snapshotDone(ctx, c.RDS, snapshot, o.Progress); err != nil {
-				return m, err
+				return false, err
 			}
 		}
 		if !fsDone {
 			if fsDone, recoveryPoint, err = jobDone(ctx, c.Backup, jobID, o.Progress); err != nil {
-				return m, err
+				return false, err
 			}
 		}
-		if dbDone && fsDone {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return m, fmt.Errorf("backup %s: %w (the snapshot %s and backup job %s go on in AWS)", id, ctx.Err(), snapshot, jobID)
-		case <-time.After(o.Poll):
-		}
+		return dbDone && fsDone, nil
+	})
+	switch {
+	case ctx.Err() != nil:
+		return m, fmt.Errorf("backup %s: %w (the snapshot %s and backup job %s go on in AWS)", id, ctx.Err(), snapshot, jobID)
+	case err != nil:
+		return m, err
 	}
 	m.RecoveryPoints = []backup.RecoveryPoint{{Kind: KindRDSSnapshot, ID: snapshot}, {Kind: KindEFS, ID: recoveryPoint}}
 	if t.Bucket != "" {
@@ -305,18 +305,32 @@ func RestoreFileSystem(ctx context.Context, c Clients, t Targets, m backup.Manif
 		return "", fmt.Errorf("backup %s: restore job of %s: %w", m.ID, point, err)
 	}
 	jobID := aws.ToString(job.RestoreJobId)
+	var created string
+	err = poll(ctx, o.Poll, func() (done bool, err error) {
+		created, done, err = restoreDone(ctx, c.Backup, jobID, o.Progress)
+		return done, err
+	})
+	switch {
+	case ctx.Err() != nil:
+		return "", fmt.Errorf("backup %s: %w (restore job %s goes on in AWS)", m.ID, ctx.Err(), jobID)
+	case err != nil:
+		return "", fmt.Errorf("backup %s: %w", m.ID, err)
+	}
+	return fileSystemID(created)
+}
+
+// poll calls done every interval until it reports done or fails, or ctx ends:
+// snapshots and jobs take minutes, read again and again.
+func poll(ctx context.Context, every time.Duration, done func() (bool, error)) error {
 	for {
-		created, done, err := restoreDone(ctx, c.Backup, jobID, o.Progress)
-		if err != nil {
-			return "", fmt.Errorf("backup %s: %w", m.ID, err)
-		}
-		if done {
-			return fileSystemID(created)
+		ok, err := done()
+		if err != nil || ok {
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("backup %s: %w (restore job %s goes on in AWS)", m.ID, ctx.Err(), jobID)
-		case <-time.After(o.Poll):
+			return ctx.Err()
+		case <-time.After(every):
 		}
 	}
 }
