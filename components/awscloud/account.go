@@ -105,8 +105,7 @@ func keyStatements(a Account) []map[string]any {
 		// The encryption context names the log group, this account's included: the
 		// way CloudWatch Logs' "Encrypt log data in CloudWatch Logs using AWS KMS"
 		// restricts a key "to be used with a single account", so the confused-deputy
-		// guard an aws:SourceAccount condition would add is already there (that page
-		// asks for no such condition, and the key must keep working for Logs).
+		// guard an aws:SourceAccount condition would add is already there.
 		map[string]any{
 			"Sid":       "CloudWatchLogsEncrypt",
 			"Effect":    "Allow",
