@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
@@ -83,6 +84,11 @@ type server struct {
 	// objects are the real objects behind the resources of kinds with a ReadBack,
 	// by id: the configuration each holds, which in-place updates change.
 	objects map[string]resource.PropertyMap
+	// byARN are the outputs of every resource created with an ARN, for a Settle
+	// that looks one up (the task definition an ECS service runs); a deleted
+	// resource stays, as a deregistered task definition revision stays
+	// describable.
+	byARN map[string]resource.PropertyMap
 }
 
 func startServer(pkg *Package, j *journal) (*server, error) {
@@ -90,7 +96,7 @@ func startServer(pkg *Package, j *journal) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fakeprovider %s: listen: %w", pkg.Name, err)
 	}
-	s := &server{pkg: pkg, journal: j, grpc: grpc.NewServer(), listener: lis, objects: map[string]resource.PropertyMap{}}
+	s := &server{pkg: pkg, journal: j, grpc: grpc.NewServer(), listener: lis, objects: map[string]resource.PropertyMap{}, byARN: map[string]resource.PropertyMap{}}
 	pulumirpc.RegisterResourceProviderServer(s.grpc, s)
 	go func() { _ = s.grpc.Serve(lis) }()
 	return s, nil
@@ -301,6 +307,16 @@ func (s *server) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulum
 		outs = overlay(outs, read)
 		s.setObject(id, inputs)
 	}
+	if !req.GetPreview() {
+		if outs, err = s.settle(kind, urn, nil, outs, req.GetTimeout()); err != nil {
+			return nil, err
+		}
+		if arn := outs["arn"]; arn.IsString() {
+			s.mu.Lock()
+			s.byARN[arn.StringValue()] = outs
+			s.mu.Unlock()
+		}
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
@@ -355,11 +371,35 @@ func (s *server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulum
 	if kind.ReadBack != nil && !req.GetPreview() {
 		s.applyInPlace(req.GetId(), news, kind.Applied)
 	}
+	if !req.GetPreview() {
+		if outs, err = s.settle(kind, urn, olds, outs, req.GetTimeout()); err != nil {
+			return nil, err
+		}
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
 	}
 	return &pulumirpc.UpdateResponse{Properties: props}, nil
+}
+
+// settle runs the kind's Settle, if any, on a create's or update's outputs; a
+// failure is the provider's error, which the engine reports for the resource.
+func (s *server) settle(kind *Kind, urn resource.URN, olds, outs resource.PropertyMap, timeoutSeconds float64) (resource.PropertyMap, error) {
+	if kind.Settle == nil {
+		return outs, nil
+	}
+	lookup := func(arn string) (resource.PropertyMap, bool) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out, ok := s.byARN[arn]
+		return out, ok
+	}
+	settled, err := kind.Settle(lookup, olds, outs, time.Duration(timeoutSeconds*float64(time.Second)))
+	if err != nil {
+		return nil, status.Errorf(codes.Unknown, "fakeprovider %s: %s: %v", s.pkg.Name, urn.Name(), err)
+	}
+	return settled, nil
 }
 
 func (s *server) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
