@@ -36,11 +36,12 @@ import (
 
 // Request is one call the engine made to a fake provider.
 type Request struct {
-	Package string // "aws", "docker", "random"
-	Method  string // the gRPC method: "Check", "Diff", "Create", "Update", "Delete", "Read", "Invoke"
-	Token   string // the resource type or invoke token
-	URN     string // empty for invokes
-	Preview bool   // true when the engine only asked what would happen
+	Package string    // "aws", "docker", "random"
+	Method  string    // the gRPC method: "Check", "Diff", "Create", "Update", "Delete", "Read", "Invoke"
+	Token   string    // the resource type or invoke token
+	URN     string    // empty for invokes
+	Preview bool      // true when the engine only asked what would happen
+	At      time.Time // when the call arrived
 }
 
 // journal is shared by the servers of one Fakes so requests come back in the order
@@ -125,7 +126,7 @@ func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
 }
 
 func (s *server) record(method, token, urn string, preview bool) {
-	s.journal.record(Request{Package: s.pkg.Name, Method: method, Token: token, URN: urn, Preview: preview})
+	s.journal.record(Request{Package: s.pkg.Name, Method: method, Token: token, URN: urn, Preview: preview, At: time.Now()})
 }
 
 // kind returns the behaviour table of a resource type, falling back to the
