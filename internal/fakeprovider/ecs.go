@@ -202,19 +202,27 @@ func WithECSRuntime(r ECSRuntime) Option { return func(o *options) { o.ecs = r }
 const serviceTimeout = 20 * time.Minute
 
 // ecsSettle is what the service's create and update do after CreateService or
-// UpdateService in terraform-provider-aws v5 (which pulumi-aws v6 bridges), with
-// ECS's rolling deployment behind it:
+// UpdateService in terraform-provider-aws v5 (which pulumi-aws v6 bridges;
+// internal/service/ecs/service.go, by function: the exact v5 release's lines could
+// not be read here), with ECS's rolling deployment behind it:
 //   - without wait_for_steady_state they return at once;
 //   - with it they wait (waitServiceStable) until statusServiceWaitForStable
 //     reports tfSTABLE: one deployment and runningCount == desiredCount. It never
 //     looks at the deployment's rolloutState, so a deployment the circuit
 //     breaker rolled back is as stable as one that succeeded, and one that never
 //     gets there ends only with the timeout (hashicorp/terraform-provider-aws
-//     #19519 and #20858; v6.11.0 added the deployment status check, with
-//     sigint_rollback, which pulumi-aws v6.83.4 lacks);
+//     #19519 and #20858). terraform-provider-aws v6 checks the deployment's
+//     status (findDeploymentStatus, beside the sigint_rollback argument of
+//     6.11.0); pulumi-aws v6.83.4's ecs.Service has neither sigintRollback nor
+//     deploymentConfiguration, so it bridges a v5 provider without the check;
 //   - they end by reading the service back (resourceServiceRead), taking
-//     task_definition from DescribeServices: the revision the service runs, the
-//     previous one after a rollback.
+//     task_definition from DescribeServices' service.taskDefinition: the revision
+//     the service runs, the previous one after a rollback. That last part is
+//     AWS's "rolled back to the last deployment that completed successfully"
+//     (API_DeploymentCircuitBreaker) read as the service's task definition; AWS
+//     does not say it in those words, and the workaround users give for the
+//     provider's blind wait rests on it (a postcondition comparing task_definition
+//     with the registered ARN, terraform-aws-modules/terraform-aws-ecs#325).
 //
 // ECS runs the new revision's tasks (ecsTaskRuns); each failed one counts for the
 // deployment circuit breaker, whose threshold is 0.5 × the desired count, at
@@ -274,23 +282,26 @@ func ecsSettle(runtime ECSRuntime) func(lookup func(arn string) (resource.Proper
 }
 
 // ecsTaskRuns starts one task of the task definition td and reports whether it
-// runs: every container started, no essential one stopped.
-//   - The task's status is the lowest of its containers' (amazon-ecs-agent
-//     agent/api/task/task.go, updateTaskKnownStatus: "task known status is the
-//     minimum of container known status"), so it is RUNNING only once every
-//     container has started or exited.
+// runs: every container started, no essential one stopped. The rules are the ECS
+// container agent's (aws/amazon-ecs-agent at 8dfceca6, v1.105.0+10; AWS documents
+// container dependencies, not this code):
+//   - The task's status is the lowest of its containers' (agent/api/task/task.go
+//     :1781-1782, updateTaskKnownStatus: "task known status is the minimum of
+//     container known status"), so it is RUNNING only once every container has
+//     started or exited.
 //   - A container starts when its dependsOn conditions hold
-//     (agent/engine/dependencygraph/graph.go, containerOrderingDependenciesIsResolved):
+//     (agent/engine/dependencygraph/graph.go:408, containerOrderingDependenciesIsResolved):
 //     COMPLETE and SUCCESS once the dependency exited (SUCCESS with 0); START
 //     once it started. The fake runs no health checks: HEALTHY holds once the
 //     dependency started, a simplification of its own.
-//   - A SUCCESS dependency that exited non-zero can never resolve: the agent
-//     marks the waiting container stopped with exit code 143 without starting it
-//     (graph.go, verifyContainerOrderingStatusResolvable; agent/engine/
-//     task_manager.go, handleTerminalDependencyError); no start timeout is set,
-//     so a dependency that runs long never times out (graph.go,
-//     hasDependencyTimedOut).
-//   - A stopped essential container stops the task (task.go,
+//   - A SUCCESS dependency that exited non-zero can never resolve (graph.go:297,
+//     verifyContainerOrderingStatusResolvable): the agent marks the waiting
+//     container stopped with exit code 143 without starting it
+//     (agent/engine/task_manager.go:1220, handleTerminalDependencyError). Without
+//     a startTimeout a dependency that runs long never times out (graph.go:479,
+//     hasDependencyTimedOut; "If a startTimeout value is specified ...",
+//     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html).
+//   - A stopped essential container stops the task (task.go:2828,
 //     updateTaskDesiredStatusUnsafe).
 //
 // Containers run one after the other in dependency order; a one-shot container's
