@@ -76,10 +76,11 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	// verifyContainerOrderingStatusResolvable), which the circuit breaker counts.
 	// No health check and no start timeout bound the upgrade, which must never be
 	// killed midway: an install or a large upgrade outlasts any start period.
-	td, logs, err := scriptTask(ctx, name, runner, spec.Cron.Resources, cronFile(spec), []container{
-		runnerContainer(spec, "upgrade", cronRunnerPath, "upgrade", extraMounts, nil),
-		runnerContainer(spec, "cron", cronRunnerPath, "cron", nil, []string{"upgrade"}),
-	}, parent)
+	upgrade := runnerContainer(spec, "upgrade", cronRunnerPath, extraMounts, "upgrade")
+	upgrade.OneShot, upgrade.HealthCheck = true, nil
+	cron := runnerContainer(spec, "cron", cronRunnerPath, nil, "cron")
+	cron.AfterSuccess = []string{upgrade.Name}
+	td, logs, err := scriptTask(ctx, name, runner, spec.Cron.Resources, cronFile(spec), []container{upgrade, cron}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 
 	if workers := spec.Cron.Adhoc.Workers; workers > 0 {
 		adhoc, _, err := scriptTask(ctx, name+"-adhoc", args.TaskEnvironment, spec.Cron.Adhoc.Resources, adhocFile(spec),
-			[]container{runnerContainer(spec, "adhoc", adhocWorkerPath, "", nil, nil)}, parent)
+			[]container{runnerContainer(spec, "adhoc", adhocWorkerPath, nil)}, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -135,27 +136,17 @@ func scriptTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topol
 	return newTask(ctx, name, env, res, []renderedFile{configPHPFile(env.ConfigPHP), phpIniFile(env.Spec), script}, containers, parent)
 }
 
-// runnerContainer runs the script at path with arg (none when empty) and
-// extraMounts. A long-running one (after names the containers it waits to exit
-// successfully) is healthy while it is alive: an unhealthy essential container
-// would be killed in the middle of a cron task or a backup. One without after is
-// the one-shot upgrade container when arg is "upgrade".
-func runnerContainer(s topology.Spec, name, path, arg string, extraMounts map[string]string, after []string) container {
-	c := container{
-		Name: name, Image: s.Images.App, Command: []string{"/bin/sh", path},
-		Mounts:   phpMounts(s, extraMounts),
-		ReadOnly: map[string]bool{volMoodleEtc: true},
-		RunsPHP:  true, AfterSuccess: after,
+// runnerContainer runs the script at path with args and extraMounts. Alive is
+// healthy enough: an unhealthy essential container would be killed in the middle
+// of a cron task or a backup.
+func runnerContainer(s topology.Spec, name, path string, extraMounts map[string]string, args ...string) container {
+	return container{
+		Name: name, Image: s.Images.App, Command: append([]string{"/bin/sh", path}, args...),
+		Mounts:      phpMounts(s, extraMounts),
+		ReadOnly:    map[string]bool{volMoodleEtc: true},
+		HealthCheck: []string{"CMD-SHELL", "pgrep -f " + path + " > /dev/null"},
+		RunsPHP:     true,
 	}
-	if arg != "" {
-		c.Command = append(c.Command, arg)
-	}
-	if arg == "upgrade" {
-		c.OneShot = true
-	} else {
-		c.HealthCheck = []string{"CMD-SHELL", "pgrep -f " + path + " > /dev/null"}
-	}
-	return c
 }
 
 // runsRevision is the task definition service runs once up has deployed td: with
