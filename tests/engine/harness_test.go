@@ -47,9 +47,10 @@ type rig struct {
 	steps *stepLog
 }
 
-func newRig(t testing.TB) *rig {
+// newRig starts the fakes, with opts beside the standard daemon.
+func newRig(t testing.TB, opts ...fakeprovider.Option) *rig {
 	t.Helper()
-	fakes, err := fakeprovider.Start(fakeprovider.WithDaemon(daemon))
+	fakes, err := fakeprovider.Start(append([]fakeprovider.Option{fakeprovider.WithDaemon(daemon)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,10 @@ func TestProdRestoreFileSystemKeepsTheCurrentOneAndMovesTheSiteToTheRestored(t *
 		}
 		wantEnv, wantMounts := []string(nil), []string(nil)
 		if name == cronName {
-			wantEnv, wantMounts = []string{"cron=" + appimage.RestoredRootMount}, []string{"cron:" + appimage.RestoredRootMount + ":ro=false"}
+			// The variable is the task's PHP environment; only the upgrade
+			// container, which runs the install hook, mounts the root.
+			wantEnv = []string{"upgrade=" + appimage.RestoredRootMount, "cron=" + appimage.RestoredRootMount}
+			wantMounts = []string{"upgrade:" + appimage.RestoredRootMount + ":ro=false"}
 		}
 		if !slices.Equal(env, wantEnv) || !slices.Equal(mounts, wantMounts) {
 			t.Errorf("%s: %s %v and root mounts %v, want %v and %v", name, appimage.EnvRestoredRoot, env, mounts, wantEnv, wantMounts)
