@@ -110,7 +110,7 @@ func scriptTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topol
 	return newTask(ctx, name, env, res,
 		[]renderedFile{configPHPFile(env.ConfigPHP), phpIniFile(spec), script},
 		[]container{{
-			Name: containerName, Image: spec.Images.App, Command: []string{"/bin/sh", path},
+			Name: containerName, Image: env.AppImage, Command: []string{"/bin/sh", path},
 			Mounts:      phpMounts(spec, extraMounts),
 			ReadOnly:    map[string]bool{volMoodleEtc: true},
 			HealthCheck: []string{"CMD-SHELL", "pgrep -f " + path + " > /dev/null"},
