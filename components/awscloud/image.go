@@ -69,7 +69,7 @@ func NewAppImage(ctx *pulumi.Context, name string, args *AppImageArgs, opts ...p
 	}
 	parent := pulumi.Parent(img)
 	spec := args.Spec
-	tag, err := imageTag(spec)
+	tag, err := ImageTag(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -107,21 +107,8 @@ func NewAppImage(ctx *pulumi.Context, name string, args *AppImageArgs, opts ...p
 	// GetAuthorizationToken), asked at every run: a token is never stored
 	// beyond the state's secret, and a new one is no change of the image.
 	creds := ecr.GetAuthorizationTokenOutput(ctx, ecr.GetAuthorizationTokenOutputArgs{RegistryId: repo.RegistryId}, parent)
-	b := spec.Moodle.Build
-	// The provider resolves relative paths against its own working directory.
-	if !filepath.IsAbs(b.Context) {
-		return nil, fmt.Errorf("%s: build context %q is not absolute", name, b.Context)
-	}
-	built, err := docker.NewImage(ctx, name, &docker.ImageArgs{
-		ImageName: pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag),
-		Build: docker.DockerBuildArgs{
-			Context:    pulumi.String(b.Context),
-			Dockerfile: pulumi.String(filepath.Join(b.Context, b.Dockerfile)),
-			Args:       pulumi.ToStringMap(spec.ImageBuildArgs()),
-			// The tasks' architecture, not the building host's (the provider
-			// defaults to the host's, provider.go:208-236).
-			Platform: pulumi.String(spec.App.Platform()),
-		},
+	built, err := PushAppImage(ctx, name, ImagePush{
+		Spec: spec, Repository: repo.RepositoryUrl, Tag: tag,
 		Registry: docker.RegistryArgs{
 			Server:   creds.ProxyEndpoint(),
 			Username: creds.UserName(),
@@ -129,13 +116,52 @@ func NewAppImage(ctx *pulumi.Context, name string, args *AppImageArgs, opts ...p
 		},
 	}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("%s: image: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	// After a push repoDigest is <name without tag>@<digest> of the pushed
 	// manifest (provider/image.go:344-380).
 	img.Digest, img.RepositoryURL = built.RepoDigest, repo.RepositoryUrl
 	if err := ctx.RegisterResourceOutputs(img, pulumi.Map{"digest": img.Digest, "repositoryUrl": img.RepositoryURL}); err != nil {
 		return nil, err
+	}
+	return img, nil
+}
+
+// ImagePush is an app image build and where it goes.
+type ImagePush struct {
+	// Spec's Moodle.Build (an absolute context), ImageBuildArgs and App.Platform
+	// make the image.
+	Spec topology.Spec
+	// Repository is the image's name without a tag (ECR's repository URL), Tag
+	// ImageTag(Spec).
+	Repository pulumi.StringInput
+	Tag        string
+	// Registry signs the push in.
+	Registry docker.RegistryArgs
+}
+
+// PushAppImage builds the app image and pushes it as Repository:Tag; its
+// RepoDigest is what tasks pin.
+func PushAppImage(ctx *pulumi.Context, name string, p ImagePush, opts ...pulumi.ResourceOption) (*docker.Image, error) {
+	b := p.Spec.Moodle.Build
+	// The provider resolves relative paths against its own working directory.
+	if !filepath.IsAbs(b.Context) {
+		return nil, fmt.Errorf("image: build context %q is not absolute", b.Context)
+	}
+	img, err := docker.NewImage(ctx, name, &docker.ImageArgs{
+		ImageName: pulumi.Sprintf("%s:%s", p.Repository, p.Tag),
+		Build: docker.DockerBuildArgs{
+			Context:    pulumi.String(b.Context),
+			Dockerfile: pulumi.String(filepath.Join(b.Context, b.Dockerfile)),
+			Args:       pulumi.ToStringMap(p.Spec.ImageBuildArgs()),
+			// The tasks' architecture, not the building host's (the provider
+			// defaults to the host's, provider.go:211-236).
+			Platform: pulumi.String(p.Spec.App.Platform()),
+		},
+		Registry: p.Registry,
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("image: %w", err)
 	}
 	return img, nil
 }
@@ -159,11 +185,11 @@ func lifecyclePolicy() string {
 	return string(doc)
 }
 
-// imageTag is the hash of everything the build reads: the files of the context
+// ImageTag is the hash of everything the build reads: the files of the context
 // that .dockerignore lets through (path, mode, content), the Dockerfile, the
 // build arguments and the platform. The same tree gives the same tag on any
 // machine; any change another.
-func imageTag(spec topology.Spec) (string, error) {
+func ImageTag(spec topology.Spec) (string, error) {
 	b := spec.Moodle.Build
 	h := sha256.New()
 	fmt.Fprintf(h, "dockerfile=%s\x00platform=%s\x00", b.Dockerfile, spec.App.Platform())

@@ -43,7 +43,7 @@ func TestImageTagChangesWithWhatTheBuildReadsOnly(t *testing.T) {
 		}
 	}
 	tagOf := func(t *testing.T, s topology.Spec) string {
-		tag, err := imageTag(s)
+		tag, err := ImageTag(s)
 		if err != nil {
 			t.Fatal(err)
 		}
