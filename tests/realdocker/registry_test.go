@@ -41,10 +41,14 @@ func startRegistry(t *testing.T) registry {
 	if err != nil {
 		t.Fatal("no docker-registry on PATH (Debian package docker-registry)")
 	}
+	htpasswdBin, err := exec.LookPath("htpasswd")
+	if err != nil {
+		t.Fatal("no htpasswd on PATH (Debian package apache2-utils)")
+	}
 	dir := t.TempDir()
 	r := registry{host: fmt.Sprintf("127.0.0.1:%d", freePort(t)), user: "ecrtest", password: "ecrtest-" + fmt.Sprint(time.Now().UnixNano())}
 	htpasswd := filepath.Join(dir, "htpasswd")
-	if err := os.WriteFile(htpasswd, []byte(run(t, "htpasswd", "-Bbn", r.user, r.password)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(htpasswd, []byte(run(t, htpasswdBin, "-Bbn", r.user, r.password)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "config.yml")
