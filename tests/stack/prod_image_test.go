@@ -153,7 +153,9 @@ func TestProdTaskDefinitionsPinThePushedDigest(t *testing.T) {
 	}
 	nginx := rec.one(t, tTaskDef, appName).renderedFiles(t)["MOODLE_FILE_NGINX_CONF"]
 	spec := stackSpec(t, "prod", builtProd(nil))
-	spec.Images.App = tag
+	if spec.Images.App != tag {
+		t.Errorf("the model runs %q, the image is pushed as %q", spec.Images.App, tag)
+	}
 	if !strings.Contains(nginx, spec.ReleaseMarker()) {
 		t.Errorf("the web tier does not wait for the built release's marker %s", spec.ReleaseMarker())
 	}

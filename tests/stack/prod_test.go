@@ -94,6 +94,7 @@ func prodVariants() []prodVariant {
 		{"vpc endpoints", map[string]any{"aws.vpcEndpoints": true}},
 		{"route 53", map[string]any{"aws.hostedZoneId": mockZoneID}},
 		{"cloudfront", cloudFront()},
+		{"image built by up", builtProd(nil)},
 	}
 }
 
