@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -30,29 +28,12 @@ const (
 func TestProdBuiltImagePushesOnceAndFollowsTheTree(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
-	buildContext := t.TempDir()
-	if err := os.CopyFS(buildContext, os.DirFS(filepath.Join(projectDir, "docker"))); err != nil {
-		t.Fatal(err)
-	}
-	cfg := committedConfig(t, "prod")
-	for key, value := range map[string]any{
+	buildContext := copiedBuildContext(t)
+	cfg := committedConfigWith(t, "prod", map[string]any{
 		"moodle:moodle.codeSource": "build", "moodle:images.app": nil, "moodle:moodle.build.context": buildContext,
 		"moodle:moodle.build.args.DATABASE_CA_SHA256": strings.Repeat("0f", 32),
-	} {
-		if err := cfg.Set(key, value); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := r.stack(t, "prod", cfg).Up(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	created := map[string]int{}
-	for _, s := range r.steps.take() {
-		if s.Op == apitype.OpCreate {
-			created[s.Type]++
-		}
-	}
+	})
+	created := upSettles(t, r, cfg)
 	for typ, want := range map[string]int{tECRRepository: 1, "aws:ecr/lifecyclePolicy:LifecyclePolicy": 1, tECRImage: 1} {
 		if created[typ] != want {
 			t.Errorf("up created %d %s, want %d", created[typ], typ, want)
@@ -60,25 +41,7 @@ func TestProdBuiltImagePushesOnceAndFollowsTheTree(t *testing.T) {
 	}
 	digest := checkTasksRunThePushedImage(t, r)
 
-	total := 0
-	for _, n := range *res.Summary.ResourceChanges {
-		total += n
-	}
-	res, err = r.stack(t, "prod", cfg).Up(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertAllSame(t, *res.Summary.ResourceChanges, total)
-	r.steps.take()
-
-	entrypoint := filepath.Join(buildContext, "entrypoint.sh")
-	raw, err := os.ReadFile(entrypoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(entrypoint, append(raw, "# edited\n"...), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	editBuildContext(t, buildContext)
 	if _, err := r.stack(t, "prod", cfg).Up(ctx); err != nil {
 		t.Fatal(err)
 	}
