@@ -82,6 +82,7 @@ func NewAppImage(ctx *pulumi.Context, name string, args *AppImageArgs, opts ...p
 		Name: pulumi.String(repoName),
 		// A pushed tag never moves (CKV_AWS_51): the tag is the content's hash.
 		ImageTagMutability:         pulumi.String("IMMUTABLE"),
+		// Every push is scanned (CKV_AWS_163).
 		ImageScanningConfiguration: ecr.RepositoryImageScanningConfigurationArgs{ScanOnPush: pulumi.Bool(true)},
 		// The stack's key (CKV_AWS_136).
 		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{ecr.RepositoryEncryptionConfigurationArgs{

@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
 const (
@@ -28,11 +29,11 @@ func builtProd(more map[string]any) map[string]any {
 	}, more)
 }
 
-// The repository is what awsx.ecr.Repository makes and what the checks ask of
-// one: tags never move, every push is scanned, images are encrypted with the
-// stack's key, and a lifecycle policy expires what no task needs.
-func TestProdBuildPushesToAnImmutableScannedEncryptedRepository(t *testing.T) {
-	rec := mustRun(t, "prod", builtProd(nil))
+// checkRepository: the repository is what awsx.ecr.Repository makes and what
+// the checks ask of one (a security rule of TestProdSecurityRules): tags never
+// move, every push is scanned, images are encrypted with the stack's key, and a
+// lifecycle policy expires what no task needs.
+func checkRepository(t *testing.T, rec *recorder, _ topology.Spec) {
 	repo := rec.one(t, tRepository, appImageName)
 	if got := repo.str("imageTagMutability"); got != "IMMUTABLE" {
 		t.Errorf("imageTagMutability %q, want IMMUTABLE", got)
