@@ -81,7 +81,7 @@ func NewAppImage(ctx *pulumi.Context, name string, args *AppImageArgs, opts ...p
 	repo, err := ecr.NewRepository(ctx, name, &ecr.RepositoryArgs{
 		Name: pulumi.String(repoName),
 		// A pushed tag never moves (CKV_AWS_51): the tag is the content's hash.
-		ImageTagMutability:         pulumi.String("IMMUTABLE"),
+		ImageTagMutability: pulumi.String("IMMUTABLE"),
 		// Every push is scanned (CKV_AWS_163).
 		ImageScanningConfiguration: ecr.RepositoryImageScanningConfigurationArgs{ScanOnPush: pulumi.Bool(true)},
 		// The stack's key (CKV_AWS_136).
