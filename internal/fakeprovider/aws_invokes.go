@@ -1,7 +1,9 @@
 package fakeprovider
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -117,11 +119,17 @@ func awsInvokes() map[string]InvokeFunc {
 			}, nil
 		},
 		"aws:iam/getPolicyDocument:getPolicyDocument": policyDocument,
+		// An AWS-managed prefix list is one list AWS keeps in each Region ("AWS-managed
+		// prefix lists", Amazon VPC User Guide): every lookup of a name in a Region
+		// answers the same id, or a rule that names it would change at every up.
 		"aws:ec2/getManagedPrefixList:getManagedPrefixList": func(env Env, args resource.PropertyMap) (resource.PropertyMap, error) {
+			name := stringArg(args, "name")
+			sum := sha256.Sum256([]byte(env.Region + "/" + name))
+			id := "pl-" + hex.EncodeToString(sum[:4])
 			return resource.PropertyMap{
-				"id":   str("pl-0fake" + randomFrom(hexDigits, 8)),
-				"name": str(stringArg(args, "name")),
-				"arn":  str("arn:aws:ec2:" + env.Region + ":aws:prefix-list/pl-0fake"),
+				"id":   str(id),
+				"name": str(name),
+				"arn":  str("arn:aws:ec2:" + env.Region + ":aws:prefix-list/" + id),
 			}, nil
 		},
 	}

@@ -190,6 +190,29 @@ func TestInvoke_UnknownTokenFailsNamingIt(t *testing.T) {
 	}
 }
 
+// AWS keeps one managed prefix list per name and Region: two lookups of the
+// CloudFront list answer one id, another Region another.
+func TestInvoke_ManagedPrefixListIsOneListPerRegion(t *testing.T) {
+	lookup := func(region string) string {
+		t.Helper()
+		s := newTestServer(t, awsPackage(nil))
+		s.config = resource.PropertyMap{"region": str(region)}
+		args := mustMarshal(t, resource.PropertyMap{"name": str("com.amazonaws.global.cloudfront.origin-facing")})
+		res, err := s.Invoke(context.Background(), &pulumirpc.InvokeRequest{Tok: "aws:ec2/getManagedPrefixList:getManagedPrefixList", Args: args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustUnmarshal(t, res.Return)["id"].StringValue()
+	}
+	first, again, other := lookup("eu-west-1"), lookup("eu-west-1"), lookup("us-east-1")
+	if first != again || !strings.HasPrefix(first, "pl-") {
+		t.Errorf("two lookups in eu-west-1 answered %q and %q, want one pl- id", first, again)
+	}
+	if other == first {
+		t.Errorf("us-east-1 answered eu-west-1's id %q", first)
+	}
+}
+
 // What the daemon filled in (log options, default ulimits, a -1 swap limit) sits in
 // the state; the bridge plans it against the unset input as a removal, which for the
 // ForceNew ones replaces the container, unless the program ignores the path.
