@@ -83,7 +83,7 @@ func prerequisites() error {
 	if _, err := client.Info(ctx); err != nil {
 		return fmt.Errorf("no Docker engine: %w", err)
 	}
-	for _, img := range []string{phpBase, postgres, redis, pgbouncer, phpBase84, postgres17} {
+	for _, img := range []string{phpBase, postgres, redis, pgbouncer, mailpit, phpBase84, postgres17} {
 		ok, err := client.HasImage(ctx, img)
 		if err != nil {
 			return err
