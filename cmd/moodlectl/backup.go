@@ -160,7 +160,7 @@ type stackDeployer struct {
 
 func (d stackDeployer) Up(ctx context.Context, edits map[string]any) error {
 	for path, value := range edits {
-		if err := automation.SetInStackFile(d.f.stackFile(), config.Namespace+":"+path, fmt.Sprint(value)); err != nil {
+		if err := automation.SetInStackFile(d.f.stackFile(), config.Namespace+":"+path, value); err != nil {
 			return err
 		}
 		fmt.Fprintf(d.stdout, "  %s: moodle:%s = %v\n", d.f.stackFile(), path, value)
