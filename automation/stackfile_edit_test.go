@@ -21,7 +21,7 @@ config:
 	for _, tc := range []struct {
 		name, path string
 		value      any
-		want              map[string]any // paths read back through LoadConfig
+		want       map[string]any // paths read back through LoadConfig
 	}{
 		{"a new field of an existing object", "moodle:database.restoreFromSnapshot", "snap-1",
 			map[string]any{"moodle:database": map[string]any{"version": "17", "backupRetentionDays": 14, "restoreFromSnapshot": "snap-1"}}},
