@@ -40,8 +40,8 @@ const (
 )
 
 // prodBackup takes an on-demand backup of the prod stack in AWS, waits for it,
-// and writes its manifest under f.to (backup.DefaultRoot when empty).
-func prodBackup(ctx context.Context, f flags, v stackview.View, stdout io.Writer) (backup.Manifest, error) {
+// and writes its manifest, with note, under f.to (backup.DefaultRoot when empty).
+func prodBackup(ctx context.Context, f flags, v stackview.View, note string, stdout io.Writer) (backup.Manifest, error) {
 	clients, targets, err := prodClients(ctx, f, v)
 	if err != nil {
 		return backup.Manifest{}, err
@@ -52,7 +52,7 @@ func prodBackup(ctx context.Context, f flags, v stackview.View, stdout io.Writer
 	if err != nil {
 		return m, fmt.Errorf("backup of stack %s: %w", f.stack, err)
 	}
-	m.Release, m.Image = v.Spec.Moodle.Version, v.Spec.Images.App
+	m.Release, m.Image, m.Note = v.Spec.Moodle.Version, v.Spec.Images.App, note
 	if m.Config, err = manifestConfig(v.Values); err != nil {
 		return m, err
 	}

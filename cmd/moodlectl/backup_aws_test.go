@@ -73,7 +73,7 @@ func TestProdBackupThenRestore_WritesTheManifestThenPointsTheStackAtTheSnapshotA
 	account := &awsfake.BackupAccount{Readings: 1}
 	f, v := prodWorld(t, account)
 	var out bytes.Buffer
-	m, err := prodBackup(context.Background(), f, v, &out)
+	m, err := prodBackup(context.Background(), f, v, "", &out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}

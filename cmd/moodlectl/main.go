@@ -12,6 +12,7 @@
 //	moodlectl backups --stack dev|prod
 //	moodlectl restore --stack dev|prod --from ID [--yes]
 //	moodlectl upgrade --stack dev --to 5.3
+//	moodlectl upgrade --stack prod --to 5.3 --image REF
 //	moodlectl plan --users N [--concurrent C] --target docker|aws > Pulumi.mysite.yaml
 //
 // Exit status: 0 on success, 1 when the operation fails, 2 on a usage error or a
@@ -56,9 +57,9 @@ commands:
             .backups/<stack>/<id>/ or --to DIR; prod: an RDS snapshot and recovery points)
   backups   list the stack's backups
   restore   put the backup --from ID in place of the site's data (asks first unless --yes)
-  upgrade   move the site to Moodle --to X: backup, maintenance, upgrade, and a rollback
-            to the backup when the upgrade fails (dev; up does the same when
-            moodle.version changes)
+  upgrade   move the site to Moodle --to X: maintenance, backup, upgrade, and a rollback
+            to the backup when the upgrade fails (dev: up does the same when
+            moodle.version changes; prod: --image names the new release's image)
   plan      a stack file sized for --users N [--concurrent C] on --target docker|aws, with
             its cost and assumptions as comments (no --stack: it reads no stack)
 
@@ -119,6 +120,7 @@ type flags struct {
 	svg             string
 	mermaid         string
 	to              string
+	image           string
 	backups         string
 	users           int
 	concurrent      int
@@ -138,7 +140,7 @@ var commandFlags = map[string][]string{
 	"backup":  {"state", "backend", "secrets-provider", "to"},
 	"backups": {"backups"},
 	"restore": {"state", "backend", "secrets-provider", "backups", "from", "yes"},
-	"upgrade": {"state", "backend", "secrets-provider", "backups", "to", "yes"},
+	"upgrade": {"state", "backend", "secrets-provider", "backups", "to", "image", "yes"},
 	"plan":    {"users", "concurrent", "target"},
 }
 
@@ -164,6 +166,7 @@ func parse(args []string, stderr io.Writer) (string, flags, error) {
 	fs.StringVar(&f.svg, "svg", "", "diagram: also write the SVG to this file")
 	fs.StringVar(&f.mermaid, "mermaid", "", "diagram: write the Mermaid text to this file instead of stdout")
 	fs.StringVar(&f.to, "to", "", "backup: the folder to write the backup under (default the --backups folder); upgrade: the Moodle release")
+	fs.StringVar(&f.image, "image", "", "upgrade (aws): the app image of the --to release, pushed to a registry the tasks pull from")
 	fs.StringVar(&f.backups, "backups", backup.DefaultRoot, "backups, restore, upgrade: the folder holding the stack's backups")
 	fs.IntVar(&f.users, "users", 0, "plan: registered users of the site")
 	fs.IntVar(&f.concurrent, "concurrent", 0, "plan: requests in flight at the peak (default: derived from --users)")
