@@ -108,7 +108,9 @@ func TestUpgrade_ARunnerThatDidNotUpgradeKeepsTheSiteInMaintenance(t *testing.T)
 func TestUpgrade_AFailedBackupUpgradesNothingAndEndsMaintenance(t *testing.T) {
 	r := &recorder{}
 	s, _ := site(t, r)
-	s.Backup = func(context.Context, string) (backup.Manifest, error) { return backup.Manifest{}, errors.New("snapshot quota exceeded") }
+	s.Backup = func(context.Context, string) (backup.Manifest, error) {
+		return backup.Manifest{}, errors.New("snapshot quota exceeded")
+	}
 	_, err := s.Upgrade(context.Background(), awsupgrade.Request{From: "5.1", FromImage: "registry/app:5.1.4", To: "5.3", Image: "registry/app:5.3.1"})
 	if err == nil || !strings.Contains(err.Error(), "the backup before the upgrade failed, nothing was upgraded: snapshot quota exceeded") {
 		t.Errorf("error %v", err)
