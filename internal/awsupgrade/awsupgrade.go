@@ -157,6 +157,7 @@ func (s Site) Upgrade(ctx context.Context, req Request) (Result, error) {
 	if err := s.Restore(ctx, res.Backup); err != nil {
 		return res, fmt.Errorf("the upgrade to %s failed (%s), and restoring backup %s failed: %w; the site stays in maintenance", req.To, res.Failure, id, err)
 	}
+	s.step("rolling back: up with the restored copies and %s (image %s)", req.From, req.FromImage)
 	outcome, back, err := s.upFollowing(ctx, map[string]any{VersionKey: req.From, ImageKey: req.FromImage})
 	if err != nil || outcome != installlog.Succeeded {
 		if back == "" {
