@@ -174,6 +174,9 @@ func awsPackage() *Package {
 			},
 		},
 		"aws:lb/listener:Listener":         {force: only("loadBalancerArn"), idIsARN: true, arn: arnOf("elasticloadbalancing", "listener/app/", "")},
+		// listener_arn is ForceNew, priority explicitly "ForceNew: false" (an
+		// update moves it with SetRulePriorities): terraform-provider-aws
+		// internal/service/elbv2/listener_rule.go, resourceListenerRule's schema.
 		"aws:lb/listenerRule:ListenerRule": {force: only("listenerArn"), idIsARN: true, arn: arnOf("elasticloadbalancing", "listener-rule/app/", "")},
 		"aws:acm/certificate:Certificate": {
 			force: only("domainName", "subjectAlternativeNames", "validationMethod", "keyAlgorithm", "certificateAuthorityArn"), idIsARN: true,
