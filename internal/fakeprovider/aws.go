@@ -173,7 +173,7 @@ func awsPackage() *Package {
 				return resource.PropertyMap{"arnSuffix": str("targetgroup/" + r.StrOr("name", r.Name()) + "/" + randomFrom(hexDigits, 16))}
 			},
 		},
-		"aws:lb/listener:Listener":         {force: only("loadBalancerArn"), idIsARN: true, arn: arnOf("elasticloadbalancing", "listener/app/", "")},
+		"aws:lb/listener:Listener": {force: only("loadBalancerArn"), idIsARN: true, arn: arnOf("elasticloadbalancing", "listener/app/", "")},
 		// listener_arn is ForceNew, priority explicitly "ForceNew: false" (an
 		// update moves it with SetRulePriorities): terraform-provider-aws
 		// internal/service/elbv2/listener_rule.go, resourceListenerRule's schema.
