@@ -14,6 +14,7 @@
 //	moodlectl upgrade --stack dev --to 5.3
 //	moodlectl upgrade --stack prod --to 5.3 --image REF
 //	moodlectl plan --users N [--concurrent C] --target docker|aws > Pulumi.mysite.yaml
+//	moodlectl <command> --help
 //
 // Exit status: 0 on success, 1 when the operation fails, 2 on a usage error or a
 // declined confirmation, 130 when interrupted; status exits 3, 4 or 5 when its
@@ -42,32 +43,41 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
 )
 
-const usage = `usage: moodlectl <command> --stack dev|prod [flags]
+// command is one of moodlectl's commands: what it does, for the usage text and
+// its own --help, and the flags it takes beyond --stack.
+type command struct {
+	name, summary string
+	flags         []string
+}
 
-commands:
-  preview   show what up would change
-  up        create or update the stack's resources
-  refresh   read the real state of the resources into the stack's state
-  destroy   delete the stack's resources (asks first unless --yes)
-  outputs   print the stack's outputs
-  cost      monthly cost estimate of the stack's resources (--json, --compare base.json)
-  diagram   the stack's topology as Mermaid (stdout or --mermaid FILE) and SVG (--svg FILE)
-  status    the live cluster, a verdict per check (--json); exit 0 ok, 3 warn, 4 unknown, 5 crit
-  backup    a consistent backup of the site (dev: database dump and moodledata archive under
-            .backups/<stack>/<id>/ or --to DIR; prod: an RDS snapshot and recovery points)
-  backups   list the stack's backups
-  restore   put the backup --from ID in place of the site's data (asks first unless --yes)
-  upgrade   move the site to Moodle --to X: maintenance, backup, upgrade, and a rollback
-            to the backup when the upgrade fails (dev: up does the same when
-            moodle.version changes; prod: --image names the new release's image)
-  plan      a stack file sized for --users N [--concurrent C] on --target docker|aws, with
-            its cost and assumptions as comments (no --stack: it reads no stack)
+var commands = []command{
+	{"preview", "show what up would change", []string{"state", "backend", "secrets-provider"}},
+	{"up", "create or update the stack's resources", []string{"state", "backend", "secrets-provider", "yes"}},
+	{"refresh", "read the real state of the resources into the stack's state", []string{"state", "backend", "secrets-provider", "yes"}},
+	{"destroy", "delete the stack's resources (asks first unless --yes)", []string{"state", "backend", "secrets-provider", "yes"}},
+	{"outputs", "print the stack's outputs", []string{"state", "backend", "secrets-provider", "show-secrets"}},
+	{"cost", "monthly cost estimate of the stack's resources (--json, --compare base.json)", []string{"state", "backend", "secrets-provider", "from", "json", "compare"}},
+	{"diagram", "the stack's topology as Mermaid (stdout or --mermaid FILE) and SVG (--svg FILE)", []string{"state", "backend", "secrets-provider", "from", "svg", "mermaid"}},
+	{"status", "the live cluster, a verdict per check (--json); exit 0 ok, 3 warn, 4 unknown, 5 crit", []string{"state", "backend", "secrets-provider", "json"}},
+	{"backup", "a consistent backup of the site (dev: database dump and moodledata archive under\n.backups/<stack>/<id>/ or --to DIR; prod: an RDS snapshot and recovery points)", []string{"state", "backend", "secrets-provider", "to"}},
+	{"backups", "list the stack's backups", []string{"backups"}},
+	{"restore", "put the backup --from ID in place of the site's data (asks first unless --yes)", []string{"state", "backend", "secrets-provider", "backups", "from", "yes"}},
+	{"upgrade", "move the site to Moodle --to X: maintenance, backup, upgrade, and a rollback\nto the backup when the upgrade fails (dev: up does the same when\nmoodle.version changes; prod: --image names the new release's image)", []string{"state", "backend", "secrets-provider", "backups", "to", "image", "yes"}},
+	{"plan", "a stack file sized for --users N [--concurrent C] on --target docker|aws, with\nits cost and assumptions as comments (no --stack: it reads no stack)", []string{"users", "concurrent", "target"}},
+}
 
-cost and diagram run the stack's program offline (no credentials, no state);
---from state reads a deployed stack instead.
-
-flags:
-`
+// usage is the text of moodlectl --help: every command, then every flag.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: moodlectl <command> --stack dev|prod [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-9s %s\n", c.name, strings.ReplaceAll(c.summary, "\n", "\n            "))
+	}
+	b.WriteString("\nmoodlectl <command> --help lists the flags of that command.\n" +
+		"cost and diagram run the stack's program offline (no credentials, no state);\n" +
+		"--from state reads a deployed stack instead.\n\nflags:\n")
+	return b.String()
+}
 
 // errUsage marks errors the user fixes by changing the command line.
 var errUsage = errors.New("usage")
@@ -127,33 +137,82 @@ type flags struct {
 	target          string
 }
 
-// commandFlags are the flags each command takes beyond --stack.
-var commandFlags = map[string][]string{
-	"preview": {"state", "backend", "secrets-provider"},
-	"up":      {"state", "backend", "secrets-provider", "yes"},
-	"refresh": {"state", "backend", "secrets-provider", "yes"},
-	"destroy": {"state", "backend", "secrets-provider", "yes"},
-	"outputs": {"state", "backend", "secrets-provider", "show-secrets"},
-	"cost":    {"state", "backend", "secrets-provider", "from", "json", "compare"},
-	"diagram": {"state", "backend", "secrets-provider", "from", "svg", "mermaid"},
-	"status":  {"state", "backend", "secrets-provider", "json"},
-	"backup":  {"state", "backend", "secrets-provider", "to"},
-	"backups": {"backups"},
-	"restore": {"state", "backend", "secrets-provider", "backups", "from", "yes"},
-	"upgrade": {"state", "backend", "secrets-provider", "backups", "to", "image", "yes"},
-	"plan":    {"users", "concurrent", "target"},
-}
+// errHelp ends a run whose --help was printed: not a failure.
+var errHelp = errors.New("help printed")
 
-func parse(args []string, stderr io.Writer) (string, flags, error) {
+// parse reads the command line. The help it is asked for goes to stdout;
+// a usage error prints the usage to stderr.
+func parse(args []string, stdout, stderr io.Writer) (string, flags, error) {
 	var f flags
+	if len(args) > 0 && slices.Contains([]string{"-h", "-help", "--help", "help"}, args[0]) {
+		fmt.Fprint(stdout, usage())
+		fs := flagSet("", &f)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return "", f, errHelp
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return "", f, fmt.Errorf("%w: a command comes first", errUsage)
 	}
-	cmd := args[0]
-	fs := flag.NewFlagSet("moodlectl "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == args[0] })
+	if i < 0 {
+		fmt.Fprint(stderr, usage())
+		return "", f, fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	cmd := commands[i]
+	fs := flagSet(cmd.name, &f)
+	err := fs.Parse(args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		cmd.help(stdout, fs)
+		return "", f, errHelp
+	}
+	if err != nil {
+		return "", f, fmt.Errorf("%w: %v (moodlectl %s --help lists its flags)", errUsage, err, cmd.name)
+	}
+	if fs.NArg() > 0 {
+		return "", f, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if f.stack == "" && cmd.name != "plan" {
+		return "", f, fmt.Errorf("%w: --stack is required (dev or prod)", errUsage)
+	}
+	var misplaced error
+	fs.Visit(func(fl *flag.Flag) {
+		if !cmd.takes(fl.Name) && misplaced == nil {
+			misplaced = fmt.Errorf("%w: %s does not take --%s", errUsage, cmd.name, fl.Name)
+		}
+	})
+	return cmd.name, f, misplaced
+}
+
+// takes says whether the command accepts the flag.
+func (c command) takes(name string) bool {
+	return (name == "stack" && c.name != "plan") || slices.Contains(c.flags, name)
+}
+
+// help prints what the command does and only the flags it takes.
+func (c command) help(w io.Writer, all *flag.FlagSet) {
+	synopsis := "--stack dev|prod [flags]"
+	if !c.takes("stack") {
+		synopsis = "[flags]"
+	}
+	fmt.Fprintf(w, "usage: moodlectl %s %s\n\n%s\n\nflags:\n", c.name, synopsis, strings.ReplaceAll(c.summary, "\n", " "))
+	own := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	own.SetOutput(w)
+	all.VisitAll(func(fl *flag.Flag) {
+		if c.takes(fl.Name) {
+			own.Var(fl.Value, fl.Name, fl.Usage)
+		}
+	})
+	own.PrintDefaults()
+}
+
+// flagSet declares every flag of moodlectl on one set bound to f; each command
+// accepts its own (command.flags). It prints nothing: parse reports its errors.
+func flagSet(name string, f *flags) *flag.FlagSet {
+	fs := flag.NewFlagSet("moodlectl "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&f.stack, "stack", "", "the stack: dev or prod (any stack with a Pulumi.<stack>.yaml works)")
 	fs.StringVar(&f.state, "state", automation.DefaultStateDir, "local folder for the workspace and, without --backend, the state")
 	fs.StringVar(&f.backend, "backend", "", "state backend URL instead of the local folder (s3://..., https://api.pulumi.com)")
@@ -171,31 +230,14 @@ func parse(args []string, stderr io.Writer) (string, flags, error) {
 	fs.IntVar(&f.users, "users", 0, "plan: registered users of the site")
 	fs.IntVar(&f.concurrent, "concurrent", 0, "plan: requests in flight at the peak (default: derived from --users)")
 	fs.StringVar(&f.target, "target", "", "plan: docker or aws")
-	allowed, known := commandFlags[cmd]
-	if !known {
-		fmt.Fprint(stderr, usage)
-		return "", f, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return "", f, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return "", f, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	if f.stack == "" && cmd != "plan" {
-		return "", f, fmt.Errorf("%w: --stack is required (dev or prod)", errUsage)
-	}
-	var misplaced error
-	fs.Visit(func(fl *flag.Flag) {
-		if fl.Name != "stack" && !slices.Contains(allowed, fl.Name) && misplaced == nil {
-			misplaced = fmt.Errorf("%w: %s does not take --%s", errUsage, cmd, fl.Name)
-		}
-	})
-	return cmd, f, misplaced
+	return fs
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cmd, f, err := parse(args, stderr)
+	cmd, f, err := parse(args, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -32,7 +33,7 @@ func TestParse_RefusesFlagsTheCommandDoesNotTake(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
-			_, _, err := parse(c.args, io.Discard)
+			_, _, err := parse(c.args, io.Discard, io.Discard)
 			switch {
 			case c.want == "" && err != nil:
 				t.Errorf("refused: %v", err)
@@ -41,6 +42,45 @@ func TestParse_RefusesFlagsTheCommandDoesNotTake(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every command's --help prints what it does and exactly the flags it takes, on
+// stdout, and is not an error (exit 0), as users of CLIs expect.
+func TestHelp_EachCommandListsItsOwnFlagsAndSucceeds(t *testing.T) {
+	all := flagSet("", &flags{})
+	for _, c := range commands {
+		for _, arg := range []string{"--help", "-h"} {
+			t.Run(c.name+" "+arg, func(t *testing.T) {
+				var stdout, stderr bytes.Buffer
+				err := run(context.Background(), []string{c.name, arg}, strings.NewReader(""), &stdout, &stderr)
+				if code := report(context.Background(), err, &stderr); code != 0 || stderr.Len() > 0 {
+					t.Fatalf("exit %d, stderr %q", code, stderr.String())
+				}
+				out := stdout.String()
+				if !strings.HasPrefix(out, "usage: moodlectl "+c.name+" ") {
+					t.Errorf("help starts %q", strings.SplitN(out, "\n", 2)[0])
+				}
+				all.VisitAll(func(fl *flag.Flag) {
+					listed := strings.Contains(out, "  -"+fl.Name+" ") || strings.Contains(out, "  -"+fl.Name+"\n")
+					if listed != c.takes(fl.Name) {
+						t.Errorf("--%s listed: %v, taken: %v", fl.Name, listed, c.takes(fl.Name))
+					}
+				})
+			})
+		}
+	}
+	t.Run("moodlectl --help", func(t *testing.T) {
+		var stdout bytes.Buffer
+		err := run(context.Background(), []string{"--help"}, strings.NewReader(""), &stdout, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range commands {
+			if !strings.Contains(stdout.String(), "\n  "+c.name+" ") {
+				t.Errorf("the usage does not list %s", c.name)
+			}
+		}
+	})
 }
 
 // TestReport_EndsAFailedStepWithOneLineAndExitsByKind checks what the user sees

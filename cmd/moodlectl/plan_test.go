@@ -56,7 +56,8 @@ func TestPlan_RefusesBadInputAsAUsageError(t *testing.T) {
 		{[]string{"plan", "--users", "-3", "--target", "aws"}, "--users -3: allowed: 1..10000000"},
 		{[]string{"plan", "--users", "100"}, `--target "": allowed: docker, aws`},
 		{[]string{"plan", "--users", "100", "--target", "docker", "--concurrent", "-1"}, "--concurrent -1: allowed: 0"},
-		{[]string{"plan", "--users", "100", "--target", "docker", "--stack", "dev", "--yes"}, "plan does not take --yes"},
+		{[]string{"plan", "--users", "100", "--target", "docker", "--yes"}, "plan does not take --yes"},
+		{[]string{"plan", "--users", "100", "--target", "docker", "--stack", "dev"}, "plan does not take --stack"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), c.args, nil, &stdout, &stderr)

@@ -102,6 +102,10 @@ func keyStatements(a Account) []map[string]any {
 			"Action":    "kms:*",
 			"Resource":  "*",
 		},
+		// The encryption context names the log group, this account's included: the
+		// way CloudWatch Logs' "Encrypt log data in CloudWatch Logs using AWS KMS"
+		// restricts a key "to be used with a single account", so the confused-deputy
+		// guard an aws:SourceAccount condition would add is already there.
 		map[string]any{
 			"Sid":       "CloudWatchLogsEncrypt",
 			"Effect":    "Allow",

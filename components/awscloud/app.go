@@ -57,9 +57,10 @@ type AppArgs struct {
 	ClusterARN, ClusterName pulumi.StringInput
 	Placement               Placement
 	Edge                    *Edge
-	// After are the resources a new app deployment waits for: the cron service,
-	// whose runner upgrades the database before new code serves it.
-	After []pulumi.Resource
+	// After are the resources a new app deployment waits for: the cron service
+	// once its runner has upgraded the database (Cron.Upgraded), before new code
+	// serves it; it fails when the upgrade failed.
+	After pulumi.ResourceArrayInput
 }
 
 // App is the web tier: tasks of nginx beside php-fpm behind the ALB, scaled
@@ -111,7 +112,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
-	depends := args.serviceDependsOn(args.Placement, append(append([]pulumi.Resource{}, args.Edge.Listeners...), args.After...)...)
+	depends := args.serviceDependsOn(args.Placement, args.Edge.Listeners...)
 	service, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
 		Cluster:                    args.ClusterARN,
 		TaskDefinition:             td.Arn,
@@ -128,8 +129,11 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 			ContainerName:  pulumi.String("nginx"),
 			ContainerPort:  pulumi.Int(spec.Web.Port),
 		}},
-		// A deployment whose tasks never get healthy stops and rolls back by itself.
+		// A deployment whose tasks never get healthy stops and rolls back by itself;
+		// up waits for it (the provider's 20 minutes) and fails when it rolled
+		// back (runsRevision).
 		DeploymentCircuitBreaker:        ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
+		WaitForSteadyState:              pulumi.Bool(true),
 		DeploymentMinimumHealthyPercent: pulumi.Int(appDeploymentMinimumPercent),
 		DeploymentMaximumPercent:        pulumi.Int(appDeploymentMaximumPercent),
 		// OPcache warm-up and the first requests of a new task are slow.
@@ -138,7 +142,7 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 		PropagateTags:                 pulumi.String("SERVICE"),
 		EnableEcsManagedTags:          pulumi.Bool(true),
 		Tags:                          tags(name),
-	}, parent, pulumi.DependsOn(depends),
+	}, parent, pulumi.DependsOn(depends), pulumi.DependsOnInputs(args.After),
 		// Autoscaling owns the running count once the service exists.
 		pulumi.IgnoreChanges([]string{"desiredCount"}))
 	if err != nil {
@@ -148,7 +152,11 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	if err := autoscale(ctx, name, spec, args.ClusterName, service, args.Edge, parent); err != nil {
 		return nil, err
 	}
-	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"serviceName": a.ServiceName}); err != nil {
+	running := runsRevision(service, td, func(running, want string) error {
+		return fmt.Errorf("the web tier's deployment of %s failed: ECS rolled the app service back from %s to %s; "+
+			"its tasks' output is in the log streams %s-php-fpm/* and %s-nginx/*", spec.Images.App, want, running, name, name)
+	})
+	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"serviceName": a.ServiceName, "taskDefinition": running}); err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -228,7 +228,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	// upgraded the database (see docs/aws.md, "Upgrades").
 	app, err := NewApp(ctx, name+"-app", &AppArgs{
 		TaskEnvironment: tasks, SecurityGroupID: sg[sgApp], ClusterARN: compute.ClusterARN, ClusterName: compute.ClusterName,
-		Placement: compute.App, Edge: edge, After: []pulumi.Resource{cron.Service},
+		Placement: compute.App, Edge: edge, After: cron.Upgraded,
 	}, parent)
 	if err != nil {
 		return nil, err

@@ -275,7 +275,19 @@ func newProxy(ctx *pulumi.Context, name string, args *DatabaseArgs, primary *rds
 	}, parent); err != nil {
 		return pulumi.StringOutput{}, err
 	}
+	// RDS Proxy logs to /aws/rds/proxy/<its name> (the group the RDS Proxy
+	// troubleshooting guide's CloudWatch logs are in; terraform-aws-modules'
+	// rds-proxy main.tf creates that same group before the proxy). A name known
+	// first lets the group exist first, encrypted and retention-bound. The name is
+	// fixed, so a replacement must delete the old proxy before creating the new.
+	physical := physicalName(ctx, proxyName, rdsIdentifierLength)
+	group, err := namedLogGroup(ctx, proxyName, pulumi.String("/aws/rds/proxy/"+physical),
+		args.Spec.AWS.LogRetentionDays, args.KMSKeyARN, parent)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
 	proxy, err := rds.NewProxy(ctx, proxyName, &rds.ProxyArgs{
+		Name:         pulumi.String(physical),
 		EngineFamily: pulumi.String("POSTGRESQL"),
 		Auths: rds.ProxyAuthArray{rds.ProxyAuthArgs{
 			AuthScheme:             pulumi.String("SECRETS"),
@@ -290,9 +302,9 @@ func newProxy(ctx *pulumi.Context, name string, args *DatabaseArgs, primary *rds
 		VpcSecurityGroupIds: pulumi.StringArray{args.ProxySecurityGroupID},
 		IdleClientTimeout:   pulumi.Int(1800),
 		Tags:                tags(proxyName),
-	}, parent)
+	}, parent, pulumi.DependsOn([]pulumi.Resource{group}), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, fmt.Errorf("rds proxy %s: %w", proxyName, err)
 	}
 	if _, err := rds.NewProxyDefaultTargetGroup(ctx, proxyName, &rds.ProxyDefaultTargetGroupArgs{
 		DbProxyName: proxy.Name,

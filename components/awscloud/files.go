@@ -73,35 +73,18 @@ func NewFiles(ctx *pulumi.Context, name string, args *FilesArgs, opts ...pulumi.
 	parent := pulumi.Parent(f)
 	protect := args.Spec.AWS.Protect
 
-	fs, err := efs.NewFileSystem(ctx, name, &efs.FileSystemArgs{
-		Encrypted:       pulumi.Bool(true),
-		KmsKeyId:        args.KMSKeyARN,
-		PerformanceMode: pulumi.String("generalPurpose"),
-		// Elastic throughput follows Moodle's bursts (backups, course restores)
-		// without provisioning for the peak.
-		ThroughputMode: pulumi.String("elastic"),
-		LifecyclePolicies: efs.FileSystemLifecyclePolicyArray{
-			efs.FileSystemLifecyclePolicyArgs{TransitionToIa: pulumi.String("AFTER_30_DAYS")},
-			efs.FileSystemLifecyclePolicyArgs{TransitionToPrimaryStorageClass: pulumi.String("AFTER_1_ACCESS")},
-		},
-		Tags: tags(name),
-	}, dataOptions(protect, parent)...)
-	if err != nil {
-		return nil, err
+	// The file system the site used before a restore stays until the operator
+	// retires it (RetireOriginal), having taken it out of the state first.
+	if !args.Spec.Storage.RetireOriginal {
+		if err := f.original(ctx, name, args, parent); err != nil {
+			return nil, err
+		}
 	}
-	current, err := attach(ctx, name, fs.ID().ToStringOutput(), fs.Arn, args, parent)
-	if err != nil {
-		return nil, err
-	}
-	f.FileSystemID, f.FileSystemARN = fs.ID().ToStringOutput(), fs.Arn
-	f.AccessPointID, f.AccessPointARN, f.MountTargets = current.accessPoint.ID().ToStringOutput(), current.accessPoint.Arn, current.mountTargets
-	f.RootAccessPointID, f.RootAccessPointARN = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
-
 	if id := args.Spec.Storage.RestoreFileSystemID; id != "" {
 		// AWS Backup restored the file system (moodlectl restore); the program
 		// gives it what the current one has, and the site moves to it. The current
 		// file system and its attachments stay registered as they were, with the
-		// site's files, whatever the restored copy turns out to be.
+		// site's files, whatever the restored copy turns out to be, until retired.
 		arn := pulumi.String(args.Account.arn("elasticfilesystem", "file-system/"+id)).ToStringOutput()
 		restored, err := attach(ctx, name+"-restored", pulumi.String(id).ToStringOutput(), arn, args, parent)
 		if err != nil {
@@ -181,6 +164,35 @@ func (f *Files) taskStatements(restoredRoot bool) []map[string]any {
 type attachments struct {
 	accessPoint  *efs.AccessPoint
 	mountTargets []pulumi.Resource
+}
+
+// original registers the file system the program creates, with its
+// attachments, and makes it the site's.
+func (f *Files) original(ctx *pulumi.Context, name string, args *FilesArgs, parent pulumi.ResourceOption) error {
+	fs, err := efs.NewFileSystem(ctx, name, &efs.FileSystemArgs{
+		Encrypted:       pulumi.Bool(true),
+		KmsKeyId:        args.KMSKeyARN,
+		PerformanceMode: pulumi.String("generalPurpose"),
+		// Elastic throughput follows Moodle's bursts (backups, course restores)
+		// without provisioning for the peak.
+		ThroughputMode: pulumi.String("elastic"),
+		LifecyclePolicies: efs.FileSystemLifecyclePolicyArray{
+			efs.FileSystemLifecyclePolicyArgs{TransitionToIa: pulumi.String("AFTER_30_DAYS")},
+			efs.FileSystemLifecyclePolicyArgs{TransitionToPrimaryStorageClass: pulumi.String("AFTER_1_ACCESS")},
+		},
+		Tags: tags(name),
+	}, dataOptions(args.Spec.AWS.Protect, parent)...)
+	if err != nil {
+		return err
+	}
+	current, err := attach(ctx, name, fs.ID().ToStringOutput(), fs.Arn, args, parent)
+	if err != nil {
+		return err
+	}
+	f.FileSystemID, f.FileSystemARN = fs.ID().ToStringOutput(), fs.Arn
+	f.AccessPointID, f.AccessPointARN, f.MountTargets = current.accessPoint.ID().ToStringOutput(), current.accessPoint.Arn, current.mountTargets
+	f.RootAccessPointID, f.RootAccessPointARN = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+	return nil
 }
 
 // attach gives a file system what the site needs of it: automatic backups, a

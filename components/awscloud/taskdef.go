@@ -143,7 +143,7 @@ type taskDefinition struct {
 	Resources topology.Resources
 	// Files are written by the init container before the others start.
 	Files []renderedFile
-	// Containers are the long-running containers; each names its mounts.
+	// Containers are the containers besides the init one; each names its mounts.
 	Containers []container
 	// Secrets and Environment (plain text) are passed to the containers that run PHP.
 	Secrets     []TaskSecret
@@ -163,7 +163,7 @@ type TaskSecret struct {
 	SecretARN pulumi.StringInput
 }
 
-// container is one long-running container of a task.
+// container is one container of a task besides the init container.
 type container struct {
 	Name    string
 	Image   string
@@ -174,8 +174,12 @@ type container struct {
 	// Port is published to the target group; 0 for none.
 	Port        int
 	HealthCheck []string
-	// After are containers that must be healthy before this one starts.
-	After []string
+	// After are containers that must be healthy before this one starts;
+	// AfterSuccess are one-shot containers that must have exited 0.
+	After, AfterSuccess []string
+	// OneShot marks a container that runs to completion and exits (ECS's
+	// essential false): its exit does not stop the task.
+	OneShot bool
 	// RunsPHP gives the container the task's secrets and PHP environment; nginx
 	// needs neither.
 	RunsPHP bool
@@ -246,6 +250,9 @@ func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringO
 			mounts = append(mounts, map[string]any{"sourceVolume": v, "containerPath": c.Mounts[v], "readOnly": c.ReadOnly[v]})
 		}
 		depends := []any{map[string]any{"containerName": initContainerName, "condition": "SUCCESS"}}
+		for _, a := range c.AfterSuccess {
+			depends = append(depends, map[string]any{"containerName": a, "condition": "SUCCESS"})
+		}
 		for _, a := range c.After {
 			depends = append(depends, map[string]any{"containerName": a, "condition": "HEALTHY"})
 		}
@@ -256,7 +263,7 @@ func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringO
 		def := map[string]any{
 			"name":                   c.Name,
 			"image":                  c.Image,
-			"essential":              true,
+			"essential":              !c.OneShot,
 			"user":                   fmt.Sprintf("%d:%d", AppUID, AppGID),
 			"command":                list(c.Command),
 			"environment":            cEnv,

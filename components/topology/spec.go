@@ -403,6 +403,11 @@ type Storage struct {
 	// mount targets, a policy and access points beside the current file system,
 	// which it keeps, and points the site at it (moodlectl restore sets it).
 	RestoreFileSystemID string `json:"restoreFileSystemId"`
+	// RetireOriginal (aws only, with RestoreFileSystemID) stops registering the
+	// file system the site used before the restore, and what was attached to it,
+	// once the operator has checked the restored copy and taken them out of the
+	// state (docs/aws.md).
+	RetireOriginal bool `json:"retireOriginal"`
 }
 
 // NFSStorage is the export behind the seed's nfs-moodledata volume.

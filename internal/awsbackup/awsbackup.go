@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsbk "github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
@@ -75,12 +77,13 @@ func FromState(inv inventory.Inventory) (Targets, error) {
 type Clients struct {
 	RDS    *rds.Client
 	Backup *awsbk.Client
+	EFS    *efs.Client
 }
 
 // NewClients makes the clients from cfg (credentials and region, or a test
 // endpoint).
 func NewClients(cfg aws.Config) Clients {
-	return Clients{RDS: rds.NewFromConfig(cfg), Backup: awsbk.NewFromConfig(cfg)}
+	return Clients{RDS: rds.NewFromConfig(cfg), Backup: awsbk.NewFromConfig(cfg), EFS: efs.NewFromConfig(cfg)}
 }
 
 // Options tune one backup.
@@ -251,8 +254,9 @@ func FileSystemPoint(m backup.Manifest) (string, error) {
 }
 
 // RestoreFileSystem restores the EFS recovery point of m into a new file
-// system encrypted with the stack's data key, waits for the restore job and
-// returns the new file system's id. Nothing of the current file system is
+// system encrypted with the stack's data key, waits for the restore job, gives
+// the new file system the throughput and lifecycle of the one the site runs on,
+// and returns its id. Nothing of the current file system is
 // touched: AWS Backup restores EFS only beside it (newFileSystem=true), and even
 // onto an existing one it writes into a recovery directory, never over the root
 // (AWS Backup Developer Guide, "Restore an Amazon EFS file system").
@@ -316,7 +320,71 @@ func RestoreFileSystem(ctx context.Context, c Clients, t Targets, m backup.Manif
 	case err != nil:
 		return "", fmt.Errorf("backup %s: %w", m.ID, err)
 	}
-	return fileSystemID(created)
+	restored, err := fileSystemID(created)
+	if err != nil {
+		return "", fmt.Errorf("backup %s: the restore job created %w", m.ID, err)
+	}
+	current, err := fileSystemID(t.FileSystemARN)
+	if err == nil {
+		err = matchSettings(ctx, c.EFS, current, restored)
+	}
+	if err != nil {
+		// The files are restored; only the settings are missing, which the
+		// operator can set: fail neither the restore nor the site over them.
+		fmt.Fprintf(o.Progress, "warning: file system %s keeps AWS Backup's throughput and lifecycle settings: %v; "+
+			"set those of %s by hand (docs/aws.md, Backups on AWS)\n", restored, err, t.FileSystemARN)
+	}
+	return restored, nil
+}
+
+// matchSettings gives the restored file system the throughput mode and the
+// lifecycle policies of the current one, which the program set (Elastic, IA
+// after 30 days, back on first access) and a restore cannot carry: the metadata
+// of an EFS restore job takes no throughput or lifecycle setting (AWS Backup API
+// Reference, StartRestoreJob). UpdateFileSystem is called only for a different
+// mode: EFS wants 24 hours between two changes of a file system's throughput
+// mode (Amazon EFS API Reference, UpdateFileSystem, error TooManyRequests).
+func matchSettings(ctx context.Context, c *efs.Client, from, to string) error {
+	describe := func(id string) (efstypes.FileSystemDescription, error) {
+		out, err := c.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(id)})
+		if err != nil {
+			return efstypes.FileSystemDescription{}, fmt.Errorf("file system %s: %w", id, err)
+		}
+		if len(out.FileSystems) != 1 {
+			return efstypes.FileSystemDescription{}, fmt.Errorf("file system %s: EFS describes %d", id, len(out.FileSystems))
+		}
+		return out.FileSystems[0], nil
+	}
+	want, err := describe(from)
+	if err != nil {
+		return err
+	}
+	got, err := describe(to)
+	if err != nil {
+		return err
+	}
+	if want.ThroughputMode != got.ThroughputMode {
+		in := &efs.UpdateFileSystemInput{FileSystemId: aws.String(to), ThroughputMode: want.ThroughputMode}
+		if want.ThroughputMode == efstypes.ThroughputModeProvisioned {
+			in.ProvisionedThroughputInMibps = want.ProvisionedThroughputInMibps
+		}
+		if _, err := c.UpdateFileSystem(ctx, in); err != nil {
+			return fmt.Errorf("file system %s: throughput mode %s: %w", to, want.ThroughputMode, err)
+		}
+	}
+	lifecycle, err := c.DescribeLifecycleConfiguration(ctx, &efs.DescribeLifecycleConfigurationInput{FileSystemId: aws.String(from)})
+	if err != nil {
+		return fmt.Errorf("file system %s: lifecycle: %w", from, err)
+	}
+	// An empty list, not none, clears the restored one's configuration
+	// (PutLifecycleConfiguration): the current file system may have none.
+	policies := append([]efstypes.LifecyclePolicy{}, lifecycle.LifecyclePolicies...)
+	if _, err := c.PutLifecycleConfiguration(ctx, &efs.PutLifecycleConfigurationInput{
+		FileSystemId: aws.String(to), LifecyclePolicies: policies,
+	}); err != nil {
+		return fmt.Errorf("file system %s: lifecycle: %w", to, err)
+	}
+	return nil
 }
 
 // poll calls done every interval until it reports done or fails, or ctx ends:
@@ -358,7 +426,7 @@ func restoreDone(ctx context.Context, c *awsbk.Client, jobID string, progress io
 func fileSystemID(arn string) (string, error) {
 	_, id, ok := strings.Cut(arn, ":file-system/")
 	if !ok || !strings.HasPrefix(id, "fs-") {
-		return "", fmt.Errorf("the restore job created %q, not an EFS file system", arn)
+		return "", fmt.Errorf("%q, not an EFS file system", arn)
 	}
 	return id, nil
 }

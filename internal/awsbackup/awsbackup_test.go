@@ -226,3 +226,67 @@ func TestRestoreFileSystem_RestoresTheRecoveryPointIntoANewEncryptedFileSystemAn
 		})
 	}
 }
+
+// A restore job cannot give the new file system the stack's throughput mode or
+// lifecycle policies; the restore copies them from the file system the site runs
+// on, and a failure to do so leaves the restored files usable and says what to set.
+func TestRestoreFileSystem_GivesTheRestoredFileSystemTheCurrentOnesSettings(t *testing.T) {
+	const (
+		point    = "arn:aws:backup:eu-west-1:123456789012:recovery-point:job-7"
+		current  = "fs-0123456789abcdef0"
+		restored = "fs-0fedcba9876543201"
+	)
+	stackLifecycle := []map[string]any{{"TransitionToIA": "AFTER_30_DAYS"}, {"TransitionToPrimaryStorageClass": "AFTER_1_ACCESS"}}
+	for _, tc := range []struct {
+		name              string
+		current, restored *awsfake.FileSystem // nil: not in the account
+		want              awsfake.FileSystem
+		updates           int
+		warning           string
+	}{
+		{"elastic and the lifecycle policies onto AWS Backup's bursting file system",
+			&awsfake.FileSystem{ThroughputMode: "elastic", Lifecycle: stackLifecycle}, &awsfake.FileSystem{ThroughputMode: "bursting"},
+			awsfake.FileSystem{ThroughputMode: "elastic", Lifecycle: stackLifecycle}, 1, ""},
+		{"provisioned throughput with its rate",
+			&awsfake.FileSystem{ThroughputMode: "provisioned", ProvisionedMiBps: 128}, &awsfake.FileSystem{ThroughputMode: "bursting", Lifecycle: stackLifecycle},
+			awsfake.FileSystem{ThroughputMode: "provisioned", ProvisionedMiBps: 128}, 1, ""},
+		{"the same mode is not changed again (24 hours between changes)",
+			&awsfake.FileSystem{ThroughputMode: "elastic", Lifecycle: stackLifecycle}, &awsfake.FileSystem{ThroughputMode: "elastic"},
+			awsfake.FileSystem{ThroughputMode: "elastic", Lifecycle: stackLifecycle}, 0, ""},
+		{"an unreadable current file system: the restore stands, with a warning",
+			nil, &awsfake.FileSystem{ThroughputMode: "bursting"},
+			awsfake.FileSystem{ThroughputMode: "bursting"}, 0, "warning: file system " + restored + " keeps AWS Backup's throughput and lifecycle settings: file system " + current + ": "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := awsfake.Start()
+			defer fake.Close()
+			acct := &awsfake.BackupAccount{Instance: instance, FileSystem: current}
+			acct.Serve(fake)
+			acct.RecoveryPoint(point)
+			var systems awsfake.FileSystems
+			systems.Serve(fake)
+			if tc.current != nil {
+				systems.Add(current, *tc.current)
+			}
+			systems.Add(restored, *tc.restored)
+			withKey := targets("")
+			withKey.DataKeyARN = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-000000000000"
+			var progress bytes.Buffer
+			got, err := awsbackup.RestoreFileSystem(context.Background(), awsbackup.NewClients(fake.Config("eu-west-1")), withKey,
+				backup.Manifest{ID: "20261207T031500Z", Stack: "prod", RecoveryPoints: []backup.RecoveryPoint{{Kind: "efs-recovery-point", ID: point}}},
+				awsbackup.Options{Stack: "prod", Now: clock(), Poll: time.Millisecond, Progress: &progress})
+			if err != nil || got != restored {
+				t.Fatalf("RestoreFileSystem = %q, %v; want %q", got, err, restored)
+			}
+			if after := systems.Get(restored); fmt.Sprint(after) != fmt.Sprint(tc.want) {
+				t.Errorf("restored file system %+v, want %+v", after, tc.want)
+			}
+			if n := len(systems.Updates()); n != tc.updates {
+				t.Errorf("%d throughput mode changes (%v), want %d", n, systems.Updates(), tc.updates)
+			}
+			if warned := strings.Contains(progress.String(), "warning:"); warned != (tc.warning != "") || !strings.Contains(progress.String(), tc.warning) {
+				t.Errorf("progress:\n%s\nwant a warning with %q", progress.String(), tc.warning)
+			}
+		})
+	}
+}

@@ -2,7 +2,7 @@
 // speaks the four wire protocols the AWS SDK for Go v2 clients moodlectl uses
 // send: JSON 1.1 with X-Amz-Target (ECS, CloudWatch Logs), the query protocol
 // with XML answers (RDS), Smithy RPC v2 CBOR (CloudWatch) and REST-JSON
-// (restJson1: AWS Backup), where the method and path name the operation. Tests
+// (restJson1: AWS Backup, EFS), where the method and path name the operation. Tests
 // register an answer per operation and point real SDK clients at URL.
 package awsfake
 

@@ -182,11 +182,11 @@ func (s Site) Upgrade(ctx context.Context, req Request) (Result, error) {
 }
 
 // upFollowing runs up with edits, then follows the cron runner's log from the
-// start of the update until a line ends its install/upgrade step. On AWS up
-// does not wait for that step (the runner is healthy while it runs), and a
-// failed step need not fail the update (the service may already be steady), so
-// the log decides. An update that failed is followed only briefly: its runner
-// may never have started.
+// start of the update until a line ends its install/upgrade step. up waits for
+// the step and fails when ECS rolled the runner back, but says neither which
+// line failed nor, at its timeout, whether the step failed at all: the log
+// decides. An update that failed is followed only briefly: its runner may never
+// have started.
 func (s Site) upFollowing(ctx context.Context, edits map[string]any) (installlog.Outcome, string, error) {
 	since := s.Now()
 	upErr := s.Deployer.Up(ctx, edits)

@@ -150,9 +150,27 @@ func (s Site) archiveDataRoot(ctx context.Context, w io.Writer) (files, bytes in
 		return 0, 0, err
 	}
 	defer rc.Close()
-	zw := gzip.NewWriter(w)
+	return repack(w, rc, archiveLevel)
+}
+
+// archiveLevel is the gzip level of the moodledata archive. Most of moodledata
+// is filedir, files users uploaded (images, PDFs, videos, archives) which are
+// compressed already: BenchmarkRepack shows the default level spending 4 to 6
+// times as long on them for no gain. On text BestSpeed is 5 to 7 times as fast
+// and its archive half as large again (0.19 of the text against 0.13), a small
+// price on a dataroot that is mostly uploads.
+const archiveLevel = gzip.BestSpeed
+
+// repack copies the tar stream the engine gives of the dataroot (entries named
+// "moodledata/...") to w as a gzip'd tar at level, entries relative to the
+// dataroot, without what skipped leaves out.
+func repack(w io.Writer, r io.Reader, level int) (files, bytes int64, err error) {
+	zw, err := gzip.NewWriterLevel(w, level)
+	if err != nil {
+		return 0, 0, err
+	}
 	tw := tar.NewWriter(zw)
-	tr := tar.NewReader(rc)
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {

@@ -3,6 +3,7 @@ package fakeprovider
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -25,10 +26,12 @@ type awsKind struct {
 	forceIf func(prop string, olds, news resource.PropertyMap) bool
 	// updated is Kind.Updated.
 	updated func(olds, oldInputs, news resource.PropertyMap, preview bool) resource.PropertyMap
+	// settle is Kind.Settle.
+	settle func(lookup func(arn string) (resource.PropertyMap, bool), olds, outs resource.PropertyMap, timeout time.Duration) (resource.PropertyMap, error)
 }
 
 func (a awsKind) kind() *Kind {
-	k := &Kind{ForceNew: a.force, AutoName: a.autoName, ReadBack: a.readBack, Equivalent: a.equivalent, ForceNewIf: a.forceIf, Updated: a.updated}
+	k := &Kind{ForceNew: a.force, AutoName: a.autoName, ReadBack: a.readBack, Equivalent: a.equivalent, ForceNewIf: a.forceIf, Updated: a.updated, Settle: a.settle}
 	k.ID = func(env Env, r Resource) string {
 		switch {
 		case a.idIsARN && a.arn != nil:
@@ -94,7 +97,8 @@ func value(r Resource, key string) string {
 	return r.StrOr(key, r.Name())
 }
 
-func awsPackage() *Package {
+// awsPackage is the aws fake; ecs, when set, runs the tasks of the ECS services.
+func awsPackage(ecs ECSRuntime) *Package {
 	kinds := map[string]awsKind{
 		// Network.
 		"aws:ec2/vpc:Vpc": {
@@ -240,6 +244,7 @@ func awsPackage() *Package {
 			force: only("name", "cluster", "launchType", "schedulingStrategy", "iamRole"), autoName: "name", idIsARN: true,
 			arn:     arnOf("ecs", "service/", "name"),
 			forceIf: capacityProviderStrategyForcesNew,
+			settle:  ecsSettle(ecs),
 		},
 		"aws:autoscaling/group:Group": {
 			force: only("name", "namePrefix"), autoName: "name", idFrom: "name",

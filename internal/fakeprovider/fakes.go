@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -117,6 +118,13 @@ type Kind struct {
 	// ForceNewIf is a CustomizeDiff that forces replacement by the values: it is
 	// asked about every changed property, with the old state and the new inputs.
 	ForceNewIf func(prop string, olds, news resource.PropertyMap) bool
+	// Settle is what the provider does between changing the object and answering
+	// a create or update (an ECS service waiting for its steady state): from the
+	// old state (nil on create) and the new outputs, with lookup finding the
+	// outputs of another resource by ARN and timeout the resource's custom
+	// timeout (0 for none), it returns the outputs the provider reads back, or
+	// fails. Nil: the provider answers at once.
+	Settle func(lookup func(arn string) (resource.PropertyMap, bool), olds, outs resource.PropertyMap, timeout time.Duration) (resource.PropertyMap, error)
 }
 
 func (k *Kind) newID(env Env, r Resource) string {
@@ -193,7 +201,10 @@ type Fakes struct {
 // Option changes what the fakes stand in for.
 type Option func(*options)
 
-type options struct{ daemon Daemon }
+type options struct {
+	daemon Daemon
+	ecs    ECSRuntime
+}
 
 // WithDaemon makes the docker fake stand in for a daemon configured as d.
 func WithDaemon(d Daemon) Option { return func(o *options) { o.daemon = d } }
@@ -206,7 +217,7 @@ func Start(opts ...Option) (*Fakes, error) {
 	}
 	j := &journal{untabled: map[string]bool{}, randomSrc: randomString}
 	f := &Fakes{journal: j}
-	for _, pkg := range []*Package{awsPackage(), dockerPackage(o.daemon), randomPackage()} {
+	for _, pkg := range []*Package{awsPackage(o.ecs), dockerPackage(o.daemon), randomPackage()} {
 		s, err := startServer(pkg, j)
 		if err != nil {
 			f.Close()

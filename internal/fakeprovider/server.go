@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
@@ -35,11 +36,12 @@ import (
 
 // Request is one call the engine made to a fake provider.
 type Request struct {
-	Package string // "aws", "docker", "random"
-	Method  string // the gRPC method: "Check", "Diff", "Create", "Update", "Delete", "Read", "Invoke"
-	Token   string // the resource type or invoke token
-	URN     string // empty for invokes
-	Preview bool   // true when the engine only asked what would happen
+	Package string    // "aws", "docker", "random"
+	Method  string    // the gRPC method: "Check", "Diff", "Create", "Update", "Delete", "Read", "Invoke"
+	Token   string    // the resource type or invoke token
+	URN     string    // empty for invokes
+	Preview bool      // true when the engine only asked what would happen
+	At      time.Time // when the call arrived
 }
 
 // journal is shared by the servers of one Fakes so requests come back in the order
@@ -83,6 +85,11 @@ type server struct {
 	// objects are the real objects behind the resources of kinds with a ReadBack,
 	// by id: the configuration each holds, which in-place updates change.
 	objects map[string]resource.PropertyMap
+	// byARN are the outputs of every resource created with an ARN, for a Settle
+	// that looks one up (the task definition an ECS service runs); a deleted
+	// resource stays, as a deregistered task definition revision stays
+	// describable.
+	byARN map[string]resource.PropertyMap
 }
 
 func startServer(pkg *Package, j *journal) (*server, error) {
@@ -90,7 +97,7 @@ func startServer(pkg *Package, j *journal) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fakeprovider %s: listen: %w", pkg.Name, err)
 	}
-	s := &server{pkg: pkg, journal: j, grpc: grpc.NewServer(), listener: lis, objects: map[string]resource.PropertyMap{}}
+	s := &server{pkg: pkg, journal: j, grpc: grpc.NewServer(), listener: lis, objects: map[string]resource.PropertyMap{}, byARN: map[string]resource.PropertyMap{}}
 	pulumirpc.RegisterResourceProviderServer(s.grpc, s)
 	go func() { _ = s.grpc.Serve(lis) }()
 	return s, nil
@@ -119,7 +126,7 @@ func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
 }
 
 func (s *server) record(method, token, urn string, preview bool) {
-	s.journal.record(Request{Package: s.pkg.Name, Method: method, Token: token, URN: urn, Preview: preview})
+	s.journal.record(Request{Package: s.pkg.Name, Method: method, Token: token, URN: urn, Preview: preview, At: time.Now()})
 }
 
 // kind returns the behaviour table of a resource type, falling back to the
@@ -301,6 +308,16 @@ func (s *server) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulum
 		outs = overlay(outs, read)
 		s.setObject(id, inputs)
 	}
+	if !req.GetPreview() {
+		if outs, err = s.settle(kind, urn, nil, outs, req.GetTimeout()); err != nil {
+			return nil, err
+		}
+		if arn := outs["arn"]; arn.IsString() {
+			s.mu.Lock()
+			s.byARN[arn.StringValue()] = outs
+			s.mu.Unlock()
+		}
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
@@ -355,11 +372,35 @@ func (s *server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulum
 	if kind.ReadBack != nil && !req.GetPreview() {
 		s.applyInPlace(req.GetId(), news, kind.Applied)
 	}
+	if !req.GetPreview() {
+		if outs, err = s.settle(kind, urn, olds, outs, req.GetTimeout()); err != nil {
+			return nil, err
+		}
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
 	}
 	return &pulumirpc.UpdateResponse{Properties: props}, nil
+}
+
+// settle runs the kind's Settle, if any, on a create's or update's outputs; a
+// failure is the provider's error, which the engine reports for the resource.
+func (s *server) settle(kind *Kind, urn resource.URN, olds, outs resource.PropertyMap, timeoutSeconds float64) (resource.PropertyMap, error) {
+	if kind.Settle == nil {
+		return outs, nil
+	}
+	lookup := func(arn string) (resource.PropertyMap, bool) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out, ok := s.byARN[arn]
+		return out, ok
+	}
+	settled, err := kind.Settle(lookup, olds, outs, time.Duration(timeoutSeconds*float64(time.Second)))
+	if err != nil {
+		return nil, status.Errorf(codes.Unknown, "fakeprovider %s: %s: %v", s.pkg.Name, urn.Name(), err)
+	}
+	return settled, nil
 }
 
 func (s *server) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {

@@ -13,7 +13,7 @@ import (
 func newTestServer(t *testing.T, pkg *Package) *server {
 	t.Helper()
 	return &server{pkg: pkg, journal: &journal{untabled: map[string]bool{}, randomSrc: randomString},
-		objects: map[string]resource.PropertyMap{}}
+		objects: map[string]resource.PropertyMap{}, byARN: map[string]resource.PropertyMap{}}
 }
 
 func mustMarshal(t *testing.T, m resource.PropertyMap) *structpb.Struct {
@@ -98,11 +98,11 @@ func TestDiff_ReplacesOnlyWhereTheRealProviderWould(t *testing.T) {
 			resource.PropertyMap{"overrideSpecial": resource.MakeSecret(str("-_"))}, nil,
 			resource.PropertyMap{"overrideSpecial": str("-_")},
 			pulumirpc.DiffResponse_DIFF_NONE, "", ""},
-		{"rds identifier forces replacement", awsPackage(), "aws:rds/instance:Instance",
+		{"rds identifier forces replacement", awsPackage(nil), "aws:rds/instance:Instance",
 			resource.PropertyMap{"identifier": str("db-a"), "instanceClass": str("db.t4g.small")}, nil,
 			resource.PropertyMap{"identifier": str("db-b"), "instanceClass": str("db.t4g.small")},
 			pulumirpc.DiffResponse_DIFF_SOME, "identifier", "identifier"},
-		{"rds instance class is an update", awsPackage(), "aws:rds/instance:Instance",
+		{"rds instance class is an update", awsPackage(nil), "aws:rds/instance:Instance",
 			resource.PropertyMap{"identifier": str("db"), "instanceClass": str("db.t4g.small")}, nil,
 			resource.PropertyMap{"identifier": str("db"), "instanceClass": str("db.r6g.large")},
 			pulumirpc.DiffResponse_DIFF_SOME, "instanceClass", ""},
@@ -110,7 +110,7 @@ func TestDiff_ReplacesOnlyWhereTheRealProviderWould(t *testing.T) {
 			resource.PropertyMap{"length": num(24)}, nil,
 			resource.PropertyMap{"length": num(32)},
 			pulumirpc.DiffResponse_DIFF_SOME, "length", "length"},
-		{"an unknown new value is a change", awsPackage(), "aws:efs/fileSystem:FileSystem",
+		{"an unknown new value is a change", awsPackage(nil), "aws:efs/fileSystem:FileSystem",
 			resource.PropertyMap{"kmsKeyId": str("k1")}, nil,
 			resource.PropertyMap{"kmsKeyId": resource.MakeComputed(str(""))},
 			pulumirpc.DiffResponse_DIFF_SOME, "kmsKeyId", "kmsKeyId"},
@@ -136,7 +136,7 @@ func TestDiff_ReplacesOnlyWhereTheRealProviderWould(t *testing.T) {
 }
 
 func TestCheck_AutoNamesOnceAndKeepsTheName(t *testing.T) {
-	s := newTestServer(t, awsPackage())
+	s := newTestServer(t, awsPackage(nil))
 	urn := "urn:pulumi:dev::moodle::aws:s3/bucketV2:BucketV2::files"
 	empty := mustMarshal(t, resource.PropertyMap{})
 	first, err := s.Check(context.Background(), &pulumirpc.CheckRequest{Urn: urn, Olds: empty, News: empty})
@@ -183,7 +183,7 @@ func TestCreate_ComputedOutputsAreUnknownInPreviewAndSecretsAreRemembered(t *tes
 }
 
 func TestInvoke_UnknownTokenFailsNamingIt(t *testing.T) {
-	s := newTestServer(t, awsPackage())
+	s := newTestServer(t, awsPackage(nil))
 	_, err := s.Invoke(context.Background(), &pulumirpc.InvokeRequest{Tok: "aws:route53/getZone:getZone"})
 	if err == nil || !strings.Contains(err.Error(), "aws:route53/getZone:getZone") {
 		t.Errorf("got %v, want an error naming the token", err)

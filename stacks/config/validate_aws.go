@@ -76,6 +76,9 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	if st.RestoreFileSystemID != "" && !fileSystemID.MatchString(st.RestoreFileSystemID) {
 		p.add("storage.restoreFileSystemId", st.RestoreFileSystemID, "allowed: an EFS file system id, fs- and 8 to 40 lower-case hexadecimal digits")
 	}
+	if st.RetireOriginal && st.RestoreFileSystemID == "" {
+		p.add("storage.retireOriginal", st.RetireOriginal, "retires the file system a restore replaced; allowed without storage.restoreFileSystemId: false")
+	}
 	if st.S3.MinimumAgeSeconds < 0 {
 		p.add("storage.s3.minimumAgeSeconds", st.S3.MinimumAgeSeconds, "allowed: 0 or more")
 	}

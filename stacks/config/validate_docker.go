@@ -147,6 +147,7 @@ func awsOnly(s topology.Spec) []otherTargetField {
 		{"database.restoreFromSnapshot", s.Database.RestoreFromSnapshot, "an RDS snapshot restores an RDS instance only"},
 		{"storage.restoreFileSystemId", s.Storage.RestoreFileSystemID, "an AWS Backup restore gives an EFS file system; moodlectl restore --stack dev replaces the volume's files"},
 		{"database.retireOriginal", s.Database.RetireOriginal, ""},
+		{"storage.retireOriginal", s.Storage.RetireOriginal, ""},
 		{"backup", s.Backup, "the AWS Backup plan; moodlectl backup --stack dev takes the Docker host's backups"},
 	}
 }

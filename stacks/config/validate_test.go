@@ -241,6 +241,10 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			`moodle:database.restoreFromSnapshot = "moodle-20261207": only read on target aws; remove it from this docker stack`}},
 		{"retiring the original without a restore", with(awsStack(), "database", `{"retireOriginal": true}`), []string{
 			"moodle:database.retireOriginal = true: retires the instances a restore replaced; allowed without database.restoreFromSnapshot: false"}},
+		{"retiring the original file system without a restore", with(awsStack(), "storage", `{"kind": "efs", "retireOriginal": true}`), []string{
+			"moodle:storage.retireOriginal = true: retires the file system a restore replaced; allowed without storage.restoreFileSystemId: false"}},
+		{"retiring a file system on docker", with(dockerStack(), "storage", `{"kind": "volume", "retireOriginal": true}`), []string{
+			`moodle:storage.retireOriginal = true: only read on target aws; remove it from this docker stack`}},
 		{"restore onto a file system named by its ARN", with(awsStack(), "storage", `{"kind": "efs", "restoreFileSystemId": "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123456789abcdef0"}`), []string{
 			`moodle:storage.restoreFileSystemId = "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123456789abcdef0": allowed: an EFS file system id, fs- and 8 to 40 lower-case hexadecimal digits`}},
 		{"restore onto a file system on docker", with(dockerStack(), "storage", `{"kind": "volume", "restoreFileSystemId": "fs-0123456789abcdef0"}`), []string{

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -46,9 +47,10 @@ type rig struct {
 	steps *stepLog
 }
 
-func newRig(t testing.TB) *rig {
+// newRig starts the fakes, with opts beside the standard daemon.
+func newRig(t testing.TB, opts ...fakeprovider.Option) *rig {
 	t.Helper()
-	fakes, err := fakeprovider.Start(fakeprovider.WithDaemon(daemon))
+	fakes, err := fakeprovider.Start(append([]fakeprovider.Option{fakeprovider.WithDaemon(daemon)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +89,27 @@ func (r *rig) stack(t testing.TB, name string, cfg automation.Config, extra ...a
 		t.Fatal(err)
 	}
 	return s
+}
+
+// pulumi runs the pulumi CLI as an operator would on the rig's state, in the
+// workspace the automation package keeps beside it.
+func (r *rig) pulumi(t *testing.T, args ...string) {
+	t.Helper()
+	cli, err := filepath.Abs(filepath.Join(projectDir, "bin", "pulumi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cli); err != nil {
+		if cli, err = exec.LookPath("pulumi"); err != nil {
+			t.Fatal("no pulumi CLI in bin/ nor on PATH")
+		}
+	}
+	cmd := exec.Command(cli, append(args, "--non-interactive")...)
+	cmd.Dir = filepath.Join(r.state, "workspace")
+	cmd.Env = append(os.Environ(), "PULUMI_CONFIG_PASSPHRASE="+testPassphrase, "PULUMI_SKIP_UPDATE_CHECK=true")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pulumi %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
 // statePath is the raw checkpoint the file backend writes for a stack.

@@ -257,6 +257,44 @@ func restoreMovesToAFileSystem(t *testing.T, r *rig) {
 	if len(changes) != 1 || changes[string(apitype.OpSame)] == 0 {
 		t.Errorf("second up of the restore: %v, want only sames", changes)
 	}
+
+	// Retiring the old file system follows docs/aws.md: while it is in the
+	// state, protected, a preview refuses, naming it; once it is taken out of the
+	// state with what is attached to it, up changes nothing at all.
+	if err := cfg.Set("moodle:storage.retireOriginal", true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.stack(t, "prod", cfg).Preview(ctx)
+	if err == nil || !strings.Contains(err.Error(), "cannot be deleted") || !strings.Contains(err.Error(), "aws:efs/fileSystem:FileSystem::moodle-files") {
+		t.Errorf("retiring the protected file system: error %v, want a refusal naming it", err)
+	}
+	r.steps.take()
+	var urn string
+	_, resources := r.checkpoint(t, "prod")
+	for _, res := range resources {
+		if res.Type == "aws:efs/fileSystem:FileSystem" && res.URN.Name() == "moodle-files" {
+			urn = string(res.URN)
+		}
+	}
+	if urn == "" {
+		t.Fatal("no moodle-files file system in the state")
+	}
+	r.pulumi(t, "state", "delete", "--stack", "prod", "--force", "--target-dependents", "--yes", urn)
+	res, err = r.stack(t, "prod", cfg).Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range r.steps.take() {
+		if st.Op != apitype.OpSame {
+			t.Errorf("%s %s after the old file system left the state", st.Op, st.URN)
+		}
+	}
+	_, resources = r.checkpoint(t, "prod")
+	for _, res := range resources {
+		if strings.HasPrefix(string(res.Type), "aws:efs/") && !strings.HasPrefix(res.URN.Name(), "moodle-files-restored") {
+			t.Errorf("%s of the retired file system is still in the state", res.URN)
+		}
+	}
 }
 
 func assertAllSame(t *testing.T, changes map[string]int, total int) {

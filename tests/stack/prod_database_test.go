@@ -134,10 +134,14 @@ func TestProdReplicasCarryOnlyWhatSameRegionReplicasAccept(t *testing.T) {
 	}
 }
 
-// RDS log exports and Container Insights write to log groups of fixed names, which
-// AWS creates unencrypted and kept forever unless they exist first.
+// RDS log exports, RDS Proxy and Container Insights write to log groups of fixed
+// names, which AWS creates unencrypted and kept forever unless they exist first.
 func TestProdLogGroupsAWSWritesToExistFirst(t *testing.T) {
-	for _, v := range []prodVariant{{"prod", nil}, {"three replicas", map[string]any{"database.readReplicas": 3}}} {
+	for _, v := range []prodVariant{
+		{"prod", nil},
+		{"three replicas", map[string]any{"database.readReplicas": 3}},
+		{"rdsproxy", map[string]any{"database.pooler": topology.PoolerRDSProxy}},
+	} {
 		t.Run(v.name, func(t *testing.T) {
 			spec := stackSpec(t, "prod", v.edits)
 			rec := mustRun(t, "prod", v.edits)
@@ -166,6 +170,16 @@ func TestProdLogGroupsAWSWritesToExistFirst(t *testing.T) {
 				for _, export := range db.strings("enabledCloudwatchLogsExports") {
 					exists(db, "/aws/rds/instance/"+db.str("identifier")+"/"+export)
 				}
+			}
+			proxies := rec.ofType(tProxy)
+			if want := boolCount(spec.Database.Pooler == topology.PoolerRDSProxy); len(proxies) != want {
+				t.Fatalf("%d proxies, want %d", len(proxies), want)
+			}
+			for _, proxy := range proxies {
+				if proxy.str("name") == "" {
+					t.Fatalf("%s: no name given, so its log group cannot exist before it", proxy.Name)
+				}
+				exists(proxy, "/aws/rds/proxy/"+proxy.str("name"))
 			}
 			cluster := rec.ofType(tECSCluster)[0]
 			exists(cluster, "/aws/ecs/containerinsights/"+cluster.str("name")+"/performance")

@@ -117,7 +117,10 @@ func TestProdRestoreFileSystemKeepsTheCurrentOneAndMovesTheSiteToTheRestored(t *
 		}
 		wantEnv, wantMounts := []string(nil), []string(nil)
 		if name == cronName {
-			wantEnv, wantMounts = []string{"cron=" + appimage.RestoredRootMount}, []string{"cron:" + appimage.RestoredRootMount + ":ro=false"}
+			// The variable is the task's PHP environment; only the upgrade
+			// container, which runs the install hook, mounts the root.
+			wantEnv = []string{"upgrade=" + appimage.RestoredRootMount, "cron=" + appimage.RestoredRootMount}
+			wantMounts = []string{"upgrade:" + appimage.RestoredRootMount + ":ro=false"}
 		}
 		if !slices.Equal(env, wantEnv) || !slices.Equal(mounts, wantMounts) {
 			t.Errorf("%s: %s %v and root mounts %v, want %v and %v", name, appimage.EnvRestoredRoot, env, mounts, wantEnv, wantMounts)
@@ -151,5 +154,38 @@ func TestProdRestoreFileSystemKeepsTheCurrentOneAndMovesTheSiteToTheRestored(t *
 
 	if got := rec.one(t, tBackupSelect, backupName).strings("resources"); !slices.Contains(got, restoredARN) || slices.Contains(got, mockARN(tEFS, filesName)) {
 		t.Errorf("the backup plan selects %v, want the restored file system and not the one the site left", got)
+	}
+}
+
+// storage.retireOriginal, once the operator has taken the old file system out of
+// the state, stops registering it and everything attached to it; the restored
+// file system, its attachments and what the tasks mount stay exactly as before.
+func TestProdRetireOriginalFileSystemDropsOnlyTheOldOne(t *testing.T) {
+	restore := map[string]any{"storage.restoreFileSystemId": restoredFS}
+	kept := mustRun(t, "prod", restore)
+	retired := mustRun(t, "prod", map[string]any{"storage.restoreFileSystemId": restoredFS, "storage.retireOriginal": true})
+	if n := len(retired.ofType(tEFS)); n != 0 {
+		t.Errorf("%d file systems registered, want none: the old one is retired and AWS Backup made the restored one", n)
+	}
+	for _, token := range []string{tEFSBackup, tFSPolicy, tEFSMount, tAccessPoint} {
+		var restored int
+		for _, r := range retired.ofType(token) {
+			if !strings.HasPrefix(r.Name, filesName+"-restored") {
+				t.Errorf("%s %s of the retired file system is still registered", token, r.Name)
+				continue
+			}
+			restored++
+			if was := kept.one(t, token, r.Name); !was.Inputs.DeepEquals(r.Inputs) {
+				t.Errorf("%s %s changed by retiring the old file system:\nbefore %v\nafter  %v", token, r.Name, was.Inputs, r.Inputs)
+			}
+		}
+		if restored == 0 {
+			t.Errorf("no %s on the restored file system", token)
+		}
+	}
+	for _, name := range []string{appName, cronName} {
+		if was, is := kept.one(t, tTaskDef, name), retired.one(t, tTaskDef, name); !was.Inputs.DeepEquals(is.Inputs) {
+			t.Errorf("task definition %s changed by retiring the old file system", name)
+		}
 	}
 }

@@ -121,6 +121,12 @@ type containerDef struct {
 	PortMappings []struct {
 		ContainerPort int `json:"containerPort"`
 	} `json:"portMappings"`
+	DependsOn []struct {
+		ContainerName string `json:"containerName"`
+		Condition     string `json:"condition"`
+	} `json:"dependsOn"`
+	HealthCheck      *struct{} `json:"healthCheck"`
+	StartTimeout     *int      `json:"startTimeout"`
 	LogConfiguration struct {
 		LogDriver string            `json:"logDriver"`
 		Options   map[string]string `json:"options"`

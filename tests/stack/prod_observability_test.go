@@ -3,6 +3,7 @@ package stack_test
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
@@ -112,5 +113,42 @@ func TestProdAlarmsWatchEveryTier(t *testing.T) {
 	}
 	if n := len(rec.ofType("aws:cloudwatch/dashboard:Dashboard")); n != 1 {
 		t.Errorf("%d dashboards, want 1", n)
+	}
+}
+
+// CloudWatch Logs may use a key only for this account's log groups: the
+// encryption-context condition of AWS's "Encrypt log data in CloudWatch Logs
+// using AWS KMS", which is also what stops another account's log group (the
+// confused deputy) from having its data encrypted with the stack's key.
+func TestProdKeysServeCloudWatchLogsOnlyForThisAccountsLogGroups(t *testing.T) {
+	for _, v := range []prodVariant{{"prod", nil}, {"cloudfront", cloudFront()}} {
+		t.Run(v.name, func(t *testing.T) {
+			rec := mustRun(t, "prod", v.edits)
+			for _, key := range rec.ofType(tKey) {
+				var doc policyDoc
+				key.jsonInput(t, "policy", &doc)
+				var logs int
+				for _, s := range doc.Statement {
+					p, ok := s.Principal.(map[string]any)
+					if !ok || p["Service"] == nil {
+						continue
+					}
+					service := anyStrings(p["Service"])[0]
+					region, ok := strings.CutSuffix(strings.TrimPrefix(service, "logs."), ".amazonaws.com")
+					if !ok || !strings.HasPrefix(service, "logs.") {
+						continue
+					}
+					logs++
+					want := "arn:aws:logs:" + region + ":" + mockAccount + ":log-group:"
+					groups := anyStrings(s.Condition["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+					if s.Effect != "Allow" || len(groups) != 1 || !strings.HasPrefix(groups[0], want) {
+						t.Errorf("key %s lets %s use it for %v, want only log groups under %s", key.Name, service, groups, want)
+					}
+				}
+				if logs != 1 {
+					t.Errorf("key %s: %d statements for CloudWatch Logs, want 1", key.Name, logs)
+				}
+			}
+		})
 	}
 }

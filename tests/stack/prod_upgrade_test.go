@@ -162,3 +162,36 @@ func TestProdMaintenanceAnswers503AndStopsTheWorkersButNotTheRunner(t *testing.T
 		t.Errorf("out of maintenance %v ad hoc workers, want the committed 2", n)
 	}
 }
+
+// The cron task runs the install/upgrade in a one-shot container and starts its
+// cron container only once that exited 0 (dependsOn SUCCESS), so ECS counts the
+// task as running, and the service as steady, only after the upgrade; nothing
+// bounds the upgrade's time (no health check, no start timeout). Both the cron
+// and the app services wait for their steady state, the cron service longer than
+// the provider's 20 minutes.
+func TestProdCronTaskRunsCronOnlyAfterTheUpgradeSucceeded(t *testing.T) {
+	rec := mustRun(t, "prod", nil)
+	byName := map[string]containerDef{}
+	for _, c := range rec.one(t, tTaskDef, cronName).containers(t) {
+		byName[c.Name] = c
+	}
+	upgrade, cron := byName["upgrade"], byName["cron"]
+	if got := strings.Join(upgrade.Command, " "); upgrade.Essential || !strings.HasSuffix(got, "/moodle-cron upgrade") {
+		t.Errorf("upgrade container: essential %v, command %q; want a one-shot runner in upgrade mode", upgrade.Essential, got)
+	}
+	if upgrade.HealthCheck != nil || upgrade.StartTimeout != nil {
+		t.Error("the upgrade container has a health check or a start timeout that could end a long upgrade")
+	}
+	deps := map[string]string{}
+	for _, d := range cron.DependsOn {
+		deps[d.ContainerName] = d.Condition
+	}
+	if got := strings.Join(cron.Command, " "); !cron.Essential || !strings.HasSuffix(got, "/moodle-cron cron") || deps["upgrade"] != "SUCCESS" {
+		t.Errorf("cron container: essential %v, command %q, depends on %v; want the runner in cron mode after the upgrade's SUCCESS", cron.Essential, got, deps)
+	}
+	for _, name := range []string{cronName, appName} {
+		if !rec.one(t, tService, name).boolean("waitForSteadyState") {
+			t.Errorf("%s: pulumi up does not wait for its steady state", name)
+		}
+	}
+}
