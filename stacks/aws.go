@@ -10,7 +10,10 @@ import (
 )
 
 // deployAWS provisions spec on AWS and exports the stack outputs.
-func deployAWS(ctx *pulumi.Context, spec topology.Spec) error {
+func deployAWS(ctx *pulumi.Context, spec topology.Spec, o Options) error {
+	if err := o.absoluteBuildContext(ctx, &spec); err != nil {
+		return fmt.Errorf("aws target: %w", err)
+	}
 	args := &awscloud.ClusterArgs{Spec: spec}
 	var err error
 	if args.MailPassword, err = mailPassword(ctx); err != nil {

@@ -3,7 +3,6 @@ package stacks
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -16,14 +15,8 @@ import (
 // exports the stack outputs. The cluster is named after the stack, so two stacks on
 // one host never share a container, network or volume name.
 func deployDocker(ctx *pulumi.Context, spec topology.Spec, o Options) error {
-	dir, err := o.projectDir(ctx)
-	if err != nil {
-		return fmt.Errorf("docker target: project folder: %w", err)
-	}
-	if b := &spec.Moodle.Build; spec.Moodle.CodeSource == topology.CodeBuild && !filepath.IsAbs(b.Context) {
-		if b.Context, err = filepath.Abs(filepath.Join(dir, b.Context)); err != nil {
-			return fmt.Errorf("docker target: moodle.build.context: %w", err)
-		}
+	if err := o.absoluteBuildContext(ctx, &spec); err != nil {
+		return fmt.Errorf("docker target: %w", err)
 	}
 	info, err := preflight(ctx, spec, o)
 	if err != nil {

@@ -44,7 +44,7 @@ func NewProgram(o Options) pulumi.RunFunc {
 		case topology.TargetDocker:
 			return deployDocker(ctx, spec, o)
 		case topology.TargetAWS:
-			return deployAWS(ctx, spec)
+			return deployAWS(ctx, spec, o)
 		}
 		return fmt.Errorf("moodle:target %q: not a target this program provisions", spec.Target)
 	}
@@ -60,6 +60,24 @@ func mailPassword(ctx *pulumi.Context) (pulumi.StringInput, error) {
 		return nil, err
 	}
 	return pulumi.ToSecret(pulumi.String(pw)).(pulumi.StringOutput), nil
+}
+
+// absoluteBuildContext makes moodle.build.context absolute, against the project
+// folder: components take it so, because the Docker provider resolves relative
+// paths against its own working directory.
+func (o Options) absoluteBuildContext(ctx *pulumi.Context, spec *topology.Spec) error {
+	b := &spec.Moodle.Build
+	if spec.Moodle.CodeSource != topology.CodeBuild || filepath.IsAbs(b.Context) {
+		return nil
+	}
+	dir, err := o.projectDir(ctx)
+	if err != nil {
+		return fmt.Errorf("project folder: %w", err)
+	}
+	if b.Context, err = filepath.Abs(filepath.Join(dir, b.Context)); err != nil {
+		return fmt.Errorf("moodle.build.context: %w", err)
+	}
+	return nil
 }
 
 // projectDir is the folder relative config paths resolve against. Where the engine

@@ -14,6 +14,8 @@ type Account struct {
 	Partition string
 	Region    string
 	ID        string
+	// DNSSuffix is the partition's domain: amazonaws.com, amazonaws.com.cn.
+	DNSSuffix string
 }
 
 // lookupAccount asks the provider once; every component receives the result.
@@ -30,12 +32,19 @@ func lookupAccount(ctx *pulumi.Context, opts ...pulumi.InvokeOption) (Account, e
 	if err != nil {
 		return Account{}, fmt.Errorf("look up the AWS account: %w", err)
 	}
-	return Account{Partition: partition.Partition, Region: region.Name, ID: caller.AccountId}, nil
+	return Account{Partition: partition.Partition, Region: region.Name, ID: caller.AccountId, DNSSuffix: partition.DnsSuffix}, nil
 }
 
 // arn spells an ARN of this account.
 func (a Account) arn(service, resource string) string {
 	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.ID, resource)
+}
+
+// registry is the host of the account's private ECR registry in the region,
+// aws_account_id.dkr.ecr.region.amazonaws.com (Amazon ECR User Guide, private
+// registry concepts).
+func (a Account) registry() string {
+	return fmt.Sprintf("%s.dkr.ecr.%s.%s", a.ID, a.Region, a.DNSSuffix)
 }
 
 // managedPolicy is the ARN of an AWS managed IAM policy.

@@ -17,6 +17,9 @@ import (
 type TaskEnvironment struct {
 	Spec    topology.Spec
 	Account Account
+	// AppImage is the reference the tasks pull Spec.Images.App by: the pushed
+	// digest of a built image (codeSource build), else images.app as given.
+	AppImage pulumi.StringInput
 	// SubnetIDs are the private app subnets.
 	SubnetIDs pulumi.StringArrayInput
 	KMSKeyARN pulumi.StringInput
@@ -80,15 +83,16 @@ func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.Reso
 	parent := pulumi.Parent(a)
 	spec := args.Spec
 
-	web := spec.Images.Web
-	if web == "" {
-		web = spec.Images.App
+	// nginx runs the app image unless images.web names another.
+	web := args.AppImage
+	if spec.Images.Web != "" && spec.Images.Web != spec.Images.App {
+		web = pulumi.String(spec.Images.Web)
 	}
 	td, _, err := newTask(ctx, name, args.TaskEnvironment, spec.App.Resources,
 		[]renderedFile{configPHPFile(args.ConfigPHP), phpIniFile(spec), fpmPoolFile(spec), nginxFile(spec)},
 		[]container{
 			{
-				Name: "php-fpm", Image: spec.Images.App, Command: []string{"php-fpm"},
+				Name: "php-fpm", Image: args.AppImage, Command: []string{"php-fpm"},
 				Mounts:      phpMounts(spec, map[string]string{volFPMConf: imageFPMConfDir}),
 				ReadOnly:    map[string]bool{volMoodleEtc: true, volFPMConf: true},
 				HealthCheck: []string{"CMD", imageHealthcheck, "fpm"},
@@ -205,7 +209,7 @@ func newTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topology
 	}
 	t := taskDefinition{
 		Spec: env.Spec, Account: env.Account, Resources: res,
-		Files: files, Containers: containers,
+		Image: env.AppImage, Files: files, Containers: containers,
 		Secrets: env.Secrets, Environment: phpEnvironment(env.Spec, env.Environment),
 		LogGroup:         logs.Name,
 		ExecutionRoleARN: execution.Arn, TaskRoleARN: task.Arn,

@@ -208,13 +208,26 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			shared = append(shared, *mail)
 		}
 	}
+	// The tasks pull images.app as given, or the image this up built and pushed
+	// by its digest; the built image's content tag names the release.
+	appImage := pulumi.String(spec.Images.App).ToStringOutput()
+	if spec.Moodle.CodeSource == topology.CodeBuild {
+		built, err := NewAppImage(ctx, name+"-app-image", &AppImageArgs{Spec: spec, Account: account, KMSKeyARN: key.Arn}, parent)
+		if err != nil {
+			return nil, err
+		}
+		if spec.Images.Web == spec.Images.App {
+			spec.Images.Web = built.Ref
+		}
+		spec.Images.App, appImage = built.Ref, built.Digest
+	}
 	environment := map[string]pulumi.StringInput{}
 	if spec.Storage.Kind == topology.StorageS3 {
 		environment[render.EnvS3Bucket] = files.BucketName
 		environment[render.EnvS3Region] = pulumi.String(account.Region)
 	}
 	tasks := TaskEnvironment{
-		Spec: spec, Account: account, SubnetIDs: net.PrivateSubnetIDs, KMSKeyARN: key.Arn, Files: files,
+		Spec: spec, Account: account, AppImage: appImage, SubnetIDs: net.PrivateSubnetIDs, KMSKeyARN: key.Arn, Files: files,
 		ConfigPHP: configPHP(spec, db, cache), Secrets: shared, Environment: environment, ExecLogGroupARN: execLogARN,
 	}
 	cron, err := NewCron(ctx, name+"-cron", &CronArgs{

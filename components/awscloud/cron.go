@@ -76,9 +76,9 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 	// verifyContainerOrderingStatusResolvable), which the circuit breaker counts.
 	// No health check and no start timeout bound the upgrade, which must never be
 	// killed midway: an install or a large upgrade outlasts any start period.
-	upgrade := runnerContainer(spec, "upgrade", cronRunnerPath, extraMounts, "upgrade")
+	upgrade := runnerContainer(runner, "upgrade", cronRunnerPath, extraMounts, "upgrade")
 	upgrade.OneShot, upgrade.HealthCheck = true, nil
-	cron := runnerContainer(spec, "cron", cronRunnerPath, nil, "cron")
+	cron := runnerContainer(runner, "cron", cronRunnerPath, nil, "cron")
 	cron.AfterSuccess = []string{upgrade.Name}
 	td, logs, err := scriptTask(ctx, name, runner, spec.Cron.Resources, cronFile(spec), []container{upgrade, cron}, parent)
 	if err != nil {
@@ -104,7 +104,7 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 
 	if workers := spec.Cron.Adhoc.Workers; workers > 0 {
 		adhoc, _, err := scriptTask(ctx, name+"-adhoc", args.TaskEnvironment, spec.Cron.Adhoc.Resources, adhocFile(spec),
-			[]container{runnerContainer(spec, "adhoc", adhocWorkerPath, nil)}, parent)
+			[]container{runnerContainer(args.TaskEnvironment, "adhoc", adhocWorkerPath, nil)}, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -141,13 +141,13 @@ func scriptTask(ctx *pulumi.Context, name string, env TaskEnvironment, res topol
 	return newTask(ctx, name, env, res, []renderedFile{configPHPFile(env.ConfigPHP), phpIniFile(env.Spec), script}, containers, parent)
 }
 
-// runnerContainer runs the script at path with args and extraMounts. Alive is
-// healthy enough: an unhealthy essential container would be killed in the middle
-// of a cron task or a backup.
-func runnerContainer(s topology.Spec, name, path string, extraMounts map[string]string, args ...string) container {
+// runnerContainer runs the script at path with args and extraMounts, from the
+// app image env's tasks pull. Alive is healthy enough: an unhealthy essential
+// container would be killed in the middle of a cron task or a backup.
+func runnerContainer(env TaskEnvironment, name, path string, extraMounts map[string]string, args ...string) container {
 	return container{
-		Name: name, Image: s.Images.App, Command: append([]string{"/bin/sh", path}, args...),
-		Mounts:      phpMounts(s, extraMounts),
+		Name: name, Image: env.AppImage, Command: append([]string{"/bin/sh", path}, args...),
+		Mounts:      phpMounts(env.Spec, extraMounts),
 		ReadOnly:    map[string]bool{volMoodleEtc: true},
 		HealthCheck: []string{"CMD-SHELL", "pgrep -f " + path + " > /dev/null"},
 		RunsPHP:     true,

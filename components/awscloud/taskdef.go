@@ -141,6 +141,8 @@ type taskDefinition struct {
 	Spec      topology.Spec
 	Account   Account
 	Resources topology.Resources
+	// Image is the app image's reference, which the init container runs.
+	Image pulumi.StringInput
 	// Files are written by the init container before the others start.
 	Files []renderedFile
 	// Containers are the containers besides the init one; each names its mounts.
@@ -166,7 +168,7 @@ type TaskSecret struct {
 // container is one container of a task besides the init container.
 type container struct {
 	Name    string
-	Image   string
+	Image   pulumi.StringInput
 	Command []string
 	// Mounts maps volume names to paths; ReadOnly lists the read-only ones.
 	Mounts   map[string]string
@@ -222,7 +224,7 @@ func (t taskDefinition) containerDefinitions(streamPrefix string) pulumi.StringO
 	}
 	defs := []any{map[string]any{
 		"name":      initContainerName,
-		"image":     t.Spec.Images.App,
+		"image":     t.Image,
 		"essential": false,
 		// Root only to hand the writable volumes to the app user; it exits before
 		// anything else starts and runs no Moodle code.

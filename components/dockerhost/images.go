@@ -74,13 +74,7 @@ func buildApp(ctx *pulumi.Context, name string, spec topology.Spec, opts ...pulu
 	if !filepath.IsAbs(b.Context) {
 		return image{}, fmt.Errorf("app image: build context %q is not absolute", b.Context)
 	}
-	args := pulumi.StringMap{}
-	for k, v := range b.Args {
-		args[k] = pulumi.String(v)
-	}
-	for k, v := range spec.BuildArgs() {
-		args[k] = pulumi.String(v)
-	}
+	args := pulumi.ToStringMap(spec.ImageBuildArgs())
 	img, err := docker.NewImage(ctx, name+"-app-image", &docker.ImageArgs{
 		ImageName: pulumi.String(spec.Images.App),
 		SkipPush:  pulumi.Bool(true),

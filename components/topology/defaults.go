@@ -165,9 +165,9 @@ func awsBase() Spec {
 	// RDS signs its instances' certificates with its own CAs; RDS Proxy presents
 	// a certificate that chains to Amazon's public roots. The bundle holds both.
 	s.Paths.DatabaseCA = DatabaseCABundle
-	// ECS runs what a registry holds; nothing is built during a deployment.
+	// ECS runs what a registry holds: a prebuilt image by default; codeSource
+	// build builds docker/ and pushes it to the stack's ECR repository.
 	s.Moodle.CodeSource = CodeImage
-	s.Moodle.Build = Build{}
 	s.App.MinReplicas = 2
 	s.App.MaxReplicas = 10
 	s.App.LaunchType = LaunchFargate
@@ -245,11 +245,15 @@ func DatabaseImage(major string) string {
 	return ""
 }
 
+// DefaultAppImage is images.app when the stack names none: the tag a docker
+// stack's build gets.
+func DefaultAppImage(version string) string { return "moodle-cluster/app:" + version }
+
 // FillDerived fills the values derived from other settings that the stack left
 // empty.
 func (s *Spec) FillDerived() {
 	if s.Images.App == "" {
-		s.Images.App = "moodle-cluster/app:" + s.Moodle.Version
+		s.Images.App = DefaultAppImage(s.Moodle.Version)
 	}
 	if s.Images.Web == "" {
 		s.Images.Web = s.Images.App

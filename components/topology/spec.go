@@ -168,6 +168,21 @@ func (s Spec) BuildArgs() map[string]string {
 	}
 }
 
+// ImageBuildArgs are the build arguments of the app image: the site's own
+// (moodle.build.args: the base image, where the code comes from, the RDS bundle's
+// checksum) and the ones the program sets from the Spec (BuildArgs), which
+// validation keeps the site from setting. Both targets build with these.
+func (s Spec) ImageBuildArgs() map[string]string {
+	out := make(map[string]string, len(s.Moodle.Build.Args)+8)
+	for k, v := range s.Moodle.Build.Args {
+		out[k] = v
+	}
+	for k, v := range s.BuildArgs() {
+		out[k] = v
+	}
+	return out
+}
+
 // ImageEnv is the environment the image's scripts and the rendered files need in
 // every container that runs Moodle's PHP: where the code and moodledata are.
 func (s Spec) ImageEnv() map[string]string {
@@ -249,6 +264,15 @@ const (
 	ArchX86   = "x86_64"
 	ArchARM64 = "arm64"
 )
+
+// Platform is the Docker platform the app image is built for, the tasks'
+// architecture: ECS's runtimePlatform names x86_64 what Docker names amd64.
+func (a App) Platform() string {
+	if a.CPUArchitecture == ArchARM64 {
+		return "linux/arm64"
+	}
+	return "linux/amd64"
+}
 
 // App is the PHP-FPM tier.
 type App struct {

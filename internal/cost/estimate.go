@@ -147,6 +147,7 @@ var rules = map[string]rule{
 	"aws:route53/record:Record":                         (pricer).record,
 	"aws:backup/vault:Vault":                            (pricer).backupVault,
 	"aws:sesv2/emailIdentity:EmailIdentity":             (pricer).sesIdentity,
+	"aws:ecr/repository:Repository":                     (pricer).repository,
 
 	// No charge of their own: networking, identity, configuration, and the
 	// pieces of the resources priced above.
@@ -205,6 +206,10 @@ var rules = map[string]rule{
 	"aws:iam/user:User":                                               nil,
 	"aws:iam/userPolicy:UserPolicy":                                   nil,
 	"aws:iam/accessKey:AccessKey":                                     nil,
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy":                         nil,
+	// codeSource build: built where up runs and pushed to the repository, which
+	// is priced above.
+	"docker:index/image:Image": nil,
 	// The filter is free; the metric it publishes is a custom metric (about 0.30
 	// USD a month), which the table does not price yet.
 	"aws:cloudwatch/logMetricFilter:LogMetricFilter": nil,
@@ -548,6 +553,12 @@ func (p pricer) logGroup(inventory.Resource) (Line, error) {
 func (p pricer) fileSystem(inventory.Resource) (Line, error) {
 	return Line{What: "EFS, Elastic Throughput", Usage: fmt.Sprintf("%g USD per GB-month stored (Standard), %g USD per GB read",
 		p.t.EFSStandardGBMonth.USD, p.t.EFSElasticTransferGB.USD), Source: srcEFS}, nil
+}
+
+// repository: codeSource build's image repository, billed by what it stores
+// (the lifecycle policy keeps at most its newest images).
+func (p pricer) repository(inventory.Resource) (Line, error) {
+	return Line{What: "ECR repository", Usage: fmt.Sprintf("%g USD per GB-month stored", p.t.ECRStorageGBMonth.USD), Source: srcECR}, nil
 }
 
 func (p pricer) bucket(inventory.Resource) (Line, error) {

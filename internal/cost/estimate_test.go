@@ -317,3 +317,29 @@ func TestEstimate_SESSenderIsUsageAndOneSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimate_BuiltImageIsRepositoryStorage prices codeSource build: the
+// repository costs by the GB stored, its lifecycle policy and the build nothing.
+func TestEstimate_BuiltImageIsRepositoryStorage(t *testing.T) {
+	base := estimate(t, "prod", nil)
+	e := estimate(t, "prod", map[string]any{"moodle:moodle.codeSource": "build", "moodle:images.app": nil,
+		"moodle:moodle.build.args.DATABASE_CA_SHA256": strings.Repeat("0f", 32)})
+	if len(e.Unpriced) > 0 {
+		t.Fatalf("resource types without a pricing rule: %v", e.Unpriced)
+	}
+	if d := math.Round((e.Total-base.Total)*100) / 100; d != 0 {
+		t.Errorf("codeSource build changes the month by %+.2f USD, want 0 (storage is usage)", d)
+	}
+	n := 0
+	for _, l := range e.Lines {
+		if l.What == "ECR repository" {
+			n++
+			if l.Usage != "0.1 USD per GB-month stored" {
+				t.Errorf("repository usage %q", l.Usage)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d ECR repository lines, want 1", n)
+	}
+}

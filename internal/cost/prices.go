@@ -47,8 +47,11 @@ type Table struct {
 	EFSStandardGBMonth   Rate
 	EFSElasticTransferGB Rate
 	S3StandardGBMonth    Rate
-	InstanceVCPUs        map[string]float64 // RDS classes and EC2 types: vCPUs
-	InstanceMemoryGiB    map[string]float64 // EC2 types: memory, for task placement
+	// ECRStorageGBMonth is a private repository's storage; pulls within the
+	// region are free.
+	ECRStorageGBMonth Rate
+	InstanceVCPUs     map[string]float64 // RDS classes and EC2 types: vCPUs
+	InstanceMemoryGiB map[string]float64 // EC2 types: memory, for task placement
 
 	// InterfaceEndpointHour is one interface VPC endpoint in one zone (gateway
 	// endpoints are free); InterfaceEndpointDataGB the first PB processed a month.
@@ -90,6 +93,7 @@ const (
 	srcCloudWatch  = "https://aws.amazon.com/cloudwatch/pricing/ (EU (Ireland))"
 	srcEFS         = "https://aws.amazon.com/efs/pricing/ (EU (Ireland), Standard, Elastic Throughput)"
 	srcS3          = "https://aws.amazon.com/s3/pricing/ (EU (Ireland), S3 Standard, first 50 TB)"
+	srcECR         = "https://aws.amazon.com/ecr/pricing/ (private repositories, storage; data transfer in the same region free)"
 	srcBackup      = "https://aws.amazon.com/backup/pricing/ (EU (Ireland), Amazon EFS warm storage and restore)"
 )
 
@@ -160,6 +164,7 @@ func euWest1() Table {
 		EFSStandardGBMonth:   Rate{0.33, srcEFS},
 		EFSElasticTransferGB: Rate{0.03, srcEFS},
 		S3StandardGBMonth:    Rate{0.023, srcS3},
+		ECRStorageGBMonth:    Rate{0.10, srcECR},
 
 		InstanceVCPUs: map[string]float64{
 			"db.r6g.large": 2, "db.r6g.xlarge": 4, "db.r6g.2xlarge": 8, "db.r6g.4xlarge": 16,

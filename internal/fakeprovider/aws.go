@@ -224,6 +224,30 @@ func awsPackage(ecs ECSRuntime) *Package {
 		"aws:ecs/cluster:Cluster":                                   {force: only("name"), autoName: "name", idIsARN: true, arn: arnOf("ecs", "cluster/", "name")},
 		"aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": {force: only("clusterName")},
 		"aws:ecs/capacityProvider:CapacityProvider":                 {force: only("name", "autoScalingGroupProvider"), autoName: "name", idIsARN: true, arn: arnOf("ecs", "capacity-provider/", "name")},
+		// terraform-provider-aws internal/service/ecr/repository.go: name and
+		// encryption_configuration (and both its fields) are ForceNew, the id is the
+		// repository's name (resourceRepositoryCreate, d.SetId(RepositoryName)), and
+		// Read sets registry_id and repository_url from the API's RegistryId and
+		// RepositoryUri, <account>.dkr.ecr.<region>.amazonaws.com/<name> (Amazon
+		// ECR User Guide, private registry concepts).
+		"aws:ecr/repository:Repository": {
+			force: only("name", "encryptionConfigurations"), idFrom: "name",
+			arn: arnOf("ecr", "repository/", "name"),
+			extra: func(env Env, r Resource) resource.PropertyMap {
+				return resource.PropertyMap{
+					"registryId":    str(env.Account),
+					"repositoryUrl": str(env.Account + ".dkr.ecr." + env.Region + ".amazonaws.com/" + r.Str("name")),
+				}
+			},
+		},
+		// internal/service/ecr/lifecycle_policy.go: repository is ForceNew and the
+		// id, policy is updated in place (PutLifecyclePolicy), registry_id computed.
+		"aws:ecr/lifecyclePolicy:LifecyclePolicy": {
+			force: only("repository"), idFrom: "repository",
+			extra: func(env Env, _ Resource) resource.PropertyMap {
+				return resource.PropertyMap{"registryId": str(env.Account)}
+			},
+		},
 		"aws:ecs/taskDefinition:TaskDefinition": {
 			force: allBut("tags", "tagsAll", "skipDestroy", "trackLatest"), idFrom: "family",
 			readBack:   readTaskDefinition,

@@ -1,6 +1,7 @@
 package fakeprovider
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -19,6 +20,22 @@ func awsInvokes() map[string]InvokeFunc {
 				"names":      strs(env.Region+"a", env.Region+"b", env.Region+"c"),
 				"zoneIds":    strs("use1-az1", "use1-az2", "use1-az4"),
 				"groupNames": strs(env.Region),
+			}, nil
+		},
+		// internal/service/ecr/authorization_token_data_source.go: GetAuthorizationToken
+		// answers a new token at every call, valid 12 hours (ECR API reference,
+		// AuthorizationData); the data source splits its base64 user:password and
+		// marks authorization_token and password Sensitive.
+		"aws:ecr/getAuthorizationToken:getAuthorizationToken": func(env Env, _ resource.PropertyMap) (resource.PropertyMap, error) {
+			password := "fake-ecr-token-" + env.Random(24)
+			return resource.PropertyMap{
+				"id":                 str(env.Region),
+				"registryId":         str(env.Account),
+				"userName":           str("AWS"),
+				"password":           resource.MakeSecret(str(password)),
+				"authorizationToken": resource.MakeSecret(str(base64.StdEncoding.EncodeToString([]byte("AWS:" + password)))),
+				"proxyEndpoint":      str("https://" + env.Account + ".dkr.ecr." + env.Region + ".amazonaws.com"),
+				"expiresAt":          str("2030-01-01T12:00:00Z"),
 			}, nil
 		},
 		"aws:index/getCallerIdentity:getCallerIdentity": func(env Env, _ resource.PropertyMap) (resource.PropertyMap, error) {

@@ -135,15 +135,18 @@ func dockerPackage(d Daemon) *Package {
 			// Check adds the digest of the build context to the inputs (:196-207), it
 			// diffs its stored inputs against the new ones (:271-337) and never asks
 			// for replacement; a changed build, a changed file in the context
-			// included, is an update that builds the image again.
+			// included, is an update that builds the image again. Of the registry
+			// only the server is compared: new credentials alone are no change
+			// (diffUpdates, :330-349).
 			"docker:index/image:Image": {
 				DiffInputs: true,
 				Check:      checkImage,
 				Rebuilds:   true,
+				Equivalent: map[string]func(a, b resource.PropertyValue) bool{"registry": sameRegistryServer},
 				Outputs: func(env Env, r Resource) resource.PropertyMap {
 					return resource.PropertyMap{
 						"baseImageName": str(r.Str("imageName")),
-						"repoDigest":    str(builtImageID(r.Inputs)),
+						"repoDigest":    str(imageDigest(r.Inputs)),
 					}
 				},
 			},
@@ -398,6 +401,37 @@ func checkImage(inputs resource.PropertyMap) (resource.PropertyMap, error) {
 	b["contextDigest"] = str(hex.EncodeToString(h.Sum(nil)))
 	out["build"] = resource.NewObjectProperty(b)
 	return out, nil
+}
+
+// sameRegistryServer compares two registry inputs as the provider's diff does:
+// by server alone.
+func sameRegistryServer(a, b resource.PropertyValue) bool {
+	server := func(v resource.PropertyValue) resource.PropertyValue {
+		if !v.IsObject() {
+			return resource.NewNullProperty()
+		}
+		return v.ObjectValue()["server"]
+	}
+	return server(a).DeepEquals(server(b))
+}
+
+// imageDigest is the image's repoDigest: the built image's ID without a push
+// (skipPush, image.go:308-316), else the pushed manifest's digest on the
+// image's name without its tag (:344-380), which stands in for the digest of the
+// built content.
+func imageDigest(inputs resource.PropertyMap) string {
+	// The credentials are no part of what is built.
+	built := inputs.Copy()
+	delete(built, "registry")
+	id := builtImageID(built)
+	if skip := inputs["skipPush"]; skip.IsBool() && skip.BoolValue() {
+		return id
+	}
+	name := inputs["imageName"].StringValue()
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	return name + "@" + id
 }
 
 // builtImageID stands in for the ID Docker gives the image built from inputs, which

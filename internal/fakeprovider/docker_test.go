@@ -255,3 +255,42 @@ func TestImage_AnEditedContextIsANewDigestAndANewImage(t *testing.T) {
 		t.Errorf("an edited context builds the same image ID")
 	}
 }
+
+// TestImageRegistryAndDigest pins docker.Image's rules for a pushed image to the
+// provider source it mirrors (pulumi-docker 4.10.0 provider/).
+func TestImageRegistryAndDigest(t *testing.T) {
+	registry := func(server, password string) resource.PropertyValue {
+		return obj(resource.PropertyMap{"server": str(server), "username": str("AWS"), "password": resource.MakeSecret(str(password))})
+	}
+	for _, tc := range []struct {
+		rule, source string
+		a, b         resource.PropertyValue
+		same         bool
+	}{
+		{"a new password alone is no change", "provider.go:330-349", registry("r.example", "one"), registry("r.example", "two"), true},
+		{"another server is a change", "provider.go:330-349", registry("r.example", "one"), registry("s.example", "one"), false},
+	} {
+		if got := sameRegistryServer(tc.a, tc.b); got != tc.same {
+			t.Errorf("%s (%s): same %v", tc.rule, tc.source, got)
+		}
+	}
+
+	build := obj(resource.PropertyMap{"context": str("/ctx"), "platform": str("linux/amd64")})
+	pushed := resource.PropertyMap{"imageName": str("127.0.0.1:5000/team/app:abc"), "build": build, "registry": registry("127.0.0.1:5000", "one")}
+	digest := imageDigest(pushed)
+	// image.go:344-380: the name without its tag, @, the pushed manifest's digest.
+	if !strings.HasPrefix(digest, "127.0.0.1:5000/team/app@sha256:") {
+		t.Errorf("pushed repoDigest %q, want the repository @ a digest", digest)
+	}
+	again := pushed.Copy()
+	again["registry"] = registry("127.0.0.1:5000", "two")
+	if imageDigest(again) != digest {
+		t.Error("new credentials change the pushed digest")
+	}
+	// image.go:308-316: without a push, the built image's ID.
+	local := pushed.Copy()
+	local["skipPush"] = resource.NewBoolProperty(true)
+	if id := imageDigest(local); !strings.HasPrefix(id, "sha256:") {
+		t.Errorf("local repoDigest %q, want the image ID", id)
+	}
+}

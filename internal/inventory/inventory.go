@@ -152,6 +152,11 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return resource.PropertyMap{"name": args.Args["name"], "value": str("ami-00000000"), "type": str("String"), "id": args.Args["name"]}, nil
 	case "aws:ec2/getVpc:getVpc":
 		return resource.PropertyMap{"id": args.Args["id"], "cidrBlock": str("10.0.0.0/16")}, nil
+	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+		// codeSource build: the registry credentials the image is pushed with.
+		endpoint := "https://" + placeholderAccount + ".dkr.ecr." + region + ".amazonaws.com"
+		return resource.PropertyMap{"id": str(region), "proxyEndpoint": str(endpoint), "userName": str("AWS"),
+			"password": resource.MakeSecret(str("placeholder")), "authorizationToken": resource.MakeSecret(str("QVdTOnBsYWNlaG9sZGVy"))}, nil
 	case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
 		// aws.cloudFront.enabled: the ALB admits CloudFront's origin-facing addresses.
 		return resource.PropertyMap{"id": str("pl-00000000"), "name": args.Args["name"],

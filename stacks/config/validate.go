@@ -513,3 +513,32 @@ func (p *problems) connections(s topology.Spec) {
 			s.PeakNodes(), s.App.Sizing().MaxChildren, n, maxServerConnections)
 	}
 }
+
+var buildArg = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// build checks the app image's build: a context folder, a Dockerfile inside it and
+// build arguments that leave the ones the program sets from the Spec alone.
+func (p *problems) build(s topology.Spec) {
+	b := s.Moodle.Build
+	if s.Moodle.CodeSource != topology.CodeBuild {
+		if def, err := topology.Defaults(s.Target); err == nil && !reflect.DeepEqual(b, def.Moodle.Build) {
+			p.add("moodle.build", nil, "only read with moodle.codeSource build (codeSource is %q)", s.Moodle.CodeSource)
+		}
+		return
+	}
+	if strings.TrimSpace(b.Context) == "" {
+		p.add("moodle.build.context", b.Context, "allowed: the build context folder, relative to the project folder or absolute")
+	}
+	if df := path.Clean(b.Dockerfile); b.Dockerfile == "" || path.IsAbs(b.Dockerfile) || df == ".." || strings.HasPrefix(df, "../") {
+		p.add("moodle.build.dockerfile", b.Dockerfile, "allowed: a path inside moodle.build.context, e.g. Dockerfile")
+	}
+	reserved := s.BuildArgs()
+	for _, k := range sortedKeys(b.Args) {
+		switch _, own := reserved[k]; {
+		case !buildArg.MatchString(k):
+			p.add("moodle.build.args."+k, b.Args[k], "not a build argument name; allowed: letters, digits and _, not starting with a digit")
+		case own:
+			p.add("moodle.build.args."+k, b.Args[k], "set by the program from the stack config; allowed: any other build argument (change the setting it comes from instead)")
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
@@ -27,9 +28,9 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 			p.add("siteUrl", v, "https needs aws.certificateArn; allowed without a certificate: http://")
 		}
 	}
-	if s.Moodle.CodeSource != topology.CodeImage {
-		p.add("moodle.codeSource", s.Moodle.CodeSource, "allowed on aws: image (ECS pulls images.app from a registry: build docker/Dockerfile and push it to ECR)")
-	}
+	p.oneOf("moodle.codeSource", s.Moodle.CodeSource, topology.CodeImage, topology.CodeBuild)
+	p.build(s)
+	p.awsBuild(s)
 
 	app := s.App
 	p.intRange("app.minReplicas", app.MinReplicas, 1, maxReplicas)
@@ -216,7 +217,6 @@ func dockerOnly(s topology.Spec) []otherTargetField {
 	fs = append(fs, resources("cache", s.Cache.Resources, "size Redis with cache.nodeType")...)
 	fs = append(fs, resources("cache.muc", s.Cache.MUC.Resources, "size the MUC group with cache.muc.nodeType")...)
 	return append(fs,
-		otherTargetField{"moodle.build", s.Moodle.Build, "ECS runs images.app from a registry: build and push it first"},
 		otherTargetField{"database.pgbouncer", s.Database.PgBouncer, "aws pools connections with database.pooler rdsproxy"},
 		otherTargetField{"database.poolSize", s.Database.PoolSize, "aws pools connections with database.pooler rdsproxy"},
 		otherTargetField{"storage.nfs", s.Storage.NFS, "aws shares moodledata on EFS"},
@@ -347,4 +347,20 @@ func awsCron(v string) bool {
 	// expression. If you specify a value or a * in one of the fields, you must use
 	// a ? in the other." (EventBridge, cron expressions reference.)
 	return (f[2] == "?") != (f[4] == "?")
+}
+
+// awsBuild checks what `up` needs to build the app image for ECS: the pinned RDS
+// bundle every AWS image holds (the tasks verify the database with it), and no
+// images.app, which names a prebuilt image the build would silently replace.
+func (p *problems) awsBuild(s topology.Spec) {
+	if s.Moodle.CodeSource != topology.CodeBuild {
+		return
+	}
+	if sum := s.Moodle.Build.Args[appimage.ArgDatabaseCASHA256]; !sha256Hex.MatchString(sum) {
+		p.add("moodle.build.args."+appimage.ArgDatabaseCASHA256, sum,
+			"the image for aws must hold the RDS CA bundle; allowed: the SHA-256 (64 lower-case hex digits) of %s", appimage.DatabaseCAURL)
+	}
+	if s.Images.App != topology.DefaultAppImage(s.Moodle.Version) {
+		p.add("images.app", s.Images.App, "names a prebuilt image, read with moodle.codeSource image; with build, up pushes the image it builds to the stack's ECR repository")
+	}
 }

@@ -3,9 +3,6 @@ package config
 import (
 	"net"
 	"net/url"
-	"path"
-	"reflect"
-	"regexp"
 	"strings"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
@@ -57,35 +54,6 @@ func (p *problems) dockerTarget(s topology.Spec, site *url.URL) {
 	p.intRange("docker.httpPort", dt.HTTPPort, 1, 65535)
 	if net.ParseIP(dt.BindAddress) == nil {
 		p.add("docker.bindAddress", dt.BindAddress, "allowed: a host IP address, 127.0.0.1 (this host only) or 0.0.0.0 (every interface)")
-	}
-}
-
-var buildArg = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// build checks the app image's build: a context folder, a Dockerfile inside it and
-// build arguments that leave the ones the program sets from the Spec alone.
-func (p *problems) build(s topology.Spec) {
-	b := s.Moodle.Build
-	if s.Moodle.CodeSource != topology.CodeBuild {
-		if def, err := topology.Defaults(s.Target); err == nil && !reflect.DeepEqual(b, def.Moodle.Build) {
-			p.add("moodle.build", nil, "only read with moodle.codeSource build (codeSource is %q)", s.Moodle.CodeSource)
-		}
-		return
-	}
-	if strings.TrimSpace(b.Context) == "" {
-		p.add("moodle.build.context", b.Context, "allowed: the build context folder, relative to the project folder (docker) or absolute")
-	}
-	if df := path.Clean(b.Dockerfile); b.Dockerfile == "" || path.IsAbs(b.Dockerfile) || df == ".." || strings.HasPrefix(df, "../") {
-		p.add("moodle.build.dockerfile", b.Dockerfile, "allowed: a path inside moodle.build.context, e.g. Dockerfile")
-	}
-	reserved := s.BuildArgs()
-	for _, k := range sortedKeys(b.Args) {
-		switch _, own := reserved[k]; {
-		case !buildArg.MatchString(k):
-			p.add("moodle.build.args."+k, b.Args[k], "not a build argument name; allowed: letters, digits and _, not starting with a digit")
-		case own:
-			p.add("moodle.build.args."+k, b.Args[k], "set by the program from the stack config; allowed: any other build argument (change the setting it comes from instead)")
-		}
 	}
 }
 

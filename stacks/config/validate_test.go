@@ -87,9 +87,12 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"code source unknown", with(dockerStack(), "moodle", `{"codeSource": "git"}`), []string{
 			`moodle:moodle.codeSource = "git": allowed: build, image, hostPath`}},
 		{"host path on aws", with(awsStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "/srv/moodle"}`), []string{
-			`moodle:moodle.codeSource = "hostPath": allowed on aws: image (ECS pulls images.app from a registry: build docker/Dockerfile and push it to ECR)`}},
-		{"build on aws", with(awsStack(), "moodle", `{"codeSource": "build"}`), []string{
-			`moodle:moodle.codeSource = "build": allowed on aws: image`}},
+			`moodle:moodle.codeSource = "hostPath": allowed: image, build`}},
+		{"build on aws without the RDS bundle's checksum", with(awsStack(), "moodle", `{"codeSource": "build"}`), []string{
+			`moodle:moodle.build.args.DATABASE_CA_SHA256 = "": the image for aws must hold the RDS CA bundle`}},
+		{"build on aws with a prebuilt image named", with(with(awsStack(), "moodle", `{"codeSource": "build", "build": {"args": {"DATABASE_CA_SHA256": "`+strings.Repeat("ab", 32)+`"}}}`),
+			"images", `{"app": "registry.example/moodle:5.3"}`), []string{
+			`moodle:images.app = "registry.example/moodle:5.3": names a prebuilt image, read with moodle.codeSource image`}},
 		{"host path missing", with(dockerStack(), "moodle", `{"codeSource": "hostPath"}`), []string{
 			"moodle:moodle.hostPath: not set; codeSource hostPath needs the absolute path of the Moodle folder on the Docker host"}},
 		{"host path relative", with(dockerStack(), "moodle", `{"codeSource": "hostPath", "hostPath": "./html"}`), []string{
@@ -97,7 +100,7 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"host path without hostPath source", with(dockerStack(), "moodle", `{"hostPath": "/srv/moodle"}`), []string{
 			`moodle:moodle.hostPath = "/srv/moodle": only read with moodle.codeSource hostPath (codeSource is "build")`}},
 		{"build context empty", with(dockerStack(), "moodle", `{"build": {"context": " "}}`), []string{
-			`moodle:moodle.build.context = " ": allowed: the build context folder, relative to the project folder (docker) or absolute`}},
+			`moodle:moodle.build.context = " ": allowed: the build context folder, relative to the project folder or absolute`}},
 		{"dockerfile outside the context", with(dockerStack(), "moodle", `{"build": {"dockerfile": "../Dockerfile"}}`), []string{
 			`moodle:moodle.build.dockerfile = "../Dockerfile": allowed: a path inside moodle.build.context`}},
 		{"dockerfile absolute", with(dockerStack(), "moodle", `{"build": {"dockerfile": "/srv/Dockerfile"}}`), []string{
@@ -111,7 +114,7 @@ func TestInvalidConfigIsReported(t *testing.T) {
 		{"build settings without a build", with(dockerStack(), "moodle", `{"codeSource": "image", "build": {"context": "site"}}`), []string{
 			`moodle:moodle.build: only read with moodle.codeSource build (codeSource is "image")`}},
 		{"build settings on aws", with(awsStack(), "moodle", `{"build": {"context": "site"}}`), []string{
-			`moodle:moodle.build: only read on target docker; remove it from this aws stack`}},
+			`moodle:moodle.build: only read with moodle.codeSource build (codeSource is "image")`}},
 		{"admin email malformed", with(dockerStack(), "moodle", `{"adminEmail": "admin"}`), []string{
 			`moodle:moodle.adminEmail = "admin": not an e-mail address`}},
 

@@ -89,6 +89,8 @@ var hostCommands = map[string]string{
 	"wrk":                        "wrk",
 	"docker":                     "docker.io",
 	"/bin/busybox":               "busybox-static",
+	"docker-registry":            "docker-registry",
+	"htpasswd":                   "apache2-utils",
 	// The Pulumi CLI is built by the Makefile (bin/pulumi), not installed.
 	"pulumi": "",
 }

@@ -184,6 +184,43 @@ func committedConfig(t testing.TB, stack string) automation.Config {
 	return cfg
 }
 
+// committedConfigWith is committedConfig with edits ("moodle:mail.ses" -> true;
+// nil deletes the value).
+func committedConfigWith(t testing.TB, stack string, edits map[string]any) automation.Config {
+	t.Helper()
+	cfg := committedConfig(t, stack)
+	for key, value := range edits {
+		if err := cfg.Set(key, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cfg
+}
+
+// copiedBuildContext is a copy of the project's docker/ folder, for a test to edit.
+func copiedBuildContext(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(projectDir, "docker"))); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// editBuildContext appends a comment to the context's entrypoint.sh, a file the
+// Dockerfile copies: the image's content changes.
+func editBuildContext(t testing.TB, dir string) {
+	t.Helper()
+	entrypoint := filepath.Join(dir, "entrypoint.sh")
+	raw, err := os.ReadFile(entrypoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(entrypoint, append(raw, "# edited\n"...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // progressTo sends engine progress to a test's log, shown on failure or with -v;
 // benchmarks print their logs, so they get none.
 func progressTo(t testing.TB) io.Writer {

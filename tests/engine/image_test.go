@@ -5,8 +5,6 @@ package engine_test
 import (
 	"context"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -21,27 +19,14 @@ import (
 func TestDevAnEditedBuildContextReplacesEveryContainerOfTheImage(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
-	buildContext := t.TempDir()
-	if err := os.CopyFS(buildContext, os.DirFS(filepath.Join(projectDir, "docker"))); err != nil {
-		t.Fatal(err)
-	}
-	cfg := committedConfig(t, "dev")
-	if err := cfg.Set("moodle:moodle.build.context", buildContext); err != nil {
-		t.Fatal(err)
-	}
+	buildContext := copiedBuildContext(t)
+	cfg := committedConfigWith(t, "dev", map[string]any{"moodle:moodle.build.context": buildContext})
 	if _, err := r.stack(t, "dev", cfg).Up(ctx); err != nil {
 		t.Fatal(err)
 	}
 	r.steps.take()
 
-	entrypoint := filepath.Join(buildContext, "entrypoint.sh")
-	raw, err := os.ReadFile(entrypoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(entrypoint, append(raw, "# edited\n"...), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	editBuildContext(t, buildContext)
 	if _, err := r.stack(t, "dev", cfg).Up(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -10,15 +10,10 @@ import "testing"
 // nothing: no DKIM record, credential or task definition churns.
 func TestProdMailSESSettlesInOneUp(t *testing.T) {
 	r := newRig(t)
-	cfg := committedConfig(t, "prod")
-	for key, value := range map[string]any{
+	cfg := committedConfigWith(t, "prod", map[string]any{
 		"moodle:mail.ses": true, "moodle:mail.host": nil, "moodle:mail.port": nil, "moodle:mail.user": nil,
 		"moodle:mail.passwordSecretArn": nil, "moodle:aws.hostedZoneId": "Z0123456789ABCDEFGHIJ",
-	} {
-		if err := cfg.Set(key, value); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	created := upSettles(t, r, cfg)
 	for typ, want := range map[string]int{
 		"aws:sesv2/emailIdentity:EmailIdentity": 1, "aws:iam/user:User": 1, "aws:iam/userPolicy:UserPolicy": 1,

@@ -28,6 +28,9 @@ var mockDKIMTokens = []string{"dkimtokenone", "dkimtokentwo", "dkimtokenthree"}
 // mockTemplateVersion is the latest version of every launch template.
 const mockTemplateVersion = 7
 
+// mockECRToken is the registry password of every ECR authorization token.
+const mockECRToken = "ecr-token-eyJwYXlsb2FkIjoiZmFrZSJ9"
+
 const mockSMTPPassword = "BMXhUYlu5Z3gSXVQORxlVa7XPaz91aGWdfHxvkOZdWZ2"
 
 var mockZones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
@@ -80,6 +83,10 @@ func awsOutputs(token, name string, inputs resource.PropertyMap) resource.Proper
 	case "aws:iam/accessKey:AccessKey":
 		out["secret"] = resource.MakeSecret(resource.NewStringProperty(mockSMTPPassword + "-secret-key"))
 		out["sesSmtpPasswordV4"] = resource.MakeSecret(resource.NewStringProperty(mockSMTPPassword))
+	case "aws:ecr/repository:Repository":
+		// RepositoryUri of the ECR API: <registry>.dkr.ecr.<region>.amazonaws.com/<name>.
+		set("registryId", mockAccount)
+		set("repositoryUrl", mockAccount+".dkr.ecr."+mockRegion+".amazonaws.com/"+inputs["name"].StringValue())
 	case "aws:cloudwatch/logGroup:LogGroup":
 		out["arn"] = resource.NewStringProperty(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s-a1b2c3", mockRegion, mockAccount, name))
 	}
@@ -126,6 +133,10 @@ func awsInvoke(token string, args resource.PropertyMap) (resource.PropertyMap, e
 			"accountId": str(mockAccount), "id": str(mockAccount),
 			"arn": str("arn:aws:iam::" + mockAccount + ":user/deployer"), "userId": str("AIDEXAMPLE"),
 		}, nil
+	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+		return resource.PropertyMap{"id": str(mockRegion), "userName": str("AWS"), "password": resource.MakeSecret(str(mockECRToken)),
+			"authorizationToken": resource.MakeSecret(str("QVdTOg==")), "proxyEndpoint": str("https://" + mockAccount + ".dkr.ecr." + mockRegion + ".amazonaws.com"),
+			"expiresAt": str("2026-01-01T12:00:00Z")}, nil
 	case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
 		return resource.PropertyMap{"id": str(mockCloudFrontPrefixList), "name": args["name"]}, nil
 	case "aws:elb/getServiceAccount:getServiceAccount":

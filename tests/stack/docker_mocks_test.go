@@ -3,6 +3,7 @@ package stack_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -12,9 +13,16 @@ func dockerOutputs(token, name string, inputs resource.PropertyMap) resource.Pro
 	str := resource.NewStringProperty
 	switch token {
 	case "docker:index/image:Image":
-		// A local build (skipPush) reports the built image's ID as its repoDigest.
+		// A local build (skipPush) reports the built image's ID as its repoDigest;
+		// a push the repository without the tag @ the pushed manifest's digest
+		// (pulumi-docker provider/image.go:308-380).
+		digest := imageID("build:" + name)
+		if skip := inputs["skipPush"]; !skip.IsBool() || !skip.BoolValue() {
+			repo, _, _ := strings.Cut(inputs["imageName"].StringValue(), ":")
+			digest = repo + "@" + imageID("manifest:"+inputs["imageName"].StringValue())
+		}
 		return resource.PropertyMap{
-			"repoDigest":     str(imageID("build:" + name)),
+			"repoDigest":     str(digest),
 			"baseImageName":  inputs["imageName"],
 			"registryServer": str(""),
 		}

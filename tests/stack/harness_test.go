@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
@@ -185,6 +186,18 @@ func stackSpec(t *testing.T, stack string, edits map[string]any) topology.Spec {
 		if spec.Moodle.Build.Context, err = filepath.Abs(filepath.Join("..", "..", spec.Moodle.Build.Context)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// An aws stack that builds its image runs it under the pushed content tag.
+	if spec.Target == topology.TargetAWS && spec.Moodle.CodeSource == topology.CodeBuild {
+		tag, err := awscloud.ImageTag(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := mockAccount + ".dkr.ecr." + mockRegion + ".amazonaws.com/moodle-" + stack + "-moodle-app-image:" + tag
+		if spec.Images.Web == spec.Images.App {
+			spec.Images.Web = ref
+		}
+		spec.Images.App = ref
 	}
 	return spec
 }

@@ -94,6 +94,7 @@ func prodVariants() []prodVariant {
 		{"vpc endpoints", map[string]any{"aws.vpcEndpoints": true}},
 		{"route 53", map[string]any{"aws.hostedZoneId": mockZoneID}},
 		{"cloudfront", cloudFront()},
+		{"image built by up", builtProd(nil)},
 	}
 }
 
@@ -265,6 +266,7 @@ func securityRules() []securityRule {
 		{"CKV_AWS_66,CKV_AWS_338,CKV_AWS_158/log groups keep 30+ days and are encrypted", nil, checkLogGroups},
 		{"CKV_AWS_79,AVD-AWS-0028,CKV_AWS_341,CKV_AWS_8,AVD-AWS-0131,CKV_AWS_88,CKV_AWS_46/container instances: IMDSv2, encrypted EBS, no public IP, no secret in user data", ec2, checkLaunchTemplate},
 		{"CKV_AWS_62,CKV_AWS_63,CKV_AWS_290,CKV_AWS_355/least-privilege roles", s3, checkLeastPrivilege},
+		{"CKV_AWS_51,CKV_AWS_163,CKV_AWS_136/ECR repository: immutable tags, scan on push, KMS, lifecycle policy", builtProd(nil), checkRepository},
 		{"project rule/data resources are protected", nil, checkProtected},
 	}
 }
