@@ -46,6 +46,6 @@ func deployAWS(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 	// What the site runs: moodlectl upgrade moves on from the deployed release
 	// and image, which the stack file may already have changed.
 	ctx.Export("moodleVersion", pulumi.String(spec.Moodle.Version))
-	ctx.Export("appImage", pulumi.String(spec.Images.App))
+	ctx.Export("appImage", cluster.AppImage)
 	return nil
 }

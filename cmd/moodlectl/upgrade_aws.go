@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/awsbackup"
 	"github.com/moodle-cluster/moodle-pulumi/internal/awsupgrade"
 	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
@@ -23,8 +24,7 @@ func prodUpgrade(ctx context.Context, f flags, v stackview.View, stdout io.Write
 	if err != nil {
 		return err
 	}
-	from, _ := inv.Outputs["moodleVersion"].(string)
-	fromImage, _ := inv.Outputs["appImage"].(string)
+	from, fromImage := deployedRelease(inv)
 	if from == "" || fromImage == "" {
 		return fmt.Errorf("upgrade of stack %s: its state does not say which release it runs (outputs moodleVersion, appImage): "+
 			"it was deployed by an earlier moodlectl; run moodlectl up --stack %[1]s once without changing the release, then upgrade", f.stack)
@@ -68,6 +68,7 @@ func prodUpgrade(ctx context.Context, f flags, v stackview.View, stdout io.Write
 	fmt.Fprintf(stdout, "upgrade of stack %s from Moodle %s to %s\n", f.stack, from, f.to)
 	res, err := site.Upgrade(ctx, awsupgrade.Request{
 		From: from, FromImage: fromImage, To: f.to, Image: f.image, Restored: v.Spec.Database.RestoreFromSnapshot,
+		BuildsImage: v.Spec.Moodle.CodeSource == topology.CodeBuild,
 	})
 	if err != nil {
 		return err

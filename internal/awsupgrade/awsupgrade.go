@@ -80,6 +80,9 @@ type Request struct {
 	// Restored is the snapshot the site already runs from after a restore: a
 	// rollback would be a second restore over it, which is refused.
 	Restored string
+	// BuildsImage says up builds the app image (moodle.codeSource build), which
+	// this procedure cannot roll back: see Upgrade.
+	BuildsImage bool
 }
 
 // Result says what happened.
@@ -115,6 +118,15 @@ func (s Site) Upgrade(ctx context.Context, req Request) (Result, error) {
 		return res, err
 	}
 	switch {
+	// The rollback's up would build the previous release again under the tag
+	// it already pushed: pulumi-docker pushes every build without asking the
+	// registry (provider/image.go:324-335), and an IMMUTABLE repository answers
+	// ImageTagAlreadyExistsException to a push of a tag it holds (Amazon ECR
+	// User Guide, "Preventing image tags from being overwritten").
+	case req.BuildsImage:
+		return res, fmt.Errorf("the stack builds its app image (moodle.codeSource build), and a rollback would push the previous release's tag again, "+
+			"which its immutable ECR repository refuses: upgrade it with moodlectl backup, then up with moodle.version %s "+
+			"(the cron runner upgrades; docs/aws.md, Upgrades), or move it to prebuilt images (codeSource image) for this procedure", req.To)
 	case req.Image == "":
 		return res, fmt.Errorf("a new release on AWS is a new image: name the image of Moodle %s (the site runs %s)", req.To, req.FromImage)
 	case req.Image == req.FromImage:

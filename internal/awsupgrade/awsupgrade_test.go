@@ -70,6 +70,8 @@ func TestUpgrade_RefusesBeforeChangingAnything(t *testing.T) {
 		{"a release outside the table", awsupgrade.Request{From: "5.1", FromImage: old, To: "6.0", Image: next}, `unknown release "6.0"`},
 		{"no image", awsupgrade.Request{From: "5.1", FromImage: old, To: "5.3"}, "a new release on AWS is a new image"},
 		{"the image it runs", awsupgrade.Request{From: "5.1", FromImage: old, To: "5.3", Image: old}, "the site already runs image " + old},
+		{"a stack that builds its image", awsupgrade.Request{From: "5.1", FromImage: old, To: "5.3", BuildsImage: true},
+			"a rollback would push the previous release's tag again"},
 		{"over a restore in place", awsupgrade.Request{From: "5.1", FromImage: old, To: "5.3", Image: next, Restored: "snap-1"},
 			"a failed upgrade could not be rolled back over that restore"},
 	} {
