@@ -4,17 +4,23 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// SetInStackFile sets one string value in a stack file's config, at a path that
-// starts with a full key as Config.Set takes it ("moodle:database.restoreFromSnapshot"),
-// creating the objects on the way. The file is edited as a YAML tree, so its
+// SetInStackFile sets one value in a stack file's config, at a path that starts
+// with a full key as Config.Set takes it ("moodle:database.restoreFromSnapshot"),
+// creating the objects on the way. A string, bool or int is written as a YAML
+// value of its type: the config's decoder refuses the string "true" for a boolean. The file is edited as a YAML tree, so its
 // comments, key order and every other value stay as the operator wrote them: a
 // tool's change to a committed stack file reads as one line in its diff.
-func SetInStackFile(stackFile, path, value string) error {
+func SetInStackFile(stackFile, path string, value any) error {
+	leaf, err := scalarOf(value)
+	if err != nil {
+		return fmt.Errorf("config path %s: %w", path, err)
+	}
 	raw, err := os.ReadFile(stackFile)
 	if err != nil {
 		return fmt.Errorf("read stack file: %w", err)
@@ -41,12 +47,14 @@ func SetInStackFile(stackFile, path, value string) error {
 		child := mappingValue(node, key)
 		switch {
 		case child == nil && last:
-			node.Content = append(node.Content, scalar(key), scalar(value))
+			node.Content = append(node.Content, scalar(key), leaf)
 		case child == nil:
 			child = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 			node.Content = append(node.Content, scalar(key), child)
 		case last:
-			*child = *scalar(value)
+			// The value's own comments stay with it.
+			leaf.HeadComment, leaf.LineComment, leaf.FootComment = child.HeadComment, child.LineComment, child.FootComment
+			*child = *leaf
 		case child.Kind != yaml.MappingNode:
 			return fmt.Errorf("%s: %s is not an object", stackFile, strings.Join(keys[1:i+1], "."))
 		}
@@ -75,3 +83,16 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 }
 
 func scalar(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+
+// scalarOf is value as a YAML scalar of its own type.
+func scalarOf(value any) (*yaml.Node, error) {
+	switch v := value.(type) {
+	case string:
+		return scalar(v), nil
+	case bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(v)}, nil
+	case int:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(v)}, nil
+	}
+	return nil, fmt.Errorf("a %T value; a stack file takes a string, a bool or an int here", value)
+}

@@ -19,14 +19,18 @@ config:
   moodle:target: aws
 `
 	for _, tc := range []struct {
-		name, path, value string
-		want              map[string]any // paths read back through LoadConfig
+		name, path string
+		value      any
+		want       map[string]any // paths read back through LoadConfig
 	}{
 		{"a new field of an existing object", "moodle:database.restoreFromSnapshot", "snap-1",
 			map[string]any{"moodle:database": map[string]any{"version": "17", "backupRetentionDays": 14, "restoreFromSnapshot": "snap-1"}}},
 		{"an object the file lacks", "moodle:backup.schedule", "cron(0 5 ? * * *)",
 			map[string]any{"moodle:backup": map[string]any{"schedule": "cron(0 5 ? * * *)"}}},
 		{"a top-level key", "moodle:target", "docker", map[string]any{"moodle:target": "docker"}},
+		{"a boolean, as a YAML boolean", "moodle:aws.maintenance", true, map[string]any{"moodle:aws": map[string]any{"maintenance": true}}},
+		{"a number, as a YAML number", "moodle:database.backupRetentionDays", 7,
+			map[string]any{"moodle:database": map[string]any{"version": "17", "backupRetentionDays": 7}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "Pulumi.prod.yaml")

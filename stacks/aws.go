@@ -43,5 +43,9 @@ func deployAWS(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 	ctx.Export("dataKeyArn", cluster.DataKeyARN)
 	ctx.Export("alarmTopicArn", cluster.AlarmTopicARN)
 	ctx.Export("dashboardName", cluster.DashboardName)
+	// What the site runs: moodlectl upgrade moves on from the deployed release
+	// and image, which the stack file may already have changed.
+	ctx.Export("moodleVersion", pulumi.String(spec.Moodle.Version))
+	ctx.Export("appImage", cluster.AppImage)
 	return nil
 }

@@ -60,7 +60,7 @@ func runBackup(ctx context.Context, f flags, stdout io.Writer) error {
 			devsite.FormatSize(m.Size()), m.Finished.Sub(m.Started).Round(100*time.Millisecond), backup.Dir(root, f.stack, m.ID))
 		return nil
 	default:
-		_, err = prodBackup(ctx, f, v, stdout)
+		_, err = prodBackup(ctx, f, v, "", stdout)
 		return err
 	}
 }
@@ -125,7 +125,10 @@ func runUpgrade(ctx context.Context, f flags, stdout io.Writer) error {
 		return err
 	}
 	if v.Spec.Target != topology.TargetDocker {
-		return fmt.Errorf("upgrade --stack %s: the AWS target upgrades through up (set moodle.version); see docs/aws.md", f.stack)
+		return prodUpgrade(ctx, f, v, stdout)
+	}
+	if f.image != "" {
+		return fmt.Errorf("%w: --image is for an aws stack, whose release is an image; stack %s builds its own (moodle.build)", errUsage, f.stack)
 	}
 	return upgradeDev(ctx, f, v, f.to, stdout)
 }
@@ -152,20 +155,22 @@ func upgradeDev(ctx context.Context, f flags, v stackview.View, release string, 
 }
 
 // stackDeployer records config changes in the stack file, then runs up: the
-// stack file stays the truth of what runs.
+// stack file stays the truth of what runs. ownLog is set when the caller follows
+// the cron runner's log itself (prod's upgrade).
 type stackDeployer struct {
 	f      flags
 	stdout io.Writer
+	ownLog bool
 }
 
 func (d stackDeployer) Up(ctx context.Context, edits map[string]any) error {
 	for path, value := range edits {
-		if err := automation.SetInStackFile(d.f.stackFile(), config.Namespace+":"+path, fmt.Sprint(value)); err != nil {
+		if err := automation.SetInStackFile(d.f.stackFile(), config.Namespace+":"+path, value); err != nil {
 			return err
 		}
 		fmt.Fprintf(d.stdout, "  %s: moodle:%s = %v\n", d.f.stackFile(), path, value)
 	}
-	return deploy(ctx, d.f, d.stdout)
+	return deploy(ctx, d.f, d.stdout, !d.ownLog)
 }
 
 func (d stackDeployer) Refresh(ctx context.Context) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/automation"
 	"github.com/moodle-cluster/moodle-pulumi/internal/awsbackup"
 	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
+	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
@@ -40,9 +41,9 @@ const (
 )
 
 // prodBackup takes an on-demand backup of the prod stack in AWS, waits for it,
-// and writes its manifest under f.to (backup.DefaultRoot when empty).
-func prodBackup(ctx context.Context, f flags, v stackview.View, stdout io.Writer) (backup.Manifest, error) {
-	clients, targets, err := prodClients(ctx, f, v)
+// and writes its manifest, with note, under f.to (backup.DefaultRoot when empty).
+func prodBackup(ctx context.Context, f flags, v stackview.View, note string, stdout io.Writer) (backup.Manifest, error) {
+	clients, inv, targets, err := prodClients(ctx, f, v)
 	if err != nil {
 		return backup.Manifest{}, err
 	}
@@ -52,7 +53,10 @@ func prodBackup(ctx context.Context, f flags, v stackview.View, stdout io.Writer
 	if err != nil {
 		return m, fmt.Errorf("backup of stack %s: %w", f.stack, err)
 	}
-	m.Release, m.Image = v.Spec.Moodle.Version, v.Spec.Images.App
+	// What the site ran when the backup was taken, which the stack file may
+	// already have moved on from.
+	m.Release, m.Image = deployedRelease(inv)
+	m.Note = note
 	if m.Config, err = manifestConfig(v.Values); err != nil {
 		return m, err
 	}
@@ -109,7 +113,7 @@ func prodRestore(ctx context.Context, f flags, v stackview.View, m backup.Manife
 		return fmt.Errorf("restore of stack %s: %s is already %s; the site runs on the file system restored into it. "+
 			"Retire that restore first (docs/aws.md, Backups on AWS), then restore again", f.stack, restoreFileKey, fileSystem)
 	default:
-		clients, targets, err := prodClients(ctx, f, v)
+		clients, _, targets, err := prodClients(ctx, f, v)
 		if err != nil {
 			return fmt.Errorf("restore of stack %s: %w", f.stack, err)
 		}
@@ -154,20 +158,29 @@ func prodRestore(ctx context.Context, f flags, v stackview.View, m backup.Manife
 }
 
 // prodClients reads the stack's targets from its state and makes the clients.
-func prodClients(ctx context.Context, f flags, v stackview.View) (awsbackup.Clients, awsbackup.Targets, error) {
+func prodClients(ctx context.Context, f flags, v stackview.View) (awsbackup.Clients, inventory.Inventory, awsbackup.Targets, error) {
 	inv, err := prodState(ctx, f)
 	if err != nil {
-		return awsbackup.Clients{}, awsbackup.Targets{}, err
+		return awsbackup.Clients{}, inv, awsbackup.Targets{}, err
 	}
 	targets, err := awsbackup.FromState(inv)
 	if err != nil {
-		return awsbackup.Clients{}, targets, err
+		return awsbackup.Clients{}, inv, targets, err
 	}
 	cfg, err := prodAWSConfig(ctx, v.Region())
 	if err != nil {
-		return awsbackup.Clients{}, targets, fmt.Errorf("AWS credentials: %w", err)
+		return awsbackup.Clients{}, inv, targets, fmt.Errorf("AWS credentials: %w", err)
 	}
-	return awsbackup.NewClients(cfg), targets, nil
+	return awsbackup.NewClients(cfg), inv, targets, nil
+}
+
+// deployedRelease is the release and app image the stack's last up deployed
+// (its outputs moodleVersion and appImage): a built image is the digest up
+// pushed, which no stack file names.
+func deployedRelease(inv inventory.Inventory) (release, image string) {
+	release, _ = inv.Outputs["moodleVersion"].(string)
+	image, _ = inv.Outputs["appImage"].(string)
+	return release, image
 }
 
 // manifestConfig is the stack's configuration as the manifest keeps it: each

@@ -24,6 +24,14 @@ const (
 	testDataKey    = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-000000000000"
 )
 
+// What the fake state says the site runs: not what the stack file names, as
+// after a build (a pushed digest) or an edit not yet applied.
+const (
+	testDeployedRelease = "5.1"
+	testDeployedImage   = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/moodle-prod-app-image@sha256:" +
+		"70432c0bf2953aafae9335834d396affed2ef823fb82f9910078c8768e061e72"
+)
+
 // prodWorld is a deployed prod stack for the glue: the committed stack file in a
 // folder of its own (the commands read ./Pulumi.prod.yaml), a state whose
 // outputs name the targets, and AWS answered by awsfake with real SDK clients.
@@ -52,6 +60,8 @@ func prodWorld(t *testing.T, account *awsfake.BackupAccount) (flags, stackview.V
 			"bucketName":         "",
 			"backupVaultName":    "moodle-backup-1a2b3c4",
 			"backupRoleArn":      "arn:aws:iam::123456789012:role/moodle-backup-5e6f7a8",
+			"moodleVersion":      testDeployedRelease,
+			"appImage":           testDeployedImage,
 		}}, nil
 	}
 	prodAWSConfig = func(_ context.Context, region string) (aws.Config, error) { return fake.Config(region), nil }
@@ -66,14 +76,14 @@ func prodWorld(t *testing.T, account *awsfake.BackupAccount) (flags, stackview.V
 }
 
 // A backup of prod lands as a manifest under --to naming the snapshot and the
-// recovery point, with what the stack ran; restoring it restores the file system
+// recovery point, with what the site ran (its state's outputs); restoring it restores the file system
 // with AWS Backup and sets the stack file's restore keys, which the program then
 // reads.
 func TestProdBackupThenRestore_WritesTheManifestThenPointsTheStackAtTheSnapshotAndTheRestoredFileSystem(t *testing.T) {
 	account := &awsfake.BackupAccount{Readings: 1}
 	f, v := prodWorld(t, account)
 	var out bytes.Buffer
-	m, err := prodBackup(context.Background(), f, v, &out)
+	m, err := prodBackup(context.Background(), f, v, "", &out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -85,7 +95,7 @@ func TestProdBackupThenRestore_WritesTheManifestThenPointsTheStackAtTheSnapshotA
 	if len(saved.RecoveryPoints) != 2 || saved.RecoveryPoints[0].ID != snapshot || saved.RecoveryPoints[1].Kind != "efs-recovery-point" {
 		t.Errorf("recovery points %+v", saved.RecoveryPoints)
 	}
-	if saved.Release != "5.3" || saved.Image != v.Spec.Images.App || saved.Target != "aws" {
+	if saved.Release != testDeployedRelease || saved.Image != testDeployedImage || saved.Target != "aws" {
 		t.Errorf("manifest says release %q, image %q, target %q", saved.Release, saved.Image, saved.Target)
 	}
 	if region, _ := saved.Config["aws:region"].(string); region != "eu-west-1" {

@@ -12,6 +12,7 @@
 //	moodlectl backups --stack dev|prod
 //	moodlectl restore --stack dev|prod --from ID [--yes]
 //	moodlectl upgrade --stack dev --to 5.3
+//	moodlectl upgrade --stack prod --to 5.3 --image REF
 //	moodlectl plan --users N [--concurrent C] --target docker|aws > Pulumi.mysite.yaml
 //	moodlectl <command> --help
 //
@@ -61,7 +62,7 @@ var commands = []command{
 	{"backup", "a consistent backup of the site (dev: database dump and moodledata archive under\n.backups/<stack>/<id>/ or --to DIR; prod: an RDS snapshot and recovery points)", []string{"state", "backend", "secrets-provider", "to"}},
 	{"backups", "list the stack's backups", []string{"backups"}},
 	{"restore", "put the backup --from ID in place of the site's data (asks first unless --yes)", []string{"state", "backend", "secrets-provider", "backups", "from", "yes"}},
-	{"upgrade", "move the site to Moodle --to X: backup, maintenance, upgrade, and a rollback\nto the backup when the upgrade fails (dev; up does the same when\nmoodle.version changes)", []string{"state", "backend", "secrets-provider", "backups", "to", "yes"}},
+	{"upgrade", "move the site to Moodle --to X: maintenance, backup, upgrade, and a rollback\nto the backup when the upgrade fails (dev: up does the same when\nmoodle.version changes; prod: --image names the new release's image)", []string{"state", "backend", "secrets-provider", "backups", "to", "image", "yes"}},
 	{"plan", "a stack file sized for --users N [--concurrent C] on --target docker|aws, with\nits cost and assumptions as comments (no --stack: it reads no stack)", []string{"users", "concurrent", "target"}},
 }
 
@@ -129,6 +130,7 @@ type flags struct {
 	svg             string
 	mermaid         string
 	to              string
+	image           string
 	backups         string
 	users           int
 	concurrent      int
@@ -223,6 +225,7 @@ func flagSet(name string, f *flags) *flag.FlagSet {
 	fs.StringVar(&f.svg, "svg", "", "diagram: also write the SVG to this file")
 	fs.StringVar(&f.mermaid, "mermaid", "", "diagram: write the Mermaid text to this file instead of stdout")
 	fs.StringVar(&f.to, "to", "", "backup: the folder to write the backup under (default the --backups folder); upgrade: the Moodle release")
+	fs.StringVar(&f.image, "image", "", "upgrade (aws): the app image of the --to release, pushed to a registry the tasks pull from")
 	fs.StringVar(&f.backups, "backups", backup.DefaultRoot, "backups, restore, upgrade: the folder holding the stack's backups")
 	fs.IntVar(&f.users, "users", 0, "plan: registered users of the site")
 	fs.IntVar(&f.concurrent, "concurrent", 0, "plan: requests in flight at the peak (default: derived from --users)")

@@ -41,14 +41,15 @@ func up(ctx context.Context, f flags, stdout io.Writer) error {
 			return upgradeDev(ctx, f, v, want, stdout)
 		}
 	}
-	return deploy(ctx, f, stdout)
+	return deploy(ctx, f, stdout, true)
 }
 
 // deploy deploys the stack and shows the cron runner's install or upgrade step while
 // it runs: on docker the engine waits for it (the cron container turns healthy
 // when it is done), on AWS the engine does not, so up follows the cron task's
-// log afterwards until the step ends.
-func deploy(ctx context.Context, f flags, stdout io.Writer) (err error) {
+// log afterwards until the step ends, unless followAWS is false (the caller
+// follows it itself).
+func deploy(ctx context.Context, f flags, stdout io.Writer, followAWS bool) (err error) {
 	cfg, err := automation.LoadConfig(f.stackFile())
 	if err != nil {
 		return err
@@ -65,6 +66,9 @@ func deploy(ctx context.Context, f flags, stdout io.Writer) (err error) {
 		defer w.Wait()
 		opts = append(opts, automation.WithEvents(w.Event))
 	case "aws":
+		if !followAWS {
+			break
+		}
 		w := installlog.NewAWSWatcher(time.Now)
 		opts = append(opts, automation.WithEvents(w.Event))
 		defer func() {
@@ -96,12 +100,12 @@ func followAWSInstall(ctx context.Context, w *installlog.AWSWatcher, region stri
 	defer cancel()
 	p := printer(since)
 	p.Line(since, "the cron task installs or upgrades Moodle; its log ("+group+") follows")
-	outcome, err := installlog.FollowCloudWatch(ctx, cloudwatchlogs.NewFromConfig(cfg), group, since, 5*time.Second, p)
+	outcome, line, err := installlog.FollowCloudWatch(ctx, cloudwatchlogs.NewFromConfig(cfg), group, since, 5*time.Second, p)
 	switch {
 	case err != nil:
 		return fmt.Errorf("follow the install: %w", err)
 	case outcome == installlog.Failed:
-		return fmt.Errorf("the install or upgrade failed (log group %s); the site stays closed or in maintenance mode until it succeeds", group)
+		return fmt.Errorf("the install or upgrade failed (%s; log group %s); the site stays closed or in maintenance mode until it succeeds", line, group)
 	case outcome == installlog.Running:
 		return fmt.Errorf("the install or upgrade did not end within %v; follow it in log group %s", installWait, group)
 	}

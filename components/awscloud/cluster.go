@@ -48,6 +48,9 @@ type Cluster struct {
 	DataKeyARN    pulumi.StringOutput `pulumi:"dataKeyArn"`
 	AlarmTopicARN pulumi.StringOutput `pulumi:"alarmTopicArn"`
 	DashboardName pulumi.StringOutput `pulumi:"dashboardName"`
+	// AppImage is the image the app tasks pull: images.app as given, or the
+	// digest of the image this up built and pushed.
+	AppImage pulumi.StringOutput `pulumi:"appImage"`
 }
 
 // NewCluster provisions spec: the network, the edge, the back ends, the compute
@@ -277,6 +280,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.DatabaseInstanceID, c.FileSystemARN = db.PrimaryID, files.FileSystemARN
 	c.BackupVaultName, c.BackupRoleARN, c.DataKeyARN = backups.VaultName, backups.RoleARN, key.Arn
 	c.AlarmTopicARN, c.DashboardName = obs.TopicARN, obs.DashboardName
+	c.AppImage = appImage
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"siteUrl":            c.SiteURL,
 		"loadBalancerDns":    c.LoadBalancerDNS,
@@ -295,6 +299,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"dataKeyArn":         c.DataKeyARN,
 		"alarmTopicArn":      c.AlarmTopicARN,
 		"dashboardName":      c.DashboardName,
+		"appImage":           c.AppImage,
 	}); err != nil {
 		return nil, err
 	}

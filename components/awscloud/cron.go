@@ -112,6 +112,11 @@ func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.Re
 		// the upgrade; starting them after the upgrade keeps them from waiting on it
 		// at all. New workers start before the old ones stop, which finish the task
 		// they run.
+		// In maintenance the workers stop (each finishes the task it runs, within
+		// the stop timeout): nothing but the runner's upgrade touches the data.
+		if spec.AWS.Maintenance.Enabled {
+			workers = 0
+		}
 		svc, err := taskService(ctx, name+"-adhoc", args, adhoc, workers, topology.AWSDeploymentMaximumPercent, 100,
 			parent, pulumi.DependsOn(args.serviceDependsOn(args.Placement)), pulumi.DependsOnInputs(c.Upgraded))
 		if err != nil {

@@ -129,6 +129,8 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	}
 	forward := lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: tg.Arn}}
 	httpAction := forward
+	// site is the listener that serves the site: HTTPS, or HTTP on a test site.
+	var site *lb.Listener
 	if spec.AWS.CertificateARN != "" {
 		https, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn,
@@ -142,11 +144,11 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		if err != nil {
 			return nil, err
 		}
-		e.Listeners = append(e.Listeners, https)
+		e.Listeners, site = append(e.Listeners, https), https
 		if args.OriginSecret != nil {
 			rule, err := lb.NewListenerRule(ctx, name+"-from-cloudfront", &lb.ListenerRuleArgs{
 				ListenerArn: https.Arn,
-				Priority:    pulumi.Int(1),
+				Priority:    pulumi.Int(fromCloudFrontPriority),
 				Actions:     lb.ListenerRuleActionArray{lb.ListenerRuleActionArgs{Type: pulumi.String("forward"), TargetGroupArn: tg.Arn}},
 				Conditions: lb.ListenerRuleConditionArray{lb.ListenerRuleConditionArgs{
 					HttpHeader: lb.ListenerRuleConditionHttpHeaderArgs{
@@ -181,6 +183,14 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	e.Listeners = append(e.Listeners, http)
+	if site == nil {
+		site = http
+	}
+	if spec.AWS.Maintenance.Enabled {
+		if err := maintenanceRule(ctx, name, site, spec.AWS.Maintenance, parent); err != nil {
+			return nil, err
+		}
+	}
 	// Behind CloudFront every request the ALB forwards has passed the
 	// distribution's own web ACL (the same managed rule groups) and carries its
 	// secret header: a regional ACL would inspect each request a second time and
@@ -203,6 +213,49 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	return e, nil
+}
+
+// Listener rule priorities: "Rules are evaluated in priority order, from the
+// lowest value to the highest value. The default rule is evaluated last"
+// (Listener rules for your Application Load Balancer, Elastic Load Balancing
+// User Guide), and no two rules of a listener share one (CreateRule, API
+// reference). The maintenance rule comes first, so that a site in maintenance
+// answers no request from its tasks, CloudFront's included.
+const (
+	maintenancePriority    = 1
+	fromCloudFrontPriority = 2
+)
+
+// maintenanceRule answers every request on the listener that serves the site
+// with the maintenance page and a 503 (a fixed-response action: "StatusCode:
+// The HTTP response code (2XX, 4XX, or 5XX)", "ContentType: text/plain |
+// text/css | text/html | application/javascript | application/json",
+// FixedResponseActionConfig, Elastic Load Balancing API reference). A rule needs
+// a condition: the path pattern "/*" matches every path ("* (matches 0 or more
+// characters)", PathPatternConditionConfig). The target group's health checks
+// go to the tasks directly, not through the listener, so the tasks stay in
+// service behind the rule and serve again the moment it goes.
+func maintenanceRule(ctx *pulumi.Context, name string, listener *lb.Listener, m topology.Maintenance, parent pulumi.ResourceOption) error {
+	_, err := lb.NewListenerRule(ctx, name+"-maintenance", &lb.ListenerRuleArgs{
+		ListenerArn: listener.Arn,
+		Priority:    pulumi.Int(maintenancePriority),
+		Actions: lb.ListenerRuleActionArray{lb.ListenerRuleActionArgs{
+			Type: pulumi.String("fixed-response"),
+			FixedResponse: lb.ListenerRuleActionFixedResponseArgs{
+				ContentType: pulumi.String("text/html"),
+				MessageBody: pulumi.String(m.Message),
+				StatusCode:  pulumi.String("503"),
+			},
+		}},
+		Conditions: lb.ListenerRuleConditionArray{lb.ListenerRuleConditionArgs{
+			PathPattern: lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.StringArray{pulumi.String("/*")}},
+		}},
+		Tags: tags(name + "-maintenance"),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("maintenance rule: %w", err)
+	}
+	return nil
 }
 
 // httpsDefault is the HTTPS listener's default action: forward, or behind CloudFront

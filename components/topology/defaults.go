@@ -214,9 +214,14 @@ func awsBase() Spec {
 		Protect:          true,
 		EC2InstanceType:  "m6i.xlarge",
 		CloudFront:       CloudFront{OriginReadTimeout: 60},
+		Maintenance:      Maintenance{Message: DefaultMaintenanceMessage},
 	}
 	return s
 }
+
+// DefaultMaintenanceMessage is the page a site in maintenance answers with.
+const DefaultMaintenanceMessage = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Maintenance</title></head>` +
+	`<body><h1>This site is being upgraded</h1><p>It will be back shortly. Nothing you saved before is lost.</p></body></html>`
 
 // CA bundles in the app image, by their names in the model.
 const (

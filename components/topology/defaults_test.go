@@ -87,7 +87,7 @@ func TestDefaultsPerTarget(t *testing.T) {
 		{"aws", AWSTarget{}, AWSTarget{AZCount: 3, NATGateways: NATPerAZ, VPCCIDR: "10.0.0.0/16",
 			WAF: true, LogRetentionDays: 90, Protect: true, EC2InstanceType: "m6i.xlarge",
 			// The options are off; CloudFront, once on, waits the 60 s its quota allows.
-			CloudFront: CloudFront{OriginReadTimeout: 60}},
+			CloudFront: CloudFront{OriginReadTimeout: 60}, Maintenance: Maintenance{Message: DefaultMaintenanceMessage}},
 			func(s Spec) any { return s.AWS }},
 		{"app architecture and spot share", [2]any{"", 0}, [2]any{ArchX86, 0}, func(s Spec) any {
 			return [2]any{s.App.CPUArchitecture, s.App.SpotPercent}

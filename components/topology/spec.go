@@ -560,7 +560,26 @@ type AWSTarget struct {
 	HostedZoneID string `json:"hostedZoneId"`
 	// CloudFront puts a distribution in front of the ALB.
 	CloudFront CloudFront `json:"cloudFront"`
+	// Maintenance closes the site to its users while an upgrade changes its data.
+	Maintenance Maintenance `json:"maintenance"`
 }
+
+// Maintenance is the AWS site closed for an upgrade: the load balancer answers
+// every request with Message and a 503 before any other rule sees it, and the ad
+// hoc task workers stop; the cron service runs on, since its runner is what
+// upgrades the database. Moodle's own CLI maintenance mode is the runner's to
+// set around upgrade.php (docker/moodle-install-upgrade); this keeps users out
+// from the backup before the upgrade until the site is checked after it.
+type Maintenance struct {
+	Enabled bool `json:"enabled"`
+	// Message is the HTML page the load balancer answers with.
+	Message string `json:"message"`
+}
+
+// MaintenanceMessageMax is the most a fixed response's body may hold
+// (FixedResponseActionConfig MessageBody, Elastic Load Balancing API reference:
+// "Length Constraints: Minimum length of 0. Maximum length of 1024").
+const MaintenanceMessageMax = 1024
 
 // CloudFront is the optional CDN in front of the ALB: it caches what Moodle marks
 // cacheable (theme, JavaScript, images), carries a web ACL of its own, and is the

@@ -177,7 +177,10 @@ func awsPackage(ecs ECSRuntime) *Package {
 				return resource.PropertyMap{"arnSuffix": str("targetgroup/" + r.StrOr("name", r.Name()) + "/" + randomFrom(hexDigits, 16))}
 			},
 		},
-		"aws:lb/listener:Listener":         {force: only("loadBalancerArn"), idIsARN: true, arn: arnOf("elasticloadbalancing", "listener/app/", "")},
+		"aws:lb/listener:Listener": {force: only("loadBalancerArn"), idIsARN: true, arn: arnOf("elasticloadbalancing", "listener/app/", "")},
+		// listener_arn is ForceNew, priority explicitly "ForceNew: false" (an
+		// update moves it with SetRulePriorities): terraform-provider-aws
+		// internal/service/elbv2/listener_rule.go, resourceListenerRule's schema.
 		"aws:lb/listenerRule:ListenerRule": {force: only("listenerArn"), idIsARN: true, arn: arnOf("elasticloadbalancing", "listener-rule/app/", "")},
 		"aws:acm/certificate:Certificate": {
 			force: only("domainName", "subjectAlternativeNames", "validationMethod", "keyAlgorithm", "certificateAuthorityArn"), idIsARN: true,

@@ -19,11 +19,11 @@ type LogsAPI interface {
 }
 
 // FollowCloudWatch prints the cron task's log group from since on, polling every
-// poll, until a line ends the install or upgrade step (the outcome is returned),
-// or ctx ends. On AWS `pulumi up` does not wait for the install: the web tasks
+// poll, until a line ends the install or upgrade step (its outcome and the line
+// are returned), or ctx ends. On AWS `pulumi up` does not wait for the install: the web tasks
 // answer 503 until it is done, so this is what tells the operator when the site
 // opens.
-func FollowCloudWatch(ctx context.Context, api LogsAPI, group string, since time.Time, poll time.Duration, p *Printer) (Outcome, error) {
+func FollowCloudWatch(ctx context.Context, api LogsAPI, group string, since time.Time, poll time.Duration, p *Printer) (Outcome, string, error) {
 	seen := map[string]bool{}
 	start := since.UnixMilli()
 	for {
@@ -32,9 +32,9 @@ func FollowCloudWatch(ctx context.Context, api LogsAPI, group string, since time
 			out, err := api.FilterLogEvents(ctx, in)
 			if err != nil {
 				if ctx.Err() != nil {
-					return Running, nil
+					return Running, "", nil
 				}
-				return Running, fmt.Errorf("read log group %s: %w", group, err)
+				return Running, "", fmt.Errorf("read log group %s: %w", group, err)
 			}
 			for _, e := range out.Events {
 				id := aws.ToString(e.EventId)
@@ -46,7 +46,7 @@ func FollowCloudWatch(ctx context.Context, api LogsAPI, group string, since time
 				text := aws.ToString(e.Message)
 				p.Line(at, text)
 				if o := Judge(text); o != Running {
-					return o, nil
+					return o, strings.TrimSpace(text), nil
 				}
 				// Ask from the newest event on: CloudWatch may still add older
 				// ones from another stream, which seen keeps from repeating.
@@ -59,7 +59,7 @@ func FollowCloudWatch(ctx context.Context, api LogsAPI, group string, since time
 		}
 		select {
 		case <-ctx.Done():
-			return Running, nil
+			return Running, "", nil
 		case <-time.After(poll):
 		}
 	}

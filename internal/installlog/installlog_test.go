@@ -166,9 +166,9 @@ func TestFollowCloudWatch_PrintsEachEventOnceUntilTheInstallEnds(t *testing.T) {
 	})
 	api := cloudwatchlogs.NewFromConfig(fake.Config("eu-west-1"))
 	var out bytes.Buffer
-	outcome, err := installlog.FollowCloudWatch(context.Background(), api, "moodle-cron-a1b2", t0, time.Millisecond, installlog.NewPrinter(&out, t0))
-	if err != nil || outcome != installlog.Succeeded {
-		t.Fatalf("outcome %v, %v", outcome, err)
+	outcome, line, err := installlog.FollowCloudWatch(context.Background(), api, "moodle-cron-a1b2", t0, time.Millisecond, installlog.NewPrinter(&out, t0))
+	if err != nil || outcome != installlog.Succeeded || line != "moodle-install-upgrade: installed" {
+		t.Fatalf("outcome %v, line %q, %v", outcome, line, err)
 	}
 	want := "  install [1s] cron-runner: running the install/upgrade hook\n" +
 		"  install [30s] moodle-install-upgrade: empty database: installing Moodle\n" +

@@ -62,6 +62,9 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 
 	p.rds(s)
 	p.backup(s.Backup)
+	if n := len(a.Maintenance.Message); n > topology.MaintenanceMessageMax {
+		p.add("aws.maintenance.message", fmt.Sprintf("%d bytes", n), "the load balancer's fixed response holds at most %d bytes", topology.MaintenanceMessageMax)
+	}
 	p.elastiCache(s.Cache)
 	st := s.Storage
 	p.oneOf("storage.kind", st.Kind, topology.StorageEFS, topology.StorageS3)

@@ -208,6 +208,12 @@ func TestInvalidConfigIsReported(t *testing.T) {
 			"moodle:aws.cloudFront.enabled = true: CloudFront reaches the ALB over HTTPS; allowed with aws.certificateArn set"}},
 		{"cloudfront waits longer than it can", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "cloudFront": {"originReadTimeout": 300}}`), []string{
 			"moodle:aws.cloudFront.originReadTimeout = 300: allowed: 1..180"}},
+		{"maintenance page longer than a fixed response holds", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "maintenance": {"enabled": true, "message": "`+strings.Repeat("x", 1025)+`"}}`), []string{
+			"moodle:aws.maintenance.message = \"1025 bytes\": the load balancer's fixed response holds at most 1024 bytes"}},
+		{"maintenance as a word", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "maintenance": {"enabled": "on"}}`), []string{
+			`moodle:aws.maintenance.enabled = "on": must be true or false`}},
+		{"maintenance on docker", with(dockerStack(), "aws", `{"maintenance": {"enabled": true}}`), []string{
+			"moodle:aws: only read when moodle:target is aws; this stack's target is docker: remove it"}},
 		{"hosted zone id", with(awsStack(), "aws", `{"certificateArn": "`+testCertificate+`", "hostedZoneId": "example.edu"}`), []string{
 			`moodle:aws.hostedZoneId = "example.edu": allowed: a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ`}},
 

@@ -67,13 +67,16 @@ func TestProdBuiltImagePushesOnceAndFollowsTheTree(t *testing.T) {
 }
 
 // checkTasksRunThePushedImage reads the state: the image's repoDigest is on the
-// repository's URL, and every container of every task definition runs it.
+// repository's URL, every container of every task definition runs it, and the
+// stack's appImage output (what moodlectl backup records) names it.
 func checkTasksRunThePushedImage(t *testing.T, r *rig) string {
 	t.Helper()
 	_, resources := r.checkpoint(t, "prod")
-	var digest, repoURL string
+	var digest, repoURL, exported string
 	for _, res := range resources {
 		switch string(res.Type) {
+		case "pulumi:pulumi:Stack":
+			exported, _ = res.Outputs["appImage"].(string)
 		case tECRImage:
 			digest, _ = res.Outputs["repoDigest"].(string)
 		case tECRRepository:
@@ -82,6 +85,9 @@ func checkTasksRunThePushedImage(t *testing.T, r *rig) string {
 	}
 	if repoURL == "" || !strings.HasPrefix(digest, repoURL+"@sha256:") {
 		t.Fatalf("repoDigest %q, want %s@sha256:<digest>", digest, repoURL)
+	}
+	if exported != digest {
+		t.Errorf("the stack exports appImage %q, want the pushed %q", exported, digest)
 	}
 	tasks := 0
 	for _, res := range resources {

@@ -134,7 +134,7 @@ func TestProdALBForwardsOnlyWhatItsOwnDistributionSends(t *testing.T) {
 	if name := rule.str("conditions.0.httpHeader.httpHeaderName"); name != origin["name"].StringValue() {
 		t.Errorf("the rule checks %q, the distribution sends %q", name, origin["name"].StringValue())
 	}
-	if rule.str("actions.0.type") != "forward" || rule.str("actions.0.targetGroupArn") == "" || rule.number("priority") != 1 {
+	if rule.str("actions.0.type") != "forward" || rule.str("actions.0.targetGroupArn") == "" || rule.number("priority") != 2 {
 		t.Errorf("the rule %v does not forward to the app", rule.input("actions"))
 	}
 	plain := mustRun(t, "prod", nil)

@@ -113,6 +113,56 @@ func TestProdOnlyTheCronRunnerInstallsMoodle(t *testing.T) {
 	}
 }
 
+// In maintenance the site serves no user while the cron runner upgrades it: the
+// listener that serves the site answers every path with the maintenance page
+// and a 503 before any other rule (priority 1, CloudFront's origin rule after
+// it), the ad hoc workers run no task, and the cron runner and the web tasks
+// stay. Out of maintenance there is no such rule and the workers are back.
+func TestProdMaintenanceAnswers503AndStopsTheWorkersButNotTheRunner(t *testing.T) {
+	on := map[string]any{"aws.maintenance.enabled": true}
+	for _, tc := range []struct {
+		name     string
+		edits    map[string]any
+		listener string
+		rules    int
+	}{
+		{"https", on, edgeName + "-https", 1},
+		{"behind CloudFront", map[string]any{"aws.maintenance.enabled": true, "aws.cloudFront": cloudFront()["aws.cloudFront"]}, edgeName + "-https", 2},
+		{"a plain-http test site", map[string]any{"aws.maintenance.enabled": true, "siteUrl": "http://moodle.example.edu",
+			"aws.certificateArn": "", "aws.allowPlainHttp": true}, edgeName + "-http", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := stackSpec(t, "prod", tc.edits)
+			rec := mustRun(t, "prod", tc.edits)
+			if n := len(rec.ofType(tListenerRule)); n != tc.rules {
+				t.Errorf("%d listener rules, want %d", n, tc.rules)
+			}
+			rule := rec.one(t, tListenerRule, edgeName+"-maintenance")
+			if rule.number("priority") != 1 || rule.str("actions.0.type") != "fixed-response" ||
+				rule.str("actions.0.fixedResponse.statusCode") != "503" || rule.str("actions.0.fixedResponse.contentType") != "text/html" ||
+				rule.str("actions.0.fixedResponse.messageBody") != spec.AWS.Maintenance.Message || rule.str("conditions.0.pathPattern.values.0") != "/*" {
+				t.Errorf("maintenance rule: priority %v, actions %v, conditions %v", rule.number("priority"), rule.input("actions"), rule.input("conditions"))
+			}
+			if !rule.dependsOn(tListener, tc.listener) {
+				t.Errorf("the maintenance rule is not on %s: depends on %v", tc.listener, rule.DependsOn)
+			}
+			if n := rec.one(t, tService, cronName+"-adhoc").number("desiredCount"); n != 0 {
+				t.Errorf("in maintenance %v ad hoc workers run, want 0", n)
+			}
+			if n := rec.one(t, tService, cronName).number("desiredCount"); n != 1 {
+				t.Errorf("in maintenance %v cron runners, want the one that upgrades", n)
+			}
+		})
+	}
+	off := mustRun(t, "prod", nil)
+	for _, r := range off.ofType(tListenerRule) {
+		t.Errorf("out of maintenance a listener rule %s remains", r.Name)
+	}
+	if n := off.one(t, tService, cronName+"-adhoc").number("desiredCount"); n != 2 {
+		t.Errorf("out of maintenance %v ad hoc workers, want the committed 2", n)
+	}
+}
+
 // The cron task runs the install/upgrade in a one-shot container and starts its
 // cron container only once that exited 0 (dependsOn SUCCESS), so ECS counts the
 // task as running, and the service as steady, only after the upgrade; nothing
