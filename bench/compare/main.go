@@ -150,7 +150,7 @@ func compare(o options, out io.Writer) error {
 	}
 	loadAfter := loadavg()
 
-	fmt.Fprintf(out, "`%s`\n\n", strings.Join(os.Args, " "))
+	fmt.Fprintf(out, "`go run ./bench/compare %s`\n\n", strings.Join(os.Args[1:], " "))
 	fmt.Fprintf(out, "- baseline: %s\n- candidate: %s\n", baseCommit, head)
 	fmt.Fprintf(out, "- %d alternating rounds of %d cases (%s -test.bench %s), %s in all\n", o.rounds, len(cases), o.pkg,
 		o.bench, time.Since(started).Round(time.Second))

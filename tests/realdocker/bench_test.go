@@ -141,7 +141,8 @@ func (tl *timeline) record(e events.EngineEvent) {
 	switch {
 	case e.ResourcePreEvent != nil:
 		m := e.ResourcePreEvent.Metadata
-		if m.Op == apitype.OpSame || m.Op == apitype.OpRead {
+		// A component's step spans its children's: only a provider's work counts.
+		if m.Op == apitype.OpSame || m.Op == apitype.OpRead || m.Provider == "" {
 			return
 		}
 		tl.begun[m.URN], tl.ops[m.URN] = now, m.Op
