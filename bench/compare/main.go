@@ -150,7 +150,15 @@ func compare(o options, out io.Writer) error {
 	}
 	loadAfter := loadavg()
 
-	fmt.Fprintf(out, "`go run ./bench/compare %s`\n\n", strings.Join(os.Args[1:], " "))
+	var args []string
+	for _, a := range os.Args[1:] {
+		if regexp.MustCompile(`^[\w./=:~-]*$`).MatchString(a) {
+			args = append(args, a)
+		} else {
+			args = append(args, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+		}
+	}
+	fmt.Fprintf(out, "`go run ./bench/compare %s`\n\n", strings.Join(args, " "))
 	fmt.Fprintf(out, "- baseline: %s\n- candidate: %s\n", baseCommit, head)
 	fmt.Fprintf(out, "- %d alternating rounds of %d cases (%s -test.bench %s), %s in all\n", o.rounds, len(cases), o.pkg,
 		o.bench, time.Since(started).Round(time.Second))
