@@ -87,5 +87,7 @@ realdocker: realdocker-setup ## The dev stack deployed with the real plugins on 
 workflows: bin/actionlint
 	actionlint .github/workflows/*.yml
 
-bench: deps bin/pulumi ## Load balancer vs direct php-fpm, pool RSS against its limit, engine time
+# The last part compares the working tree with BASE (default HEAD~1) on the engine
+# tier and the real Docker tier, which needs realdocker-setup (root).
+bench: deps bin/pulumi realdocker-setup ## Load balancer vs direct php-fpm, pool RSS, engine time, operations against the previous commit
 	bash bench/run.sh

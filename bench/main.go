@@ -27,13 +27,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/moodle-cluster/moodle-pulumi/bench/stats"
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
 )
@@ -234,12 +234,7 @@ func median(results []wrkResult) wrkResult {
 		for i, r := range results {
 			values[i] = metric(r)
 		}
-		slices.Sort(values)
-		n := len(values)
-		if n%2 == 1 {
-			return values[n/2]
-		}
-		return (values[n/2-1] + values[n/2]) / 2
+		return stats.Median(values)
 	}
 	return wrkResult{
 		rps: of(func(r wrkResult) float64 { return r.rps }),

@@ -81,6 +81,7 @@ var (
 var hostCommands = map[string]string{
 	"/bin/sh":                    "",
 	"tar":                        "",
+	"cp":                         "",
 	"/usr/sbin/nginx":            "nginx-light",
 	"/usr/sbin/php-fpm8.2":       "php8.2-fpm",
 	"/usr/bin/php8.2":            "php8.2-cli",
@@ -93,6 +94,11 @@ var hostCommands = map[string]string{
 	"htpasswd":                   "apache2-utils",
 	// The Pulumi CLI is built by the Makefile (bin/pulumi), not installed.
 	"pulumi": "",
+	// bench/compare builds a baseline worktree: what runs `make` in a checkout at
+	// all (the README's requirements), not a package the tests bring.
+	"go":   "",
+	"make": "",
+	"git":  "",
 }
 
 // hostProgram finds a program a Go test or the bench starts: exec.Command's and

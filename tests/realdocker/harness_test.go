@@ -114,7 +114,9 @@ func prerequisites() error {
 // deployment is the tier's stack: its config, state folder and the events of its
 // last operation.
 type deployment struct {
-	t     *testing.T
+	t testing.TB
+	// name is the stack's: its containers, volumes and networks are moodle-<name>-*.
+	name  string
 	cfg   automation.Config
 	state string
 	port  int
@@ -137,14 +139,20 @@ func newDeployment(t *testing.T) *deployment { return newDeploymentOf(t, "5.1") 
 // out its code, and the stack deploying that release on stand-ins it accepts:
 // Debian 12's PostgreSQL 15 and PHP 8.2 for 4.5 and 5.1, Debian 13's PostgreSQL 17
 // and PHP 8.4 for 5.2 and 5.3.
-func newDeploymentOf(t *testing.T, release string) *deployment {
+func newDeploymentOf(t testing.TB, release string) *deployment {
+	return newNamedDeployment(t, stackName, release)
+}
+
+// newNamedDeployment is newDeploymentOf for the stack called name, so a benchmark
+// on the same engine keeps apart from the tier's own stack.
+func newNamedDeployment(t testing.TB, name, release string) *deployment {
 	t.Helper()
 	cfg, err := automation.LoadConfig(filepath.Join(projectDir, "Pulumi.dev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	removeTierObjects(t)
-	d := &deployment{t: t, cfg: cfg, state: t.TempDir(), port: freePort(t), mailPort: freePort(t)}
+	removeTierObjects(t, "moodle-"+name+"-")
+	d := &deployment{t: t, name: name, cfg: cfg, state: t.TempDir(), port: freePort(t), mailPort: freePort(t)}
 	buildContext := siteContext(t, release)
 	database, databaseVersion, php := postgres, "15", phpBase
 	if r, _ := topology.ReleaseOf(release); r.PostgresMin > 15 {
@@ -171,7 +179,7 @@ func newDeploymentOf(t *testing.T, release string) *deployment {
 
 // siteContext is a build context as a site keeps one: the project's docker/ files
 // and its code tree under moodle/, here the probe laid out as release's code.
-func siteContext(t *testing.T, release string) string {
+func siteContext(t testing.TB, release string) string {
 	t.Helper()
 	dir := t.TempDir()
 	run(t, "cp", "-a", filepath.Join(projectDir, "docker")+"/.", dir)
@@ -194,12 +202,12 @@ func (d *deployment) set(values map[string]any) {
 			d.t.Fatal(err)
 		}
 	}
-	s, err := automation.New(context.Background(), stackName,
+	s, err := automation.New(context.Background(), d.name,
 		automation.WithProjectDir(projectDir),
 		automation.WithStateDir(d.state),
 		automation.WithPassphrase(passphrase),
 		automation.WithConfig(d.cfg),
-		automation.WithProgress(testWriter{d.t}),
+		automation.WithProgress(progressTo(d.t)),
 		automation.WithEvents(d.event),
 	)
 	if err != nil {
@@ -269,7 +277,7 @@ func (d *deployment) changes() map[apitype.OpType]int {
 // destroyLeftovers removes what a failed test left on the engine, so the next run
 // starts clean; a passing run has destroyed everything already.
 func (d *deployment) destroyLeftovers() {
-	if len(dockerList(d.t, "ps", "-aq", "--filter", "name="+prefix)) == 0 {
+	if len(dockerList(d.t, "ps", "-aq", "--filter", "name=moodle-"+d.name+"-")) == 0 {
 		return
 	}
 	d.t.Log("destroying what the test left behind")
@@ -280,8 +288,8 @@ func (d *deployment) destroyLeftovers() {
 
 // removeTierObjects removes what an earlier run left on the engine without the
 // state to destroy it with (a run killed by its timeout): every name under prefix
-// belongs to this tier.
-func removeTierObjects(t *testing.T) {
+// belongs to the stack.
+func removeTierObjects(t testing.TB, prefix string) {
 	t.Helper()
 	for _, kind := range []struct{ list, rm []string }{
 		{[]string{"ps", "-aq"}, []string{"rm", "-f"}},
@@ -296,10 +304,10 @@ func removeTierObjects(t *testing.T) {
 }
 
 // freePort is a port nothing listens on now, outside the ephemeral range.
-func freePort(t *testing.T) int { return ports.Free(t) }
+func freePort(t testing.TB) int { return ports.Free(t) }
 
 // run runs a command and returns its standard output, failing the test on error.
-func run(t *testing.T, name string, args ...string) string {
+func run(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(name, args...).Output()
 	if err != nil {
@@ -313,7 +321,7 @@ func run(t *testing.T, name string, args ...string) string {
 }
 
 // dockerList runs a docker command that prints one item per line.
-func dockerList(t *testing.T, args ...string) []string {
+func dockerList(t testing.TB, args ...string) []string {
 	t.Helper()
 	out := run(t, "docker", args...)
 	if out == "" {
@@ -323,13 +331,22 @@ func dockerList(t *testing.T, args ...string) []string {
 }
 
 // inspect reads one field of a container, volume or network (a Go template).
-func inspect(t *testing.T, format, name string) string {
+func inspect(t testing.TB, format, name string) string {
 	t.Helper()
 	return run(t, "docker", "inspect", "--format", format, name)
 }
 
+// progressTo is where the engine's progress goes: the test's log, shown when it
+// fails or with -v; benchmarks print their whole log, so they get none.
+func progressTo(t testing.TB) io.Writer {
+	if _, bench := t.(*testing.B); bench {
+		return io.Discard
+	}
+	return testWriter{t}
+}
+
 // testWriter sends the engine's progress to the test log, line by line.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {

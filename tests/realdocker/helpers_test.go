@@ -51,7 +51,7 @@ func volumeIdentities(t *testing.T) map[string]string {
 }
 
 // waitFor polls cond every second until it holds, failing the test after limit.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
