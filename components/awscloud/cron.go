@@ -160,8 +160,10 @@ func runnerContainer(env TaskEnvironment, name, path string, extraMounts map[str
 // (terraform-provider-aws v5 internal/service/ecs/service.go,
 // statusServiceWaitForStable), which a deployment the circuit breaker rolled back
 // reaches too, and then reads back the task definition the service runs
-// (resourceServiceRead: task_definition from DescribeServices), the previous
-// one after a rollback. failed makes the error that fails up then.
+// (resourceServiceRead: task_definition from DescribeServices): after a
+// rollback the previous one, since "the service is rolled back to the last
+// deployment that completed successfully" (ECS API Reference,
+// DeploymentCircuitBreaker, rollback). failed makes the error that fails up then.
 func runsRevision(service *ecs.Service, td *ecs.TaskDefinition, failed func(running, want string) error) pulumi.StringOutput {
 	return pulumi.All(service.TaskDefinition, td.Arn).ApplyT(func(v []any) (string, error) {
 		running, _ := v[0].(*string)
