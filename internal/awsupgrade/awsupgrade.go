@@ -9,8 +9,9 @@
 // (what Moodle's CLI maintenance mode, $CFG->dataroot/climaintenance.html set by
 // admin/cli/maintenance.php, does inside PHP: "all web access is prevented, CLI
 // scripts continue to work (with the exception of admin/cli/cron.php)",
-// https://docs.moodle.org/37/en/Maintenance_mode) and stops the ad hoc workers; the new release is a new images.app, whose cron
-// runner runs admin/cli/upgrade.php once inside Moodle's CLI maintenance mode
+// https://docs.moodle.org/37/en/Maintenance_mode) and stops the ad hoc workers;
+// the new release is a new images.app, whose cron runner runs
+// admin/cli/upgrade.php once inside Moodle's CLI maintenance mode
 // (docker/moodle-install-upgrade); the outcome is read from that runner's log in
 // CloudWatch Logs with the judge the dev site's upgrade uses (installlog.Judge);
 // a rollback is a restore (a new database from the snapshot, a new file system
