@@ -37,9 +37,6 @@ func prodUpgrade(ctx context.Context, f flags, v stackview.View, stdout io.Write
 	if err != nil {
 		return err
 	}
-	if logs.CronLogGroup == "" {
-		return fmt.Errorf("upgrade of stack %s: its state has no cron log group, whose runner's log says how the upgrade ends", f.stack)
-	}
 	cfg, err := prodAWSConfig(ctx, v.Region())
 	if err != nil {
 		return fmt.Errorf("AWS credentials: %w", err)

@@ -37,6 +37,12 @@ type Cluster struct {
 	FileSystemID     pulumi.StringOutput      `pulumi:"fileSystemId"`
 	BucketName       pulumi.StringOutput      `pulumi:"bucketName"`
 	ECSClusterName   pulumi.StringOutput      `pulumi:"ecsClusterName"`
+	// The services and the log group `moodlectl status` and `upgrade` read, by
+	// the names AWS knows them by: the tools take them from here, not from the
+	// program's logical names.
+	AppServiceName   pulumi.StringOutput `pulumi:"appServiceName"`
+	CronServiceName  pulumi.StringOutput `pulumi:"cronServiceName"`
+	CronLogGroupName pulumi.StringOutput `pulumi:"cronLogGroupName"`
 	// What `moodlectl backup` and `restore` act on: the DB instance the site uses,
 	// the file system's ARN, and the vault and role of the stack's AWS Backup.
 	DatabaseInstanceID pulumi.StringOutput `pulumi:"databaseInstanceId"`
@@ -277,6 +283,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.RedisAddress, c.MUCRedisAddress = cache.Address, cache.MUCAddress
 	c.FileSystemID, c.BucketName = files.FileSystemID, files.BucketName
 	c.ECSClusterName = compute.ClusterName
+	c.AppServiceName, c.CronServiceName, c.CronLogGroupName = app.ServiceName, cron.ServiceName, cron.LogGroupName
 	c.DatabaseInstanceID, c.FileSystemARN = db.PrimaryID, files.FileSystemARN
 	c.BackupVaultName, c.BackupRoleARN, c.DataKeyARN = backups.VaultName, backups.RoleARN, key.Arn
 	c.AlarmTopicARN, c.DashboardName = obs.TopicARN, obs.DashboardName
@@ -292,6 +299,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"fileSystemId":       c.FileSystemID,
 		"bucketName":         c.BucketName,
 		"ecsClusterName":     c.ECSClusterName,
+		"appServiceName":     c.AppServiceName,
+		"cronServiceName":    c.CronServiceName,
+		"cronLogGroupName":   c.CronLogGroupName,
 		"databaseInstanceId": c.DatabaseInstanceID,
 		"fileSystemArn":      c.FileSystemARN,
 		"backupVaultName":    c.BackupVaultName,

@@ -236,14 +236,11 @@ func TestCollect_AnAPIErrorMakesTheTiersUnknown(t *testing.T) {
 
 func TestFromState_NamesTheResourcesStatusReads(t *testing.T) {
 	inv := inventory.Inventory{Stack: "prod", Deployed: true,
-		Outputs: map[string]any{"siteUrl": "https://moodle.example.edu", "ecsClusterName": "moodle-cluster-1"},
+		Outputs: withServices(map[string]any{"siteUrl": "https://moodle.example.edu", "ecsClusterName": "moodle-cluster-1"}),
 		Resources: []inventory.Resource{
-			{Type: "aws:ecs/service:Service", Name: "moodle-app", Outputs: map[string]any{"name": "moodle-app-1"}},
-			{Type: "aws:ecs/service:Service", Name: "moodle-cron", Outputs: map[string]any{"name": "moodle-cron-1"}},
 			{Type: "aws:rds/instance:Instance", Name: "moodle-db-replica-1", Inputs: map[string]any{"replicateSourceDb": "moodle-db-1"}, Outputs: map[string]any{"identifier": "moodle-db-replica-1-1"}},
 			{Type: "aws:rds/instance:Instance", Name: "moodle-db", Inputs: map[string]any{}, Outputs: map[string]any{"identifier": "moodle-db-1"}},
 			{Type: "aws:elasticache/replicationGroup:ReplicationGroup", Name: "moodle-redis", Outputs: map[string]any{"memberClusters": []any{"moodle-redis-001", "moodle-redis-002"}}},
-			{Type: "aws:cloudwatch/logGroup:LogGroup", Name: "moodle-cron", Outputs: map[string]any{"name": "moodle-cron-lg"}},
 			{Type: "aws:lb/loadBalancer:LoadBalancer", Name: "moodle-edge", Outputs: map[string]any{"arnSuffix": "app/moodle-edge/1"}},
 		}}
 	got, err := awsstatus.FromState(inv)
@@ -259,16 +256,42 @@ func TestFromState_NamesTheResourcesStatusReads(t *testing.T) {
 	if _, err := awsstatus.FromState(inventory.Inventory{Stack: "prod"}); err == nil {
 		t.Error("a stack that is not deployed was accepted")
 	}
+	// Renamed in the program, the services are still found: by their outputs.
+	for i := range inv.Resources {
+		inv.Resources[i].Name += "-renamed"
+	}
+	if again, err := awsstatus.FromState(inv); err != nil || again.AppService != want.AppService || again.CronLogGroup != want.CronLogGroup {
+		t.Errorf("after a rename: %+v, %v", again, err)
+	}
+}
+
+// withServices adds the outputs that name the services and the cron log group.
+func withServices(outputs map[string]any) map[string]any {
+	outputs["appServiceName"], outputs["cronServiceName"], outputs["cronLogGroupName"] = "moodle-app-1", "moodle-cron-1", "moodle-cron-lg"
+	return outputs
+}
+
+// A state written before the stack exported the names is refused with what to
+// do, not read as a stack without services.
+func TestFromState_AStateWithoutTheNamesAsksForAnUp(t *testing.T) {
+	inv := inventory.Inventory{Stack: "prod", Deployed: true,
+		Outputs: map[string]any{"ecsClusterName": "moodle-cluster-1", "databaseInstanceId": "moodle-db-1"},
+		Resources: []inventory.Resource{
+			{Type: "aws:ecs/service:Service", Name: "moodle-app", Outputs: map[string]any{"name": "moodle-app-1"}},
+			{Type: "aws:rds/instance:Instance", Name: "moodle-db", Inputs: map[string]any{}, Outputs: map[string]any{"identifier": "moodle-db-1"}},
+		}}
+	_, err := awsstatus.FromState(inv)
+	if err == nil || !strings.Contains(err.Error(), "appServiceName") || !strings.Contains(err.Error(), "run up once") {
+		t.Errorf("error %v, want one naming the outputs and asking for an up", err)
+	}
 }
 
 // After a restore the state holds two primaries, each with its replicas: status
 // reads the pair the site uses, which the stack exports.
 func TestFromState_AfterARestoreReadsTheDatabaseTheSiteUses(t *testing.T) {
 	inv := inventory.Inventory{Stack: "prod", Deployed: true,
-		Outputs: map[string]any{"ecsClusterName": "moodle-cluster-1", "databaseInstanceId": "moodle-db-restored-1"},
+		Outputs: withServices(map[string]any{"ecsClusterName": "moodle-cluster-1", "databaseInstanceId": "moodle-db-restored-1"}),
 		Resources: []inventory.Resource{
-			{Type: "aws:ecs/service:Service", Name: "moodle-app", Outputs: map[string]any{"name": "moodle-app-1"}},
-			{Type: "aws:ecs/service:Service", Name: "moodle-cron", Outputs: map[string]any{"name": "moodle-cron-1"}},
 			{Type: "aws:rds/instance:Instance", Name: "moodle-db", Inputs: map[string]any{}, Outputs: map[string]any{"identifier": "moodle-db-1"}},
 			{Type: "aws:rds/instance:Instance", Name: "moodle-db-replica-1", Inputs: map[string]any{"replicateSourceDb": "moodle-db-1"}, Outputs: map[string]any{"identifier": "moodle-db-replica-1-1"}},
 			{Type: "aws:rds/instance:Instance", Name: "moodle-db-restored-replica-1", Inputs: map[string]any{"replicateSourceDb": "moodle-db-restored-1"}, Outputs: map[string]any{"identifier": "moodle-db-restored-replica-1-1"}},

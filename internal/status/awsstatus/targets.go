@@ -6,12 +6,6 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 )
 
-// Logical names the prod program gives what status reads (components/awscloud).
-const (
-	appName  = "moodle-app"
-	cronName = "moodle-cron"
-)
-
 // FromState names the targets from a deployed prod stack's resources and outputs.
 func FromState(inv inventory.Inventory) (Targets, error) {
 	var t Targets
@@ -20,12 +14,17 @@ func FromState(inv inventory.Inventory) (Targets, error) {
 	}
 	t.SiteURL = outStr(inv.Outputs, "siteUrl")
 	t.Cluster = outStr(inv.Outputs, "ecsClusterName")
+	// The services and the log group by the names the stack exports, so that
+	// renaming a component in the program does not lose them here.
+	t.AppService = outStr(inv.Outputs, "appServiceName")
+	t.CronService = outStr(inv.Outputs, "cronServiceName")
+	t.CronLogGroup = outStr(inv.Outputs, "cronLogGroupName")
+	if t.AppService == "" || t.CronService == "" || t.CronLogGroup == "" {
+		return t, fmt.Errorf("stack %s: its state does not name the app and cron services and the cron log group (outputs appServiceName, cronServiceName, cronLogGroupName): "+
+			"it was deployed by an earlier version of this program; run up once", inv.Stack)
+	}
 	for _, r := range inv.Resources {
 		switch {
-		case r.Type == "aws:ecs/service:Service" && r.Name == appName:
-			t.AppService = outStr(r.Outputs, "name")
-		case r.Type == "aws:ecs/service:Service" && r.Name == cronName:
-			t.CronService = outStr(r.Outputs, "name")
 		case r.Type == "aws:lb/loadBalancer:LoadBalancer":
 			t.LoadBalancer = outStr(r.Outputs, "arnSuffix")
 		case r.Type == "aws:rds/instance:Instance":
@@ -49,12 +48,10 @@ func FromState(inv inventory.Inventory) (Targets, error) {
 					t.CacheNodes = append(t.CacheNodes, s)
 				}
 			}
-		case r.Type == "aws:cloudwatch/logGroup:LogGroup" && r.Name == cronName:
-			t.CronLogGroup = outStr(r.Outputs, "name")
 		}
 	}
-	if t.Cluster == "" || t.AppService == "" || t.CronService == "" || len(t.DBInstances) == 0 {
-		return t, fmt.Errorf("stack %s: its state lacks the ECS cluster, services or database (is it the prod program's?)", inv.Stack)
+	if t.Cluster == "" || len(t.DBInstances) == 0 {
+		return t, fmt.Errorf("stack %s: its state lacks the ECS cluster or the database (is it the prod program's?)", inv.Stack)
 	}
 	return t, nil
 }
