@@ -27,7 +27,7 @@ func deployDocker(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 	if args.MailPassword, err = mailPassword(ctx); err != nil {
 		return err
 	}
-	c, err := dockerhost.NewCluster(ctx, "moodle-"+ctx.Stack(), args)
+	c, err := dockerhost.NewCluster(ctx, DockerClusterName(ctx.Stack()), args)
 	if err != nil {
 		return fmt.Errorf("docker target: %w", err)
 	}
@@ -75,3 +75,7 @@ func preflight(ctx *pulumi.Context, spec topology.Spec, o Options) (dockerapi.In
 	}
 	return info, err
 }
+
+// DockerClusterName is the name the dev program gives a stack's cluster: the
+// prefix of its containers, networks and volumes, by which moodlectl finds them.
+func DockerClusterName(stack string) string { return "moodle-" + stack }

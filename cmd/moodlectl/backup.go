@@ -15,6 +15,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/devsite"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
+	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
 
@@ -24,7 +25,7 @@ func devSite(f flags, v stackview.View, progress io.Writer) (devsite.Site, *dock
 	if err != nil {
 		return devsite.Site{}, nil, err
 	}
-	return devsite.Site{Docker: docker, Spec: v.Spec, Prefix: "moodle-" + f.stack, Progress: progress}, docker, nil
+	return devsite.Site{Docker: docker, Spec: v.Spec, Prefix: stacks.DockerClusterName(f.stack), Progress: progress}, docker, nil
 }
 
 // manifestBase is what a backup's manifest says of the stack before the backup

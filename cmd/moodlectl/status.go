@@ -14,6 +14,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/status"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status/awsstatus"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status/devstatus"
+	"github.com/moodle-cluster/moodle-pulumi/stacks"
 )
 
 // exitStatus ends moodlectl with a status of its own, after the command has
@@ -35,7 +36,7 @@ func runStatus(ctx context.Context, f flags, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		readings = devstatus.Collector{Docker: docker, Spec: v.Spec, Prefix: "moodle-" + f.stack}.Collect(ctx)
+		readings = devstatus.Collector{Docker: docker, Spec: v.Spec, Prefix: stacks.DockerClusterName(f.stack)}.Collect(ctx)
 	case topology.TargetAWS:
 		inv, err := deployed(ctx, f)
 		if err != nil {

@@ -39,7 +39,7 @@ type Docker interface {
 type Site struct {
 	Docker Docker
 	Spec   topology.Spec
-	// Prefix is the cluster's name, "moodle-" + the stack's name.
+	// Prefix is the cluster's name (stacks.DockerClusterName).
 	Prefix string
 	// Progress receives a line per step.
 	Progress io.Writer

@@ -29,6 +29,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status/devstatus"
+	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/tests/loadgen"
 )
 
@@ -176,7 +177,7 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		// interval to be in the log.
 		var rep status.Report
 		waitFor(t, "a cron run in the runner's log", time.Duration(spec.Cron.IntervalSeconds)*time.Second, func() bool {
-			rep = status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: "moodle-" + stackName}.Collect(ctx), time.Now())
+			rep = status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: stacks.DockerClusterName(stackName)}.Collect(ctx), time.Now())
 			return slices.ContainsFunc(rep.Checks, func(c status.Check) bool {
 				return c.Tier == status.TierCron && c.Name == "last run" && c.Verdict == status.OK
 			})
@@ -658,7 +659,7 @@ func TestDevStackWithAReadReplicaOnARealDockerEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: "moodle-" + stackName}.Collect(ctx), time.Now())
+		rep := status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: stacks.DockerClusterName(stackName)}.Collect(ctx), time.Now())
 		if !slices.ContainsFunc(rep.Checks, func(c status.Check) bool { return c.Subject == replica && c.Name == "replica lag" }) {
 			t.Errorf("status does not show the replica's lag: %+v", rep.Checks)
 		}
@@ -730,7 +731,7 @@ func TestDevStackOfEachLayoutOnARealDockerEngine(t *testing.T) {
 			}
 			spec := d.spec()
 			waitFor(t, "a cron run in the runner's log", time.Duration(spec.Cron.IntervalSeconds)*time.Second, func() bool {
-				rep := status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: "moodle-" + stackName}.Collect(ctx), time.Now())
+				rep := status.Evaluate(stackName, spec, devstatus.Collector{Docker: client, Spec: spec, Prefix: stacks.DockerClusterName(stackName)}.Collect(ctx), time.Now())
 				return slices.ContainsFunc(rep.Checks, func(c status.Check) bool {
 					return c.Tier == status.TierCron && c.Name == "last run" && c.Verdict == status.OK
 				})

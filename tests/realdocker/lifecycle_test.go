@@ -16,6 +16,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
 	"github.com/moodle-cluster/moodle-pulumi/internal/devsite"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/stacks"
 )
 
 // tierDeployer applies devsite's config edits to the tier's stack and updates it,
@@ -122,7 +123,7 @@ func TestUpgradeRollbackBackupAndRestoreOnARealDockerEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	site := func() devsite.Site {
-		return devsite.Site{Docker: client, Spec: d.spec(), Prefix: "moodle-" + stackName, Progress: testWriter{t}}
+		return devsite.Site{Docker: client, Spec: d.spec(), Prefix: stacks.DockerClusterName(stackName), Progress: testWriter{t}}
 	}
 	backups := t.TempDir()
 	context45 := d.cfg["moodle:moodle"].(map[string]any)["build"].(map[string]any)["context"]

@@ -32,7 +32,7 @@ type Docker interface {
 type Collector struct {
 	Docker Docker
 	Spec   topology.Spec
-	// Prefix is the cluster's name, "moodle-" + the stack's name.
+	// Prefix is the cluster's name (stacks.DockerClusterName).
 	Prefix string
 }
 
