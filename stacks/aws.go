@@ -22,7 +22,7 @@ func deployAWS(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 	if err := awscloud.CheckExistingSubnets(ctx, spec.AWS); err != nil {
 		return err
 	}
-	cluster, err := awscloud.NewCluster(ctx, "moodle", args)
+	cluster, err := awscloud.NewCluster(ctx, AWSClusterName, args)
 	if err != nil {
 		return fmt.Errorf("aws target: %w", err)
 	}
@@ -52,3 +52,7 @@ func deployAWS(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 	ctx.Export("appImage", cluster.AppImage)
 	return nil
 }
+
+// AWSClusterName is the name the prod program gives its cluster, from which its
+// components' names derive.
+const AWSClusterName = "moodle"

@@ -10,10 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
+	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/installlog"
 	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
+	"github.com/moodle-cluster/moodle-pulumi/stacks"
 )
 
 // installWait bounds how long up follows the install or upgrade on AWS after
@@ -62,14 +65,14 @@ func deploy(ctx context.Context, f flags, stdout io.Writer, followAWS bool) (err
 		if err != nil {
 			return err
 		}
-		w := installlog.NewDockerWatcher(ctx, docker, printer, time.Now)
+		w := installlog.NewDockerWatcher(ctx, docker, dockerhost.CronContainerName(stacks.DockerClusterName(f.stack)), printer, time.Now)
 		defer w.Wait()
 		opts = append(opts, automation.WithEvents(w.Event))
 	case "aws":
 		if !followAWS {
 			break
 		}
-		w := installlog.NewAWSWatcher(time.Now)
+		w := installlog.NewAWSWatcher(awscloud.CronName(stacks.AWSClusterName), time.Now)
 		opts = append(opts, automation.WithEvents(w.Event))
 		defer func() {
 			if err == nil {

@@ -239,7 +239,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		Spec: spec, Account: account, AppImage: appImage, SubnetIDs: net.PrivateSubnetIDs, KMSKeyARN: key.Arn, Files: files,
 		ConfigPHP: configPHP(spec, db, cache), Secrets: shared, Environment: environment, ExecLogGroupARN: execLogARN,
 	}
-	cron, err := NewCron(ctx, name+"-cron", &CronArgs{
+	cron, err := NewCron(ctx, CronName(name), &CronArgs{
 		TaskEnvironment: tasks, SecurityGroupID: sg[sgCron], ClusterARN: compute.ClusterARN, Placement: compute.Cron,
 		AdminPassword: TaskSecret{Name: render.EnvAdminPassword, ValueFrom: adminPassword.ValueFrom(), SecretARN: adminPassword.Secret.Arn},
 	}, parent)
@@ -367,3 +367,7 @@ func appSubnetCount(a topology.AWSTarget) int {
 	}
 	return a.AZCount
 }
+
+// CronName is the name of cluster's cron component, and of its service and log
+// group, which moodlectl watches while up replaces them.
+func CronName(cluster string) string { return cluster + "-cron" }

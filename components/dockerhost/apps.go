@@ -160,7 +160,7 @@ func (b *builder) scriptRunner(key, path, text, health string, limits topology.R
 // after Moodle is installed, so no visitor ever meets an uninstalled site (whose
 // admin/index.php would offer to install it).
 func (b *builder) cron(backends []pulumi.Resource) (*docker.Container, error) {
-	s := b.scriptRunner("cron", cronRunner, render.CronRunner(b.spec), "cron", b.spec.Cron.Resources, backends)
+	s := b.scriptRunner(cronKey, cronRunner, render.CronRunner(b.spec), "cron", b.spec.Cron.Resources, backends)
 	s.env = append(s.env, envList(b.spec.InstallerEnv())...)
 	// A new image purges Moodle's caches once (the install/upgrade hook).
 	s.lateEnv = pulumi.StringArray{pulumi.Sprintf("%s=%s", appimage.EnvImageRevision, b.imgs.app.revision)}

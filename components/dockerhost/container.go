@@ -98,7 +98,7 @@ var daemonOwned = []string{"logOpts", "ulimits"}
 // relative weight Docker uses when the host's CPUs are contended (1024 = one CPU's
 // worth, Docker's default for every container).
 func (b *builder) container(s service) (*docker.Container, error) {
-	name := b.name + "-" + s.key
+	name := containerName(b.name, s.key)
 	env := append([]string(nil), s.env...)
 	uploads := append(docker.ContainerUploadArray(nil), s.uploads...)
 	for _, f := range s.secrets {
@@ -269,3 +269,13 @@ func healthInterval(waited bool) time.Duration {
 	}
 	return defaultHealthInterval
 }
+
+// containerName is the name of the container of key in cluster.
+func containerName(cluster, key string) string { return cluster + "-" + key }
+
+// cronKey is the cron runner's key.
+const cronKey = "cron"
+
+// CronContainerName is the name of cluster's cron runner container, whose
+// install or upgrade step moodlectl follows while up creates it.
+func CronContainerName(cluster string) string { return containerName(cluster, cronKey) }

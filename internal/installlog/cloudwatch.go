@@ -68,6 +68,7 @@ func FollowCloudWatch(ctx context.Context, api LogsAPI, group string, since time
 // AWSWatcher notes, from the engine's events of an up, whether the cron service
 // was (re)deployed and which log group its task writes to.
 type AWSWatcher struct {
+	cron    string
 	mu      sync.Mutex
 	changed bool
 	group   string
@@ -75,12 +76,11 @@ type AWSWatcher struct {
 	now     func() time.Time
 }
 
-// NewAWSWatcher dates what it sees with now.
-func NewAWSWatcher(now func() time.Time) *AWSWatcher { return &AWSWatcher{now: now} }
-
-// cronName is the logical name the prod program gives the cron service and its
-// log group.
-const cronName = "moodle-cron"
+// NewAWSWatcher watches the service and the log group the program names cron
+// (awscloud.CronName) and dates what it sees with now.
+func NewAWSWatcher(cron string, now func() time.Time) *AWSWatcher {
+	return &AWSWatcher{cron: cron, now: now}
+}
 
 // Event records the cron service's step and its log group's name.
 func (w *AWSWatcher) Event(e events.EngineEvent) {
@@ -88,7 +88,7 @@ func (w *AWSWatcher) Event(e events.EngineEvent) {
 		return
 	}
 	m := e.ResOutputsEvent.Metadata
-	if !strings.HasSuffix(m.URN, "::"+cronName) {
+	if !strings.HasSuffix(m.URN, "::"+w.cron) {
 		return
 	}
 	w.mu.Lock()

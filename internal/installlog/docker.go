@@ -32,6 +32,7 @@ const retryEvery = time.Second
 type DockerWatcher struct {
 	ctx     context.Context
 	docker  Follower
+	cron    string
 	printer func(start time.Time) *Printer
 	now     func() time.Time
 
@@ -40,10 +41,11 @@ type DockerWatcher struct {
 	wg      sync.WaitGroup
 }
 
-// NewDockerWatcher follows with docker and prints through printer, started at
-// the time the engine begins the container's step.
-func NewDockerWatcher(ctx context.Context, docker Follower, printer func(start time.Time) *Printer, now func() time.Time) *DockerWatcher {
-	return &DockerWatcher{ctx: ctx, docker: docker, printer: printer, now: now, running: map[string]context.CancelFunc{}}
+// NewDockerWatcher follows the container the program names cron
+// (dockerhost.CronContainerName) with docker and prints through printer,
+// started at the time the engine begins the container's step.
+func NewDockerWatcher(ctx context.Context, docker Follower, cron string, printer func(start time.Time) *Printer, now func() time.Time) *DockerWatcher {
+	return &DockerWatcher{ctx: ctx, docker: docker, cron: cron, printer: printer, now: now, running: map[string]context.CancelFunc{}}
 }
 
 // Event starts following when the engine starts a step that (re)creates the
@@ -52,7 +54,7 @@ func (w *DockerWatcher) Event(e events.EngineEvent) {
 	switch {
 	case e.ResourcePreEvent != nil:
 		m := e.ResourcePreEvent.Metadata
-		if m.Type != containerType || !strings.HasSuffix(m.URN, "-cron") || m.New == nil {
+		if m.Type != containerType || !strings.HasSuffix(m.URN, "::"+w.cron) || m.New == nil {
 			return
 		}
 		switch m.Op {

@@ -31,7 +31,7 @@ func TestDockerWatcher_FollowsARealContainersLog(t *testing.T) {
 	var out bytes.Buffer
 	seen := make(chan struct{})
 	printer := installlog.NewPrinter(&lineNotifier{w: &out, want: "installed", seen: seen}, start)
-	w := installlog.NewDockerWatcher(context.Background(), docker,
+	w := installlog.NewDockerWatcher(context.Background(), docker, "moodle-dev-cron",
 		func(time.Time) *installlog.Printer { return printer }, func() time.Time { return start })
 	urn := "urn:pulumi:dev::moodle::x$docker:index/container:Container::moodle-dev-cron"
 	w.Event(pre(apitype.OpCreate, "docker:index/container:Container", urn, name))

@@ -92,7 +92,7 @@ func TestDockerWatcher_FollowsTheCronContainerWhileTheEngineCreatesIt(t *testing
 		{Time: t0.Add(7*time.Minute + 3*time.Second), Text: "moodle-install-upgrade: installed"},
 	}}
 	var out bytes.Buffer
-	w := installlog.NewDockerWatcher(context.Background(), docker,
+	w := installlog.NewDockerWatcher(context.Background(), docker, "moodle-dev-cron",
 		func(start time.Time) *installlog.Printer { return installlog.NewPrinter(&out, start) },
 		ticking(t0, time.Second))
 
@@ -199,7 +199,7 @@ func TestAWSWatcher_FollowsOnlyWhenTheUpDeployedANewCronTask(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			w := installlog.NewAWSWatcher(func() time.Time { return t0 })
+			w := installlog.NewAWSWatcher("moodle-cron", func() time.Time { return t0 })
 			for _, e := range c.events {
 				w.Event(e)
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/cost"
 	"github.com/moodle-cluster/moodle-pulumi/internal/diagram"
@@ -57,7 +58,7 @@ func TestDevStackOnARealDockerEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		watcher := installlog.NewDockerWatcher(ctx, client, func(start time.Time) *installlog.Printer {
+		watcher := installlog.NewDockerWatcher(ctx, client, dockerhost.CronContainerName(stacks.DockerClusterName(stackName)), func(start time.Time) *installlog.Printer {
 			return installlog.NewPrinter(&lockedWriter{w: &shown}, start)
 		}, time.Now)
 		d.watch(watcher.Event)
