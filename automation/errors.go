@@ -133,7 +133,7 @@ func hint(stack, step, first string, err error) string {
 	case auto.IsConcurrentUpdateError(err):
 		return "another operation holds the stack's lock: wait for it, or if it was interrupted, remove the lock with `pulumi cancel` and run " + retry
 	case strings.Contains(first, "cannot run this stack"):
-		// The preflight (dockerhost.PreflightError) names each key, its value and what the
+		// The preflight (preflight.Error) names each key, its value and what the
 		// host has: the engine is running, the stack's settings or images are not right.
 		return "change the settings named above, or load the images they name (README: offline sites and private registries), then run " + retry
 	case strings.Contains(first, "Cannot connect to the Docker daemon"), strings.Contains(first, "docker.sock"):

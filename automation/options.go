@@ -7,7 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/preflight"
 )
 
 // Option configures how New selects the stack and where it keeps its state.
@@ -26,7 +26,7 @@ type options struct {
 	onEvent         func(events.EngineEvent)
 	env             map[string]string
 	program         pulumi.RunFunc
-	dockerHost      dockerhost.Host
+	dockerHost      preflight.Host
 	cancelGrace     time.Duration
 }
 
@@ -98,4 +98,4 @@ func WithCancelGrace(d time.Duration) Option { return func(o *options) { o.cance
 // WithDockerHost has the docker target's preflight ask host about the Docker host's
 // capacity and images instead of the Docker engine the provider uses (a test whose
 // Docker provider is a fake).
-func WithDockerHost(host dockerhost.Host) Option { return func(o *options) { o.dockerHost = host } }
+func WithDockerHost(host preflight.Host) Option { return func(o *options) { o.dockerHost = host } }

@@ -9,6 +9,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/preflight"
 )
 
 // deployDocker checks that the Docker host can run spec, provisions it there and
@@ -18,7 +19,7 @@ func deployDocker(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 	if err := o.absoluteBuildContext(ctx, &spec); err != nil {
 		return fmt.Errorf("docker target: %w", err)
 	}
-	info, err := preflight(ctx, spec, o)
+	info, err := checkHost(ctx, spec, o)
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func deployDocker(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 // daemon. Where no daemon answers, a preview warns and goes on (a pull request check
 // on a runner without Docker previews the program as it is), and an `up` refuses.
 // What nothing answered for is taken to be the common case: a host that limits swap.
-func preflight(ctx *pulumi.Context, spec topology.Spec, o Options) (dockerapi.Info, error) {
+func checkHost(ctx *pulumi.Context, spec topology.Spec, o Options) (dockerapi.Info, error) {
 	assumed := dockerapi.Info{SwapLimit: true}
 	host, name := o.DockerHost, "(given by the caller)"
 	if host == nil {
@@ -68,8 +69,8 @@ func preflight(ctx *pulumi.Context, spec topology.Spec, o Options) (dockerapi.In
 		host, name = client, client.Host()
 	}
 	// The engine's context: a cancelled preview or up stops the questions too.
-	info, err := dockerhost.Preflight(ctx.Context(), spec, host, name)
-	if errors.Is(err, dockerhost.ErrUnreachable) && ctx.DryRun() {
+	info, err := preflight.Check(ctx.Context(), spec, host, name)
+	if errors.Is(err, preflight.ErrUnreachable) && ctx.DryRun() {
 		_ = ctx.Log.Warn(err.Error()+"; previewing without the host's checks, which `up` makes", nil)
 		return assumed, nil
 	}

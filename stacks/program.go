@@ -10,9 +10,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/preflight"
 )
 
 // Options adapt the program to where it runs.
@@ -24,7 +24,7 @@ type Options struct {
 	ProjectDir string
 	// DockerHost answers the docker target's preflight. Nil: the engine the Docker
 	// provider uses (the docker:host config, else DOCKER_HOST, else the local socket).
-	DockerHost dockerhost.Host
+	DockerHost preflight.Host
 }
 
 // Program is the stack's pulumi.RunFunc under the pulumi CLI.

@@ -33,7 +33,7 @@ type ClusterArgs struct {
 	// NoSwapLimit is a host whose kernel cannot limit swap (Docker's SwapLimit
 	// false: cgroup v2 without memory.swap.max). Docker stores every swap limit
 	// there as -1, so the containers ask for -1: asked for anything else, every
-	// `up` would update them again. Preflight reports it.
+	// `up` would update them again. The preflight (stacks/preflight) reports it.
 	NoSwapLimit bool
 	// MailPassword is the relay password for Spec.Mail.User, a secret
 	// (moodle:mailPassword); nil when the relay takes no login.

@@ -121,7 +121,7 @@ func (b *builder) container(s service) (*docker.Container, error) {
 		Memory:            pulumi.Int(s.limits.MemoryMB),
 		MemorySwap:        pulumi.Int(b.memorySwap(s.limits)),
 		MemoryReservation: pulumi.Int(s.limits.ReservedMemoryMB),
-		Cpus:              pulumi.String(formatCPUs(s.limits.CPUs)),
+		Cpus:              pulumi.String(FormatCPUs(s.limits.CPUs)),
 		CpuShares:         pulumi.Int(cpuShares(s.limits.ReservedCPUs)),
 		Healthcheck: &docker.ContainerHealthcheckArgs{
 			Tests:       pulumi.ToStringArray(s.health),
@@ -205,7 +205,7 @@ func (b *builder) record(name string, r topology.Resources) {
 		b.limits = pulumi.Map{}
 	}
 	b.limits[name] = pulumi.Map{
-		"cpus":                pulumi.String(formatCPUs(r.CPUs)),
+		"cpus":                pulumi.String(FormatCPUs(r.CPUs)),
 		"cpuShares":           pulumi.Int(cpuShares(r.ReservedCPUs)),
 		"memoryMb":            pulumi.Int(r.MemoryMB),
 		"memorySwapMb":        pulumi.Int(b.memorySwap(r)),
@@ -213,14 +213,14 @@ func (b *builder) record(name string, r topology.Resources) {
 	}
 }
 
-// formatCPUs writes a CPU limit as pulumi-docker 4.10.0 reads it back: Docker holds
+// FormatCPUs writes a CPU limit as pulumi-docker 4.10.0 reads it back: Docker holds
 // it in nano-CPUs, and nanoInt64ToDecimalString (upstream/internal/provider/
 // helpers.go:149-165) prints nine decimals, then one decimal when that text holds
 // exactly nine zeros, else the text with its trailing zeros cut ("4.0", "10.",
 // "1.25"). cpus forces replacement: written any other way ("4"), every `pulumi up`
 // would replace the container. A few values do not survive the trip ("0.05" comes
-// back "0.1"); Preflight refuses them (cpusSurvive).
-func formatCPUs(cpus float64) string {
+// back "0.1"); the preflight refuses them (CPUsSurvive).
+func FormatCPUs(cpus float64) string {
 	nano := new(big.Rat).SetFrac64(int64(math.Round(cpus*1e9)), 1e9)
 	text := nano.FloatString(9)
 	if strings.Count(text, "0") == 9 {
@@ -229,9 +229,9 @@ func formatCPUs(cpus float64) string {
 	return strings.TrimRight(text, "0")
 }
 
-// cpusSurvive reports whether a CPU limit reads back as the same number.
-func cpusSurvive(cpus float64) bool {
-	back, err := strconv.ParseFloat(formatCPUs(cpus), 64)
+// CPUsSurvive reports whether a CPU limit reads back as the same number.
+func CPUsSurvive(cpus float64) bool {
+	back, err := strconv.ParseFloat(FormatCPUs(cpus), 64)
 	return err == nil && back == cpus
 }
 

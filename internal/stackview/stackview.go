@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/preflight"
 )
 
 // View is one stack, read offline.
@@ -42,7 +42,7 @@ func Load(stackFile, stack string, edits map[string]any) (View, error) {
 	}
 	// The docker target's preflight asks the Docker host for its capacity: an
 	// offline reading draws and prices the stack, not the host it would run on.
-	program := stacks.NewProgram(stacks.Options{ProjectDir: dir, DockerHost: dockerhost.StaticHost{Capacity: anyHost}})
+	program := stacks.NewProgram(stacks.Options{ProjectDir: dir, DockerHost: preflight.StaticHost{Capacity: anyHost}})
 	v.Resources, err = inventory.FromProgram(program, config.Namespace, stack, v.Values)
 	return v, err
 }

@@ -14,12 +14,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
-	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/preflight"
 )
 
 // registered is one resource the program registered, as the engine would see it.
@@ -143,11 +143,11 @@ func runWithSecrets(t *testing.T, stack string, edits map[string]any, secrets ma
 }
 
 // roomyHost is a Docker host every committed stack fits on, holding every image.
-var roomyHost = dockerhost.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30, SwapLimit: true}}
+var roomyHost = preflight.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30, SwapLimit: true}}
 
 // program is the program as the pulumi CLI runs it from the project folder, with its
 // Docker preflight asking host.
-func program(host dockerhost.Host) pulumi.RunFunc {
+func program(host preflight.Host) pulumi.RunFunc {
 	return stacks.NewProgram(stacks.Options{ProjectDir: filepath.Join("..", ".."), DockerHost: host})
 }
 

@@ -1,4 +1,4 @@
-package dockerhost
+package preflight
 
 import (
 	"context"
@@ -90,16 +90,16 @@ func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Preflight(context.Background(), preflightSpec(t, c.edit), c.host, "unix:///test.sock")
+			_, err := Check(context.Background(), preflightSpec(t, c.edit), c.host, "unix:///test.sock")
 			if c.want == nil {
 				if err != nil {
-					t.Fatalf("Preflight = %v, want nil", err)
+					t.Fatalf("Check = %v, want nil", err)
 				}
 				return
 			}
-			var pe *PreflightError
+			var pe *Error
 			if !errors.As(err, &pe) {
-				t.Fatalf("Preflight = %v, want a *PreflightError", err)
+				t.Fatalf("Check = %v, want a *Error", err)
 			}
 			if len(pe.Problems) != len(c.want) {
 				t.Errorf("%d problems, want %d:\n%v", len(pe.Problems), len(c.want), err)
@@ -119,8 +119,8 @@ func TestPreflightWithoutADockerEngineSaysWhatToSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Preflight(context.Background(), preflightSpec(t, nil), client, client.Host())
+	_, err = Check(context.Background(), preflightSpec(t, nil), client, client.Host())
 	if err == nil || !strings.Contains(err.Error(), "is Docker running? set DOCKER_HOST or docker:host") {
-		t.Errorf("Preflight = %v", err)
+		t.Errorf("Check = %v", err)
 	}
 }
