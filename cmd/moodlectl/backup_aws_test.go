@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/internal/awsfake"
 	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
+	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/awsfake"
 )
 
 const (

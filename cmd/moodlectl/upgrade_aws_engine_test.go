@@ -17,12 +17,12 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
 	"github.com/moodle-cluster/moodle-pulumi/internal/awsbackup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/awsfake"
 	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/fakeprovider"
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status/awsstatus"
+	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/awsfake"
+	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/fakeprovider"
 )
 
 const (

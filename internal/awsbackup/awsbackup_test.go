@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/internal/awsbackup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/awsfake"
 	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
+	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/awsfake"
 )
 
 const (

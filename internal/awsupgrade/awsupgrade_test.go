@@ -11,9 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
-	"github.com/moodle-cluster/moodle-pulumi/internal/awsfake"
 	"github.com/moodle-cluster/moodle-pulumi/internal/awsupgrade"
 	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
+	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/awsfake"
 )
 
 // recorder is a Deployer that keeps the edits of each up; after the up whose

@@ -21,8 +21,8 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
-	"github.com/moodle-cluster/moodle-pulumi/internal/fakeprovider"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/preflight"
+	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/fakeprovider"
 )
 
 // testPassphrase encrypts the secrets of the throw-away test stacks.
@@ -58,7 +58,7 @@ func newRig(t testing.TB, opts ...fakeprovider.Option) *rig {
 		// A type served by its package's default guesses its replacement rules and
 		// outputs: what the test then proves about it is the guess.
 		if u := fakes.Untabled(); len(u) > 0 {
-			t.Errorf("resource types the fakes served without a table of their own (add them to internal/fakeprovider): %s",
+			t.Errorf("resource types the fakes served without a table of their own (add them to tests/fakes/fakeprovider): %s",
 				strings.Join(u, ", "))
 		}
 		fakes.Close()

@@ -5,7 +5,7 @@ package engine_test
 import "testing"
 
 // The SES sender of mail.ses, with its DKIM records in a hosted zone, comes up
-// under the engine with the provider's rules (internal/fakeprovider: the SES
+// under the engine with the provider's rules (tests/fakes/fakeprovider: the SES
 // identity, IAM user, user policy and access key kinds), and a second up plans
 // nothing: no DKIM record, credential or task definition churns.
 func TestProdMailSESSettlesInOneUp(t *testing.T) {

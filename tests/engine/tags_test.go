@@ -13,7 +13,7 @@ import (
 // explicit us-east-1 one of CloudFront's web ACL and log group, which reads none
 // of them by itself (awscloud.regionalProvider passes them on). The fakes merge a
 // provider's default tags into each resource's tagsAll as the provider does
-// (internal/fakeprovider: terraform-provider-aws internal/tags, SetTagsDiff).
+// (tests/fakes/fakeprovider: terraform-provider-aws internal/tags, SetTagsDiff).
 func TestDefaultTagsReachTheResourcesOfBothProviders(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)

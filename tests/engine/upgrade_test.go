@@ -13,7 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/moodle-cluster/moodle-pulumi/internal/fakeprovider"
+	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/fakeprovider"
 )
 
 // A new app image is one release: the engine updates the cron service (whose
@@ -71,7 +71,7 @@ func TestNewReleaseReachesTheCronRunnerBeforeTheWebTier(t *testing.T) {
 // capacity provider strategy, which the provider updates in place only when the
 // service forces new deployments and neither strategy is empty; otherwise it
 // replaces the service, starting a second one at app.replicas tasks beside the
-// first (internal/fakeprovider's capacityProviderStrategyForcesNew mirrors it).
+// first (tests/fakes/fakeprovider's capacityProviderStrategyForcesNew mirrors it).
 func TestASpotShareChangeRollsTheAppServiceInPlace(t *testing.T) {
 	const appService = "aws:ecs/service:Service::moodle-app"
 	ctx := context.Background()
@@ -204,7 +204,7 @@ func changes(r *rig, suffix string) []fakeprovider.Request {
 
 // pulumi up reaches the web tier only once the runner's upgrade has finished: the
 // cron service is steady only when its task runs, which is after the upgrade
-// container exited (internal/fakeprovider ecsTaskRuns and ecsSettle encode the ECS
+// container exited (tests/fakes/fakeprovider ecsTaskRuns and ecsSettle encode the ECS
 // agent's and the provider's rules).
 func TestUpUpdatesTheWebTierOnlyAfterTheRunnersUpgradeFinished(t *testing.T) {
 	tasks := &moodleTasks{upgradeTakes: 3 * time.Second}

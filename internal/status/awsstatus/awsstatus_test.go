@@ -13,10 +13,10 @@ import (
 	"github.com/aws/smithy-go/encoding/cbor"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/awsfake"
 	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status"
 	"github.com/moodle-cluster/moodle-pulumi/internal/status/awsstatus"
+	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/awsfake"
 )
 
 var now = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)

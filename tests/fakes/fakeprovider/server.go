@@ -496,7 +496,7 @@ func (s *server) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulum
 		}
 		sort.Strings(known)
 		return nil, status.Errorf(codes.Unimplemented,
-			"fakeprovider %s: no fake for invoke %s (faked: %s); add it to internal/fakeprovider",
+			"fakeprovider %s: no fake for invoke %s (faked: %s); add it to tests/fakes/fakeprovider",
 			s.pkg.Name, req.GetTok(), strings.Join(known, ", "))
 	}
 	args, err := unmarshal(req.GetArgs())
