@@ -14,12 +14,15 @@ func deployAWS(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 	if err := o.absoluteBuildContext(ctx, &spec); err != nil {
 		return fmt.Errorf("aws target: %w", err)
 	}
-	args := &awscloud.ClusterArgs{Spec: spec}
-	var err error
-	if args.MailPassword, err = mailPassword(ctx); err != nil {
+	if err := awscloud.CheckExistingSubnets(ctx, spec.AWS); err != nil {
 		return err
 	}
-	if err := awscloud.CheckExistingSubnets(ctx, spec.AWS); err != nil {
+	spec, err := awscloud.AllowStatusFromVPC(ctx, spec)
+	if err != nil {
+		return err
+	}
+	args := &awscloud.ClusterArgs{Spec: spec}
+	if args.MailPassword, err = mailPassword(ctx); err != nil {
 		return err
 	}
 	cluster, err := awscloud.NewCluster(ctx, AWSClusterName, args)

@@ -100,10 +100,6 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	spec, err = allowStatusFromVPC(ctx, spec, pulumi.Parent(c))
-	if err != nil {
-		return nil, err
-	}
 	sg := net.SecurityGroups
 
 	var originSecret pulumi.StringInput
@@ -332,13 +328,15 @@ func configPHP(spec topology.Spec, db *Database, cache *Cache) pulumi.StringOutp
 	}).(pulumi.StringOutput)
 }
 
-// allowStatusFromVPC lets the ALB's health checks reach php-fpm's ping page: they
+// AllowStatusFromVPC lets the ALB's health checks reach php-fpm's ping page: they
 // come straight from the load balancer's addresses inside the VPC, which in an
-// existing VPC may sit in any of its ranges, the secondary ones too.
-func allowStatusFromVPC(ctx *pulumi.Context, spec topology.Spec, opt pulumi.InvokeOption) (topology.Spec, error) {
+// existing VPC may sit in any of its ranges, the secondary ones too. The program
+// calls it before NewCluster, so that the Spec is final before any component
+// reads it.
+func AllowStatusFromVPC(ctx *pulumi.Context, spec topology.Spec) (topology.Spec, error) {
 	cidrs := []string{spec.AWS.VPCCIDR}
 	if spec.AWS.VPCID != "" {
-		vpc, err := ec2.LookupVpc(ctx, &ec2.LookupVpcArgs{Id: pulumi.StringRef(spec.AWS.VPCID)}, opt)
+		vpc, err := ec2.LookupVpc(ctx, &ec2.LookupVpcArgs{Id: pulumi.StringRef(spec.AWS.VPCID)})
 		if err != nil {
 			return spec, fmt.Errorf("look up aws.vpcId %s: %w", spec.AWS.VPCID, err)
 		}
