@@ -13,9 +13,10 @@ import (
 // SetInStackFile sets one value in a stack file's config, at a path that starts
 // with a full key as Config.Set takes it ("moodle:database.restoreFromSnapshot"),
 // creating the objects on the way. A string, bool or int is written as a YAML
-// value of its type: the config's decoder refuses the string "true" for a boolean. The file is edited as a YAML tree, so its
-// comments, key order and every other value stay as the operator wrote them: a
-// tool's change to a committed stack file reads as one line in its diff.
+// value of its type: the config's decoder refuses the string "true" for a
+// boolean. The file is edited as a YAML tree, so its comments, key order and
+// every other value stay as the operator wrote them: a tool's change to a
+// committed stack file reads as one line in its diff.
 func SetInStackFile(stackFile, path string, value any) error {
 	leaf, err := scalarOf(value)
 	if err != nil {

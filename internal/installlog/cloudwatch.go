@@ -20,9 +20,8 @@ type LogsAPI interface {
 
 // FollowCloudWatch prints the cron task's log group from since on, polling every
 // poll, until a line ends the install or upgrade step (its outcome and the line
-// are returned), or ctx ends. On AWS `pulumi up` does not wait for the install: the web tasks
-// answer 503 until it is done, so this is what tells the operator when the site
-// opens.
+// are returned), or ctx ends. It tells the operator how the step ended and when
+// the site opens: the web tasks answer 503 until it is done.
 func FollowCloudWatch(ctx context.Context, api LogsAPI, group string, since time.Time, poll time.Duration, p *Printer) (Outcome, string, error) {
 	seen := map[string]bool{}
 	start := since.UnixMilli()
