@@ -3,13 +3,11 @@ package automation
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
-	"gopkg.in/yaml.v3"
 
 	moodleconfig "github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
@@ -26,26 +24,11 @@ type Config map[string]any
 // refused: they belong to the stack that encrypted them; pass such settings with
 // WithConfig after decrypting them yourself, or keep them out of stack files.
 func LoadConfig(stackFile string) (Config, error) {
-	raw, err := os.ReadFile(stackFile)
+	values, err := stackfile.Decode(stackFile)
 	if err != nil {
-		return nil, fmt.Errorf("read stack file: %w", err)
+		return nil, err
 	}
-	// A plain map, not Config: yaml.v3 would give nested objects the named type.
-	var file struct {
-		Config map[string]any `yaml:"config"`
-	}
-	if err := yaml.Unmarshal(raw, &file); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", stackFile, err)
-	}
-	for key, value := range file.Config {
-		if m, ok := value.(map[string]any); ok && len(m) == 1 && m["secure"] != nil {
-			return nil, fmt.Errorf("%s: %s is encrypted for another stack; set it through the environment or WithConfig", stackFile, key)
-		}
-	}
-	if file.Config == nil {
-		return Config{}, nil
-	}
-	return Config(file.Config), nil
+	return Config(values), nil
 }
 
 // Set sets a value at a path that starts with a full key: "moodle:app.replicas"

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/devsite"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/devsite"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
-	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
@@ -36,7 +36,7 @@ func manifestBase(f flags, v stackview.View) (backup.Manifest, error) {
 }
 
 func runBackup(ctx context.Context, f flags, stdout io.Writer) error {
-	v, err := stackview.Config(f.stackFile(), f.stack, nil)
+	v, err := stackview.Config(f.stackFile(), f.stack)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func runRestore(ctx context.Context, f flags, stdout io.Writer) error {
 	if f.from == "" || f.from == "program" || f.from == "state" {
 		return fmt.Errorf("%w: restore needs --from <backup id> (moodlectl backups --stack %s lists them)", errUsage, f.stack)
 	}
-	v, err := stackview.Config(f.stackFile(), f.stack, nil)
+	v, err := stackview.Config(f.stackFile(), f.stack)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func runUpgrade(ctx context.Context, f flags, stdout io.Writer) error {
 	if f.to == "" {
 		return fmt.Errorf("%w: upgrade needs --to <release> (%s)", errUsage, topology.ReleaseVersions())
 	}
-	v, err := stackview.Config(f.stackFile(), f.stack, nil)
+	v, err := stackview.Config(f.stackFile(), f.stack)
 	if err != nil {
 		return err
 	}

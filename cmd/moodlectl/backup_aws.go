@@ -13,10 +13,10 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/internal/awsbackup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
-	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/awsbackup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/inventory"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
 
@@ -140,7 +140,7 @@ func prodRestore(ctx context.Context, f flags, v stackview.View, m backup.Manife
 		}
 	}
 	// The edited file must still be a valid stack: read it as the program will.
-	if _, err := stackview.Config(f.stackFile(), f.stack, nil); err != nil {
+	if _, err := stackview.Config(f.stackFile(), f.stack); err != nil {
 		return fmt.Errorf("restore of stack %s: the edited %s: %w", f.stack, f.stackFile(), err)
 	}
 	fmt.Fprintf(stdout, "next: moodlectl preview --stack %[1]s, then moodlectl up --stack %[1]s: it creates a new primary (and replicas) from %[2]s, "+

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
-	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/inventory"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/awsfake"
 )
 
@@ -68,7 +68,7 @@ func prodWorld(t *testing.T, account *awsfake.BackupAccount) (flags, stackview.V
 	prodPoll = time.Millisecond
 
 	f := flags{stack: "prod", to: filepath.Join(t.TempDir(), "backups")}
-	v, err := stackview.Config(f.stackFile(), f.stack, nil)
+	v, err := stackview.Config(f.stackFile(), f.stack)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestProdBackupThenRestore_WritesTheManifestThenPointsTheStackAtTheSnapshotA
 	if err := prodRestore(context.Background(), f, v, saved, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	after, err := stackview.Config(f.stackFile(), f.stack, nil)
+	after, err := stackview.Config(f.stackFile(), f.stack)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestProdRestore_RefusesWhatWouldLoseDataAndLeavesTheStackFileAlone(t *testi
 					}
 				}
 				var err error
-				if v, err = stackview.Config(f.stackFile(), f.stack, nil); err != nil {
+				if v, err = stackview.Config(f.stackFile(), f.stack); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -211,7 +211,7 @@ func TestProdRestore_TheSameBackupAgainIsAlreadyInPlace(t *testing.T) {
 	m := backup.Manifest{ID: "20261207T031500Z", Stack: "prod", RecoveryPoints: []backup.RecoveryPoint{{Kind: "rds-snapshot", ID: ready}, {Kind: "efs-recovery-point", ID: point}}}
 	var out bytes.Buffer
 	for i := 0; i < 2; i++ {
-		v, err := stackview.Config(f.stackFile(), f.stack, nil)
+		v, err := stackview.Config(f.stackFile(), f.stack)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
 )
 
 func TestBackups_ListsTheStacksBackupsOldestFirst(t *testing.T) {

@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/internal/cost"
-	"github.com/moodle-cluster/moodle-pulumi/internal/diagram"
-	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
-	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/cost"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/diagram"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/inventory"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 )
 
 // view reads the stack: its config and Spec from the committed stack file, and

@@ -40,7 +40,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
 )
 
 // command is one of moodlectl's commands: what it does, for the usage text and

@@ -6,12 +6,12 @@ import (
 	"io"
 	"os"
 
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/cost"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/plan"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/cost"
-	"github.com/moodle-cluster/moodle-pulumi/internal/plan"
 )
 
-// runPlan prints a stack file sized for the site (internal/plan). Everything
+// runPlan prints a stack file sized for the site (cmd/moodlectl/plan). Everything
 // but the config block is a YAML comment, so `moodlectl plan ... >
 // Pulumi.mysite.yaml` is a stack file; warnings also go to stderr, where they
 // are seen when stdout is redirected.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
 )
 
 // TestPlan_PrintsAStackFile: what `moodlectl plan ... > Pulumi.mysite.yaml`
@@ -35,7 +35,7 @@ func TestPlan_PrintsAStackFile(t *testing.T) {
 		if err := os.WriteFile(file, stdout.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		v, err := stackview.Config(file, "mysite", nil)
+		v, err := stackview.Config(file, "mysite")
 		if err != nil {
 			t.Fatalf("%v: the printed plan is no valid stack file: %v", c.args, err)
 		}

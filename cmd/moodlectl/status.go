@@ -8,12 +8,12 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status/awsstatus"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status/devstatus"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
-	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
-	"github.com/moodle-cluster/moodle-pulumi/internal/status"
-	"github.com/moodle-cluster/moodle-pulumi/internal/status/awsstatus"
-	"github.com/moodle-cluster/moodle-pulumi/internal/status/devstatus"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 )
 
@@ -25,7 +25,7 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 
 // runStatus reads the live cluster and exits with the worst verdict's status.
 func runStatus(ctx context.Context, f flags, stdout io.Writer) error {
-	v, err := stackview.Config(f.stackFile(), f.stack, nil)
+	v, err := stackview.Config(f.stackFile(), f.stack)
 	if err != nil {
 		return err
 	}

@@ -10,12 +10,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/installlog"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
-	"github.com/moodle-cluster/moodle-pulumi/internal/installlog"
-	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 )
 
@@ -28,7 +28,7 @@ const installWait = 30 * time.Minute
 // than the site runs is an upgrade: it takes Moodle's procedure (upgradeDev),
 // with its backup first and its rollback when the upgrade fails.
 func up(ctx context.Context, f flags, stdout io.Writer) error {
-	v, err := stackview.Config(f.stackFile(), f.stack, nil)
+	v, err := stackview.Config(f.stackFile(), f.stack)
 	if err != nil {
 		return err
 	}

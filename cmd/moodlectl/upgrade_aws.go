@@ -8,12 +8,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/awsbackup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/awsupgrade"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status/awsstatus"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/awsbackup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/awsupgrade"
-	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
-	"github.com/moodle-cluster/moodle-pulumi/internal/status/awsstatus"
 )
 
 // prodUpgrade runs the prod site's upgrade to f.to on image f.image
@@ -51,7 +51,7 @@ func prodUpgrade(ctx context.Context, f flags, v stackview.View, stdout io.Write
 		},
 		Restore: func(ctx context.Context, m backup.Manifest) error {
 			// The stack file has changed since v was read (maintenance, release).
-			now, err := stackview.Config(f.stackFile(), f.stack, nil)
+			now, err := stackview.Config(f.stackFile(), f.stack)
 			if err != nil {
 				return err
 			}

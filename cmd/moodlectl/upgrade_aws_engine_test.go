@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/internal/awsbackup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/inventory"
-	"github.com/moodle-cluster/moodle-pulumi/internal/stackview"
-	"github.com/moodle-cluster/moodle-pulumi/internal/status/awsstatus"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/awsbackup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/inventory"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status/awsstatus"
 	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/awsfake"
 	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/fakeprovider"
 )
@@ -76,7 +76,7 @@ func (r *fakeRunner) read(g *awsfake.LogGroup) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for ; r.started < n; r.started++ {
-		v, err := stackview.Config(r.f.stackFile(), r.f.stack, nil)
+		v, err := stackview.Config(r.f.stackFile(), r.f.stack)
 		if err != nil {
 			g.Put("moodle-cron/cron/x", time.Now(), "cannot read the stack file: "+err.Error())
 			continue
@@ -182,7 +182,7 @@ func (e *engineProd) order(patterns ...[3]string) []int {
 
 func (e *engineProd) after(t *testing.T) (stackview.View, inventory.Inventory) {
 	t.Helper()
-	v, err := stackview.Config(e.f.stackFile(), e.f.stack, nil)
+	v, err := stackview.Config(e.f.stackFile(), e.f.stack)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moodle-cluster/moodle-pulumi/internal/backup"
-	"github.com/moodle-cluster/moodle-pulumi/internal/devsite"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/devsite"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 )

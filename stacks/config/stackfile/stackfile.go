@@ -1,8 +1,9 @@
 // Package stackfile reads a committed Pulumi.<stack>.yaml the way the engine hands
 // its config to a program: every key namespaced ("moodle:app", "aws:region"),
 // structured values as JSON text, scalars as their text. Tests use it to run the
-// program (under mocks or the real engine) on the stack files users deploy, and
-// the automation package's Getter to validate a config before the engine starts.
+// program (under mocks or the real engine) on the stack files users deploy,
+// moodlectl to read a stack, and the automation package to load a stack file and to
+// validate a config before the engine starts.
 package stackfile
 
 import (
@@ -16,10 +17,49 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
 
-// Read returns the config: block of the stack file at path. Encrypted (secure:)
-// values are refused: they cannot be read without the stack's secrets provider, and
-// the committed stack files must not need one.
+// Read returns the config: block of the stack file at path as the engine hands it
+// to a program: structured values as JSON text, scalars as their text.
 func Read(path string) (map[string]string, error) {
+	nodes, err := parse(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(nodes))
+	for key, node := range nodes {
+		text, err := value(&node)
+		if err != nil {
+			return nil, fmt.Errorf("%s: config key %s: %w", path, key, err)
+		}
+		out[key] = text
+	}
+	return out, nil
+}
+
+// Decode returns the config: block of the stack file at path as YAML types it:
+// strings, numbers and booleans, and objects and lists as maps and slices. It is
+// the form the Automation API writes back to a stack's config.
+func Decode(path string) (map[string]any, error) {
+	nodes, err := parse(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(nodes))
+	for key, node := range nodes {
+		var v any
+		if err := node.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%s: config key %s: %w", path, key, err)
+		}
+		out[key] = v
+	}
+	return out, nil
+}
+
+// parse reads the config: block of the stack file at path, one node per key. Keys
+// need their namespace, as the engine's config.ParseKey requires of a stack file
+// (pulumi/sdk go/common/resource/config/key.go). Encrypted (secure:) values are
+// refused: they cannot be read without the stack's secrets provider, and the
+// committed stack files must not need one.
+func parse(path string) (map[string]yaml.Node, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read stack file: %w", err)
@@ -30,18 +70,20 @@ func Read(path string) (map[string]string, error) {
 	if err := yaml.Unmarshal(data, &file); err != nil {
 		return nil, fmt.Errorf("parse stack file %s: %w", path, err)
 	}
-	out := make(map[string]string, len(file.Config))
 	for key, node := range file.Config {
 		if !strings.Contains(key, ":") {
 			return nil, fmt.Errorf("%s: config key %q has no namespace; write it as %s:%s", path, key, config.Namespace, key)
 		}
-		text, err := value(&node)
-		if err != nil {
-			return nil, fmt.Errorf("%s: config key %s: %w", path, key, err)
+		if encrypted(&node) {
+			return nil, fmt.Errorf("%s: config key %s: the value is encrypted, and only the stack that encrypted it can read it; give it through the environment or automation.WithConfig", path, key)
 		}
-		out[key] = text
 	}
-	return out, nil
+	return file.Config, nil
+}
+
+// encrypted reports whether node is a secure: value.
+func encrypted(node *yaml.Node) bool {
+	return node.Kind == yaml.MappingNode && len(node.Content) == 2 && node.Content[0].Value == "secure"
 }
 
 // value is the text the engine passes for one config value.
@@ -56,9 +98,6 @@ func value(node *yaml.Node) (string, error) {
 		var v any
 		if err := node.Decode(&v); err != nil {
 			return "", err
-		}
-		if m, ok := v.(map[string]any); ok && len(m) == 1 && m["secure"] != nil {
-			return "", fmt.Errorf("the value is encrypted; the stack files in this repository hold no secrets")
 		}
 		text, err := json.Marshal(v)
 		if err != nil {

@@ -74,14 +74,44 @@ func TestReadRefuses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := stackfile.Read(write(t, c.text))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error = %v, want it to contain %q", err, c.want)
+			path := write(t, c.text)
+			if _, err := stackfile.Read(path); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Read: error = %v, want it to contain %q", err, c.want)
+			}
+			if _, err := stackfile.Decode(path); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Decode: error = %v, want it to contain %q", err, c.want)
 			}
 		})
 	}
 	if _, err := stackfile.Read(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "read stack file") {
 		t.Errorf("missing file: error = %v", err)
+	}
+}
+
+// Decode keeps YAML's types, which the Automation API writes back as typed config.
+func TestDecodeKeepsYAMLTypes(t *testing.T) {
+	path := write(t, `config:
+  moodle:target: docker
+  moodle:count: 3
+  moodle:flag: true
+  moodle:quoted: "16"
+  moodle:app:
+    cpus: 4.5
+    statusAllow: [127.0.0.1/32]
+`)
+	got, err := stackfile.Decode(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"moodle:target": "docker",
+		"moodle:count":  3,
+		"moodle:flag":   true,
+		"moodle:quoted": "16",
+		"moodle:app":    map[string]any{"cpus": 4.5, "statusAllow": []any{"127.0.0.1/32"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Decode = %#v\nwant %#v", got, want)
 	}
 }
 
