@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian 12 packages the real-program tests (tests/realprograms) and the
-# benchmark (bench/) run: nginx, php-fpm with the extensions the probe app and the
+# benchmark (tests/bench/) run: nginx, php-fpm with the extensions the probe app and the
 # image's scripts use (tests/ci/deps_test.go checks the list against them),
 # PHPMailer (Moodle bundles it; the probe's get_mailer() loads Debian's), Redis,
 # PostgreSQL 15 and wrk (flock, timeout and hostname, which the cron runner

@@ -257,7 +257,7 @@ func cpuShares(reservedCPUs float64) int {
 // the others. Docker 20.10 (API 1.41) has no start_interval to check often only while
 // starting, so the interval is a trade: at 2 s rather than 5 s, up from nothing at 3
 // nodes took 19.8 s instead of 28.5 s and a scale-out 14.0 s instead of 21.0 s
-// (bench/RESULTS.md), and each waited container costs about 0.026 of a core instead
+// (tests/bench/RESULTS.md), and each waited container costs about 0.026 of a core instead
 // of 0.010 (a check measured at about 52 ms of CPU). A change of the interval is an
 // update the provider records without touching the container (its Update applies
 // only the restart policy and resources: upstream resourceDockerContainerUpdate), so

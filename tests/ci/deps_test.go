@@ -94,7 +94,7 @@ var hostCommands = map[string]string{
 	"htpasswd":                   "apache2-utils",
 	// The Pulumi CLI is built by the Makefile (bin/pulumi), not installed.
 	"pulumi": "",
-	// bench/compare builds a baseline worktree: what runs `make` in a checkout at
+	// tests/bench/compare builds a baseline worktree: what runs `make` in a checkout at
 	// all (the README's requirements), not a package the tests bring.
 	"go":   "",
 	"make": "",
@@ -229,7 +229,7 @@ func phpLibrariesLoaded(t *testing.T) map[string][]string {
 func programsStarted(t *testing.T) map[string][]string {
 	t.Helper()
 	found := map[string][]string{}
-	walk(t, []string{"tests", "bench", "internal"}, func(rel string, text string) {
+	walk(t, []string{"tests", "cmd", "internal"}, func(rel string, text string) {
 		if !strings.HasSuffix(rel, ".go") || rel == "tests/ci/deps_test.go" {
 			return
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/tests/benchcfg"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/benchcfg"
 )
 
 // BenchmarkEngine measures the engine over each committed stack through the fake
@@ -61,7 +61,7 @@ func report(b *testing.B, resources int) {
 // through the fake providers: prod with every option on at 3 to 50 app tasks (a
 // preview of a new stack, and a preview with nothing to change after an up), on
 // each launch type; dev at 3, 10 and 25 app nodes of small limits (preview and up
-// of a new stack, then preview and up with nothing to change). bench/compare.sh
+// of a new stack, then preview and up with nothing to change). tests/bench/compare.sh
 // runs each leaf alone, alternately on two commits.
 func BenchmarkGrowth(b *testing.B) {
 	for _, launch := range []string{"fargate", "ec2"} {

@@ -18,8 +18,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
-	"github.com/moodle-cluster/moodle-pulumi/tests/benchcfg"
-	"github.com/moodle-cluster/moodle-pulumi/tests/loadgen"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/benchcfg"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loadgen"
 )
 
 // benchStack keeps the benchmark's containers (moodle-bench-*) and its app image
@@ -35,7 +35,7 @@ const (
 // through the load balancer, a preview and an up with nothing to change, scaling
 // out by two nodes and back in under load, an edited build context rebuilt and
 // rolled out, and destroy. Each is a metric in seconds; the log says where each
-// operation's time went (see timeline). bench/compare.sh runs one node count at a
+// operation's time went (see timeline). tests/bench/compare.sh runs one node count at a
 // time, alternately on two commits.
 func BenchmarkLifecycle(b *testing.B) {
 	for _, nodes := range []int{3, 10, 25} {

@@ -31,7 +31,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
-	"github.com/moodle-cluster/moodle-pulumi/tests/loadgen"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loadgen"
 )
 
 // The dev stack's nginx upstream settings the failover assertions derive their

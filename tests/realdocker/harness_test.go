@@ -35,8 +35,8 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
-	"github.com/moodle-cluster/moodle-pulumi/tests/ports"
-	"github.com/moodle-cluster/moodle-pulumi/tests/probetree"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/ports"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/probetree"
 )
 
 const (

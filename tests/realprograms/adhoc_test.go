@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 // TestAdhocWorkersKeepLongTasksOffTheCronRunner queues a long ad hoc task (a backup,

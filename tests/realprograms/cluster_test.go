@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
-	"github.com/moodle-cluster/moodle-pulumi/tests/loadgen"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loadgen"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 // TestLoopbackCluster runs the dev topology from the rendered files on 127.0.0.1 and

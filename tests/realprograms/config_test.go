@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 // TestConfigPHPReadsSecretsAtRunTime runs the rendered config.php with PHP as the

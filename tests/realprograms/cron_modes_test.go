@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 // The rendered runner split in two, as the AWS cron task runs it: "upgrade" runs

@@ -13,7 +13,7 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 // TestCronStopsCleanlyOnSIGTERM stops the cron runner the way `docker stop` and ECS

@@ -16,7 +16,7 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 func sha256Hex(b []byte) string {

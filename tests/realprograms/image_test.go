@@ -13,8 +13,8 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/tests/probetree"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/probetree"
 )
 
 // imageLayout copies docker/'s scripts under root the way the Dockerfile installs

@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 // archiveFile is one entry of a test archive; link makes it a symbolic link.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 // Moodle's Redis cache store writes its keys without a TTL

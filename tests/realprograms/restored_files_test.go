@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 // TestMoveRestoredMoodledata runs docker/move-restored-moodledata with /bin/sh, as

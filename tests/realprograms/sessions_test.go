@@ -18,8 +18,8 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/tests/probetree"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/probetree"
 )
 
 // These tests run the probe's session pages through the rendered config.php, the

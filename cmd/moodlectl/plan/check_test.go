@@ -8,7 +8,7 @@ import (
 
 // TestCheck_PredictsTheRecordedBenchWithinTheMargin: the model the plan sizes
 // by (a request in flight holds a worker for its response time) predicts the
-// requests/s of every run bench/RESULTS.md recorded, from that run's load and
+// requests/s of every run tests/bench/RESULTS.md recorded, from that run's load and
 // p50 latency alone, at 1.0 to 1.25 times the rate measured.
 func TestCheck_PredictsTheRecordedBenchWithinTheMargin(t *testing.T) {
 	predictions := Check(Measured)

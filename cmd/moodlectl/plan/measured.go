@@ -2,11 +2,11 @@ package plan
 
 import "time"
 
-// Bench is what `make bench` recorded in bench/RESULTS.md, encoded once here so
+// Bench is what `make bench` recorded in tests/bench/RESULTS.md, encoded once here so
 // that the plan sizes from the project's own measurements rather than from
 // numbers typed again wherever they are used. The command that measured them:
 //
-//	bash bench/run.sh   # = go run -tags integration ./bench -duration 10s -connections 24
+//	bash tests/bench/run.sh   # = go run -tags integration ./tests/bench -duration 10s -connections 24
 //	                    #   -rounds 3 -memory 1024 -worker-rss 100 -saturation 30s
 //
 // on a 2-vCPU machine (Debian 12, nginx 1.22.1, PHP 8.2 FPM, wrk 4.1.0).
@@ -37,7 +37,7 @@ type Run struct {
 	RPS         float64
 }
 
-// Measured is the recording of bench/RESULTS.md. The first recording (load
+// Measured is the recording of tests/bench/RESULTS.md. The first recording (load
 // average 8 to 10) and the quiet re-run of 2026-12-07 are both kept: rates
 // differ threefold between them with the machine's load, and the model has to
 // predict each from its own latencies.

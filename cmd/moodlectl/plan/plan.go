@@ -3,7 +3,7 @@
 // storage, written as a stack file the program's own validator accepts.
 //
 // The figures it sizes from are of two kinds, each listed with its source in
-// Plan.Assumptions: the project's own measurements (bench/RESULTS.md, encoded in
+// Plan.Assumptions: the project's own measurements (tests/bench/RESULTS.md, encoded in
 // Measured) and published Moodle and PostgreSQL sizing figures. The pool and
 // the connection budget come from components/topology's own functions, so a plan
 // sizes exactly as the program will run it.
@@ -60,7 +60,7 @@ const (
 	srcInstalling     = "https://docs.moodle.org/502/en/Installing_Moodle"
 	srcWorkMem        = "https://www.postgresql.org/docs/17/runtime-config-resource.html"
 	srcRDSFormula     = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections"
-	srcBench          = "bench/RESULTS.md, re-run of 2026-12-07, One pool saturated at its memory limit (bash bench/run.sh)"
+	srcBench          = "tests/bench/RESULTS.md, re-run of 2026-12-07, One pool saturated at its memory limit (bash tests/bench/run.sh)"
 )
 
 // Shape is one app node size a plan may choose.

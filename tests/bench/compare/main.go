@@ -11,9 +11,9 @@
 // rig; what differs is the program under measure: the automation package, the
 // components, the providers' fakes and everything else the benchmarks link.
 //
-//	go run ./bench/compare -pkg ./tests/engine -tags engine -bench BenchmarkGrowth
+//	go run ./tests/bench/compare -pkg ./tests/engine -tags engine -bench BenchmarkGrowth
 //
-// Run it through bench/compare.sh (make bench).
+// Run it through tests/bench/compare.sh (make bench).
 package main
 
 import (
@@ -35,8 +35,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moodle-cluster/moodle-pulumi/bench/stats"
-	"github.com/moodle-cluster/moodle-pulumi/tests/benchcfg"
+	"github.com/moodle-cluster/moodle-pulumi/tests/bench/stats"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/benchcfg"
 )
 
 func main() {
@@ -158,7 +158,7 @@ func compare(o options, out io.Writer) error {
 			args = append(args, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
 		}
 	}
-	fmt.Fprintf(out, "`go run ./bench/compare %s`\n\n", strings.Join(args, " "))
+	fmt.Fprintf(out, "`go run ./tests/bench/compare %s`\n\n", strings.Join(args, " "))
 	fmt.Fprintf(out, "- baseline: %s\n- candidate: %s\n", baseCommit, head)
 	fmt.Fprintf(out, "- %d alternating rounds of %d cases (%s -test.bench %s), %s in all\n", o.rounds, len(cases), o.pkg,
 		o.bench, time.Since(started).Round(time.Second))

@@ -1,6 +1,6 @@
 // Package benchcfg holds what the engine tier's and the real Docker tier's growth
 // benchmarks share: the small app nodes both deploy, and the listing mode
-// bench/compare uses to learn their cases without running them.
+// tests/bench/compare uses to learn their cases without running them.
 package benchcfg
 
 import (

@@ -18,7 +18,7 @@ import (
 // Dir is the probe tree in this repository, laid out as 5.1 lays out its code.
 func Dir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "fixtures", "moodle")
+	return filepath.Join(filepath.Dir(file), "..", "..", "fixtures", "moodle")
 }
 
 // versions are the $version and $release the probe declares for each line: those

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/tests/ports"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/ports"
 )
 
 // T is the part of testing.TB the harness needs; the benchmark program supplies its own.

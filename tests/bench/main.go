@@ -16,7 +16,7 @@
 //     charges). The run fails when the pool's PSS, with the OPcache segment counted
 //     full, exceeds the limit.
 //
-// Run it with bench/run.sh (make bench); the flags are listed by -help.
+// Run it with tests/bench/run.sh (make bench); the flags are listed by -help.
 package main
 
 import (
@@ -33,9 +33,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moodle-cluster/moodle-pulumi/bench/stats"
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
-	"github.com/moodle-cluster/moodle-pulumi/tests/realprograms/loopback"
+	"github.com/moodle-cluster/moodle-pulumi/tests/bench/stats"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loopback"
 )
 
 func main() {

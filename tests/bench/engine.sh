@@ -4,13 +4,13 @@
 # fake providers (which answer at once, so this is the engine's and the program's
 # own cost). Prints one line per measurement.
 #
-#   bench/engine.sh                 warm build + engine benchmarks
-#   BENCH_COLD=1 bench/engine.sh    also a cold build in an empty GOCACHE (about
+#   tests/bench/engine.sh                 warm build + engine benchmarks
+#   BENCH_COLD=1 tests/bench/engine.sh    also a cold build in an empty GOCACHE (about
 #                                   2 minutes and 3 GB with the AWS SDK; the shared
 #                                   cache is left alone)
-#   BENCH_TIMES=5 bench/engine.sh   iterations per engine benchmark (default 3)
+#   BENCH_TIMES=5 tests/bench/engine.sh   iterations per engine benchmark (default 3)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PATH="$PWD/bin:$PATH" PULUMI_SKIP_UPDATE_CHECK=true
 [ -x bin/pulumi ] || make bin/pulumi
 

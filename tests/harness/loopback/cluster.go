@@ -15,7 +15,7 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/tests/probetree"
+	"github.com/moodle-cluster/moodle-pulumi/tests/harness/probetree"
 )
 
 // Cluster is the dev topology running on loopback from the rendered files.
