@@ -77,7 +77,7 @@ type App struct {
 // NewApp creates the web task definition, the service and its autoscaling.
 func NewApp(ctx *pulumi.Context, name string, args *AppArgs, opts ...pulumi.ResourceOption) (*App, error) {
 	a := &App{}
-	if err := ctx.RegisterComponentResource("moodle:aws:App", name, a, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeApp, name, a, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(a)

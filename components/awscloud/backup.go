@@ -45,7 +45,7 @@ var backupManagedPolicies = []string{
 // NewBackup creates the vault, the role and, when enabled, the plan.
 func NewBackup(ctx *pulumi.Context, name string, args *BackupArgs, opts ...pulumi.ResourceOption) (*Backup, error) {
 	b := &Backup{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Backup", name, b, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeBackup, name, b, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(b)

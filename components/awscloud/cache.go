@@ -58,7 +58,7 @@ const (
 // NewCache creates the AUTH token, the subnet group and both replication groups.
 func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.ResourceOption) (*Cache, error) {
 	c := &Cache{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Cache", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeCache, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)

@@ -66,7 +66,7 @@ type CDN struct {
 // NewCDN creates the us-east-1 provider, key and web ACL, and the distribution.
 func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.ResourceOption) (*CDN, error) {
 	c := &CDN{}
-	if err := ctx.RegisterComponentResource("moodle:aws:CDN", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeCDN, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)

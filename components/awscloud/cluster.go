@@ -64,7 +64,7 @@ type Cluster struct {
 // dependence.
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	c := &Cluster{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Cluster", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeCluster, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)

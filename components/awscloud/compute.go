@@ -81,7 +81,7 @@ type Compute struct {
 // NewCompute creates the cluster, its capacity and the capacity providers.
 func NewCompute(ctx *pulumi.Context, name string, args *ComputeArgs, opts ...pulumi.ResourceOption) (*Compute, error) {
 	c := &Compute{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Compute", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeCompute, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)

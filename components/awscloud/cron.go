@@ -48,7 +48,7 @@ type Cron struct {
 // and services.
 func NewCron(ctx *pulumi.Context, name string, args *CronArgs, opts ...pulumi.ResourceOption) (*Cron, error) {
 	c := &Cron{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Cron", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeCron, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)

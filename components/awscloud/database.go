@@ -65,7 +65,7 @@ const (
 // NewDatabase creates the primary, its replicas and the optional proxy.
 func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
 	d := &Database{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Database", name, d, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeDatabase, name, d, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(d)

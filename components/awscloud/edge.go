@@ -65,7 +65,7 @@ type Edge struct {
 // NewEdge creates the load balancer and everything in front of the app tasks.
 func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.ResourceOption) (*Edge, error) {
 	e := &Edge{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Edge", name, e, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeEdge, name, e, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(e)

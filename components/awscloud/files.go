@@ -67,7 +67,7 @@ type Files struct {
 // objectfs bucket when the spec asks for one.
 func NewFiles(ctx *pulumi.Context, name string, args *FilesArgs, opts ...pulumi.ResourceOption) (*Files, error) {
 	f := &Files{s3: args.Spec.Storage.Kind == topology.StorageS3, restored: args.Spec.Storage.RestoreFileSystemID != "", kmsKeyARN: args.KMSKeyARN}
-	if err := ctx.RegisterComponentResource("moodle:aws:Files", name, f, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeFiles, name, f, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(f)

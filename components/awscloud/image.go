@@ -64,7 +64,7 @@ const keptImages = 10
 // IMMUTABLE repository accepts, and a new digest.
 func NewAppImage(ctx *pulumi.Context, name string, args *AppImageArgs, opts ...pulumi.ResourceOption) (*AppImage, error) {
 	img := &AppImage{}
-	if err := ctx.RegisterComponentResource("moodle:aws:AppImage", name, img, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeAppImage, name, img, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(img)

@@ -60,7 +60,7 @@ type Mail struct {
 // secret of its SMTP credentials.
 func NewMail(ctx *pulumi.Context, name string, args *MailArgs, opts ...pulumi.ResourceOption) (*Mail, error) {
 	m := &Mail{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Mail", name, m, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeMail, name, m, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(m)

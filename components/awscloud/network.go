@@ -42,7 +42,7 @@ const subnetBits = 4
 // NewNetwork creates the VPC, or adopts the existing one named in args.AWS.VPCID.
 func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
 	n := &Network{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Network", name, n, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeNetwork, name, n, opts...); err != nil {
 		return nil, err
 	}
 	if args.Spec.AWS.VPCID != "" {

@@ -54,7 +54,7 @@ type metricAlarm struct {
 // NewObservability creates the topic (and its e-mail subscription) and every alarm.
 func NewObservability(ctx *pulumi.Context, name string, args *ObservabilityArgs, opts ...pulumi.ResourceOption) (*Observability, error) {
 	o := &Observability{}
-	if err := ctx.RegisterComponentResource("moodle:aws:Observability", name, o, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeObservability, name, o, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(o)

@@ -26,6 +26,14 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
+// TypeCluster is the dev target's type token. It is part of the URN of the cluster
+// and of every container, network and volume under it, in every stack's state:
+// changing it makes the next `up` delete and recreate them all, the database's
+// and moodledata's volumes included, unless the cluster is registered with
+// pulumi.Aliases naming the old token (tests/stack's TestResourceIdentitiesAreKept
+// fails until the identities it lists are rewritten on purpose).
+const TypeCluster = "moodle:docker:Cluster"
+
 // ClusterArgs configure a Cluster.
 type ClusterArgs struct {
 	// Spec is the validated topology; the Docker-specific settings are in Spec.Docker.
@@ -73,7 +81,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, errors.New("dockerhost: NewCluster needs ClusterArgs with a Spec")
 	}
 	c := &Cluster{}
-	if err := ctx.RegisterComponentResource("moodle:docker:Cluster", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(TypeCluster, name, c, opts...); err != nil {
 		return nil, fmt.Errorf("register cluster %s: %w", name, err)
 	}
 	if (args.Spec.Mail.User != "") != (args.MailPassword != nil) {
