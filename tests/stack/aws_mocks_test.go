@@ -5,20 +5,22 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/offline"
 )
 
 // The account, region and zones the AWS mocks answer with.
 const (
 	mockAccount   = "123456789012"
 	mockRegion    = "eu-west-1"
-	mockVPCCIDR   = "10.20.0.0/16" // an existing VPC's range (aws.vpcId)
-	mockAMI       = "ami-0ecs0optimised0"
+	mockVPCCIDR   = offline.VPCCIDR // an existing VPC's range (aws.vpcId)
+	mockAMI       = offline.ECSAMI
 	mockELBAcount = "156460612806"
 	mockALBZone   = "Z32O12XQLNTSW2"
 	// mockCloudFrontPrefixList is CloudFront's origin-facing prefix list.
-	mockCloudFrontPrefixList = "pl-4fa04526"
+	mockCloudFrontPrefixList = "pl-ac6d16e7" // what the offline table answers in eu-west-1
 	// mockSecondaryCIDR is a secondary range associated with the existing VPC.
-	mockSecondaryCIDR = "100.64.0.0/16"
+	mockSecondaryCIDR = offline.SecondaryCIDR
 )
 
 // mockDKIMTokens are the Easy DKIM tokens of every SES identity of the mocks;
@@ -29,7 +31,7 @@ var mockDKIMTokens = []string{"dkimtokenone", "dkimtokentwo", "dkimtokenthree"}
 const mockTemplateVersion = 7
 
 // mockECRToken is the registry password of every ECR authorization token.
-const mockECRToken = "ecr-token-eyJwYXlsb2FkIjoiZmFrZSJ9"
+const mockECRToken = offline.ECRPassword
 
 const mockSMTPPassword = "BMXhUYlu5Z3gSXVQORxlVa7XPaz91aGWdfHxvkOZdWZ2"
 
@@ -114,52 +116,15 @@ func awsTokenParts(token string) (module, typ string) {
 	return module, parts[len(parts)-1]
 }
 
-// awsInvoke answers the AWS data sources the program calls.
+// awsInvoke answers the AWS data sources the program calls from the offline
+// table moodlectl uses too, in the mocks' account and Region. The existing VPC's
+// subnets (existingVPC) follow a convention: the digit after the tier letter is
+// the zone, so subnet-0b1… and subnet-0b2… are in two zones.
 func awsInvoke(token string, args resource.PropertyMap) (resource.PropertyMap, error) {
-	str := resource.NewStringProperty
-	switch token {
-	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		names := make([]resource.PropertyValue, len(mockZones))
-		for i, z := range mockZones {
-			names[i] = str(z)
+	return offline.Answer(offline.Env{Region: mockRegion, Account: mockAccount, Subnet: func(id string) (offline.Subnet, bool) {
+		if !strings.HasPrefix(id, "subnet-0") || len(id) <= len("subnet-0b") {
+			return offline.Subnet{}, false
 		}
-		return resource.PropertyMap{"names": resource.NewArrayProperty(names), "id": str(mockRegion)}, nil
-	case "aws:index/getRegion:getRegion":
-		return resource.PropertyMap{"name": str(mockRegion), "id": str(mockRegion)}, nil
-	case "aws:index/getPartition:getPartition":
-		return resource.PropertyMap{"partition": str("aws"), "dnsSuffix": str("amazonaws.com"), "id": str("aws")}, nil
-	case "aws:index/getCallerIdentity:getCallerIdentity":
-		return resource.PropertyMap{
-			"accountId": str(mockAccount), "id": str(mockAccount),
-			"arn": str("arn:aws:iam::" + mockAccount + ":user/deployer"), "userId": str("AIDEXAMPLE"),
-		}, nil
-	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-		return resource.PropertyMap{"id": str(mockRegion), "userName": str("AWS"), "password": resource.MakeSecret(str(mockECRToken)),
-			"authorizationToken": resource.MakeSecret(str("QVdTOg==")), "proxyEndpoint": str("https://" + mockAccount + ".dkr.ecr." + mockRegion + ".amazonaws.com"),
-			"expiresAt": str("2026-01-01T12:00:00Z")}, nil
-	case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
-		return resource.PropertyMap{"id": str(mockCloudFrontPrefixList), "name": args["name"]}, nil
-	case "aws:elb/getServiceAccount:getServiceAccount":
-		return resource.PropertyMap{"arn": str("arn:aws:iam::" + mockELBAcount + ":root"), "id": str(mockELBAcount)}, nil
-	case "aws:ssm/getParameter:getParameter":
-		// As the provider answers (terraform-provider-aws internal/service/ssm/
-		// parameter_data_source.go): value is Sensitive, so a secret, whatever the
-		// parameter's type; insecure_value is the same text in the clear.
-		return resource.PropertyMap{"name": args["name"], "value": resource.MakeSecret(str(mockAMI)), "insecureValue": str(mockAMI),
-			"type": str("String"), "id": args["name"]}, nil
-	case "aws:ec2/getSubnet:getSubnet":
-		// The existing VPC's subnets (existingVPC): the digit after the tier letter
-		// is the zone, so subnet-0b1… and subnet-0b2… are in two zones.
-		id := args["id"].StringValue()
-		zone := "eu-west-1" + string(rune('a'+id[len("subnet-0b")]-'1'))
-		return resource.PropertyMap{"id": str(id), "vpcId": str("vpc-0abc123def4567890"), "availabilityZone": str(zone)}, nil
-	case "aws:ec2/getVpc:getVpc":
-		association := func(cidr, state string) resource.PropertyValue {
-			return resource.NewObjectProperty(resource.PropertyMap{"cidrBlock": str(cidr), "state": str(state), "associationId": str("vpc-cidr-assoc-" + state)})
-		}
-		return resource.PropertyMap{"id": args["id"], "cidrBlock": str(mockVPCCIDR), "cidrBlockAssociations": resource.NewArrayProperty([]resource.PropertyValue{
-			association(mockVPCCIDR, "associated"), association(mockSecondaryCIDR, "associated"), association("10.99.0.0/16", "disassociated"),
-		})}, nil
-	}
-	return nil, fmt.Errorf("unexpected invoke %s", token)
+		return offline.Subnet{VPCID: "vpc-0abc123def4567890", Zone: mockRegion + string(rune('a'+id[len("subnet-0b")]-'1'))}, true
+	}}, token, args)
 }

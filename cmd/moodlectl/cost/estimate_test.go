@@ -343,3 +343,20 @@ func TestEstimate_BuiltImageIsRepositoryStorage(t *testing.T) {
 		t.Errorf("%d ECR repository lines, want 1", n)
 	}
 }
+
+// A stack in an existing VPC reads its private subnets (their zones) and the VPC's
+// ranges from AWS; offline, the shared table answers them, so such a stack is
+// priced too, without the NAT gateways and VPC endpoints only a created VPC has.
+func TestEstimate_StackInAnExistingVPCIsPricedOffline(t *testing.T) {
+	ids := func(tier string) []string {
+		return []string{"subnet-0" + tier + "1000000000000", "subnet-0" + tier + "2000000000000", "subnet-0" + tier + "3000000000000"}
+	}
+	est := estimate(t, "prod", map[string]any{"moodle:aws.vpcId": "vpc-0abc123def4567890",
+		"moodle:aws.publicSubnetIds": ids("a"), "moodle:aws.privateSubnetIds": ids("b"), "moodle:aws.dataSubnetIds": ids("c")})
+	if _, n := sum(est, "NAT gateway"); n != 0 {
+		t.Errorf("%d NAT gateway lines for an existing VPC", n)
+	}
+	if _, n := sum(est, "db.r6g.xlarge Multi-AZ"); n != 1 {
+		t.Error("the database is not priced")
+	}
+}

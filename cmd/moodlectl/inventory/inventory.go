@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/offline"
 )
 
 // Resource is one resource of a stack.
@@ -92,11 +94,10 @@ func (r Resource) Len(key string) int {
 // FromProgram runs program offline under Pulumi mocks, with the stack's config as
 // the engine passes it (structured values as JSON text, see stackfile.Read), and
 // returns what it registers. Values only a provider computes (ids, endpoints) are
-// empty; data sources get placeholder answers from the config (the region) and
-// fixed names (zones). The mocks run it as an update, not a preview: the Go SDK
+// empty; data sources get the offline table's answers for aws. The mocks run it as an update, not a preview: the Go SDK
 // marks a secret whose value is not known yet in a way the mock monitor refuses.
-func FromProgram(program pulumi.RunFunc, project, stack string, config map[string]string) (Inventory, error) {
-	m := &mocks{region: config["aws:region"]}
+func FromProgram(program pulumi.RunFunc, project, stack string, config map[string]string, aws offline.Env) (Inventory, error) {
+	m := &mocks{aws: aws}
 	err := pulumi.RunErr(program,
 		pulumi.WithMocks(project, stack, m),
 		func(ri *pulumi.RunInfo) { ri.Config = config },
@@ -109,7 +110,7 @@ func FromProgram(program pulumi.RunFunc, project, stack string, config map[strin
 
 // mocks answer the program with every input echoed back and no computed output.
 type mocks struct {
-	region    string
+	aws       offline.Env
 	mu        sync.Mutex
 	resources []Resource
 }
@@ -127,46 +128,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return args.Name, args.Inputs, nil
 }
 
-// Call answers the AWS data sources the program reads. The values are
-// placeholders: a preview without credentials cannot know the account.
+// Call answers the AWS data sources the program reads from the offline table.
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	str := resource.NewStringProperty
-	region := m.region
-	switch args.Token {
-	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		var zones []resource.PropertyValue
-		for _, z := range "abcdef" {
-			zones = append(zones, str(region+string(z)))
-		}
-		return resource.PropertyMap{"names": resource.NewArrayProperty(zones), "id": str(region)}, nil
-	case "aws:index/getRegion:getRegion":
-		return resource.PropertyMap{"name": str(region), "region": str(region), "id": str(region)}, nil
-	case "aws:index/getPartition:getPartition":
-		return resource.PropertyMap{"partition": str("aws"), "dnsSuffix": str("amazonaws.com"), "id": str("aws")}, nil
-	case "aws:index/getCallerIdentity:getCallerIdentity":
-		return resource.PropertyMap{"accountId": str(placeholderAccount), "id": str(placeholderAccount),
-			"arn": str("arn:aws:iam::" + placeholderAccount + ":root"), "userId": str(placeholderAccount)}, nil
-	case "aws:elb/getServiceAccount:getServiceAccount":
-		return resource.PropertyMap{"arn": str("arn:aws:iam::" + placeholderAccount + ":root"), "id": str(placeholderAccount)}, nil
-	case "aws:ssm/getParameter:getParameter":
-		return resource.PropertyMap{"name": args.Args["name"], "value": str("ami-00000000"), "type": str("String"), "id": args.Args["name"]}, nil
-	case "aws:ec2/getVpc:getVpc":
-		return resource.PropertyMap{"id": args.Args["id"], "cidrBlock": str("10.0.0.0/16")}, nil
-	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-		// codeSource build: the registry credentials the image is pushed with.
-		endpoint := "https://" + placeholderAccount + ".dkr.ecr." + region + ".amazonaws.com"
-		return resource.PropertyMap{"id": str(region), "proxyEndpoint": str(endpoint), "userName": str("AWS"),
-			"password": resource.MakeSecret(str("placeholder")), "authorizationToken": resource.MakeSecret(str("QVdTOnBsYWNlaG9sZGVy"))}, nil
-	case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
-		// aws.cloudFront.enabled: the ALB admits CloudFront's origin-facing addresses.
-		return resource.PropertyMap{"id": str("pl-00000000"), "name": args.Args["name"],
-			"arn": str("arn:aws:ec2:" + region + ":aws:prefix-list/pl-00000000")}, nil
-	}
-	return nil, fmt.Errorf("the offline preview has no answer for the data source %s", args.Token)
+	return offline.Answer(m.aws, args.Token, args.Args)
 }
-
-// placeholderAccount stands for the AWS account an offline preview cannot know.
-const placeholderAccount = "000000000000"
 
 // FromState lists the resources of a deployed stack from its checkpoint, skipping
 // the stack itself and the providers.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/inventory"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/offline"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
@@ -43,7 +44,10 @@ func Load(stackFile, stack string, edits map[string]any) (View, error) {
 	// The docker target's preflight asks the Docker host for its capacity: an
 	// offline reading draws and prices the stack, not the host it would run on.
 	program := stacks.NewProgram(stacks.Options{ProjectDir: dir, DockerHost: preflight.StaticHost{Capacity: anyHost}})
-	v.Resources, err = inventory.FromProgram(program, config.Namespace, stack, v.Values)
+	region := v.Values["aws:region"]
+	aws := offline.Env{Region: region, Account: offline.Account,
+		Subnet: offline.SubnetsInOrder(region, v.Spec.AWS.VPCID, v.Spec.AWS.PrivateSubnetIDs)}
+	v.Resources, err = inventory.FromProgram(program, config.Namespace, stack, v.Values, aws)
 	return v, err
 }
 
