@@ -54,6 +54,7 @@ func validate(s topology.Spec) problems {
 	p.cron(s)
 	p.mail(s)
 	p.images(s.Images)
+	p.otherTarget(s)
 	if s.Target == topology.TargetDocker {
 		p.dockerTarget(s, site)
 	} else {
@@ -472,35 +473,6 @@ func (p *problems) imageVersion(key, ref, repo, version, versionKey string) {
 	}
 	if tag != version && !strings.HasPrefix(tag, version+".") && !strings.HasPrefix(tag, version+"-") {
 		p.add(key, ref, "runs another version than %s %q; allowed: a %s:%s tag, or change %s", versionKey, version, repo, version, versionKey)
-	}
-}
-
-// otherTarget reports settings only the other target reads: they would be silently
-// ignored.
-type otherTargetField struct {
-	key  string
-	v    any
-	hint string
-}
-
-func (p *problems) otherTarget(s topology.Spec, fs []otherTargetField) {
-	other := topology.TargetAWS
-	if s.Target == topology.TargetAWS {
-		other = topology.TargetDocker
-	}
-	for _, f := range fs {
-		if reflect.ValueOf(f.v).IsZero() {
-			continue
-		}
-		v := f.v
-		if reflect.TypeOf(v).Kind() == reflect.Struct {
-			v = nil // a whole object: naming the key is enough
-		}
-		msg := fmt.Sprintf("only read on target %s; remove it from this %s stack", other, s.Target)
-		if f.hint != "" {
-			msg += " (" + f.hint + ")"
-		}
-		p.add(f.key, v, "%s", msg)
 	}
 }
 

@@ -83,7 +83,6 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	if st.S3.MinimumAgeSeconds < 0 {
 		p.add("storage.s3.minimumAgeSeconds", st.S3.MinimumAgeSeconds, "allowed: 0 or more")
 	}
-	p.otherTarget(s, append(dockerOnly(s), mailOnlyFor(s)...))
 
 	if a.AZCount != 2 && a.AZCount != 3 {
 		p.add("aws.azCount", a.AZCount, "allowed: 2 or 3 (Multi-AZ RDS, ElastiCache failover and the ALB need two zones)")
@@ -201,29 +200,6 @@ func (p *problems) elastiCache(c topology.Cache) {
 	if c.MUC.Replicas < 2 || c.MUC.Replicas > 6 {
 		p.add("cache.muc.replicas", c.MUC.Replicas, "automatic failover needs a primary and a replica; allowed: 2..6 nodes")
 	}
-}
-
-// dockerOnly are the settings an aws stack must leave alone.
-func dockerOnly(s topology.Spec) []otherTargetField {
-	resources := func(key string, r topology.Resources, hint string) []otherTargetField {
-		return []otherTargetField{
-			{key + ".cpus", r.CPUs, hint}, {key + ".memoryMb", r.MemoryMB, hint},
-			{key + ".reservedCpus", r.ReservedCPUs, hint}, {key + ".reservedMemoryMb", r.ReservedMemoryMB, hint},
-		}
-	}
-	var fs []otherTargetField
-	fs = append(fs, resources("web", s.Web.Resources, "on aws nginx shares the app task's app.cpus and app.memoryMb")...)
-	fs = append(fs, resources("database", s.Database.Resources, "size the database with database.instanceClass")...)
-	fs = append(fs, resources("cache", s.Cache.Resources, "size Redis with cache.nodeType")...)
-	fs = append(fs, resources("cache.muc", s.Cache.MUC.Resources, "size the MUC group with cache.muc.nodeType")...)
-	return append(fs,
-		otherTargetField{"database.pgbouncer", s.Database.PgBouncer, "aws pools connections with database.pooler rdsproxy"},
-		otherTargetField{"database.poolSize", s.Database.PoolSize, "aws pools connections with database.pooler rdsproxy"},
-		otherTargetField{"storage.nfs", s.Storage.NFS, "aws shares moodledata on EFS"},
-		otherTargetField{"images.database", s.Images.Database, "aws runs RDS"},
-		otherTargetField{"images.cache", s.Images.Cache, "aws runs ElastiCache"},
-		otherTargetField{"images.pgbouncer", s.Images.PgBouncer, "aws pools connections with database.pooler rdsproxy"},
-	)
 }
 
 func (p *problems) network(a topology.AWSTarget) {
