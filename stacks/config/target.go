@@ -87,6 +87,8 @@ type settingField struct {
 	name  string
 	index []int
 	field reflect.StructField
+	// target is the field's target tag, or that of the embedded struct it is in.
+	target topology.Target
 }
 
 // settingFields lists the fields of struct t that a stack file sets: those with a
@@ -100,10 +102,13 @@ func settingFields(t reflect.Type) []settingField {
 		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
 			for _, sub := range settingFields(f.Type) {
 				sub.index = append([]int{i}, sub.index...)
+				if sub.target == "" {
+					sub.target = topology.Target(f.Tag.Get("target"))
+				}
 				out = append(out, sub)
 			}
 		case name != "":
-			out = append(out, settingField{name, []int{i}, f})
+			out = append(out, settingField{name, []int{i}, f, topology.Target(f.Tag.Get("target"))})
 		}
 	}
 	return out
