@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,7 +50,10 @@ func Reference(doc string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, t := range reference {
+	if tables["keys"], err = keysTable(); err != nil {
+		return "", err
+	}
+	for _, t := range append([]table{{key: "keys"}}, reference...) {
 		start := fmt.Sprintf(markerStart, t.key)
 		i := strings.Index(doc, start+"\n")
 		if i < 0 {
@@ -115,7 +119,11 @@ func referenceTables() (map[string]string, error) {
 			if a := defaults(awsDefaults); a != def {
 				def += " / " + a
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", field, strings.Join(types, ", "), def, r.text)
+			text, err := expand(r.text)
+			if err != nil {
+				return nil, fmt.Errorf("the row of %s in %s: %w", r.fields, t.key, err)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", field, strings.Join(types, ", "), cell(def), cell(text))
 			if r.text == "" {
 				return nil, fmt.Errorf("the row of %s in %s has no text", r.fields, t.key)
 			}
@@ -286,4 +294,125 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// cell escapes the pipes of a table cell's text (GitHub's Markdown reads one as
+// the end of the cell, even in a code span).
+func cell(text string) string { return strings.ReplaceAll(text, "|", `\|`) }
+
+// keyDecl is a top-level key and its description.
+type keyDecl struct {
+	name, description string
+}
+
+// keyKind is what Pulumi.yaml and the table of keys say of a top-level key: its
+// type, whether it is required (moodle:target) or secret (moodle:mailPassword,
+// which no Spec field holds), and the one target that reads it, if one.
+func keyKind(name string) (typ string, required, secret bool, target topology.Target) {
+	s, err := lookup(name)
+	if err != nil {
+		return "string", false, true, ""
+	}
+	return typeName(s.typ), name == "target", false, s.target
+}
+
+// targetName is how prose names a target.
+func targetName(t topology.Target) string {
+	if t == topology.TargetAWS {
+		return "AWS"
+	}
+	return "Docker"
+}
+
+// fullDescription is the key's description with the target that reads it, if one.
+func (k keyDecl) fullDescription() (string, error) {
+	text, err := expand(k.description)
+	if _, _, _, target := keyKind(k.name); target != "" {
+		text = targetName(target) + " target only: " + text
+	}
+	return text, err
+}
+
+// keysTable is docs/config.md's table of the top-level keys.
+func keysTable() (string, error) {
+	var b strings.Builder
+	b.WriteString("| key | type | read on | what it sets |\n|---|---|---|---|\n")
+	for _, k := range keys {
+		typ, required, secret, target := keyKind(k.name)
+		switch {
+		case required:
+			typ += ", **required**"
+		case secret:
+			typ += ", **secret**"
+		}
+		on := "both targets"
+		if target != "" {
+			on = string(target) + " only"
+		}
+		text, err := expand(k.description)
+		if err != nil {
+			return "", err
+		}
+		link := "`moodle:" + k.name + "`"
+		fmt.Fprintf(&b, "| [%s](#moodle%s) | %s | %s | %s |\n", link, strings.ToLower(k.name), typ, on, cell(text))
+	}
+	return b.String(), nil
+}
+
+// projectConfigLine starts Pulumi.yaml's config block, which Project writes.
+const projectConfigLine = "config:\n"
+
+// Project returns Pulumi.yaml's text with its config block, the last part of the
+// file, written from the declarations of the top-level keys: each key, its type,
+// its default ({} or "", "the target's default"; none for the required
+// moodle:target) and its description.
+func Project(text string) (string, error) {
+	i := strings.Index(text, "\n"+projectConfigLine)
+	if i < 0 {
+		return "", fmt.Errorf("Pulumi.yaml has no line %q", strings.TrimSpace(projectConfigLine))
+	}
+	var b strings.Builder
+	b.WriteString(text[:i+1] + projectConfigLine)
+	fmt.Fprintf(&b, "  # Written by %s from stacks/config/reference_rows.go: edit the declarations there.\n", RegenerateCommand)
+	for _, k := range keys {
+		typ, required, _, _ := keyKind(k.name)
+		fmt.Fprintf(&b, "  %s:%s:\n    type: %s\n", Namespace, k.name, typ)
+		switch {
+		case required:
+		case typ == "object":
+			b.WriteString("    default: {}\n")
+		default:
+			b.WriteString("    default: \"\"\n")
+		}
+		text, err := k.fullDescription()
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "    description: %s\n", strconv.Quote(text))
+	}
+	return b.String(), nil
+}
+
+// defaultRef is {{docker PATH}} or {{aws PATH}} in a text: the setting's default
+// on that target.
+var defaultRef = regexp.MustCompile(`\{\{(docker|aws) ([A-Za-z.]+)\}\}`)
+
+// expand writes the defaults a text names into it.
+func expand(text string) (string, error) {
+	var err error
+	out := defaultRef.ReplaceAllStringFunc(text, func(ref string) string {
+		m := defaultRef.FindStringSubmatch(ref)
+		s, lerr := lookup(m[2])
+		if lerr != nil {
+			err = lerr
+			return ref
+		}
+		d, derr := topology.Defaults(topology.Target(m[1]))
+		if derr != nil {
+			err = derr
+			return ref
+		}
+		return value(reflect.ValueOf(d).FieldByIndex(s.index))
+	})
+	return out, err
 }

@@ -6,6 +6,29 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
+// keys declares the top-level keys, in Pulumi.yaml's order, with the description
+// Pulumi.yaml gives each (`pulumi config` and editors show it) and docs/config.md's
+// table of keys repeats. A key only one target reads says so from its tag. In
+// these texts and the rows', {{docker PATH}} and {{aws PATH}} stand for the
+// setting's default on that target.
+var keys = []keyDecl{
+	{"target", "Where the cluster runs: docker (one Docker host, the dev stack) or aws (ECS, RDS, ElastiCache, EFS; the prod stack). Required."},
+	{"siteUrl", "Moodle's wwwroot: an absolute http(s) URL without path or trailing slash. docker: http://localhost:<docker.httpPort> when empty; aws: required, https unless aws.allowPlainHttp."},
+	{"moodle", "The Moodle code: version (a 4.5, 5.1, 5.2 or 5.3 release; default 5.3), codeSource (docker: build | image | hostPath; aws: image | build, built and pushed to ECR by up), build {context, dockerfile, args} (codeSource build; on aws args.DATABASE_CA_SHA256 is required), hostPath, plugins [{component, version, source, sha256 or contentSha256}], adminUser, adminEmail, siteName."},
+	{"web", "nginx: port, clientMaxBodyMb, fastcgiReadTimeout, statusAllow (CIDRs); on docker also the load balancer's cpus, memoryMb, reservedCpus, reservedMemoryMb."},
+	{"app", "The php-fpm app nodes: replicas (1..50), maxReplicas (aws: the autoscaling ceiling; docker: the node count the database connection budget is sized for), minReplicas (aws), cpus, memoryMb, reservedCpus, reservedMemoryMb, launchType (aws: fargate | ec2), cpuArchitecture (aws: x86_64 | arm64), spotPercent (aws: Fargate Spot share above minReplicas), phpFpm {...} and php {...} overrides."},
+	{"database", "PostgreSQL: version (14..17, at least what the Moodle release needs), name, user, pooler (none | pgbouncer on docker | rdsproxy on aws), poolMode, poolSize, readReplicas; docker: cpus, memoryMb, reservedCpus, reservedMemoryMb, pgbouncer {cpus, memoryMb, reservedCpus, reservedMemoryMb}; aws: instanceClass, storageGb, maxStorageGb, backupRetentionDays, multiAz, restoreFromSnapshot (a DB snapshot the site's database is restored from, into a new instance beside the current one), retireOriginal (with restoreFromSnapshot: stop registering the instances the restore replaced)."},
+	{"cache", "Redis for sessions and the MUC cache: version, sessionDb, sessionPrefix, cachePrefix, tls; docker: cpus, memoryMb, reservedCpus, reservedMemoryMb, muc {cpus, memoryMb, reservedCpus, reservedMemoryMb} (the MUC cache's own Redis container); aws: nodeType, replicas, snapshotRetentionDays, muc {nodeType, replicas} (the MUC cache's own replication group)."},
+	{"storage", "moodledata: kind (docker: volume | nfs; aws: efs | s3), nfs {address, device, options}, s3 {sizeThresholdBytes, minimumAgeSeconds, deleteLocal}; aws: restoreFileSystemId (an EFS file system AWS Backup restored, which the site moves to beside the current one), retireOriginal (with restoreFileSystemId: stop registering the file system the restore replaced)."},
+	{"cron", "Moodle's task processing, the single cron runner and the ad hoc task workers: intervalSeconds, keepAliveSeconds, cpus, memoryMb, reservedCpus, reservedMemoryMb, adhoc (workers, concurrencyLimit, keepAliveSeconds, cpus, memoryMb, reservedCpus, reservedMemoryMb)."},
+	{"mail", "Outgoing mail: enabled, host (the SMTP relay; empty = docker's mail catcher, refused on aws), port, tls (none | starttls | tls), authType (LOGIN | PLAIN | NTLM | CRAM-MD5), user, noReplyAddress, maxBulk, fromVia (never | always | noReplyOnly); docker: catcher {webPort, cpus, memoryMb, reservedCpus, reservedMemoryMb}; aws: passwordSecretArn (an existing Secrets Manager secret holding the relay password), ses (true: the stack makes the Amazon SES identity, its DKIM records in aws.hostedZoneId, an SMTP user and its credentials, and sends through SES in its region)."},
+	{"mailPassword", "The SMTP relay's password for mail.user, set as a secret: pulumi config set --secret moodle:mailPassword. A plain-text value is refused."},
+	{"images", "Container images, each pinned (a tag other than latest, or a digest): app, web, database, cache, pgbouncer, mailCatcher. Point them at your own registry for offline sites."},
+	{"backup", "The stack's AWS Backup plan of the RDS primary and the EFS file system: enabled (default {{aws backup.enabled}}), schedule (an AWS cron expression in UTC with six fields, at most hourly; default {{aws backup.schedule}}), retentionDays (7..36500, default {{aws backup.retentionDays}})."},
+	{"docker", "httpPort (the host port the load balancer publishes) and bindAddress ({{docker docker.bindAddress}} by default)."},
+	{"aws", "azCount, natGateways, vpcCidr, or vpcId with publicSubnetIds, privateSubnetIds and dataSubnetIds, certificateArn, allowPlainHttp, waf, alarmEmail, logRetentionDays, protect, ec2InstanceType, ecsExec, vpcEndpoints, hostedZoneId, cloudFront {enabled, certificateArn, originReadTimeout}, maintenance {enabled, message} (the load balancer answers 503 with message and the ad hoc workers stop, for an upgrade)."},
+}
+
 // reference documents every setting, table by table, in the order of docs/config.md.
 var reference = []table{
 	{key: "moodle", rows: []row{

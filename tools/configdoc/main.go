@@ -1,6 +1,7 @@
-// Command configdoc writes the tables of docs/config.md from the declarations of
-// the settings (stacks/config.Reference): run it from the project folder, as
-// `make docs` does, after adding or changing a setting.
+// Command configdoc writes the tables of docs/config.md and the config block of
+// Pulumi.yaml from the declarations of the settings (stacks/config.Reference,
+// stacks/config.Project): run it from the project folder, as `make docs` does,
+// after adding or changing a setting.
 package main
 
 import (
@@ -10,7 +11,10 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
 
-const docsFile = "docs/config.md"
+const (
+	docsFile    = "docs/config.md"
+	projectFile = "Pulumi.yaml"
+)
 
 func main() {
 	if err := run(); err != nil {
@@ -28,5 +32,16 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(docsFile, []byte(out), 0o644)
+	if err := os.WriteFile(docsFile, []byte(out), 0o644); err != nil {
+		return err
+	}
+	project, err := os.ReadFile(projectFile)
+	if err != nil {
+		return err
+	}
+	out, err = config.Project(string(project))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(projectFile, []byte(out), 0o644)
 }
