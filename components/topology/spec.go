@@ -70,8 +70,9 @@ const (
 
 // Moodle selects the code the cluster runs.
 type Moodle struct {
-	// Version is the Moodle release: 5.1 or a 5.1.x point release, the only layout
-	// the app image is proven with (the web root and CLI scripts under public/).
+	// Version is the Moodle release: one of the release lines of the table in
+	// release.go (Releases) or one of its point releases, "5.3" or "5.3.2"; the
+	// release gives the code's layout and what it needs of PHP and PostgreSQL.
 	Version string `json:"version"`
 	// CodeSource is one of CodeBuild, CodeImage or CodeHostPath.
 	CodeSource string `json:"codeSource"`

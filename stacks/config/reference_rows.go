@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
@@ -14,10 +15,10 @@ import (
 var keys = []keyDecl{
 	{"target", "Where the cluster runs: docker (one Docker host, the dev stack) or aws (ECS, RDS, ElastiCache, EFS; the prod stack). Required."},
 	{"siteUrl", "Moodle's wwwroot: an absolute http(s) URL without path or trailing slash. docker: http://localhost:<docker.httpPort> when empty; aws: required, https unless aws.allowPlainHttp."},
-	{"moodle", "The Moodle code: version (a 4.5, 5.1, 5.2 or 5.3 release; default 5.3), codeSource (docker: build | image | hostPath; aws: image | build, built and pushed to ECR by up), build {context, dockerfile, args} (codeSource build; on aws args.DATABASE_CA_SHA256 is required), hostPath, plugins [{component, version, source, sha256 or contentSha256}], adminUser, adminEmail, siteName."},
+	{"moodle", "The Moodle code: version (a " + orList(releaseLines(), "") + " release; default {{docker moodle.version}}), codeSource (docker: build | image | hostPath; aws: image | build, built and pushed to ECR by up), build {context, dockerfile, args} (codeSource build; on aws args.DATABASE_CA_SHA256 is required), hostPath, plugins [{component, version, source, sha256 or contentSha256}], adminUser, adminEmail, siteName."},
 	{"web", "nginx: port, clientMaxBodyMb, fastcgiReadTimeout, statusAllow (CIDRs); on docker also the load balancer's cpus, memoryMb, reservedCpus, reservedMemoryMb."},
 	{"app", "The php-fpm app nodes: replicas (1..50), maxReplicas (aws: the autoscaling ceiling; docker: the node count the database connection budget is sized for), minReplicas (aws), cpus, memoryMb, reservedCpus, reservedMemoryMb, launchType (aws: fargate | ec2), cpuArchitecture (aws: x86_64 | arm64), spotPercent (aws: Fargate Spot share above minReplicas), phpFpm {...} and php {...} overrides."},
-	{"database", "PostgreSQL: version (14..17, at least what the Moodle release needs), name, user, pooler (none | pgbouncer on docker | rdsproxy on aws), poolMode, poolSize, readReplicas; docker: cpus, memoryMb, reservedCpus, reservedMemoryMb, pgbouncer {cpus, memoryMb, reservedCpus, reservedMemoryMb}; aws: instanceClass, storageGb, maxStorageGb, backupRetentionDays, multiAz, restoreFromSnapshot (a DB snapshot the site's database is restored from, into a new instance beside the current one), retireOriginal (with restoreFromSnapshot: stop registering the instances the restore replaced)."},
+	{"database", "PostgreSQL: version (" + postgresVersions[0] + ".." + postgresVersions[len(postgresVersions)-1] + ", at least what the Moodle release needs), name, user, pooler (none | pgbouncer on docker | rdsproxy on aws), poolMode, poolSize, readReplicas; docker: cpus, memoryMb, reservedCpus, reservedMemoryMb, pgbouncer {cpus, memoryMb, reservedCpus, reservedMemoryMb}; aws: instanceClass, storageGb, maxStorageGb, backupRetentionDays, multiAz, restoreFromSnapshot (a DB snapshot the site's database is restored from, into a new instance beside the current one), retireOriginal (with restoreFromSnapshot: stop registering the instances the restore replaced)."},
 	{"cache", "Redis for sessions and the MUC cache: version, sessionDb, sessionPrefix, cachePrefix, tls; docker: cpus, memoryMb, reservedCpus, reservedMemoryMb, muc {cpus, memoryMb, reservedCpus, reservedMemoryMb} (the MUC cache's own Redis container); aws: nodeType, replicas, snapshotRetentionDays, muc {nodeType, replicas} (the MUC cache's own replication group)."},
 	{"storage", "moodledata: kind (docker: volume | nfs; aws: efs | s3), nfs {address, device, options}, s3 {sizeThresholdBytes, minimumAgeSeconds, deleteLocal}; aws: restoreFileSystemId (an EFS file system AWS Backup restored, which the site moves to beside the current one), retireOriginal (with restoreFileSystemId: stop registering the file system the restore replaced)."},
 	{"cron", "Moodle's task processing, the single cron runner and the ad hoc task workers: intervalSeconds, keepAliveSeconds, cpus, memoryMb, reservedCpus, reservedMemoryMb, adhoc (workers, concurrencyLimit, keepAliveSeconds, cpus, memoryMb, reservedCpus, reservedMemoryMb)."},
@@ -32,7 +33,7 @@ var keys = []keyDecl{
 // reference documents every setting, table by table, in the order of docs/config.md.
 var reference = []table{
 	{key: "moodle", rows: []row{
-		{"version", "a release of Moodle 4.5, 5.1, 5.2 or 5.3, as `X.Y` or `X.Y.Z` (the release table in the README: layout, PHP range, minimum PostgreSQL, oldest release it upgrades from, each from that release's `admin/environment.xml`); `database.version` must be at least the release's PostgreSQL, and a `build.args.PHP_IMAGE` naming a PHP minor must be in its PHP range; the image refuses code of another branch at build and at start (`docker/check-image.php`)"},
+		{"version", "a release of Moodle " + orList(releaseLines(), "") + ", as `X.Y` or `X.Y.Z` (the release table in the README: layout, PHP range, minimum PostgreSQL, oldest release it upgrades from, each from that release's `admin/environment.xml`); `database.version` must be at least the release's PostgreSQL, and a `build.args.PHP_IMAGE` naming a PHP minor must be in its PHP range; the image refuses code of another branch at build and at start (`docker/check-image.php`)"},
 		{"codeSource", "docker: `build` (the app image is built from the repo's Dockerfile), `image` (a prebuilt image, `images.app`), `hostPath` (a host folder bind-mounted read-only, the seed's `./html`); aws: `image` (ECS pulls the prebuilt `images.app` from a registry, in practice ECR) or `build` (`pulumi up` builds the app image from `build` for `app.cpuArchitecture`, pushes it to an ECR repository of the stack and pins the task definitions to the pushed digest: [aws.md](aws.md#the-app-image))"},
 		{"hostPath", "required with `hostPath`, an absolute path; only allowed with `hostPath`"},
 		{"build.context", "with `build`: the app image's build context, relative to the project folder (where `Pulumi.yaml` is) or absolute; the program hands it to the Docker provider as an absolute path. A site's own context holds the project's `docker/` files and its code tree under `moodle/` (core with its plugins and themes)"},
@@ -74,7 +75,7 @@ var reference = []table{
 		{"maxExecutionTime", "seconds: 30..3600 and at most `web.fastcgiReadTimeout`"},
 	}},
 	{key: "database", rows: []row{
-		{"version", "`\"14\"`, `\"15\"`, `\"16\"` or `\"17\"`, and at least what `moodle.version` needs (4.5: 13, 5.1: 15, 5.2: 16, 5.3: 17) (docker picks the matching pinned image); on aws a higher major version upgrades the instances in place at the next `pulumi up` (replicas with the primary), with a parameter group of the new family"},
+		{"version", orList(postgresVersions, "`\"") + ", and at least what `moodle.version` needs (" + releasePostgres() + ") (docker picks the matching pinned image); on aws a higher major version upgrades the instances in place at the next `pulumi up` (replicas with the primary), with a parameter group of the new family"},
 		{"name user", "PostgreSQL identifiers"},
 		{"pooler", "docker: `none` or `pgbouncer`; aws: `none` or `rdsproxy`"},
 		{"poolMode", "`session` or `transaction` (config.php switches `dbhandlesoptions`, `fetchbuffersize` and the lock factory accordingly). Session by default: Moodle's backup and restore, course copy and import create temporary tables (`database_manager::create_temp_table`), which live in the server connection that made them, and transaction pooling hands the next statement to another one"},
@@ -91,7 +92,7 @@ var reference = []table{
 		{"retireOriginal", "with `restoreFromSnapshot`: stop registering the instances the site used before the restore, once checked and taken out of the state ([the steps](aws.md#restore-a-new-database-beside-the-current-one)); while they are still in the state, protected, a preview refuses to delete them"},
 	}},
 	{key: "cache", rows: []row{
-		{"version", "docker: `N.N` matching `images.cache`; aws: an ElastiCache Redis OSS engine `6.2`, `7.0`, `7.1`"},
+		{"version", "docker: `N.N` matching `images.cache`; aws: an ElastiCache Redis OSS engine " + orList(topology.RedisVersions, "`")},
 		{"sessionDb", "0..15: the Redis logical database of the sessions"},
 		{"cachePrefix", "1-64 of letters, digits, `_ : . -`; neither it nor `sessionPrefix` may start with the other. Keys the MUC application cache (written into Moodle's cache configuration by the image's install/upgrade step). Moodle's Redis cache store cannot select a database, so prefixes keep a cache purge away from sessions"},
 		{"sessionPrefix", "1-64 letters, digits and `_ : . -`"},
@@ -188,4 +189,39 @@ func databaseImages() string {
 		images[i] = v + ": `" + topology.DatabaseImage(v) + "`"
 	}
 	return strings.Join(images, ", ")
+}
+
+// orList writes items as prose, "a, b or c", each between quote (a backtick, a
+// backtick and a double quote, or nothing) and its reverse.
+func orList(items []string, quote string) string {
+	end := []rune(quote)
+	for i, j := 0, len(end)-1; i < j; i, j = i+1, j-1 {
+		end[i], end[j] = end[j], end[i]
+	}
+	q := make([]string, len(items))
+	for i, item := range items {
+		q[i] = quote + item + string(end)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// releaseLines are the Moodle release lines the project deploys, oldest first.
+func releaseLines() []string {
+	var out []string
+	for _, r := range topology.Releases() {
+		out = append(out, r.Version)
+	}
+	return out
+}
+
+// releasePostgres names the PostgreSQL each release needs: "4.5: 13, 5.1: 15".
+func releasePostgres() string {
+	var out []string
+	for _, r := range topology.Releases() {
+		out = append(out, fmt.Sprintf("%s: %d", r.Version, r.PostgresMin))
+	}
+	return strings.Join(out, ", ")
 }
