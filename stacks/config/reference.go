@@ -30,8 +30,14 @@ type table struct {
 // all of its own fields in one row.
 type row struct {
 	fields string
-	text   string
+	// rule, if any, is the check validation makes of each of the fields; what it
+	// allows heads the text.
+	rule rule
+	text string
 }
+
+// splitFields are the names of a row's fields.
+func splitFields(fields string) []string { return strings.Fields(fields) }
 
 // Markers around each generated table in docs/config.md.
 const (
@@ -88,7 +94,7 @@ func referenceTables() (map[string]string, error) {
 		for _, r := range t.rows {
 			var names, types, dockerDefaults, awsDefaults []string
 			target := topology.Target("-")
-			for _, name := range strings.Fields(r.fields) {
+			for _, name := range splitFields(r.fields) {
 				path := t.key + "." + name
 				s, err := lookup(path)
 				if err != nil {
@@ -123,10 +129,13 @@ func referenceTables() (map[string]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("the row of %s in %s: %w", r.fields, t.key, err)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", field, strings.Join(types, ", "), cell(def), cell(text))
-			if r.text == "" {
+			if r.rule != nil {
+				text = strings.TrimSuffix(r.rule.doc()+"; "+text, "; ")
+			}
+			if text == "" {
 				return nil, fmt.Errorf("the row of %s in %s has no text", r.fields, t.key)
 			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", field, strings.Join(types, ", "), cell(def), cell(text))
 		}
 		for _, sub := range reference {
 			if name, ok := strings.CutPrefix(sub.key, t.key+"."); ok && !strings.Contains(name, ".") {

@@ -50,7 +50,6 @@ func (p *problems) dockerTarget(s topology.Spec, site *url.URL) {
 	p.dockerImages(s)
 
 	dt := s.Docker
-	p.intRange("docker.httpPort", dt.HTTPPort, 1, 65535)
 	if net.ParseIP(dt.BindAddress) == nil {
 		p.add("docker.bindAddress", dt.BindAddress, "allowed: a host IP address, 127.0.0.1 (this host only) or 0.0.0.0 (every interface)")
 	}
