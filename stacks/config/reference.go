@@ -378,7 +378,7 @@ const projectConfigLine = "config:\n"
 func Project(text string) (string, error) {
 	i := strings.Index(text, "\n"+projectConfigLine)
 	if i < 0 {
-		return "", fmt.Errorf("Pulumi.yaml has no line %q", strings.TrimSpace(projectConfigLine))
+		return "", fmt.Errorf("the project file has no line %q", strings.TrimSpace(projectConfigLine))
 	}
 	var b strings.Builder
 	b.WriteString(text[:i+1] + projectConfigLine)
