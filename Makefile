@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 GO_TEST ?= go test -count=1
 
-.PHONY: up preview destroy outputs diagram test lint unit integration engine dockerapi realdocker realdocker-setup workflows bench deps tools
+.PHONY: up preview destroy outputs diagram docs test lint unit integration engine dockerapi realdocker realdocker-setup workflows bench deps tools
 
 up: bin/pulumi ## Deploy the dev stack on the local Docker engine
 	go run ./cmd/moodlectl up --stack dev
@@ -31,6 +31,12 @@ diagram:
 	for stack in dev prod; do \
 		go run ./cmd/moodlectl diagram --stack $$stack --mermaid docs/diagram/$$stack.mmd --svg docs/diagram/$$stack.svg; \
 	done
+
+# The tables of docs/config.md, from the declarations of the settings (the Spec's
+# fields and tags, the targets' defaults, stacks/config/reference_rows.go); a unit
+# test fails when they are out of date.
+docs:
+	go run ./tools/configdoc
 
 test: deps tools lint unit integration engine dockerapi realdocker workflows ## Everything CI runs
 

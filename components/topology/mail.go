@@ -64,14 +64,14 @@ type Mail struct {
 	User string `json:"user"`
 	// PasswordSecretARN (aws only) is an existing Secrets Manager secret whose
 	// whole value is the relay password.
-	PasswordSecretARN string `json:"passwordSecretArn"`
+	PasswordSecretARN string `json:"passwordSecretArn" target:"aws" hint:"on docker the password is moodle:mailPassword"`
 	// SES (aws only) has the stack send through Amazon SES in its own region
 	// and create what that takes: the domain identity of SESDomain with Easy
 	// DKIM (its CNAME records in aws.hostedZoneId when one is given), an IAM
 	// user allowed only ses:SendRawEmail on that identity, and its SMTP
 	// credentials in Secrets Manager. Host, User and the password are then the
 	// stack's, not the operator's.
-	SES bool `json:"ses"`
+	SES bool `json:"ses" target:"aws" hint:"on docker mail.host names the relay, or the mail catcher runs"`
 	// HasPassword says moodle:mailPassword is set; the value stays out of the
 	// Spec (config.Load fills this from the key's presence).
 	HasPassword bool `json:"-"`
@@ -83,7 +83,7 @@ type Mail struct {
 	// FromVia is one of MailFromViaModes ($CFG->emailfromvia).
 	FromVia string `json:"fromVia"`
 	// Catcher is the docker target's mail catcher, run when Host is empty.
-	Catcher MailCatcher `json:"catcher"`
+	Catcher MailCatcher `json:"catcher" target:"docker" hint:"aws runs no mail catcher: set mail.host"`
 }
 
 // MailCatcher is the Docker host's development mail catcher (Mailpit's contract:

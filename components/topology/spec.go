@@ -25,6 +25,12 @@ const (
 // Spec is a validated description of a Moodle cluster. Values are filled with the
 // target's defaults before validation; components and renderers may rely on every
 // field being set and consistent.
+//
+// A field only one target reads says so where it is declared, with a tag:
+// `target:"docker"` or `target:"aws"`, and `hint:"..."` for what the other
+// target offers instead. Validation refuses such a field set on the other target
+// (stacks/config walks these tags); a tag on an embedded struct (Resources) marks
+// each of its fields, a tag on a named struct the object as a whole.
 type Spec struct {
 	Target Target
 	// SiteURL is Moodle's wwwroot: absolute, http or https, no trailing slash.
@@ -40,10 +46,10 @@ type Spec struct {
 	Mail     Mail
 	Images   Images
 	// Backup is the scheduled backup of the site's data (aws only).
-	Backup Backup
+	Backup Backup `target:"aws" hint:"the AWS Backup plan; moodlectl backup --stack dev takes the Docker host's backups"`
 	// Docker and AWS carry the settings only one target reads; the other is zero.
-	Docker DockerTarget
-	AWS    AWSTarget
+	Docker DockerTarget `target:"docker"`
+	AWS    AWSTarget    `target:"aws"`
 }
 
 // Resources are the vertical limits of one container or task: hard limits and the
@@ -64,8 +70,9 @@ const (
 
 // Moodle selects the code the cluster runs.
 type Moodle struct {
-	// Version is the Moodle release: 5.1 or a 5.1.x point release, the only layout
-	// the app image is proven with (the web root and CLI scripts under public/).
+	// Version is the Moodle release: one of the release lines of the table in
+	// release.go (Releases) or one of its point releases, "5.3" or "5.3.2"; the
+	// release gives the code's layout and what it needs of PHP and PostgreSQL.
 	Version string `json:"version"`
 	// CodeSource is one of CodeBuild, CodeImage or CodeHostPath.
 	CodeSource string `json:"codeSource"`
@@ -238,7 +245,7 @@ type Web struct {
 	StatusAllow []string `json:"statusAllow"`
 	// Resources limit the load balancer container on the Docker host. On AWS nginx
 	// runs beside php-fpm inside the app task and shares App.Resources, so they are zero.
-	Resources
+	Resources `target:"docker" hint:"on aws nginx shares the app task's app.cpus and app.memoryMb"`
 }
 
 // LoadBalancerIdleTimeout is how long the load balancer in front of the web tier
@@ -279,17 +286,17 @@ type App struct {
 	// Replicas is the number of app nodes (Docker containers or ECS tasks at start).
 	Replicas int `json:"replicas"`
 	// MinReplicas and MaxReplicas bound autoscaling on AWS.
-	MinReplicas int `json:"minReplicas"`
+	MinReplicas int `json:"minReplicas" target:"aws" hint:"the Docker host runs app.replicas nodes, without autoscaling"`
 	MaxReplicas int `json:"maxReplicas"`
 	Resources
 	// LaunchType is LaunchFargate or LaunchEC2 (AWS only).
-	LaunchType string `json:"launchType"`
+	LaunchType string `json:"launchType" target:"aws"`
 	// CPUArchitecture is ArchX86 or ArchARM64 (Graviton); AWS only, for the app and
 	// cron tasks alike.
-	CPUArchitecture string `json:"cpuArchitecture"`
+	CPUArchitecture string `json:"cpuArchitecture" target:"aws" hint:"the Docker host runs the image built for its own architecture"`
 	// SpotPercent is the share (0..100) of the app tasks above MinReplicas that run
 	// on Fargate Spot; the minimum always runs on regular Fargate. AWS only.
-	SpotPercent int    `json:"spotPercent"`
+	SpotPercent int    `json:"spotPercent" target:"aws"`
 	PHPFPM      PHPFPM `json:"phpFpm"`
 	PHP         PHP    `json:"php"`
 }
@@ -336,7 +343,9 @@ type Database struct {
 	Version string `json:"version"`
 	Name    string `json:"name"`
 	User    string `json:"user"`
-	Resources
+	// Resources limit the PostgreSQL containers (docker); RDS is sized by
+	// InstanceClass.
+	Resources `target:"docker" hint:"size the database with database.instanceClass"`
 	// Pooler is PoolerNone, PoolerPgBouncer (docker) or PoolerRDSProxy (aws).
 	Pooler string `json:"pooler"`
 	// PoolMode is the PgBouncer pool mode. Session by default: Moodle keeps
@@ -348,26 +357,26 @@ type Database struct {
 	// statement to another connection, where the table does not exist.
 	PoolMode string `json:"poolMode"`
 	// PoolSize is the number of server connections PgBouncer keeps per database.
-	PoolSize int `json:"poolSize"`
+	PoolSize int `json:"poolSize" target:"docker" hint:"aws pools connections with database.pooler rdsproxy"`
 	// PgBouncer limits the PgBouncer container (docker, Pooler == PoolerPgBouncer).
-	PgBouncer Resources `json:"pgbouncer"`
+	PgBouncer Resources `json:"pgbouncer" target:"docker" hint:"aws pools connections with database.pooler rdsproxy"`
 	// ReadReplicas is the number of read replicas wired into dboptions['readonly'].
 	ReadReplicas int `json:"readReplicas"`
 	// InstanceClass, StorageGB, MaxStorageGB, BackupRetentionDays and MultiAZ are AWS only.
-	InstanceClass       string `json:"instanceClass"`
-	StorageGB           int    `json:"storageGb"`
-	MaxStorageGB        int    `json:"maxStorageGb"`
-	BackupRetentionDays int    `json:"backupRetentionDays"`
-	MultiAZ             bool   `json:"multiAz"`
+	InstanceClass       string `json:"instanceClass" target:"aws"`
+	StorageGB           int    `json:"storageGb" target:"aws"`
+	MaxStorageGB        int    `json:"maxStorageGb" target:"aws"`
+	BackupRetentionDays int    `json:"backupRetentionDays" target:"aws"`
+	MultiAZ             bool   `json:"multiAz" target:"aws"`
 	// RestoreFromSnapshot (aws only) names a DB snapshot (its identifier or ARN)
 	// the site's database is restored from: the program then creates a new
 	// primary (and replicas) from it beside the current ones, which are kept
 	// untouched, and points the site at the new one.
-	RestoreFromSnapshot string `json:"restoreFromSnapshot"`
+	RestoreFromSnapshot string `json:"restoreFromSnapshot" target:"aws" hint:"an RDS snapshot restores an RDS instance only"`
 	// RetireOriginal (aws only, with RestoreFromSnapshot) stops registering the
 	// instances the site used before the restore, once the operator has checked
 	// the restored copy and taken them out of the state (docs/aws.md).
-	RetireOriginal bool `json:"retireOriginal"`
+	RetireOriginal bool `json:"retireOriginal" target:"aws"`
 }
 
 // RedisVersions are the ElastiCache Redis OSS engines an aws stack may run
@@ -378,7 +387,8 @@ var RedisVersions = []string{"6.2", "7.0", "7.1"}
 // another, so that purging caches never drops sessions.
 type Cache struct {
 	Version string `json:"version"`
-	Resources
+	// Resources limit the sessions' Redis container (docker).
+	Resources `target:"docker" hint:"size Redis with cache.nodeType"`
 	// SessionDB is the Redis logical database the sessions live in.
 	SessionDB     int    `json:"sessionDb"`
 	SessionPrefix string `json:"sessionPrefix"`
@@ -389,10 +399,10 @@ type Cache struct {
 	// TLS makes Moodle connect with TLS (ElastiCache in-transit encryption).
 	TLS bool `json:"tls"`
 	// NodeType and Replicas (nodes per replication group) are AWS only.
-	NodeType string `json:"nodeType"`
-	Replicas int    `json:"replicas"`
+	NodeType string `json:"nodeType" target:"aws"`
+	Replicas int    `json:"replicas" target:"aws"`
 	// SnapshotRetentionDays is AWS only.
-	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
+	SnapshotRetentionDays int `json:"snapshotRetentionDays" target:"aws"`
 	// MUC is the separate Redis of the MUC application cache.
 	MUC MUCCache `json:"muc"`
 }
@@ -404,9 +414,9 @@ type Cache struct {
 // out. On AWS it is a replication group (NodeType, Replicas); on the Docker host
 // a container without persistence, limited by Resources.
 type MUCCache struct {
-	NodeType string `json:"nodeType"`
-	Replicas int    `json:"replicas"`
-	Resources
+	NodeType  string `json:"nodeType" target:"aws" hint:"size the MUC Redis container with cache.muc.cpus and cache.muc.memoryMb"`
+	Replicas  int    `json:"replicas" target:"aws" hint:"the Docker host runs one MUC Redis container"`
+	Resources `target:"docker" hint:"size the MUC group with cache.muc.nodeType"`
 }
 
 // Storage kinds for moodledata.
@@ -420,18 +430,18 @@ const (
 // Storage is where moodledata lives.
 type Storage struct {
 	Kind string     `json:"kind"`
-	NFS  NFSStorage `json:"nfs"`
-	S3   S3Storage  `json:"s3"`
+	NFS  NFSStorage `json:"nfs" target:"docker" hint:"aws shares moodledata on EFS"`
+	S3   S3Storage  `json:"s3" target:"aws" hint:"docker stores moodledata on a volume or NFS"`
 	// RestoreFileSystemID (aws only) names an EFS file system AWS Backup restored
 	// from a recovery point of the stack's (fs-...). The program then gives it
 	// mount targets, a policy and access points beside the current file system,
 	// which it keeps, and points the site at it (moodlectl restore sets it).
-	RestoreFileSystemID string `json:"restoreFileSystemId"`
+	RestoreFileSystemID string `json:"restoreFileSystemId" target:"aws" hint:"an AWS Backup restore gives an EFS file system; moodlectl restore --stack dev replaces the volume's files"`
 	// RetireOriginal (aws only, with RestoreFileSystemID) stops registering the
 	// file system the site used before the restore, and what was attached to it,
 	// once the operator has checked the restored copy and taken them out of the
 	// state (docs/aws.md).
-	RetireOriginal bool `json:"retireOriginal"`
+	RetireOriginal bool `json:"retireOriginal" target:"aws"`
 }
 
 // NFSStorage is the export behind the seed's nfs-moodledata volume.
@@ -505,11 +515,11 @@ type Images struct {
 	// CodeBuild it is the tag given to the built image.
 	App       string `json:"app"`
 	Web       string `json:"web"`
-	Database  string `json:"database"`
-	Cache     string `json:"cache"`
-	PgBouncer string `json:"pgbouncer"`
+	Database  string `json:"database" target:"docker" hint:"aws runs RDS"`
+	Cache     string `json:"cache" target:"docker" hint:"aws runs ElastiCache"`
+	PgBouncer string `json:"pgbouncer" target:"docker" hint:"aws pools connections with database.pooler rdsproxy"`
 	// MailCatcher is the docker target's mail catcher (Mailpit's contract).
-	MailCatcher string `json:"mailCatcher"`
+	MailCatcher string `json:"mailCatcher" target:"docker"`
 }
 
 // DockerTarget holds settings only the Docker host reads.

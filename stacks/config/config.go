@@ -21,10 +21,11 @@ type Getter func(key string) (value string, ok bool)
 // moodle:* key has a typo, which callers can detect with this list because a Getter
 // cannot enumerate keys.
 func Keys() []string {
-	return []string{
-		"target", "siteUrl", "moodle", "web", "app", "database", "cache",
-		"storage", "cron", "mail", "mailPassword", "images", "backup", "docker", "aws",
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.name
 	}
+	return out
 }
 
 // Load reads every moodle:* key through get, applies the defaults of the chosen

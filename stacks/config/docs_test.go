@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -14,112 +15,41 @@ import (
 // docsFile is the reference of every key, field by field.
 const docsFile = "../../docs/config.md"
 
-// Every field a stack file can set, as the decoder reads it (the Spec's json
-// tags), is documented in its key's section of docs/config.md: as a row
-// ("app.replicas"), in a subsection of its parent ("moodle:app.phpFpm" with
-// "maxChildren"), or named in its parent's row (a default such as
-// "{cpus: 0.5, memoryMb: 128}"). A setting added to the Spec without its
-// documentation fails here; each top-level key has its row in the table of keys.
-func TestConfigReferenceDocumentsEveryField(t *testing.T) {
+// docs/config.md's tables of settings are what the generator writes from the
+// declarations (stacks/config/reference.go): the Spec's fields and tags, the
+// targets' defaults and the rows of reference_rows.go, which must document every
+// field a stack file can set, once, and the table of keys lists every top-level
+// key. Each top-level key also has its own section, of prose around its table.
+func TestConfigReferenceIsGenerated(t *testing.T) {
 	raw, err := os.ReadFile(docsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc := string(raw)
-	spec := reflect.TypeOf(topology.Spec{})
+	want, err := config.Reference(doc)
+	if err != nil {
+		t.Fatalf("%v; fix the declaration, then run %s", err, config.RegenerateCommand)
+	}
+	if want != doc {
+		t.Errorf("%s is not what the declarations of the settings give; run %s and commit the result:\n%s",
+			docsFile, config.RegenerateCommand, firstDifference(doc, want))
+	}
 	for _, key := range config.Keys() {
-		if !strings.Contains(doc, "| `moodle:"+key+"` |") {
-			t.Errorf("%s lists no row for moodle:%s among the top-level keys", docsFile, key)
-		}
-		field, ok := spec.FieldByNameFunc(func(name string) bool { return lowerFirst(name) == key })
-		if !ok || field.Type.Kind() != reflect.Struct {
-			continue // a scalar key: its row is its documentation
-		}
-		d := keyDoc{doc: doc, key: key, section: docSection(doc, "## `moodle:"+key+"`")}
-		if d.section == "" {
+		if !strings.Contains(doc, "\n## `moodle:"+key+"`") {
 			t.Errorf("%s has no section for moodle:%s", docsFile, key)
-			continue
-		}
-		for _, path := range d.undocumented(field.Type, "", "") {
-			t.Errorf("%s, section moodle:%s, does not document %s", docsFile, key, path)
 		}
 	}
 }
 
-// keyDoc is the documentation of one top-level key.
-type keyDoc struct {
-	doc, key, section string
-}
-
-// undocumented lists the dotted json paths under prefix of the fields of t that
-// the section documents nowhere; parentRow is the table row of their parent.
-func (d keyDoc) undocumented(t reflect.Type, prefix, parentRow string) []string {
-	var missing []string
-	for _, f := range jsonFields(t) {
-		path := prefix + f.name
-		row := tableRow(d.section, "`"+path+"`")
-		inParent := parentRow != "" && strings.Contains(parentRow, f.name)
-		if f.typ.Kind() == reflect.Struct {
-			if row == "" && inParent {
-				row = parentRow
-			}
-			missing = append(missing, d.undocumented(f.typ, path+".", row)...)
-			continue
-		}
-		if row == "" && !inParent && !d.inSubsection(path) {
-			missing = append(missing, path)
+// firstDifference shows the first line where have and want differ.
+func firstDifference(have, want string) string {
+	h, w := strings.Split(have, "\n"), strings.Split(want, "\n")
+	for i := range min(len(h), len(w)) {
+		if h[i] != w[i] {
+			return fmt.Sprintf("line %d:\n  have: %s\n  want: %s", i+1, h[i], w[i])
 		}
 	}
-	return missing
-}
-
-// inSubsection says whether a subsection of one of path's parents lists the
-// rest of the path: "### `moodle:app.phpFpm`" with "`maxChildren`".
-func (d keyDoc) inSubsection(path string) bool {
-	parts := strings.Split(path, ".")
-	for i := 1; i < len(parts); i++ {
-		sub := docSection(d.doc, "### `moodle:"+d.key+"."+strings.Join(parts[:i], ".")+"`")
-		if sub != "" && tableRow(sub, "`"+strings.Join(parts[i:], ".")+"`") != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// docSection is the text from heading (which a note may follow: "(aws only)")
-// up to the next heading of its level or above.
-func docSection(doc, heading string) string {
-	start := -1
-	for _, end := range []string{"\n", " ("} {
-		if i := strings.Index(doc, "\n"+heading+end); i >= 0 {
-			start = i
-			break
-		}
-	}
-	if start < 0 {
-		return ""
-	}
-	level := strings.Index(heading, " ")
-	rest := doc[start+1:]
-	lines := strings.SplitAfter(rest, "\n")
-	n := len(lines[0])
-	for _, line := range lines[1:] {
-		if hashes := strings.Index(line, " "); strings.HasPrefix(line, "#") && hashes > 0 && hashes <= level {
-			break
-		}
-		n += len(line)
-	}
-	return rest[:n]
-}
-
-// tableRow is the first table row of text whose first cell holds name.
-func tableRow(text, name string) string {
-	for _, line := range strings.Split(text, "\n") {
-		if cells := strings.Split(line, "|"); strings.HasPrefix(line, "|") && len(cells) > 2 && strings.Contains(cells[1], name) {
-			return line
-		}
-	}
-	return ""
+	return fmt.Sprintf("have %d lines, want %d", len(h), len(w))
 }
 
 // jsonField is a field the decoder reads, by its json name.
@@ -177,5 +107,24 @@ func TestProjectFileNamesEveryField(t *testing.T) {
 				t.Errorf("Pulumi.yaml's moodle:%s does not name %s", key, f.name)
 			}
 		}
+	}
+}
+
+// Pulumi.yaml's config block is what the generator writes from the declarations
+// of the top-level keys (config.Keys and their descriptions, with the type of
+// each key's Spec field and its target): no key is added, dropped or described
+// by hand.
+func TestProjectFileIsGenerated(t *testing.T) {
+	raw, err := os.ReadFile(projectFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := config.Project(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want != string(raw) {
+		t.Errorf("%s's config block is not what the declarations of the keys give; run %s and commit the result:\n%s",
+			projectFile, config.RegenerateCommand, firstDifference(string(raw), want))
 	}
 }

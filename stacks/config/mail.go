@@ -180,17 +180,3 @@ func (p *problems) mailCatcher(s topology.Spec) {
 	p.resources("mail.catcher", c.Resources, 16)
 	p.pinned("images.mailCatcher", s.Images.MailCatcher)
 }
-
-// mailOnlyFor are the mail settings only one target reads.
-func mailOnlyFor(s topology.Spec) []otherTargetField {
-	if s.Target == topology.TargetDocker {
-		return []otherTargetField{
-			{"mail.passwordSecretArn", s.Mail.PasswordSecretARN, "on docker the password is " + Namespace + ":" + MailPasswordKey},
-			{"mail.ses", s.Mail.SES, "on docker mail.host names the relay, or the mail catcher runs"},
-		}
-	}
-	return []otherTargetField{
-		{"mail.catcher", s.Mail.Catcher, "aws runs no mail catcher: set mail.host"},
-		{"images.mailCatcher", s.Images.MailCatcher, ""},
-	}
-}

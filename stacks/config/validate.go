@@ -54,6 +54,8 @@ func validate(s topology.Spec) problems {
 	p.cron(s)
 	p.mail(s)
 	p.images(s.Images)
+	p.declared(s)
+	p.otherTarget(s)
 	if s.Target == topology.TargetDocker {
 		p.dockerTarget(s, site)
 	} else {
@@ -220,11 +222,6 @@ func (p *problems) email(key, v string, optional bool) {
 }
 
 func (p *problems) web(w topology.Web) {
-	if w.Port < 1024 || w.Port > 65535 {
-		p.add("web.port", w.Port, "allowed: 1024..65535 (nginx runs as a non-root user and cannot bind lower ports)")
-	}
-	p.intRange("web.clientMaxBodyMb", w.ClientMaxBodyMB, 1, 4096)
-	p.intRange("web.fastcgiReadTimeout", w.FastCGIReadTimeout, 30, 3600)
 	for i, c := range w.StatusAllow {
 		key := fmt.Sprintf("web.statusAllow[%d]", i)
 		_, n, err := net.ParseCIDR(c)
@@ -252,7 +249,6 @@ func (p *problems) app(s topology.Spec) {
 
 func (p *problems) phpFPM(a topology.App) {
 	f := a.PHPFPM
-	p.intRange("app.phpFpm.workerMemoryMb", f.WorkerMemoryMB, 16, 4096)
 	if minimum := a.PHP.OPcacheMemoryMB + fpmMasterMB; f.ReserveMemoryMB < minimum {
 		p.add("app.phpFpm.reserveMemoryMb", f.ReserveMemoryMB,
 			"must hold php.opcacheMemoryMb (%d) plus %d MB for the fpm master and the OS; allowed: at least %d",
@@ -318,7 +314,6 @@ func (p *problems) php(s topology.Spec) {
 		p.add("app.php.memoryLimitMb", php.MemoryLimitMB,
 			"one request could exhaust the node; allowed: at most app.memoryMb - phpFpm.reserveMemoryMb (%d)", ceiling)
 	}
-	p.intRange("app.php.opcacheMemoryMb", php.OPcacheMemoryMB, 64, 4096)
 	if php.MaxInputVars < minInputVars {
 		p.add("app.php.maxInputVars", php.MaxInputVars, "allowed: at least %d (Moodle refuses to install below)", minInputVars)
 	}
@@ -367,12 +362,10 @@ func (p *problems) database(d topology.Database, r topology.Release) {
 			p.add(id.key, id.v, "allowed: a PostgreSQL identifier of lower-case letters, digits and _, starting with a letter or _")
 		}
 	}
-	p.oneOf("database.poolMode", d.PoolMode, topology.PoolModeSession, topology.PoolModeTransaction)
 	p.intRange("database.readReplicas", d.ReadReplicas, 0, maxReadReplicas)
 }
 
 func (p *problems) cache(c topology.Cache) {
-	p.intRange("cache.sessionDb", c.SessionDB, 0, 15)
 	if !redisPrefix.MatchString(c.SessionPrefix) {
 		p.add("cache.sessionPrefix", c.SessionPrefix, "allowed: 1-64 letters, digits and _ : . -")
 	}
@@ -386,10 +379,6 @@ func (p *problems) cache(c topology.Cache) {
 
 func (p *problems) cron(s topology.Spec) {
 	c := s.Cron
-	p.intRange("cron.intervalSeconds", c.IntervalSeconds, 60, 3600)
-	// Moodle cuts a longer keep-alive to \core\cron::MAX_MAIN_PROCESS_KEEPALIVE,
-	// 15 minutes (public/lib/classes/cron.php of moodle/moodle at 159259a3).
-	p.intRange("cron.keepAliveSeconds", c.KeepAliveSeconds, 0, 900)
 	p.phpProcess("cron", c.Resources, s.App.PHP.MemoryLimitMB)
 
 	a := c.Adhoc
@@ -472,35 +461,6 @@ func (p *problems) imageVersion(key, ref, repo, version, versionKey string) {
 	}
 	if tag != version && !strings.HasPrefix(tag, version+".") && !strings.HasPrefix(tag, version+"-") {
 		p.add(key, ref, "runs another version than %s %q; allowed: a %s:%s tag, or change %s", versionKey, version, repo, version, versionKey)
-	}
-}
-
-// otherTarget reports settings only the other target reads: they would be silently
-// ignored.
-type otherTargetField struct {
-	key  string
-	v    any
-	hint string
-}
-
-func (p *problems) otherTarget(s topology.Spec, fs []otherTargetField) {
-	other := topology.TargetAWS
-	if s.Target == topology.TargetAWS {
-		other = topology.TargetDocker
-	}
-	for _, f := range fs {
-		if reflect.ValueOf(f.v).IsZero() {
-			continue
-		}
-		v := f.v
-		if reflect.TypeOf(v).Kind() == reflect.Struct {
-			v = nil // a whole object: naming the key is enough
-		}
-		msg := fmt.Sprintf("only read on target %s; remove it from this %s stack", other, s.Target)
-		if f.hint != "" {
-			msg += " (" + f.hint + ")"
-		}
-		p.add(f.key, v, "%s", msg)
 	}
 }
 

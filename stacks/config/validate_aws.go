@@ -37,9 +37,6 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	if app.MinReplicas > app.Replicas {
 		p.add("app.minReplicas", app.MinReplicas, "must not exceed app.replicas (%d)", app.Replicas)
 	}
-	p.oneOf("app.launchType", app.LaunchType, topology.LaunchFargate, topology.LaunchEC2)
-	p.oneOf("app.cpuArchitecture", app.CPUArchitecture, topology.ArchX86, topology.ArchARM64)
-	p.intRange("app.spotPercent", app.SpotPercent, 0, 100)
 	if app.SpotPercent > 0 && app.LaunchType != topology.LaunchFargate {
 		p.add("app.spotPercent", app.SpotPercent, "Fargate Spot runs Fargate tasks only; allowed with app.launchType %s: 0", app.LaunchType)
 	}
@@ -83,12 +80,10 @@ func (p *problems) awsTarget(s topology.Spec, site *url.URL) {
 	if st.S3.MinimumAgeSeconds < 0 {
 		p.add("storage.s3.minimumAgeSeconds", st.S3.MinimumAgeSeconds, "allowed: 0 or more")
 	}
-	p.otherTarget(s, append(dockerOnly(s), mailOnlyFor(s)...))
 
 	if a.AZCount != 2 && a.AZCount != 3 {
 		p.add("aws.azCount", a.AZCount, "allowed: 2 or 3 (Multi-AZ RDS, ElastiCache failover and the ALB need two zones)")
 	}
-	p.oneOf("aws.natGateways", a.NATGateways, topology.NATPerAZ, topology.NATSingle)
 	p.network(a)
 	if a.VPCEndpoints && a.VPCID != "" {
 		p.add("aws.vpcEndpoints", a.VPCEndpoints, "interface endpoints go into a VPC the stack creates; allowed with aws.vpcId: false (add them to your VPC yourself)")
@@ -149,11 +144,9 @@ func (p *problems) rds(s topology.Spec) {
 	if !instanceClass.MatchString(d.InstanceClass) {
 		p.add("database.instanceClass", d.InstanceClass, "allowed: an RDS instance class such as db.r6g.large")
 	}
-	p.intRange("database.storageGb", d.StorageGB, 20, 65536)
 	if d.MaxStorageGB <= d.StorageGB || d.MaxStorageGB > 65536 {
 		p.add("database.maxStorageGb", d.MaxStorageGB, "storage autoscaling needs a ceiling above database.storageGb; allowed: %d..65536", d.StorageGB+1)
 	}
-	p.intRange("database.backupRetentionDays", d.BackupRetentionDays, 7, 35)
 	if d.RestoreFromSnapshot != "" && !dbSnapshot.MatchString(d.RestoreFromSnapshot) {
 		p.add("database.restoreFromSnapshot", d.RestoreFromSnapshot, "allowed: an RDS DB snapshot identifier (a letter, then letters, digits and single hyphens; rds: or awsbackup: before an automated or AWS Backup one) or its ARN arn:aws:rds:REGION:ACCOUNT:snapshot:ID")
 	}
@@ -194,36 +187,12 @@ func (p *problems) elastiCache(c topology.Cache) {
 	if c.Replicas < 2 || c.Replicas > 6 {
 		p.add("cache.replicas", c.Replicas, "automatic failover needs a primary and a replica; allowed: 2..6 nodes")
 	}
-	p.intRange("cache.snapshotRetentionDays", c.SnapshotRetentionDays, 1, 35)
 	if !nodeType.MatchString(c.MUC.NodeType) {
 		p.add("cache.muc.nodeType", c.MUC.NodeType, "allowed: an ElastiCache node type such as cache.r6g.large")
 	}
 	if c.MUC.Replicas < 2 || c.MUC.Replicas > 6 {
 		p.add("cache.muc.replicas", c.MUC.Replicas, "automatic failover needs a primary and a replica; allowed: 2..6 nodes")
 	}
-}
-
-// dockerOnly are the settings an aws stack must leave alone.
-func dockerOnly(s topology.Spec) []otherTargetField {
-	resources := func(key string, r topology.Resources, hint string) []otherTargetField {
-		return []otherTargetField{
-			{key + ".cpus", r.CPUs, hint}, {key + ".memoryMb", r.MemoryMB, hint},
-			{key + ".reservedCpus", r.ReservedCPUs, hint}, {key + ".reservedMemoryMb", r.ReservedMemoryMB, hint},
-		}
-	}
-	var fs []otherTargetField
-	fs = append(fs, resources("web", s.Web.Resources, "on aws nginx shares the app task's app.cpus and app.memoryMb")...)
-	fs = append(fs, resources("database", s.Database.Resources, "size the database with database.instanceClass")...)
-	fs = append(fs, resources("cache", s.Cache.Resources, "size Redis with cache.nodeType")...)
-	fs = append(fs, resources("cache.muc", s.Cache.MUC.Resources, "size the MUC group with cache.muc.nodeType")...)
-	return append(fs,
-		otherTargetField{"database.pgbouncer", s.Database.PgBouncer, "aws pools connections with database.pooler rdsproxy"},
-		otherTargetField{"database.poolSize", s.Database.PoolSize, "aws pools connections with database.pooler rdsproxy"},
-		otherTargetField{"storage.nfs", s.Storage.NFS, "aws shares moodledata on EFS"},
-		otherTargetField{"images.database", s.Images.Database, "aws runs RDS"},
-		otherTargetField{"images.cache", s.Images.Cache, "aws runs ElastiCache"},
-		otherTargetField{"images.pgbouncer", s.Images.PgBouncer, "aws pools connections with database.pooler rdsproxy"},
-	)
 }
 
 func (p *problems) network(a topology.AWSTarget) {

@@ -48,10 +48,8 @@ func (p *problems) dockerTarget(s topology.Spec, site *url.URL) {
 
 	p.dockerStorage(s.Storage)
 	p.dockerImages(s)
-	p.otherTarget(s, append(awsOnly(s), mailOnlyFor(s)...))
 
 	dt := s.Docker
-	p.intRange("docker.httpPort", dt.HTTPPort, 1, 65535)
 	if net.ParseIP(dt.BindAddress) == nil {
 		p.add("docker.bindAddress", dt.BindAddress, "allowed: a host IP address, 127.0.0.1 (this host only) or 0.0.0.0 (every interface)")
 	}
@@ -91,31 +89,4 @@ func (p *problems) dockerImages(s topology.Spec) {
 	}
 	p.imageVersion("images.database", im.Database, "postgres", s.Database.Version, "database.version")
 	p.imageVersion("images.cache", im.Cache, "redis", s.Cache.Version, "cache.version")
-}
-
-// awsOnly are the settings a docker stack must leave alone.
-func awsOnly(s topology.Spec) []otherTargetField {
-	const replicas = "the Docker host runs app.replicas nodes, without autoscaling"
-	return []otherTargetField{
-		{"app.minReplicas", s.App.MinReplicas, replicas},
-		{"app.launchType", s.App.LaunchType, ""},
-		{"app.cpuArchitecture", s.App.CPUArchitecture, "the Docker host runs the image built for its own architecture"},
-		{"app.spotPercent", s.App.SpotPercent, ""},
-		{"database.instanceClass", s.Database.InstanceClass, ""},
-		{"database.storageGb", s.Database.StorageGB, ""},
-		{"database.maxStorageGb", s.Database.MaxStorageGB, ""},
-		{"database.backupRetentionDays", s.Database.BackupRetentionDays, ""},
-		{"database.multiAz", s.Database.MultiAZ, ""},
-		{"cache.nodeType", s.Cache.NodeType, ""},
-		{"cache.replicas", s.Cache.Replicas, ""},
-		{"cache.snapshotRetentionDays", s.Cache.SnapshotRetentionDays, ""},
-		{"cache.muc.nodeType", s.Cache.MUC.NodeType, "size the MUC Redis container with cache.muc.cpus and cache.muc.memoryMb"},
-		{"cache.muc.replicas", s.Cache.MUC.Replicas, "the Docker host runs one MUC Redis container"},
-		{"storage.s3", s.Storage.S3, "docker stores moodledata on a volume or NFS"},
-		{"database.restoreFromSnapshot", s.Database.RestoreFromSnapshot, "an RDS snapshot restores an RDS instance only"},
-		{"storage.restoreFileSystemId", s.Storage.RestoreFileSystemID, "an AWS Backup restore gives an EFS file system; moodlectl restore --stack dev replaces the volume's files"},
-		{"database.retireOriginal", s.Database.RetireOriginal, ""},
-		{"storage.retireOriginal", s.Storage.RetireOriginal, ""},
-		{"backup", s.Backup, "the AWS Backup plan; moodlectl backup --stack dev takes the Docker host's backups"},
-	}
 }

@@ -46,9 +46,10 @@ func TestInvalidConfigIsReported(t *testing.T) {
 
 		// moodle
 		{"moodle before the oldest release deployed", with(dockerStack(), "moodle", `{"version": "4.4"}`), []string{
-			`moodle:moodle.version = "4.4": allowed: a release of Moodle 4.5, 5.1, 5.2, 5.3, as X.Y or X.Y.Z (e.g. 5.3 or 5.3.2)`}},
+			`moodle:moodle.version = "4.4": allowed: a release of Moodle ` + topology.ReleaseVersions() +
+				`, as X.Y or X.Y.Z (e.g. ` + topology.DefaultRelease + ` or ` + topology.DefaultRelease + `.2)`}},
 		{"moodle 5.0, a release line not deployed", with(dockerStack(), "moodle", `{"version": "5.0.2"}`), []string{
-			`moodle:moodle.version = "5.0.2": allowed: a release of Moodle 4.5, 5.1, 5.2, 5.3`}},
+			`moodle:moodle.version = "5.0.2": allowed: a release of Moodle ` + topology.ReleaseVersions()}},
 		{"moodle 5.3 on PostgreSQL 16", with(with(dockerStack(), "moodle", `{"version": "5.3"}`), "database", `{"version": "16"}`), []string{
 			`moodle:database.version = "16": Moodle 5.3 (branch 503) needs PostgreSQL 17 or later (its admin/environment.xml); allowed: 17`}},
 		{"moodle 5.1 on PostgreSQL 14", with(with(dockerStack(), "moodle", `{"version": "5.1.3"}`), "database", `{"version": "14"}`), []string{
