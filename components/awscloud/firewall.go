@@ -12,8 +12,8 @@ import (
 
 // Ports the back ends listen on.
 const (
-	postgresPort = 5432
-	redisPort    = 6379
+	postgresPort = topology.PostgresPort
+	redisPort    = topology.RedisPort
 	nfsPort      = 2049
 	httpPort     = 80
 	httpsPort    = 443

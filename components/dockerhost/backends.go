@@ -16,9 +16,9 @@ import (
 
 // The back ends' names on the internal network.
 var (
-	databaseEndpoint  = render.HostPort{Host: "db", Port: 5432}
-	redisEndpoint     = render.HostPort{Host: "redis", Port: 6379}
-	mucEndpoint       = render.HostPort{Host: "redis-muc", Port: 6379}
+	databaseEndpoint  = render.HostPort{Host: "db", Port: topology.PostgresPort}
+	redisEndpoint     = render.HostPort{Host: "redis", Port: topology.RedisPort}
+	mucEndpoint       = render.HostPort{Host: "redis-muc", Port: topology.RedisPort}
 	pgbouncerEndpoint = render.HostPort{Host: "pgbouncer", Port: 6432}
 )
 

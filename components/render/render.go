@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
@@ -35,7 +36,7 @@ type Endpoints struct {
 }
 
 // NodeFastCGI is where a per-node nginx reaches php-fpm in the same task or pod.
-var NodeFastCGI = HostPort{Host: "127.0.0.1", Port: 9000}
+var NodeFastCGI = HostPort{Host: "127.0.0.1", Port: appimage.FPMPort}
 
 // NginxLoadBalancer renders the load balancer's http-context configuration: the
 // upstream over backends (least_conn) and the Moodle server block.

@@ -52,6 +52,13 @@ type Spec struct {
 	AWS    AWSTarget    `target:"aws"`
 }
 
+// The ports the database and Redis listen on, the same on both targets: the
+// containers on the Docker host, RDS, RDS Proxy and ElastiCache.
+const (
+	PostgresPort = 5432
+	RedisPort    = 6379
+)
+
 // Resources are the vertical limits of one container or task: hard limits and the
 // share reserved for it. Reservations never exceed limits.
 type Resources struct {

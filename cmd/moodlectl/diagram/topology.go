@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/inventory"
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
 
@@ -112,7 +113,7 @@ func (b *builder) docker() error {
 	b.edge("users", "lb", "HTTP")
 	apps := roles["app"]
 	b.node("app", TierApp, fmt.Sprintf("app nodes × %d", len(apps)), "php-fpm, "+limits(apps[0]), pool(b.spec))
-	b.edge("lb", "app", fmt.Sprintf("FastCGI :%d", 9000))
+	b.edge("lb", "app", fmt.Sprintf("FastCGI :%d", appimage.FPMPort))
 	if cron := roles["cron"]; len(cron) > 0 {
 		b.node("cron", TierApp, "cron runner × 1", "install/upgrade once, then the scheduled tasks (cron.php)", limits(cron[0]))
 	}

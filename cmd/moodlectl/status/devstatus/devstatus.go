@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status"
+	"github.com/moodle-cluster/moodle-pulumi/components/appimage"
 	"github.com/moodle-cluster/moodle-pulumi/components/render"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
@@ -54,7 +56,7 @@ func (c Collector) Commands() map[string][]string {
 	s := c.Spec
 	return map[string][]string{
 		"lb":          {"curl", "-fsS", "--max-time", "4", fmt.Sprintf("http://127.0.0.1:%d%s", s.Web.Port, render.NginxStatusPath)},
-		"app":         {"sh", "-c", "SCRIPT_NAME=" + render.FPMStatusPath + " SCRIPT_FILENAME=" + render.FPMStatusPath + " QUERY_STRING=json REQUEST_METHOD=GET cgi-fcgi -bind -connect 127.0.0.1:9000"},
+		"app":         {"sh", "-c", "SCRIPT_NAME=" + render.FPMStatusPath + " SCRIPT_FILENAME=" + render.FPMStatusPath + " QUERY_STRING=json REQUEST_METHOD=GET cgi-fcgi -bind -connect 127.0.0.1:" + strconv.Itoa(appimage.FPMPort)},
 		"df":          {"df", "-P", "-k", s.Paths.DataRoot},
 		"db":          {"psql", "-U", s.Database.User, "-d", s.Database.Name, "-At", "-F", "|", "-c", dbQuery},
 		"redis":       {"sh", "-c", `REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli info`},
