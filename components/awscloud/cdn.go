@@ -46,8 +46,13 @@ var cookieFreePaths = []string{
 
 // CDNArgs configure the distribution in front of the ALB.
 type CDNArgs struct {
-	Spec    topology.Spec
-	Account Account
+	CloudFront topology.CloudFront
+	// Hostname is the site's (topology.Spec.Hostname): the distribution's alias.
+	Hostname string
+	// Protect and LogRetentionDays are aws.protect and aws.logRetentionDays.
+	Protect          bool
+	LogRetentionDays int
+	Account          Account
 	// OriginDNSName is the ALB's name; CloudFront connects to it over HTTPS.
 	OriginDNSName pulumi.StringInput
 	// OriginSecret is sent as OriginSecretHeader with every request to the ALB.
@@ -70,7 +75,6 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	spec := args.Spec
 	provider, err := regionalProvider(ctx, name+"-"+cloudFrontRegion, cloudFrontRegion, parent)
 	if err != nil {
 		return nil, err
@@ -80,11 +84,11 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 	// encrypts it.
 	edgeAccount := args.Account
 	edgeAccount.Region = cloudFrontRegion
-	key, err := newDataKey(ctx, name+"-logs", edgeAccount, nil, spec.AWS.Protect, global...)
+	key, err := newDataKey(ctx, name+"-logs", edgeAccount, nil, args.Protect, global...)
 	if err != nil {
 		return nil, err
 	}
-	acl, err := newWebACL(ctx, name, "CLOUDFRONT", nil, spec.AWS.LogRetentionDays, key.Arn, global...)
+	acl, err := newWebACL(ctx, name, "CLOUDFRONT", nil, args.LogRetentionDays, key.Arn, global...)
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +127,8 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 	}
 	distribution, err := cloudfront.NewDistribution(ctx, name, &cloudfront.DistributionArgs{
 		Enabled:       pulumi.Bool(true),
-		Comment:       pulumi.String("moodle " + spec.Hostname()),
-		Aliases:       pulumi.ToStringArray([]string{spec.Hostname()}),
+		Comment:       pulumi.String("moodle " + args.Hostname),
+		Aliases:       pulumi.ToStringArray([]string{args.Hostname}),
 		HttpVersion:   pulumi.String("http2and3"),
 		IsIpv6Enabled: pulumi.Bool(true),
 		PriceClass:    pulumi.String("PriceClass_100"),
@@ -142,7 +146,7 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 				OriginSslProtocols:   pulumi.ToStringArray([]string{"TLSv1.2"}),
 				// Past it CloudFront answers 504 while PHP still runs: raise the quota
 				// and aws.cloudFront.originReadTimeout for long requests.
-				OriginReadTimeout: pulumi.Int(spec.AWS.CloudFront.OriginReadTimeout),
+				OriginReadTimeout: pulumi.Int(args.CloudFront.OriginReadTimeout),
 				// CloudFront's longest; the ALB keeps idle connections longer still.
 				OriginKeepaliveTimeout: pulumi.Int(60),
 			},
@@ -161,7 +165,7 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 			GeoRestriction: cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
 		},
 		ViewerCertificate: cloudfront.DistributionViewerCertificateArgs{
-			AcmCertificateArn:      pulumi.String(spec.AWS.CloudFront.CertificateARN),
+			AcmCertificateArn:      pulumi.String(args.CloudFront.CertificateARN),
 			SslSupportMethod:       pulumi.String("sni-only"),
 			MinimumProtocolVersion: pulumi.String(cloudFrontTLSPolicy),
 		},

@@ -122,7 +122,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, err
 	}
 	db, err := NewDatabase(ctx, name+"-db", &DatabaseArgs{
-		Spec: spec, Account: account, SubnetIDs: net.DataSubnetIDs,
+		Database: spec.Database, Protect: spec.AWS.Protect, LogRetentionDays: spec.AWS.LogRetentionDays,
+		Account: account, SubnetIDs: net.DataSubnetIDs,
 		SecurityGroupID: sg[sgDatabase], ProxySecurityGroupID: sg[sgProxy], KMSKeyARN: key.Arn,
 	}, parent)
 	if err != nil {
@@ -140,7 +141,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, err
 	}
 	files, err := NewFiles(ctx, name+"-files", &FilesArgs{
-		Spec: spec, SubnetIDs: net.PrivateSubnetIDs, SubnetCount: appSubnetCount(spec.AWS),
+		Storage: spec.Storage, Protect: spec.AWS.Protect, SubnetIDs: net.PrivateSubnetIDs, SubnetCount: appSubnetCount(spec.AWS),
 		SecurityGroupID: sg[sgFiles], KMSKeyARN: key.Arn, Account: account,
 	}, parent)
 	if err != nil {
@@ -261,7 +262,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	// The site's name points at the distribution when there is one, else the ALB.
 	siteDNS, siteZone := edge.DNSName, edge.ZoneID
 	if spec.AWS.CloudFront.Enabled {
-		cdn, err := NewCDN(ctx, name+"-cdn", &CDNArgs{Spec: spec, Account: account, OriginDNSName: edge.DNSName, OriginSecret: originSecret}, parent)
+		cdn, err := NewCDN(ctx, name+"-cdn", &CDNArgs{CloudFront: spec.AWS.CloudFront, Hostname: spec.Hostname(), Protect: spec.AWS.Protect,
+			LogRetentionDays: spec.AWS.LogRetentionDays, Account: account, OriginDNSName: edge.DNSName, OriginSecret: originSecret}, parent)
 		if err != nil {
 			return nil, err
 		}

@@ -13,8 +13,11 @@ import (
 
 // DatabaseArgs configure PostgreSQL on RDS.
 type DatabaseArgs struct {
-	Spec    topology.Spec
-	Account Account
+	Database topology.Database
+	// Protect and LogRetentionDays are aws.protect and aws.logRetentionDays.
+	Protect          bool
+	LogRetentionDays int
+	Account          Account
 	// SubnetIDs are the isolated data subnets.
 	SubnetIDs pulumi.StringArrayInput
 	// SecurityGroupID guards the instances; ProxySecurityGroupID the RDS Proxy.
@@ -69,8 +72,8 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		return nil, err
 	}
 	parent := pulumi.Parent(d)
-	db := args.Spec.Database
-	protect := args.Spec.AWS.Protect
+	db := args.Database
+	protect := args.Protect
 
 	login, err := newGeneratedSecret(ctx, name+"-master", db.User, 40, args.KMSKeyARN, protect, parent)
 	if err != nil {
@@ -104,7 +107,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	// promoted after a failure is kept as well as the primary was. Only settings a
 	// same-region PostgreSQL replica accepts are shared (replicaSettings lists them).
 	instance := func(instanceName string, keepers pulumi.StringMap, a *rds.InstanceArgs) (*rds.Instance, error) {
-		id, logs, err := instanceIdentity(ctx, instanceName, keepers, args.Spec.AWS.LogRetentionDays, args.KMSKeyARN, parent)
+		id, logs, err := instanceIdentity(ctx, instanceName, keepers, args.LogRetentionDays, args.KMSKeyARN, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +285,7 @@ func newProxy(ctx *pulumi.Context, name string, args *DatabaseArgs, primary *rds
 	// fixed, so a replacement must delete the old proxy before creating the new.
 	physical := physicalName(ctx, proxyName, rdsIdentifierLength)
 	group, err := namedLogGroup(ctx, proxyName, pulumi.String("/aws/rds/proxy/"+physical),
-		args.Spec.AWS.LogRetentionDays, args.KMSKeyARN, parent)
+		args.LogRetentionDays, args.KMSKeyARN, parent)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}

@@ -19,7 +19,9 @@ const (
 
 // FilesArgs configure moodledata.
 type FilesArgs struct {
-	Spec topology.Spec
+	Storage topology.Storage
+	// Protect is aws.protect.
+	Protect bool
 	// SubnetIDs are the app subnets; each gets a mount target. SubnetCount is their
 	// number, known before the ids are.
 	SubnetIDs       pulumi.StringArrayInput
@@ -66,21 +68,21 @@ type Files struct {
 // NewFiles creates the file system, its mount targets and access point, and the
 // objectfs bucket when the spec asks for one.
 func NewFiles(ctx *pulumi.Context, name string, args *FilesArgs, opts ...pulumi.ResourceOption) (*Files, error) {
-	f := &Files{s3: args.Spec.Storage.Kind == topology.StorageS3, restored: args.Spec.Storage.RestoreFileSystemID != "", kmsKeyARN: args.KMSKeyARN}
+	f := &Files{s3: args.Storage.Kind == topology.StorageS3, restored: args.Storage.RestoreFileSystemID != "", kmsKeyARN: args.KMSKeyARN}
 	if err := ctx.RegisterComponentResource(TypeFiles, name, f, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(f)
-	protect := args.Spec.AWS.Protect
+	protect := args.Protect
 
 	// The file system the site used before a restore stays until the operator
 	// retires it (RetireOriginal), having taken it out of the state first.
-	if !args.Spec.Storage.RetireOriginal {
+	if !args.Storage.RetireOriginal {
 		if err := f.original(ctx, name, args, parent); err != nil {
 			return nil, err
 		}
 	}
-	if id := args.Spec.Storage.RestoreFileSystemID; id != "" {
+	if id := args.Storage.RestoreFileSystemID; id != "" {
 		// AWS Backup restored the file system (moodlectl restore); the program
 		// gives it what the current one has, and the site moves to it. The current
 		// file system and its attachments stay registered as they were, with the
@@ -181,7 +183,7 @@ func (f *Files) original(ctx *pulumi.Context, name string, args *FilesArgs, pare
 			efs.FileSystemLifecyclePolicyArgs{TransitionToPrimaryStorageClass: pulumi.String("AFTER_1_ACCESS")},
 		},
 		Tags: tags(name),
-	}, dataOptions(args.Spec.AWS.Protect, parent)...)
+	}, dataOptions(args.Protect, parent)...)
 	if err != nil {
 		return err
 	}
