@@ -88,17 +88,17 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if spec.App.LaunchType == topology.LaunchEC2 {
 		role, err := newAutoScalingRole(ctx, name+"-autoscaling", parent)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", name+"-autoscaling", err)
 		}
 		autoScalingRole = role.Arn
 	}
 	key, err := newDataKey(ctx, name+"-data", account, autoScalingRole, protect, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-data", err)
 	}
 	net, err := NewNetwork(ctx, name+"-network", &NetworkArgs{Spec: spec, Region: account.Region, KMSKeyARN: key.Arn}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-network", err)
 	}
 	sg := net.SecurityGroups
 
@@ -119,7 +119,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		KMSKeyARN: key.Arn, OriginSecret: originSecret,
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-edge", err)
 	}
 	db, err := NewDatabase(ctx, name+"-db", &DatabaseArgs{
 		Database: spec.Database, Protect: spec.AWS.Protect, LogRetentionDays: spec.AWS.LogRetentionDays,
@@ -127,7 +127,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		SecurityGroupID: sg[sgDatabase], ProxySecurityGroupID: sg[sgProxy], KMSKeyARN: key.Arn,
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-db", err)
 	}
 	slowLog, err := logGroup(ctx, name+"-redis-slow-log", retention, key.Arn, parent)
 	if err != nil {
@@ -138,14 +138,14 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		SlowLogGroup: slowLog.Name,
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-redis", err)
 	}
 	files, err := NewFiles(ctx, name+"-files", &FilesArgs{
 		Storage: spec.Storage, Protect: spec.AWS.Protect, SubnetIDs: net.PrivateSubnetIDs, SubnetCount: appSubnetCount(spec.AWS),
 		SecurityGroupID: sg[sgFiles], KMSKeyARN: key.Arn, Account: account,
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-files", err)
 	}
 	// EFS is backed up in both storage kinds: with s3 it still holds the files
 	// objectfs has not moved yet.
@@ -154,16 +154,16 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		Resources: pulumi.StringArray{db.PrimaryARN, files.FileSystemARN},
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-backup", err)
 	}
 
 	upgradeKey, err := newGeneratedSecret(ctx, name+"-upgrade-key", "", 32, key.Arn, protect, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-upgrade-key", err)
 	}
 	adminPassword, err := newGeneratedSecret(ctx, name+"-admin-password", "", 24, key.Arn, protect, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-admin-password", err)
 	}
 
 	// Container Insights writes to a log group named after the ECS cluster, so
@@ -188,7 +188,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		SubnetIDs: net.PrivateSubnetIDs, InstanceSecurityGroupID: sg[sgInstances], AutoScalingRoleARN: autoScalingRole,
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-compute", err)
 	}
 
 	shared := []TaskSecret{
@@ -202,7 +202,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		}
 		ses, err := NewMail(ctx, name+"-ses", &MailArgs{Domain: spec.SESDomain(), HostedZoneID: spec.AWS.HostedZoneID, KMSKeyARN: key.Arn}, parent)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", name+"-ses", err)
 		}
 		shared = append(shared, ses.Secrets...)
 	} else {
@@ -220,7 +220,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if spec.Moodle.CodeSource == topology.CodeBuild {
 		built, err := NewAppImage(ctx, name+"-app-image", &AppImageArgs{Spec: spec, Account: account, KMSKeyARN: key.Arn}, parent)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", name+"-app-image", err)
 		}
 		if spec.Images.Web == spec.Images.App {
 			spec.Images.Web = built.Ref
@@ -241,7 +241,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		AdminPassword: TaskSecret{Name: render.EnvAdminPassword, ValueFrom: adminPassword.ValueFrom(), SecretARN: adminPassword.Secret.Arn},
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", CronName(name), err)
 	}
 	// New code reaches the web tier only after the runner of that code has
 	// upgraded the database (see docs/aws.md, "Upgrades").
@@ -250,14 +250,14 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		Placement: compute.App, Edge: edge, After: cron.Upgraded,
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-app", err)
 	}
 	obs, err := NewObservability(ctx, name+"-alarms", &ObservabilityArgs{
 		Spec: spec, Account: account, KMSKeyARN: key.Arn, Edge: edge, Database: db, Cache: cache,
 		ClusterName: compute.ClusterName, App: app, Cron: cron,
 	}, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name+"-alarms", err)
 	}
 	// The site's name points at the distribution when there is one, else the ALB.
 	siteDNS, siteZone := edge.DNSName, edge.ZoneID
@@ -265,7 +265,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		cdn, err := NewCDN(ctx, name+"-cdn", &CDNArgs{CloudFront: spec.AWS.CloudFront, Hostname: spec.Hostname(), Protect: spec.AWS.Protect,
 			LogRetentionDays: spec.AWS.LogRetentionDays, Account: account, OriginDNSName: edge.DNSName, OriginSecret: originSecret}, parent)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", name+"-cdn", err)
 		}
 		siteDNS, siteZone = cdn.DomainName, cdn.ZoneID
 	}
