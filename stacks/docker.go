@@ -60,7 +60,7 @@ func checkHost(ctx *pulumi.Context, spec topology.Spec, o Options) (preflight.Ca
 		if ctx.RunningWithMocks() {
 			return assumed, nil
 		}
-		cfg, err := dockerProviderConfig(ctx)
+		cfg, err := dockerProviderConfig(ctx.GetConfig)
 		if err != nil {
 			return preflight.Capacity{}, fmt.Errorf("docker target: %w", err)
 		}
@@ -81,10 +81,11 @@ func checkHost(ctx *pulumi.Context, spec topology.Spec, o Options) (preflight.Ca
 }
 
 // dockerProviderConfig is the default Docker provider's configuration in the
-// stack: the keys of pulumi-docker's schema (config.variables) that choose the
-// engine. sshOpts is a list, which the stack holds as JSON.
-func dockerProviderConfig(ctx *pulumi.Context) (preflight.ProviderConfig, error) {
-	get := func(key string) string { v, _ := ctx.GetConfig("docker:" + key); return v }
+// stack config getConfig reads: the keys of pulumi-docker's schema
+// (config.variables) that choose the engine. sshOpts is a list, which the engine
+// hands over as JSON.
+func dockerProviderConfig(getConfig func(key string) (string, bool)) (preflight.ProviderConfig, error) {
+	get := func(key string) string { v, _ := getConfig("docker:" + key); return v }
 	cfg := preflight.ProviderConfig{
 		Host:         get("host"),
 		Context:      get("context"),
