@@ -67,7 +67,7 @@ var ErrUnreachable = errors.New("the Docker host does not answer")
 func Check(ctx context.Context, spec topology.Spec, host Host, hostName string) (Capacity, error) {
 	info, err := host.Info(ctx)
 	if err != nil {
-		return Capacity{}, fmt.Errorf("preflight: %w: cannot ask %s about its capacity (is Docker running there? the provider deploys to docker:context, else docker:host: unix://, tcp:// or ssh://user@host; unset, DOCKER_CONTEXT, else DOCKER_HOST): %w", ErrUnreachable, hostName, err)
+		return Capacity{}, fmt.Errorf("preflight: %w: cannot ask %s about its capacity (is Docker running there? The stack deploys to docker:context, else docker:host: unix://, tcp:// or ssh://user@host; where the stack sets neither, to DOCKER_CONTEXT, else DOCKER_HOST, else the local socket): %w", ErrUnreachable, hostName, err)
 	}
 	var problems []string
 	add := func(key string, value any, format string, args ...any) {
