@@ -5,7 +5,10 @@
 # PHPMailer (Moodle bundles it; the probe's get_mailer() loads Debian's), Redis,
 # PostgreSQL 15 and wrk (flock, timeout and hostname, which the cron runner
 # uses, are in Debian's essential set); the Docker engine, with busybox-static for
-# the Engine API tests (internal/dockerapi, build tag docker), debootstrap for the
+# the Engine API tests (internal/dockerapi, build tag docker), openssh-server and
+# iproute2 for the preflight's tests of an ssh:// and a TLS Docker host
+# (stacks/preflight, build tag docker: a throwaway sshd in front of the machine's
+# engine, a second dockerd on a bridge of its own), debootstrap for the
 # real Docker tier's images (tests/realdocker), and the registry that tier pushes the
 # built app image to (docker-registry) with its password file (htpasswd, from
 # apache2-utils). Quiet, idempotent, and a no-op when all are present.
@@ -13,7 +16,7 @@ set -eu
 
 packages="nginx-light php8.2-fpm php8.2-cli php8.2-opcache php8.2-pgsql php8.2-redis php8.2-zip
 php8.2-mbstring php8.2-curl php8.2-gd php8.2-intl php8.2-xml libphp-phpmailer
-redis-server postgresql-15 wrk docker.io busybox-static debootstrap docker-registry apache2-utils"
+redis-server postgresql-15 wrk docker.io busybox-static openssh-server iproute2 debootstrap docker-registry apache2-utils"
 
 missing=""
 for p in $packages; do

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -8,7 +9,6 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/preflight"
 )
 
@@ -53,20 +53,23 @@ func deployDocker(ctx *pulumi.Context, spec topology.Spec, o Options) error {
 // daemon. Where no daemon answers, a preview warns and goes on (a pull request check
 // on a runner without Docker previews the program as it is), and an `up` refuses.
 // What nothing answered for is taken to be the common case: a host that limits swap.
-func checkHost(ctx *pulumi.Context, spec topology.Spec, o Options) (dockerapi.Info, error) {
-	assumed := dockerapi.Info{SwapLimit: true}
+func checkHost(ctx *pulumi.Context, spec topology.Spec, o Options) (preflight.Capacity, error) {
+	assumed := preflight.Capacity{SwapLimit: true}
 	host, name := o.DockerHost, "(given by the caller)"
 	if host == nil {
 		if ctx.RunningWithMocks() {
 			return assumed, nil
 		}
-		// The same engine the provider talks to.
-		addr, _ := ctx.GetConfig("docker:host")
-		client, err := dockerapi.New(addr)
+		cfg, err := dockerProviderConfig(ctx.GetConfig)
 		if err != nil {
-			return dockerapi.Info{}, fmt.Errorf("docker target: %w", err)
+			return preflight.Capacity{}, fmt.Errorf("docker target: %w", err)
 		}
-		host, name = client, client.Host()
+		engine, err := preflight.NewEngine(cfg)
+		if err != nil {
+			return preflight.Capacity{}, fmt.Errorf("docker target: %w", err)
+		}
+		defer engine.Close()
+		host, name = engine, engine.Name()
 	}
 	// The engine's context: a cancelled preview or up stops the questions too.
 	info, err := preflight.Check(ctx.Context(), spec, host, name)
@@ -75,6 +78,28 @@ func checkHost(ctx *pulumi.Context, spec topology.Spec, o Options) (dockerapi.In
 		return assumed, nil
 	}
 	return info, err
+}
+
+// dockerProviderConfig is the default Docker provider's configuration in the
+// stack config getConfig reads: the keys of pulumi-docker's schema
+// (config.variables) that choose the engine. sshOpts is a list, which the engine
+// hands over as JSON.
+func dockerProviderConfig(getConfig func(key string) (string, bool)) (preflight.ProviderConfig, error) {
+	get := func(key string) string { v, _ := getConfig("docker:" + key); return v }
+	cfg := preflight.ProviderConfig{
+		Host:         get("host"),
+		Context:      get("context"),
+		CAMaterial:   get("caMaterial"),
+		CertMaterial: get("certMaterial"),
+		KeyMaterial:  get("keyMaterial"),
+		CertPath:     get("certPath"),
+	}
+	if raw := get("sshOpts"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &cfg.SSHOpts); err != nil {
+			return cfg, fmt.Errorf("docker:sshOpts = %s: not a list of strings (set it with `pulumi config set --path 'docker:sshOpts[0]' -- -oPort=2222`): %w", raw, err)
+		}
+	}
+	return cfg, nil
 }
 
 // DockerClusterName is the name the dev program gives a stack's cluster: the

@@ -23,7 +23,8 @@ type Options struct {
 	// inline program, which must therefore set it.
 	ProjectDir string
 	// DockerHost answers the docker target's preflight. Nil: the engine the Docker
-	// provider uses (the docker:host config, else DOCKER_HOST, else the local socket).
+	// provider deploys to (preflight.NewEngine: docker:context, docker:host and
+	// their environment variables, as the provider reads them).
 	DockerHost preflight.Host
 }
 

@@ -19,16 +19,26 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 )
 
 // Host is the Docker host a cluster is to run on, as the preflight asks it;
-// *dockerapi.Client is one.
+// *Engine is one.
 type Host interface {
-	Info(ctx context.Context) (dockerapi.Info, error)
+	Info(ctx context.Context) (Capacity, error)
 	HasImage(ctx context.Context, ref string) (bool, error)
 	ResolveImage(ctx context.Context, ref string) error
 }
+
+// Capacity is what the preflight learns of the Docker host.
+type Capacity struct {
+	CPUs        int
+	MemoryBytes int64
+	// SwapLimit is whether the kernel lets Docker limit a container's swap.
+	SwapLimit bool
+}
+
+// MemoryMB is the host's memory in MiB.
+func (c Capacity) MemoryMB() int { return int(c.MemoryBytes >> 20) }
 
 // Error lists everything the Docker host lacks for a Spec, each problem
 // naming the stack config key, its value and the host's figure.
@@ -54,10 +64,10 @@ var ErrUnreachable = errors.New("the Docker host does not answer")
 // within its memory, every image either on the host or where the host can pull it
 // from, and the build context on this machine. hostName names the host in the error.
 // It returns what the host told it.
-func Check(ctx context.Context, spec topology.Spec, host Host, hostName string) (dockerapi.Info, error) {
+func Check(ctx context.Context, spec topology.Spec, host Host, hostName string) (Capacity, error) {
 	info, err := host.Info(ctx)
 	if err != nil {
-		return dockerapi.Info{}, fmt.Errorf("preflight: %w: cannot ask %s about its capacity (is Docker running? set DOCKER_HOST or docker:host): %w", ErrUnreachable, hostName, err)
+		return Capacity{}, fmt.Errorf("preflight: %w: cannot ask %s about its capacity (is Docker running there? The stack deploys to docker:context, else docker:host: unix://, tcp:// or ssh://user@host; where the stack sets neither, to DOCKER_CONTEXT, else DOCKER_HOST, else the local socket): %w", ErrUnreachable, hostName, err)
 	}
 	var problems []string
 	add := func(key string, value any, format string, args ...any) {
@@ -126,14 +136,14 @@ func pullable(ctx context.Context, host Host, ref string) error {
 // run. Tests use it, and so can a caller that previews a stack for a Docker host it
 // cannot reach.
 type StaticHost struct {
-	Capacity dockerapi.Info
+	Capacity Capacity
 	// Missing are the images the host neither holds nor can pull; every other
 	// image is taken to be there.
 	Missing []string
 }
 
 // Info returns the host's fixed capacity.
-func (h StaticHost) Info(context.Context) (dockerapi.Info, error) { return h.Capacity, nil }
+func (h StaticHost) Info(context.Context) (Capacity, error) { return h.Capacity, nil }
 
 // HasImage reports the images not listed as missing as present.
 func (h StaticHost) HasImage(_ context.Context, ref string) (bool, error) {

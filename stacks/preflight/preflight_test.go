@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 )
 
 func preflightSpec(t *testing.T, edit func(*topology.Spec)) topology.Spec {
@@ -31,7 +30,7 @@ func preflightSpec(t *testing.T, edit func(*topology.Spec)) topology.Spec {
 }
 
 func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
-	big := dockerapi.Info{CPUs: 16, MemoryBytes: 64 << 30}
+	big := Capacity{CPUs: 16, MemoryBytes: 64 << 30}
 	cases := []struct {
 		name string
 		host StaticHost
@@ -39,9 +38,9 @@ func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
 		want []string
 	}{
 		{"the defaults on a big host", StaticHost{Capacity: big}, nil, nil},
-		{"app CPUs above a 2-CPU host", StaticHost{Capacity: dockerapi.Info{CPUs: 2, MemoryBytes: 64 << 30}}, nil, []string{
+		{"app CPUs above a 2-CPU host", StaticHost{Capacity: Capacity{CPUs: 2, MemoryBytes: 64 << 30}}, nil, []string{
 			`moodle:app.cpus = 4: the Docker host has 2 CPUs and Docker refuses a limit above them; allowed: at most 2 (lower app.cpus, and app.reservedCpus with it)`}},
-		{"every container's CPUs are checked", StaticHost{Capacity: dockerapi.Info{CPUs: 1, MemoryBytes: 64 << 30}},
+		{"every container's CPUs are checked", StaticHost{Capacity: Capacity{CPUs: 1, MemoryBytes: 64 << 30}},
 			func(s *topology.Spec) {
 				s.Database.Pooler = topology.PoolerPgBouncer
 				s.Database.PgBouncer.CPUs = 1.5
@@ -58,11 +57,11 @@ func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
 			}, []string{
 				`moodle:database.pgbouncer.cpus = 0.05: pulumi-docker reads this limit back from Docker as 0.1, so every up would replace the container`,
 			}},
-		{"a memory limit above the host", StaticHost{Capacity: dockerapi.Info{CPUs: 16, MemoryBytes: 6 << 30}}, nil, []string{
+		{"a memory limit above the host", StaticHost{Capacity: Capacity{CPUs: 16, MemoryBytes: 6 << 30}}, nil, []string{
 			`moodle:app.memoryMb = 8192: the Docker host has 6144 MB of memory; allowed: at most 6144`,
 			`the memory reservations add up to 15456 MB (web 1 × 64 + app 3 × 4096 + cron 1 × 256 + database 1 × 2048 + cache 1 × 512 + cache.muc 1 × 256 + mail.catcher 1 × 32), more than the Docker host's 6144 MB`,
 		}},
-		{"reservations that do not fit together", StaticHost{Capacity: dockerapi.Info{CPUs: 16, MemoryBytes: 10 << 30}},
+		{"reservations that do not fit together", StaticHost{Capacity: Capacity{CPUs: 16, MemoryBytes: 10 << 30}},
 			func(s *topology.Spec) { s.App.Replicas = 10 }, []string{
 				`the memory reservations add up to 44128 MB`,
 			}},
@@ -115,12 +114,13 @@ func TestPreflightNamesEveryKeyTheHostCannotRun(t *testing.T) {
 
 // A host that cannot be asked fails the preflight with what to do about it.
 func TestPreflightWithoutADockerEngineSaysWhatToSet(t *testing.T) {
-	client, err := dockerapi.New("unix://" + filepath.Join(t.TempDir(), "no.sock"))
+	engine, err := NewEngine(ProviderConfig{Host: "unix://" + filepath.Join(t.TempDir(), "no.sock")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Check(context.Background(), preflightSpec(t, nil), client, client.Host())
-	if err == nil || !strings.Contains(err.Error(), "is Docker running? set DOCKER_HOST or docker:host") {
+	defer engine.Close()
+	_, err = Check(context.Background(), preflightSpec(t, nil), engine, engine.Name())
+	if err == nil || !strings.Contains(err.Error(), "no.sock") || !strings.Contains(err.Error(), "docker:context, else docker:host") {
 		t.Errorf("Check = %v", err)
 	}
 }

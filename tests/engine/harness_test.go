@@ -20,7 +20,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/preflight"
 	"github.com/moodle-cluster/moodle-pulumi/tests/fakes/fakeprovider"
 )
@@ -77,7 +76,7 @@ func (r *rig) stack(t testing.TB, name string, cfg automation.Config, extra ...a
 		// The docker fake has no engine behind it: the preflight asks a host that
 		// fits every committed stack and holds every image, and that cannot limit
 		// swap, as the daemon behind the fake.
-		automation.WithDockerHost(preflight.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30, SwapLimit: !daemon.NoSwapLimit}}),
+		automation.WithDockerHost(preflight.StaticHost{Capacity: preflight.Capacity{CPUs: 64, MemoryBytes: 256 << 30, SwapLimit: !daemon.NoSwapLimit}}),
 		automation.WithProgress(progressTo(t)),
 		automation.WithEvents(r.steps.record),
 	}

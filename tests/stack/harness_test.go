@@ -15,7 +15,6 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
@@ -143,7 +142,7 @@ func runWithSecrets(t *testing.T, stack string, edits map[string]any, secrets ma
 }
 
 // roomyHost is a Docker host every committed stack fits on, holding every image.
-var roomyHost = preflight.StaticHost{Capacity: dockerapi.Info{CPUs: 64, MemoryBytes: 256 << 30, SwapLimit: true}}
+var roomyHost = preflight.StaticHost{Capacity: preflight.Capacity{CPUs: 64, MemoryBytes: 256 << 30, SwapLimit: true}}
 
 // program is the program as the pulumi CLI runs it from the project folder, with its
 // Docker preflight asking host.

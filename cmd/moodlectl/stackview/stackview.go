@@ -11,7 +11,6 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/offline"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
@@ -53,7 +52,7 @@ func Load(stackFile, stack string, edits map[string]any) (View, error) {
 
 // anyHost is a Docker host larger than any valid stack asks for (64 CPUs and
 // 256 GiB per container at most).
-var anyHost = dockerapi.Info{CPUs: 1024, MemoryBytes: 1 << 50, SwapLimit: true}
+var anyHost = preflight.Capacity{CPUs: 1024, MemoryBytes: 1 << 50, SwapLimit: true}
 
 // Config reads the stack file and validates it, without running the program:
 // the View has no Resources.
