@@ -62,12 +62,12 @@ lint: bin/staticcheck
 	go vet ./...
 	go vet -tags integration ./tests/realprograms/... ./tests/bench/...
 	go vet -tags engine ./tests/engine/... ./cmd/moodlectl/
-	go vet -tags docker ./internal/dockerapi/... ./cmd/moodlectl/installlog/... ./stacks/preflight/
+	go vet -tags docker ./cmd/moodlectl/dockerapi/... ./cmd/moodlectl/installlog/... ./stacks/preflight/
 	go vet -tags realdocker ./tests/realdocker/...
 	staticcheck ./...
 	staticcheck -tags integration ./tests/realprograms/... ./tests/bench/...
 	staticcheck -tags engine ./tests/engine/... ./cmd/moodlectl/
-	staticcheck -tags docker ./internal/dockerapi/... ./cmd/moodlectl/installlog/... ./stacks/preflight/
+	staticcheck -tags docker ./cmd/moodlectl/dockerapi/... ./cmd/moodlectl/installlog/... ./stacks/preflight/
 	staticcheck -tags realdocker ./tests/realdocker/...
 
 # The config tests run the pinned CLI and fail without it.
@@ -82,7 +82,7 @@ engine: bin/pulumi ## The real Pulumi engine over the program, with in-process f
 
 dockerapi: ## The Docker Engine API clients (the tools', the preflight's) against the machine's daemon (started if none runs)
 	bash scripts/start-dockerd.sh
-	$(GO_TEST) -tags docker -timeout 10m ./internal/dockerapi/... ./cmd/moodlectl/installlog/... ./stacks/preflight/
+	$(GO_TEST) -tags docker -timeout 10m ./cmd/moodlectl/dockerapi/... ./cmd/moodlectl/installlog/... ./stacks/preflight/
 
 realdocker-setup: deps bin/pulumi ## The real Docker tier's engine, provider plugins and stand-in images (root)
 	bash tests/realdocker/setup.sh

@@ -5,7 +5,7 @@
 # PHPMailer (Moodle bundles it; the probe's get_mailer() loads Debian's), Redis,
 # PostgreSQL 15 and wrk (flock, timeout and hostname, which the cron runner
 # uses, are in Debian's essential set); the Docker engine, with busybox-static for
-# the Engine API tests (internal/dockerapi, build tag docker), openssh-server and
+# the Engine API tests (cmd/moodlectl/dockerapi, build tag docker), openssh-server and
 # iproute2 for the preflight's tests of an ssh:// and a TLS Docker host
 # (stacks/preflight, build tag docker: a throwaway sshd in front of the machine's
 # engine, a second dockerd on a bridge of its own), debootstrap for the

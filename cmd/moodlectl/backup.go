@@ -12,9 +12,9 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/automation"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/devsite"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )

@@ -8,12 +8,12 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status/awsstatus"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status/devstatus"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 )
 

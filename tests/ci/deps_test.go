@@ -228,12 +228,12 @@ func phpLibrariesLoaded(t *testing.T) map[string][]string {
 	return found
 }
 
-// programsStarted scans the Go code of the tests and the bench for the programs they
-// start on the host.
+// programsStarted scans the Go code of the tests, the tools and the program for the
+// programs they start on the host.
 func programsStarted(t *testing.T) map[string][]string {
 	t.Helper()
 	found := map[string][]string{}
-	walk(t, []string{"tests", "cmd", "internal"}, func(rel string, text string) {
+	walk(t, []string{"tests", "cmd", "stacks", "components"}, func(rel string, text string) {
 		if !strings.HasSuffix(rel, ".go") || rel == "tests/ci/deps_test.go" {
 			return
 		}

@@ -23,13 +23,13 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/cost"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/diagram"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/installlog"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/inventory"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status/devstatus"
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 	"github.com/moodle-cluster/moodle-pulumi/tests/harness/loadgen"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/devsite"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
 )
 

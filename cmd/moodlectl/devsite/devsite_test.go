@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 )
 
 func TestBackupLeavesOutWhatMoodleRebuildsAndTheRestoresOwnFolders(t *testing.T) {

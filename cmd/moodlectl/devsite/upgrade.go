@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/backup"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/installlog"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 )
 
 // Deployer changes the stack's config and runs an update with it: moodlectl's

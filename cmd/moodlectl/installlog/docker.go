@@ -10,7 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 )
 
 // Follower streams a container's log; *dockerapi.Client is the real one.

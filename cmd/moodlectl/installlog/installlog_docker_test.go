@@ -11,9 +11,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi/dockertest"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/installlog"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi/dockertest"
 )
 
 // TestDockerWatcher_FollowsARealContainersLog runs a container that writes the

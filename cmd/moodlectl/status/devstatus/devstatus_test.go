@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 )
 
 // The outputs under testdata are in the exact formats the commands print (nginx

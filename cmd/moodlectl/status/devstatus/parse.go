@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
 )
 
 // parseStubStatus reads nginx's stub_status page:

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi"
-	"github.com/moodle-cluster/moodle-pulumi/internal/dockerapi/dockertest"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
+	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi/dockertest"
 )
 
 // These tests run against the Docker daemon of the machine (DOCKER_HOST or the
