@@ -62,6 +62,19 @@ const defaultHost = "unix:///var/run/docker.sock"
 //
 // It returns no error for an engine that does not answer: only asking finds that.
 func NewEngine(cfg ProviderConfig) (*Engine, error) {
+	c, name, err := NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{client: c, name: name}, nil
+}
+
+// NewClient is the Docker project's client for the engine the Docker provider
+// would talk to for cfg and the environment (see NewEngine), and that engine's
+// name for errors: the host, and the Docker context it came from. It is the one
+// place the engine is resolved: the preflight asks it through NewEngine, and
+// moodlectl's tools (cmd/moodlectl/dockerapi) reach the same engine through it.
+func NewClient(cfg ProviderConfig) (*client.Client, string, error) {
 	env := func(v, name string) string {
 		if v != "" {
 			return v
@@ -78,13 +91,13 @@ func NewEngine(cfg ProviderConfig) (*Engine, error) {
 		if home == "" {
 			u, err := user.Current()
 			if err != nil {
-				return nil, fmt.Errorf("docker context %q (docker:context, else DOCKER_CONTEXT): no home directory to find it in: %w", ctxName, err)
+				return nil, "", fmt.Errorf("docker context %q (docker:context, else DOCKER_CONTEXT): no home directory to find it in: %w", ctxName, err)
 			}
 			home = u.HomeDir
 		}
 		var err error
 		if host, err = contextHost(ctxName, home); err != nil {
-			return nil, fmt.Errorf("docker context %q (docker:context, else DOCKER_CONTEXT): %w; create it with `docker context create`, or unset it to deploy to docker:host", ctxName, err)
+			return nil, "", fmt.Errorf("docker context %q (docker:context, else DOCKER_CONTEXT): %w; create it with `docker context create`, or unset it to deploy to docker:host", ctxName, err)
 		}
 		name = fmt.Sprintf("%s (Docker context %q)", host, ctxName)
 	}
@@ -101,14 +114,14 @@ func NewEngine(cfg ProviderConfig) (*Engine, error) {
 	switch {
 	case cert != "" || key != "":
 		if cert == "" || key == "" {
-			return nil, fmt.Errorf("docker host %s: docker:certMaterial and docker:keyMaterial (or DOCKER_CERT_MATERIAL and DOCKER_KEY_MATERIAL) go together; set both or neither", name)
+			return nil, "", fmt.Errorf("docker host %s: docker:certMaterial and docker:keyMaterial (or DOCKER_CERT_MATERIAL and DOCKER_KEY_MATERIAL) go together; set both or neither", name)
 		}
 		if certPath != "" {
-			return nil, fmt.Errorf("docker host %s: the client certificate is given both as material (docker:certMaterial) and as a folder (docker:certPath or DOCKER_CERT_PATH); unset one", name)
+			return nil, "", fmt.Errorf("docker host %s: the client certificate is given both as material (docker:certMaterial) and as a folder (docker:certPath or DOCKER_CERT_PATH); unset one", name)
 		}
 		hc, err := materialClient([]byte(ca), []byte(cert), []byte(key))
 		if err != nil {
-			return nil, fmt.Errorf("docker host %s: docker:caMaterial, docker:certMaterial, docker:keyMaterial: %w", name, err)
+			return nil, "", fmt.Errorf("docker host %s: docker:caMaterial, docker:certMaterial, docker:keyMaterial: %w", name, err)
 		}
 		opts = append(opts, client.WithHTTPClient(hc))
 	case certPath != "":
@@ -116,7 +129,7 @@ func NewEngine(cfg ProviderConfig) (*Engine, error) {
 	}
 	helper, err := connhelper.GetConnectionHelperWithSSHOpts(host, sshOpts)
 	if err != nil {
-		return nil, fmt.Errorf("docker host %s: %w; set docker:host (or DOCKER_HOST) to unix://, tcp:// or ssh://user@host", name, err)
+		return nil, "", fmt.Errorf("docker host %s: %w; set docker:host (or DOCKER_HOST) to unix://, tcp:// or ssh://user@host", name, err)
 	}
 	if helper != nil {
 		opts = append(opts, client.WithHost(helper.Host), client.WithDialContext(helper.Dialer))
@@ -126,9 +139,9 @@ func NewEngine(cfg ProviderConfig) (*Engine, error) {
 	opts = append(opts, client.WithAPIVersionNegotiation())
 	c, err := client.NewClientWithOpts(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("docker host %s: %w; set docker:host (or DOCKER_HOST) to unix://, tcp:// or ssh://user@host", name, err)
+		return nil, "", fmt.Errorf("docker host %s: %w; set docker:host (or DOCKER_HOST) to unix://, tcp:// or ssh://user@host", name, err)
 	}
-	return &Engine{client: c, name: name}, nil
+	return c, name, nil
 }
 
 // contextHost is the docker endpoint's host of the context named name, read from

@@ -31,10 +31,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/preflight"
 	"github.com/moodle-cluster/moodle-pulumi/tests/harness/ports"
 	"github.com/moodle-cluster/moodle-pulumi/tests/harness/probetree"
 )
@@ -75,16 +75,18 @@ func TestMain(m *testing.M) {
 
 // prerequisites checks what `make realdocker-setup` provides.
 func prerequisites() error {
-	client, err := dockerapi.New("")
+	// The engine the stacks deploy to, asked as the program's preflight asks it.
+	engine, err := preflight.NewEngine(preflight.ProviderConfig{})
 	if err != nil {
 		return err
 	}
+	defer engine.Close()
 	ctx := context.Background()
-	if _, err := client.Info(ctx); err != nil {
+	if _, err := engine.Info(ctx); err != nil {
 		return fmt.Errorf("no Docker engine: %w", err)
 	}
 	for _, img := range []string{phpBase, postgres, redis, pgbouncer, mailpit, phpBase84, postgres17} {
-		ok, err := client.HasImage(ctx, img)
+		ok, err := engine.HasImage(ctx, img)
 		if err != nil {
 			return err
 		}

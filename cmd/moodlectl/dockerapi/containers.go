@@ -2,16 +2,15 @@ package dockerapi
 
 // The calls moodlectl's backup, restore and upgrade make on a dev stack's
 // containers: stop and start the cron runner and the workers, read what a
-// container runs, and copy files in and out of it (Docker Engine API v1.41,
-// /containers/{id}/stop, /start, /json, /archive).
+// container runs, and copy files in and out of it.
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"strconv"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
 )
 
 // Container is what moodlectl reads of a container.
@@ -28,79 +27,71 @@ type Container struct {
 	Health string
 }
 
+// requestTimeout bounds a call that answers at once (an inspect); the calls that
+// stream (logs, exec, copies) or wait on the container (stop) have none of their
+// own.
+const requestTimeout = 30 * time.Second
+
 // Inspect reads container.
-func (c *Client) Inspect(ctx context.Context, container string) (Container, error) {
-	var raw struct {
-		Name   string
-		Image  string
-		Config struct {
-			Image string
-			Env   []string
+func (c *Client) Inspect(ctx context.Context, name string) (Container, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	raw, err := c.api.ContainerInspect(ctx, name)
+	if err != nil {
+		return Container{}, fmt.Errorf("inspect %s: %w", name, c.engineErr(err))
+	}
+	got := Container{Name: name}
+	if raw.ContainerJSONBase != nil {
+		got.ImageID = raw.Image
+		if s := raw.State; s != nil {
+			got.Running, got.Health = s.Running, string(s.Status)
+			if s.Health != nil {
+				got.Health = string(s.Health.Status)
+			}
 		}
-		State struct {
-			Running bool
-			Status  string
-			Health  *struct{ Status string }
-		}
 	}
-	if err := c.get(ctx, "/containers/"+url.PathEscape(container)+"/json", &raw); err != nil {
-		return Container{}, fmt.Errorf("inspect %s: %w", container, err)
+	if raw.Config != nil {
+		got.Image, got.Env = raw.Config.Image, raw.Config.Env
 	}
-	health := raw.State.Status
-	if raw.State.Health != nil {
-		health = raw.State.Health.Status
-	}
-	return Container{Name: container, Image: raw.Config.Image, ImageID: raw.Image, Env: raw.Config.Env, Running: raw.State.Running, Health: health}, nil
+	return got, nil
 }
 
 // Stop stops container as `docker stop` does: SIGTERM (or the container's stop
 // signal), then SIGKILL after its own stop timeout. Stopping a stopped container
-// is not an error (the engine answers 304).
-func (c *Client) Stop(ctx context.Context, container string) error {
-	return c.call(ctx, http.MethodPost, "/containers/"+url.PathEscape(container)+"/stop")
+// is not an error (the engine answers 304, which the client takes as success).
+func (c *Client) Stop(ctx context.Context, name string) error {
+	return c.engineErr(c.api.ContainerStop(ctx, name, container.StopOptions{}))
 }
 
 // Start starts container; starting a running one is not an error (304).
-func (c *Client) Start(ctx context.Context, container string) error {
-	return c.call(ctx, http.MethodPost, "/containers/"+url.PathEscape(container)+"/start")
+func (c *Client) Start(ctx context.Context, name string) error {
+	return c.engineErr(c.api.ContainerStart(ctx, name, container.StartOptions{}))
 }
 
 // Remove removes container, running or not, as `docker rm -f` does.
-func (c *Client) Remove(ctx context.Context, container string) error {
-	return c.call(ctx, http.MethodDelete, "/containers/"+url.PathEscape(container)+"?force=1")
-}
-
-// call sends a request whose answer says nothing beyond its status.
-func (c *Client) call(ctx context.Context, method, path string) error {
-	resp, err := c.send(ctx, method, path, nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+func (c *Client) Remove(ctx context.Context, name string) error {
+	return c.engineErr(c.api.ContainerRemove(ctx, name, container.RemoveOptions{Force: true}))
 }
 
 // CopyFrom returns a tar archive of path in container: its entries are named
 // from path's last element ("moodledata/...") and keep their owners and modes.
-func (c *Client) CopyFrom(ctx context.Context, container, path string) (io.ReadCloser, error) {
-	resp, err := c.send(ctx, http.MethodGet, "/containers/"+url.PathEscape(container)+"/archive?"+url.Values{"path": {path}}.Encode(), nil)
+func (c *Client) CopyFrom(ctx context.Context, name, path string) (io.ReadCloser, error) {
+	rc, _, err := c.api.CopyFromContainer(ctx, name, path)
 	if err != nil {
-		return nil, fmt.Errorf("copy %s from %s: %w", path, container, err)
+		return nil, fmt.Errorf("copy %s from %s: %w", path, name, c.engineErr(err))
 	}
-	return resp.Body, nil
+	return rc, nil
 }
 
 // CopyTo extracts the tar archive read from archive into the folder dir of
-// container, keeping the owners the archive records (copyUIDGID, `docker cp -a`)
-// rather than making root own everything.
-func (c *Client) CopyTo(ctx context.Context, container, dir string, archive io.Reader) error {
-	q := url.Values{"path": {dir}, "copyUIDGID": {strconv.FormatBool(true)}}
-	resp, err := c.sendRaw(ctx, http.MethodPut, "/containers/"+url.PathEscape(container)+"/archive?"+q.Encode(), "application/x-tar", archive)
+// container, keeping the owners the archive records (CopyUIDGID, `docker cp -a`)
+// rather than making root own everything. A restore replaces what is there, so
+// an entry may replace a folder with a file or the reverse
+// (AllowOverwriteDirWithFile: the engine's default, which `docker cp` turns off).
+func (c *Client) CopyTo(ctx context.Context, name, dir string, archive io.Reader) error {
+	err := c.api.CopyToContainer(ctx, name, dir, archive, container.CopyToContainerOptions{CopyUIDGID: true, AllowOverwriteDirWithFile: true})
 	if err != nil {
-		return fmt.Errorf("copy into %s:%s: %w", container, dir, err)
+		return fmt.Errorf("copy into %s:%s: %w", name, dir, c.engineErr(err))
 	}
-	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	return nil
 }
