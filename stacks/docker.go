@@ -60,7 +60,7 @@ func checkHost(ctx *pulumi.Context, spec topology.Spec, o Options) (preflight.Ca
 		if ctx.RunningWithMocks() {
 			return assumed, nil
 		}
-		cfg, err := dockerProviderConfig(ctx.GetConfig)
+		cfg, err := DockerProviderConfig(ctx.GetConfig)
 		if err != nil {
 			return preflight.Capacity{}, fmt.Errorf("docker target: %w", err)
 		}
@@ -80,11 +80,12 @@ func checkHost(ctx *pulumi.Context, spec topology.Spec, o Options) (preflight.Ca
 	return info, err
 }
 
-// dockerProviderConfig is the default Docker provider's configuration in the
+// DockerProviderConfig is the default Docker provider's configuration in the
 // stack config getConfig reads: the keys of pulumi-docker's schema
 // (config.variables) that choose the engine. sshOpts is a list, which the engine
-// hands over as JSON.
-func dockerProviderConfig(getConfig func(key string) (string, bool)) (preflight.ProviderConfig, error) {
+// hands over as JSON. The preflight reads it from the running stack, moodlectl
+// from the stack file, so both reach the engine the provider deploys to.
+func DockerProviderConfig(getConfig func(key string) (string, bool)) (preflight.ProviderConfig, error) {
 	get := func(key string) string { v, _ := getConfig("docker:" + key); return v }
 	cfg := preflight.ProviderConfig{
 		Host:         get("host"),

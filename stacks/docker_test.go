@@ -31,7 +31,7 @@ func TestDockerProviderConfigFromTheStackFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	get := func(key string) (string, bool) { v, ok := m[key]; return v, ok }
-	cfg, err := dockerProviderConfig(get)
+	cfg, err := DockerProviderConfig(get)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestDockerProviderConfigFromTheStackFile(t *testing.T) {
 	}
 
 	m["docker:sshOpts"] = "-oPort=2222"
-	if _, err := dockerProviderConfig(get); err == nil || !strings.Contains(err.Error(), "docker:sshOpts = -oPort=2222: not a list of strings") {
+	if _, err := DockerProviderConfig(get); err == nil || !strings.Contains(err.Error(), "docker:sshOpts = -oPort=2222: not a list of strings") {
 		t.Errorf("sshOpts not a list: %v", err)
 	}
 }

@@ -19,13 +19,25 @@ import (
 	"github.com/moodle-cluster/moodle-pulumi/stacks/config"
 )
 
-// devSite is the dev stack's site on the local Docker engine.
+// devSite is the dev stack's site on the engine the stack deploys to.
 func devSite(f flags, v stackview.View, progress io.Writer) (devsite.Site, *dockerapi.Client, error) {
-	docker, err := dockerapi.New("")
+	docker, err := devDocker(v.Values)
 	if err != nil {
 		return devsite.Site{}, nil, err
 	}
 	return devsite.Site{Docker: docker, Spec: v.Spec, Prefix: stacks.DockerClusterName(f.stack), Progress: progress}, docker, nil
+}
+
+// devDocker is a client for the engine the dev stack of the stack file whose
+// values are values deploys to: its docker:* keys (docker:host, docker:context,
+// docker:sshOpts, the TLS material), else the environment, resolved as the
+// program's preflight and the Docker provider resolve them.
+func devDocker(values map[string]string) (*dockerapi.Client, error) {
+	cfg, err := stacks.DockerProviderConfig(func(key string) (string, bool) { v, ok := values[key]; return v, ok })
+	if err != nil {
+		return nil, err
+	}
+	return dockerapi.NewFor(cfg)
 }
 
 // manifestBase is what a backup's manifest says of the stack before the backup

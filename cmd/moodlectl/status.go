@@ -8,7 +8,6 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/status/awsstatus"
@@ -32,7 +31,7 @@ func runStatus(ctx context.Context, f flags, stdout io.Writer) error {
 	var readings status.Readings
 	switch v.Spec.Target {
 	case topology.TargetDocker:
-		docker, err := dockerapi.New("")
+		docker, err := devDocker(v.Values)
 		if err != nil {
 			return err
 		}

@@ -10,13 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/moodle-cluster/moodle-pulumi/automation"
-	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/dockerapi"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/installlog"
 	"github.com/moodle-cluster/moodle-pulumi/cmd/moodlectl/stackview"
 	"github.com/moodle-cluster/moodle-pulumi/components/awscloud"
 	"github.com/moodle-cluster/moodle-pulumi/components/dockerhost"
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 	"github.com/moodle-cluster/moodle-pulumi/stacks"
+	"github.com/moodle-cluster/moodle-pulumi/stacks/config/stackfile"
 )
 
 // installWait bounds how long up follows the install or upgrade on AWS after
@@ -61,7 +61,11 @@ func deploy(ctx context.Context, f flags, stdout io.Writer, followAWS bool) (err
 	opts := stackOptions(f, stdout)
 	switch cfg["moodle:target"] {
 	case "docker":
-		docker, err := dockerapi.New("")
+		values, err := stackfile.Read(f.stackFile())
+		if err != nil {
+			return err
+		}
+		docker, err := devDocker(values)
 		if err != nil {
 			return err
 		}

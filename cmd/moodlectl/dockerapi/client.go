@@ -30,7 +30,14 @@ type Client struct {
 // DOCKER_HOST, the TLS material or DOCKER_CERT_PATH, DOCKER_SSH_OPTS, else the
 // local socket (preflight.NewEngine lists the provider's rules).
 func New(host string) (*Client, error) {
-	api, name, err := preflight.NewClient(preflight.ProviderConfig{Host: host})
+	return NewFor(preflight.ProviderConfig{Host: host})
+}
+
+// NewFor returns a client for the engine the Docker provider deploys to with the
+// configuration cfg (a stack's docker:* keys, stacks.DockerProviderConfig) and the
+// environment.
+func NewFor(cfg preflight.ProviderConfig) (*Client, error) {
+	api, name, err := preflight.NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
