@@ -88,7 +88,9 @@ func (c *Client) Logs(ctx context.Context, name string, tail int) ([]LogLine, er
 // Follow calls emit with every line the container writes from since on, until
 // the container stops or ctx ends.
 func (c *Client) Follow(ctx context.Context, name string, since time.Time, emit func(LogLine)) error {
-	err := c.logs(ctx, name, container.LogsOptions{Follow: true, Since: since.Format(time.RFC3339Nano)}, emit)
+	// In UTC, with its "Z": the client's timetypes.GetTimestamp reads a time
+	// without a zone as the machine's local time.
+	err := c.logs(ctx, name, container.LogsOptions{Follow: true, Since: since.UTC().Format(time.RFC3339Nano)}, emit)
 	if ctx.Err() != nil {
 		return nil
 	}
