@@ -35,8 +35,6 @@ const mockECRToken = offline.ECRPassword
 
 const mockSMTPPassword = "BMXhUYlu5Z3gSXVQORxlVa7XPaz91aGWdfHxvkOZdWZ2"
 
-var mockZones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
-
 // awsOutputs returns what the AWS provider computes on create: ARNs, autonamed
 // names, endpoints and the CloudWatch dimension suffixes. Values derive from the
 // resource name, so a test can tell which resource an endpoint belongs to.
