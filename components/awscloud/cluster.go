@@ -115,7 +115,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		originSecret = secret.Result
 	}
 	edge, err := NewEdge(ctx, name+"-edge", &EdgeArgs{
-		Spec: spec, Account: account, VPCID: net.VPCID, SubnetIDs: net.PublicSubnetIDs, SecurityGroupID: sg[sgALB],
+		AWS: spec.AWS, Web: spec.Web, Account: account, VPCID: net.VPCID, SubnetIDs: net.PublicSubnetIDs, SecurityGroupID: sg[sgALB],
 		KMSKeyARN: key.Arn, OriginSecret: originSecret,
 	}, parent)
 	if err != nil {
@@ -253,7 +253,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, fmt.Errorf("%s: %w", name+"-app", err)
 	}
 	obs, err := NewObservability(ctx, name+"-alarms", &ObservabilityArgs{
-		Spec: spec, Account: account, KMSKeyARN: key.Arn, Edge: edge, Database: db, Cache: cache,
+		AlarmEmail: spec.AWS.AlarmEmail, DatabaseConfig: spec.Database, CronConfig: spec.Cron,
+		Account: account, KMSKeyARN: key.Arn, Edge: edge, Database: db, Cache: cache,
 		ClusterName: compute.ClusterName, App: app, Cron: cron,
 	}, parent)
 	if err != nil {

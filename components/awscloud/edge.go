@@ -25,7 +25,11 @@ const HealthCheckPath = render.FPMPingPath
 
 // EdgeArgs configure the load balancer.
 type EdgeArgs struct {
-	Spec            topology.Spec
+	// AWS and Web are the aws and web settings the edge reads: the certificate,
+	// WAF, CloudFront, maintenance, protection and log retention; nginx's port and
+	// timeouts the target group and the idle timeout follow.
+	AWS             topology.AWSTarget
+	Web             topology.Web
 	Account         Account
 	VPCID           pulumi.StringInput
 	SubnetIDs       pulumi.StringArrayInput
@@ -69,13 +73,12 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	parent := pulumi.Parent(e)
-	spec := args.Spec
 
 	logs, logsPolicy, err := newPrivateBucket(ctx, name+"-logs", privateBucket{
-		ExpireDays:     max(spec.AWS.LogRetentionDays, 1),
+		ExpireDays:     max(args.AWS.LogRetentionDays, 1),
 		NoncurrentDays: 7,
 		Statements:     albLogDelivery(ctx, args.Account),
-		Protect:        spec.AWS.Protect,
+		Protect:        args.AWS.Protect,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -89,8 +92,8 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		DesyncMitigationMode:    pulumi.String("defensive"),
 		// nginx gives php-fpm FastCGIReadTimeout seconds; the ALB must wait longer, or
 		// long requests (backups, reports) end in a 504 from the ALB instead of nginx.
-		IdleTimeout:              pulumi.Int(spec.Web.LoadBalancerIdleTimeout()),
-		EnableDeletionProtection: pulumi.Bool(spec.AWS.Protect),
+		IdleTimeout:              pulumi.Int(args.Web.LoadBalancerIdleTimeout()),
+		EnableDeletionProtection: pulumi.Bool(args.AWS.Protect),
 		EnableHttp2:              pulumi.Bool(true),
 		AccessLogs: lb.LoadBalancerAccessLogsArgs{
 			Bucket:  logs.Bucket,
@@ -105,11 +108,11 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	tg, err := lb.NewTargetGroup(ctx, name, &lb.TargetGroupArgs{
 		VpcId:      args.VPCID,
 		TargetType: pulumi.String("ip"),
-		Port:       pulumi.Int(spec.Web.Port),
+		Port:       pulumi.Int(args.Web.Port),
 		Protocol:   pulumi.String("HTTP"),
 		// The dev stack's nginx balances least_conn; this is the ALB's equivalent.
 		LoadBalancingAlgorithmType: pulumi.String("least_outstanding_requests"),
-		DeregistrationDelay:        pulumi.Int(DeregistrationDelay(spec.Web)),
+		DeregistrationDelay:        pulumi.Int(DeregistrationDelay(args.Web)),
 		// Sessions live in Redis: any task serves any user.
 		Stickiness: lb.TargetGroupStickinessArgs{Type: pulumi.String("lb_cookie"), Enabled: pulumi.Bool(false)},
 		HealthCheck: lb.TargetGroupHealthCheckArgs{
@@ -131,13 +134,13 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	httpAction := forward
 	// site is the listener that serves the site: HTTPS, or HTTP on a test site.
 	var site *lb.Listener
-	if spec.AWS.CertificateARN != "" {
+	if args.AWS.CertificateARN != "" {
 		https, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn,
 			Port:            pulumi.Int(httpsPort),
 			Protocol:        pulumi.String("HTTPS"),
 			SslPolicy:       pulumi.String(TLSPolicy),
-			CertificateArn:  pulumi.String(spec.AWS.CertificateARN),
+			CertificateArn:  pulumi.String(args.AWS.CertificateARN),
 			DefaultActions:  httpsDefault(forward, args.OriginSecret != nil),
 			Tags:            tags(name + "-https"),
 		}, parent)
@@ -186,8 +189,8 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	if site == nil {
 		site = http
 	}
-	if spec.AWS.Maintenance.Enabled {
-		if err := maintenanceRule(ctx, name, site, spec.AWS.Maintenance, parent); err != nil {
+	if args.AWS.Maintenance.Enabled {
+		if err := maintenanceRule(ctx, name, site, args.AWS.Maintenance, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -195,8 +198,8 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	// distribution's own web ACL (the same managed rule groups) and carries its
 	// secret header: a regional ACL would inspect each request a second time and
 	// bill for it (an ACL, its rules and every million requests).
-	if spec.AWS.WAF && !spec.AWS.CloudFront.Enabled {
-		if _, err := newWebACL(ctx, name, "REGIONAL", alb.Arn, spec.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
+	if args.AWS.WAF && !args.AWS.CloudFront.Enabled {
+		if _, err := newWebACL(ctx, name, "REGIONAL", alb.Arn, args.AWS.LogRetentionDays, args.KMSKeyARN, parent); err != nil {
 			return nil, err
 		}
 	}

@@ -15,15 +15,19 @@ import (
 
 // ObservabilityArgs name what the alarms watch.
 type ObservabilityArgs struct {
-	Spec        topology.Spec
-	Account     Account
-	KMSKeyARN   pulumi.StringInput
-	Edge        *Edge
-	Database    *Database
-	Cache       *Cache
-	ClusterName pulumi.StringInput
-	App         *App
-	Cron        *Cron
+	// AlarmEmail is aws.alarmEmail; DatabaseConfig and CronConfig the database's
+	// size and the cron timing the alarms' thresholds follow.
+	AlarmEmail     string
+	DatabaseConfig topology.Database
+	CronConfig     topology.Cron
+	Account        Account
+	KMSKeyARN      pulumi.StringInput
+	Edge           *Edge
+	Database       *Database
+	Cache          *Cache
+	ClusterName    pulumi.StringInput
+	App            *App
+	Cron           *Cron
 }
 
 // Observability is the alarm topic, the alarms and one dashboard.
@@ -62,7 +66,7 @@ func NewObservability(ctx *pulumi.Context, name string, args *ObservabilityArgs,
 	if err != nil {
 		return nil, err
 	}
-	if email := args.Spec.AWS.AlarmEmail; email != "" {
+	if email := args.AlarmEmail; email != "" {
 		if _, err := sns.NewTopicSubscription(ctx, name+"-email", &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(email),
 		}, parent); err != nil {
@@ -199,7 +203,6 @@ const (
 
 // alarms lists every alarm of the cluster.
 func alarms(ctx *pulumi.Context, a *ObservabilityArgs) []metricAlarm {
-	s := a.Spec
 	lbDims := dims{"LoadBalancer": a.Edge.ARNSuffix}
 	tgDims := dims{"LoadBalancer": a.Edge.ARNSuffix, "TargetGroup": a.Edge.TargetGroupARNSuffix}
 	out := []metricAlarm{
@@ -210,7 +213,7 @@ func alarms(ctx *pulumi.Context, a *ObservabilityArgs) []metricAlarm {
 	}
 	dbInstances := append([]pulumi.StringOutput{a.Database.PrimaryID}, a.Database.ReplicaIDs...)
 	// What RDS allows on the instance class, which validation keeps the budget under.
-	maxConnections, _ := topology.RDSMaxConnections(s.Database.InstanceClass)
+	maxConnections, _ := topology.RDSMaxConnections(a.DatabaseConfig.InstanceClass)
 	for i, id := range dbInstances {
 		role := "db"
 		if i > 0 {
@@ -219,7 +222,7 @@ func alarms(ctx *pulumi.Context, a *ObservabilityArgs) []metricAlarm {
 		d := dims{"DBInstanceIdentifier": id}
 		out = append(out,
 			metricAlarm{role + "-cpu", "AWS/RDS", "CPUUtilization", "Average", d, alarmCPUPercent, false, 300, 2, "Database CPU above 80 %.", false},
-			metricAlarm{role + "-free-storage", "AWS/RDS", "FreeStorageSpace", "Minimum", d, alarmFreeStorageShare * float64(s.Database.StorageGB) * (1 << 30), true, 300, 1, "Less than 10 % of the allocated database storage is free.", false},
+			metricAlarm{role + "-free-storage", "AWS/RDS", "FreeStorageSpace", "Minimum", d, alarmFreeStorageShare * float64(a.DatabaseConfig.StorageGB) * (1 << 30), true, 300, 1, "Less than 10 % of the allocated database storage is free.", false},
 			metricAlarm{role + "-connections", "AWS/RDS", "DatabaseConnections", "Maximum", d, alarmConnectionsShare * float64(maxConnections), false, 300, 1, "Database connections above 80 % of max_connections.", false},
 		)
 		if i > 0 {
@@ -243,8 +246,8 @@ func alarms(ctx *pulumi.Context, a *ObservabilityArgs) []metricAlarm {
 	out = append(out,
 		metricAlarm{"cron-not-running", "ECS/ContainerInsights", "RunningTaskCount", "Minimum", cron, 1, true, 60, 3,
 			"The cron runner task is not running: no cron, no upgrade.", true},
-		metricAlarm{"cron-no-completed-run", cronMetricNamespace(ctx), cronCompletedMetric, "Sum", nil, 1, true, 60 * CronSilenceMinutes(s.Cron), 1,
-			fmt.Sprintf("No cron.php run completed for %d minutes: cron is stuck or failing.", CronSilenceMinutes(s.Cron)), true},
+		metricAlarm{"cron-no-completed-run", cronMetricNamespace(ctx), cronCompletedMetric, "Sum", nil, 1, true, 60 * CronSilenceMinutes(a.CronConfig), 1,
+			fmt.Sprintf("No cron.php run completed for %d minutes: cron is stuck or failing.", CronSilenceMinutes(a.CronConfig)), true},
 		// Missing data is no failure: a healthy runner logs none.
 		metricAlarm{"cron-failing", cronMetricNamespace(ctx), cronFailedMetric, "Sum", nil, alarmCronFailuresPer10Min, false, 600, 1,
 			fmt.Sprintf("cron.php failed more than %d times in 10 minutes: the cron runner's log says why (an upgrade pending, CLI maintenance, PHP).", alarmCronFailuresPer10Min), false},
@@ -254,7 +257,7 @@ func alarms(ctx *pulumi.Context, a *ObservabilityArgs) []metricAlarm {
 		name pulumi.StringOutput
 	}
 	services := []service{{"app", a.App.ServiceName}, {"cron", a.Cron.ServiceName}}
-	if workers := s.Cron.Adhoc.Workers; workers > 0 {
+	if workers := a.CronConfig.Adhoc.Workers; workers > 0 {
 		services = append(services, service{"adhoc", a.Cron.AdhocServiceName})
 		out = append(out, metricAlarm{"adhoc-not-running", "ECS/ContainerInsights", "RunningTaskCount", "Minimum",
 			dims{"ClusterName": a.ClusterName, "ServiceName": a.Cron.AdhocServiceName}, float64(workers), true, 60, 3,
