@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
-	"path"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -15,16 +15,16 @@ const module = "github.com/moodle-cluster/moodle-pulumi"
 
 // layers are the parts of the tree, from the top (what an operator runs) to the
 // bottom (the model), as docs/architecture.md draws them. A package's layer is
-// the first whose prefix its path (relative to the module) has.
+// the first holding its path (relative to the module) or a folder above it.
 var layers = []struct {
 	name     string
 	prefixes []string
 }{
-	{"tests and examples", []string{"tests/", "examples/"}},
-	{"tools", []string{"cmd/", "tools/"}},
+	{"tests and examples", []string{"tests", "examples"}},
+	{"tools", []string{"cmd", "tools"}},
 	{"automation", []string{"automation"}},
 	{"program", []string{".", "stacks"}},
-	{"components", []string{"components/"}},
+	{"components", []string{"components"}},
 }
 
 // A package imports its own layer or the layers below it, never one above: the
@@ -53,7 +53,7 @@ func TestNoImportClimbsUpTheLayers(t *testing.T) {
 func TestModelAndRenderersImportNoSDK(t *testing.T) {
 	pure := []string{"components/topology", "components/render", "components/appimage"}
 	for _, p := range listPackages(t) {
-		if !contains(pure, rel(p.ImportPath)) {
+		if !slices.Contains(pure, rel(p.ImportPath)) {
 			continue
 		}
 		for _, imp := range p.Imports {
@@ -111,7 +111,7 @@ func layerOf(importPath string) int {
 	r := rel(importPath)
 	for i, l := range layers {
 		for _, prefix := range l.prefixes {
-			if r == prefix || r == path.Clean(prefix) || strings.HasPrefix(r, strings.TrimSuffix(prefix, "/")+"/") {
+			if r == prefix || strings.HasPrefix(r, prefix+"/") {
 				return i
 			}
 		}
@@ -125,13 +125,4 @@ func rel(importPath string) string {
 		return "."
 	}
 	return strings.TrimPrefix(importPath, module+"/")
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
