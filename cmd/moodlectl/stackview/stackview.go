@@ -43,9 +43,8 @@ func Load(stackFile, stack string, edits map[string]any) (View, error) {
 	// The docker target's preflight asks the Docker host for its capacity: an
 	// offline reading draws and prices the stack, not the host it would run on.
 	program := stacks.NewProgram(stacks.Options{ProjectDir: dir, DockerHost: preflight.StaticHost{Capacity: anyHost}})
-	region := v.Values["aws:region"]
-	aws := offline.Env{Region: region, Account: offline.Account,
-		Subnet: offline.SubnetsInOrder(region, v.Spec.AWS.VPCID, v.Spec.AWS.PrivateSubnetIDs)}
+	aws := offline.Env{Region: v.Region(), Account: offline.Account,
+		Subnet: offline.SubnetsInOrder(v.Region(), v.Spec.AWS.VPCID, v.Spec.AWS.PrivateSubnetIDs)}
 	v.Resources, err = inventory.FromProgram(program, config.Namespace, stack, v.Values, aws)
 	return v, err
 }
