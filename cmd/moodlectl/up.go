@@ -53,18 +53,14 @@ func up(ctx context.Context, f flags, stdout io.Writer) error {
 // log afterwards until the step ends, unless followAWS is false (the caller
 // follows it itself).
 func deploy(ctx context.Context, f flags, stdout io.Writer, followAWS bool) (err error) {
-	cfg, err := automation.LoadConfig(f.stackFile())
+	values, err := stackfile.Read(f.stackFile())
 	if err != nil {
 		return err
 	}
 	printer := func(start time.Time) *installlog.Printer { return installlog.NewPrinter(stdout, start) }
 	opts := stackOptions(f, stdout)
-	switch cfg["moodle:target"] {
+	switch values["moodle:target"] {
 	case "docker":
-		values, err := stackfile.Read(f.stackFile())
-		if err != nil {
-			return err
-		}
 		docker, err := devDocker(values)
 		if err != nil {
 			return err
@@ -80,7 +76,7 @@ func deploy(ctx context.Context, f flags, stdout io.Writer, followAWS bool) (err
 		opts = append(opts, automation.WithEvents(w.Event))
 		defer func() {
 			if err == nil {
-				err = followAWSInstall(ctx, w, fmt.Sprint(cfg["aws:region"]), printer)
+				err = followAWSInstall(ctx, w, values["aws:region"], printer)
 			}
 		}()
 	}
