@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,9 +36,6 @@ type row struct {
 	rule rule
 	text string
 }
-
-// splitFields are the names of a row's fields.
-func splitFields(fields string) []string { return strings.Fields(fields) }
 
 // Markers around each generated table in docs/config.md.
 const (
@@ -94,7 +92,7 @@ func referenceTables() (map[string]string, error) {
 		for _, r := range t.rows {
 			var names, types, dockerDefaults, awsDefaults []string
 			target := topology.Target("-")
-			for _, name := range splitFields(r.fields) {
+			for _, name := range strings.Fields(r.fields) {
 				path := t.key + "." + name
 				s, err := lookup(path)
 				if err != nil {
@@ -111,7 +109,7 @@ func referenceTables() (map[string]string, error) {
 				}
 				target = s.target
 				names = append(names, "`"+name+"`")
-				if tn := typeName(s.typ); !contains(types, tn) {
+				if tn := typeName(s.typ); !slices.Contains(types, tn) {
 					types = append(types, tn)
 				}
 				dockerDefaults = append(dockerDefaults, s.shown(docker, topology.TargetDocker))
@@ -294,15 +292,6 @@ func typeName(t reflect.Type) string {
 		return "object"
 	}
 	return t.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, item := range list {
-		if item == s {
-			return true
-		}
-	}
-	return false
 }
 
 // cell escapes the pipes of a table cell's text (GitHub's Markdown reads one as

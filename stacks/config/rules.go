@@ -3,6 +3,7 @@ package config
 import (
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/moodle-cluster/moodle-pulumi/components/topology"
 )
@@ -63,7 +64,7 @@ func (p *problems) declared(s topology.Spec) {
 			if r.rule == nil {
 				continue
 			}
-			for _, name := range splitFields(r.fields) {
+			for _, name := range strings.Fields(r.fields) {
 				path := t.key + "." + name
 				set, err := lookup(path)
 				if err != nil {

@@ -19,7 +19,7 @@ func TestDeclaredRulesValidate(t *testing.T) {
 			if r.rule == nil {
 				continue
 			}
-			for _, name := range splitFields(r.fields) {
+			for _, name := range strings.Fields(r.fields) {
 				path := tb.key + "." + name
 				set, err := lookup(path)
 				if err != nil {
